@@ -1,0 +1,51 @@
+# Makefile for vsim (PGXS).
+#
+# Every subsystem lives in its own directory under src/ and contributes its C
+# files and one SQL fragment (src/<subsystem>/<subsystem>.sql).  The install
+# script is concatenated from those fragments, vector first, so a new
+# subsystem needs no change here.
+
+EXTENSION = vsim
+EXTVERSION = 0.1.0
+
+SUBSYSTEMS = vector $(sort $(filter-out vector,$(notdir $(wildcard src/*))))
+SQL_FRAGMENTS = $(foreach s,$(SUBSYSTEMS),$(wildcard src/$(s)/$(s).sql))
+
+MODULE_big = vsim
+OBJS = src/vsim.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+
+# pg_regress: every file in sql/ is a test, run in name order.
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+# Kernels pick their instruction set at run time (see src/vector/distance.c);
+# the build itself targets the baseline ISA only.
+PG_CPPFLAGS = -I$(srcdir)/src -std=gnu99 -Wall -Wextra -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK = $(VSIM_SHLIB_LINK)
+
+EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out build
+
+# No LLVM bitcode: JIT inlining of the kernels buys nothing and doubles the
+# build time.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS)
+	cat $^ > $@
+
+# Per-subsystem make fragments (extra link flags and the like).
+-include $(wildcard src/*/module.mk)
+
+.PHONY: demo test
+demo:
+	./scripts/demo.sh
+test:
+	./scripts/test.sh
+
+print-regress:
+	@echo $(REGRESS)

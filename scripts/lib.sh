@@ -1,0 +1,101 @@
+# scripts/lib.sh: shell functions shared by setup.sh, demo.sh and test.sh.
+# Source it; it defines functions and a few variables and runs nothing.
+
+VSIM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_MAJOR=${PG_MAJOR:-15}
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+# Where the test suite stages a private copy of PostgreSQL with vsim in it.
+VSIM_STAGE=$VSIM_ROOT/build/tmp_install
+
+# Debian packages the build, the tests and the demo need.
+VSIM_APT_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
+  postgresql-client-$PG_MAJOR libipc-run-perl python3 python3-numpy python3-onnx
+  python3-psycopg2 libopenblas0-pthread dataset-fashion-mnist libutf8proc-dev
+  ca-certificates"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# Install missing Debian packages (as root); a no-op when all are present.
+install_packages() {
+  local missing=() p
+  for p in $VSIM_APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "missing packages (install them as root): ${missing[*]}"
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Build the extension in the source tree.
+build_vsim() {
+  log "building vsim"
+  make -C "$VSIM_ROOT" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >/dev/null
+}
+
+# Run a command as the PostgreSQL OS user when we are root (PostgreSQL
+# refuses to run as root), as ourselves otherwise.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- env PATH="$PATH" "$@"
+  else
+    "$@"
+  fi
+}
+
+# A fresh directory owned by whoever as_pg runs as.
+pg_tempdir() {
+  local d
+  d=$(mktemp -d "${TMPDIR:-/tmp}/vsim-$1.XXXXXX")
+  chmod 755 "$d"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$d"
+  echo "$d"
+}
+
+# Stage PostgreSQL plus vsim under $VSIM_STAGE, the way PostgreSQL's own
+# "make check" does: the copied server finds its share and lib directories
+# relative to its own binary, so the tests never touch the system install.
+stage_install() {
+  local bindir sharedir pkglibdir
+  bindir=$("$PG_CONFIG" --bindir)
+  sharedir=$("$PG_CONFIG" --sharedir)
+  pkglibdir=$("$PG_CONFIG" --pkglibdir)
+  if [ ! -x "$VSIM_STAGE$bindir/postgres" ]; then
+    log "staging a private PostgreSQL $PG_MAJOR under build/tmp_install"
+    mkdir -p "$VSIM_STAGE$(dirname "$bindir")" "$VSIM_STAGE$(dirname "$sharedir")"
+    cp -a "$(dirname "$bindir")/." "$VSIM_STAGE$(dirname "$bindir")/"
+    cp -a "$sharedir" "$VSIM_STAGE$(dirname "$sharedir")/"
+  fi
+  make -C "$VSIM_ROOT" -s install DESTDIR="$VSIM_STAGE" PG_CONFIG="$PG_CONFIG" >/dev/null
+  chmod -R a+rX "$VSIM_ROOT/build"
+  STAGE_BINDIR=$VSIM_STAGE$bindir
+  STAGE_PKGLIBDIR=$VSIM_STAGE$pkglibdir
+}
+
+# Start a throwaway cluster in $1 (a directory as_pg can write) listening
+# only on a Unix socket inside it.  Sets PGHOST, PGPORT, PGDATABASE.
+# Extra arguments are postgresql.conf lines.
+start_cluster() {
+  local dir=$1 bindir=$2; shift 2
+  as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
+  {
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$dir'"
+    echo "port = 5432"
+    for line in "$@"; do echo "$line"; done
+  } | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null \
+    || { cat "$dir/server.log" >&2; die "could not start PostgreSQL"; }
+  export PGHOST=$dir PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+}
+
+stop_cluster() {
+  local dir=$1 bindir=$2
+  [ -f "$dir/data/postmaster.pid" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1
+  return 0
+}

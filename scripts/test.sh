@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# scripts/test.sh: the whole test suite.
+#
+# Installs what is missing, builds vsim, stages a private PostgreSQL with
+# vsim in it (build/tmp_install), then runs the pg_regress suite (sql/,
+# expected/) and the TAP tests (test/t/*.pl) against throwaway clusters
+# owned by the postgres OS user.  Ends with "tests: N passed, M failed" and
+# exits non-zero on any failure.
+#
+# Environment: VSIM_TAP_TESTS limits the TAP files run (e.g. test/t/010_*).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$VSIM_ROOT"
+
+"$VSIM_ROOT/scripts/setup.sh"
+stage_install
+
+PGXS_DIR=$(cd "$(dirname "$("$PG_CONFIG" --pgxs)")/../.." && pwd)
+work=$(pg_tempdir test)
+passed=0
+failed=0
+
+# --- pg_regress -------------------------------------------------------------
+tests=$(make -s -C "$VSIM_ROOT" print-regress 2>/dev/null)
+log "pg_regress: $(echo "$tests" | wc -w) tests"
+set +e
+as_pg "$PGXS_DIR/src/test/regress/pg_regress" \
+  --temp-instance="$work/regress-instance" \
+  --temp-config="$VSIM_ROOT/test/regress.conf" \
+  --bindir="$STAGE_BINDIR" \
+  --inputdir="$VSIM_ROOT" \
+  --outputdir="$work/regress" \
+  --load-extension=vsim \
+  $tests 2>&1 | tee "$work/regress.log"
+rc=${PIPESTATUS[0]}
+set -e
+n_fail=$(grep -cE '\.\.\. FAILED|failed \(ignored\)' "$work/regress.log" || true)
+n_ok=$(grep -cE '\.\.\. ok' "$work/regress.log" || true)
+passed=$((passed + n_ok))
+failed=$((failed + n_fail))
+if [ "$rc" -ne 0 ]; then
+  [ "$n_fail" -gt 0 ] || failed=$((failed + 1))
+  [ -f "$work/regress/regression.diffs" ] && cat "$work/regress/regression.diffs"
+fi
+
+# --- TAP ----------------------------------------------------------------------
+tap=${VSIM_TAP_TESTS:-$(ls test/t/*.pl 2>/dev/null || true)}
+if [ -n "$tap" ]; then
+  log "TAP: $(echo "$tap" | wc -w) files"
+  set +e
+  as_pg env PATH="$STAGE_BINDIR:$PATH" TESTDIR="$work/tap" \
+    VSIM_ROOT="$VSIM_ROOT" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
+    prove -I "$PGXS_DIR/src/test/perl" -I "$VSIM_ROOT/test/lib" $tap 2>&1 | tee "$work/tap.log"
+  set -e
+  files=$(sed -n 's/^Files=\([0-9]*\),.*/\1/p' "$work/tap.log")
+  bad=$(sed -n 's/^Failed \([0-9]*\)\/[0-9]* test programs.*/\1/p' "$work/tap.log")
+  files=${files:-$(echo "$tap" | wc -w)}
+  bad=${bad:-0}
+  grep -q '^Result: PASS' "$work/tap.log" || [ "$bad" -gt 0 ] || bad=$files
+  passed=$((passed + files - bad))
+  failed=$((failed + bad))
+  [ "$bad" -eq 0 ] || find "$work/tap" -name '*.log' -path '*log*' -newer "$work/regress.log" \
+      -exec sh -c 'echo "--- $1"; tail -n 40 "$1"' _ {} \; 2>/dev/null | tail -n 300
+fi
+
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,155 @@
+/*-------------------------------------------------------------------------
+ *
+ * vector.h
+ *	  Public interface of vsim's vector subsystem: the on-disk layout of the
+ *	  `vector` type, its construction and checking helpers, the SIMD distance
+ *	  kernels with run-time dispatch, and the metric lookup that index access
+ *	  methods use to call those kernels directly.
+ *
+ * Value layout (a varlena, never compressed: the type's storage is EXTERNAL):
+ *
+ *	  int32   vl_len_		varlena header
+ *	  int16   dim			number of elements, 1 .. VECTOR_MAX_DIM
+ *	  int16   unused		always 0 (the binary format's reserved field)
+ *	  float4  x[dim]		finite elements (never NaN or +/-Infinity)
+ *
+ * The binary send/recv format is the same fields in network byte order,
+ * without the varlena header: int16 dim, int16 reserved (0), float4[dim].
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSIM_VECTOR_H
+#define VSIM_VECTOR_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/relcache.h"
+
+#define VECTOR_MAX_DIM 16000
+
+typedef struct Vector
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int16		dim;			/* number of elements */
+	int16		unused;			/* reserved, always zero */
+	float		x[FLEXIBLE_ARRAY_MEMBER];
+} Vector;
+
+#define VECTOR_SIZE(dim)		(offsetof(Vector, x) + sizeof(float) * (dim))
+#define DatumGetVector(d)		((Vector *) PG_DETOAST_DATUM(d))
+#define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
+#define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
+
+/*
+ * new_vector: palloc a zero-filled vector of `dim` elements.
+ * Raises 22023 (invalid_parameter_value) / 54000 (program_limit_exceeded)
+ * when dim is outside 1 .. VECTOR_MAX_DIM.
+ */
+extern Vector *new_vector(int dim);
+
+/* Raise 22023 / 54000 unless 1 <= dim <= VECTOR_MAX_DIM. */
+extern void vector_check_dim(int dim);
+
+/* Raise 22000 (data_exception) unless a and b have the same dimensions. */
+extern void vector_check_same_dims(const Vector *a, const Vector *b);
+
+/*
+ * Raise 22P02-style errors for non-finite elements: 22003
+ * (numeric_value_out_of_range) for +/-Infinity, 22023 for NaN.  Used on
+ * input and on the results of arithmetic.
+ */
+extern void vector_check_finite(const float *x, int dim);
+
+/*
+ * vector_apply_typmod: check that `v` has `typmod` dimensions (typmod -1
+ * accepts any); raises 22000 with the expected and actual dimensions.
+ */
+extern void vector_check_typmod(const Vector *v, int32 typmod);
+
+/* ---------------------------------------------------------------------
+ * Distance kernels (distance.c, distance_x86.c)
+ *
+ * Every kernel takes two float arrays of `n` elements (n >= 0) and
+ * accumulates in float lanes.  There is one implementation per instruction
+ * set; the active set is chosen at load time from CPUID and can be forced
+ * with the setting vsim.distance_kernel (portable | avx2 | avx512), which
+ * is how tests reach every variant.
+ * ---------------------------------------------------------------------
+ */
+typedef struct VectorKernels
+{
+	const char *name;
+	/* sum((a[i] - b[i])^2) */
+	float		(*l2_squared) (const float *a, const float *b, int n);
+	/* sum(a[i] * b[i]) */
+	float		(*inner_product) (const float *a, const float *b, int n);
+	/* sum(|a[i] - b[i]|) */
+	float		(*l1) (const float *a, const float *b, int n);
+	/* one pass: *dot = sum(a*b), *aa = sum(a*a), *bb = sum(b*b) */
+	void		(*cosine_parts) (const float *a, const float *b, int n,
+								 float *dot, float *aa, float *bb);
+} VectorKernels;
+
+/* The kernels in use; never NULL after vector_init(). */
+extern const VectorKernels *vector_kernels;
+
+/* Portable and x86 kernel tables; the x86 ones are NULL off x86-64. */
+extern const VectorKernels vector_kernels_portable;
+extern const VectorKernels *vector_kernels_avx2(void);
+extern const VectorKernels *vector_kernels_avx512(void);
+
+/*
+ * Cosine distance 1 - a.b / (|a| |b|) in double precision from the parts,
+ * clamped to [0, 2].  Defined as 1 (no similarity) when either vector has
+ * zero norm, so it never returns NaN.
+ */
+extern double vector_cosine_distance_from_parts(float dot, float aa, float bb);
+
+/* Register the vector subsystem's settings; called from _PG_init. */
+extern void vector_init(void);
+
+/* ---------------------------------------------------------------------
+ * Metrics for index access methods (metric.c)
+ *
+ * Each operator class of vsim's index methods names its metric through
+ * support function 1, a `(internal) RETURNS internal` C function such as
+ * vsim_metric_l2().  vector_index_metric() calls it once per relation so
+ * the index can call the kernels without fmgr overhead.
+ * ---------------------------------------------------------------------
+ */
+typedef enum VectorMetric
+{
+	VECTOR_METRIC_L2 = 1,		/* ORDER BY <->; index distance = squared L2 */
+	VECTOR_METRIC_IP = 2,		/* ORDER BY <#>; index distance = -a.b */
+	VECTOR_METRIC_COSINE = 3,	/* ORDER BY <=>; index distance = 1 - cos */
+	VECTOR_METRIC_L1 = 4		/* ORDER BY <+>; index distance = sum |a-b| */
+} VectorMetric;
+
+#define VECTOR_METRIC_SUPPORT_PROC 1
+
+/*
+ * vector_index_metric: the metric of index column `attno` (1-based), read
+ * from its operator class's support function 1.  Raises 42704-style
+ * internal error if the opclass has none.
+ */
+extern VectorMetric vector_index_metric(Relation index, AttrNumber attno);
+
+/*
+ * vector_metric_distance: the index-order distance between two arrays of
+ * `dim` floats under `metric` (see VectorMetric for what each returns).
+ * Monotone in the SQL operator's result, so ordering by it is exact.
+ */
+extern double vector_metric_distance(VectorMetric metric,
+									 const float *a, const float *b, int dim);
+
+/*
+ * vector_metric_to_sql: convert an index-order distance back to the value
+ * the SQL operator returns (sqrt for L2, identity otherwise).
+ */
+extern double vector_metric_to_sql(VectorMetric metric, double distance);
+
+/* Name of a metric ("l2", "ip", "cosine", "l1"), for messages. */
+extern const char *vector_metric_name(VectorMetric metric);
+
+#endif							/* VSIM_VECTOR_H */

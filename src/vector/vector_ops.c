@@ -1,0 +1,276 @@
+/*-------------------------------------------------------------------------
+ *
+ * vector_ops.c
+ *	  SQL functions and operators on `vector`: the four distances, norms,
+ *	  subvector, element-wise arithmetic, concatenation, and the total
+ *	  order behind the default btree operator class.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "vector/vector.h"
+
+/*
+ * Fetch two vector arguments and check they have the same dimensions.
+ * Raises 22000 when they differ.
+ */
+#define GET_TWO_VECTORS(a, b) \
+	Vector	   *a = PG_GETARG_VECTOR_P(0); \
+	Vector	   *b = PG_GETARG_VECTOR_P(1); \
+	vector_check_same_dims(a, b)
+
+/* l2_distance(vector, vector) -> float8, operator <-> */
+PG_FUNCTION_INFO_V1(vector_l2_distance);
+Datum
+vector_l2_distance(PG_FUNCTION_ARGS)
+{
+	GET_TWO_VECTORS(a, b);
+	PG_RETURN_FLOAT8(sqrt((double) vector_kernels->l2_squared(a->x, b->x, a->dim)));
+}
+
+/* vector_l2_squared_distance(vector, vector) -> float8 */
+PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
+Datum
+vector_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	GET_TWO_VECTORS(a, b);
+	PG_RETURN_FLOAT8((double) vector_kernels->l2_squared(a->x, b->x, a->dim));
+}
+
+/* inner_product(vector, vector) -> float8 */
+PG_FUNCTION_INFO_V1(vector_inner_product);
+Datum
+vector_inner_product(PG_FUNCTION_ARGS)
+{
+	GET_TWO_VECTORS(a, b);
+	PG_RETURN_FLOAT8((double) vector_kernels->inner_product(a->x, b->x, a->dim));
+}
+
+/* vector_negative_inner_product(vector, vector) -> float8, operator <#> */
+PG_FUNCTION_INFO_V1(vector_negative_inner_product);
+Datum
+vector_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	GET_TWO_VECTORS(a, b);
+	PG_RETURN_FLOAT8(-(double) vector_kernels->inner_product(a->x, b->x, a->dim));
+}
+
+/*
+ * cosine_distance(vector, vector) -> float8 in [0, 2], operator <=>.
+ * 1 (no similarity) when either vector is all zeros.
+ */
+PG_FUNCTION_INFO_V1(vector_cosine_distance);
+Datum
+vector_cosine_distance(PG_FUNCTION_ARGS)
+{
+	float		dot,
+				aa,
+				bb;
+
+	GET_TWO_VECTORS(a, b);
+	vector_kernels->cosine_parts(a->x, b->x, a->dim, &dot, &aa, &bb);
+	PG_RETURN_FLOAT8(vector_cosine_distance_from_parts(dot, aa, bb));
+}
+
+/* l1_distance(vector, vector) -> float8, operator <+> */
+PG_FUNCTION_INFO_V1(vector_l1_distance);
+Datum
+vector_l1_distance(PG_FUNCTION_ARGS)
+{
+	GET_TWO_VECTORS(a, b);
+	PG_RETURN_FLOAT8((double) vector_kernels->l1(a->x, b->x, a->dim));
+}
+
+/* vector_dims(vector) -> int4 */
+PG_FUNCTION_INFO_V1(vector_dims);
+Datum
+vector_dims(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	PG_RETURN_INT32(v->dim);
+}
+
+/* vector_norm(vector) -> float8, the Euclidean norm, summed in double */
+PG_FUNCTION_INFO_V1(vector_norm);
+Datum
+vector_norm(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	double		s = 0;
+
+	for (int i = 0; i < v->dim; i++)
+		s += (double) v->x[i] * v->x[i];
+	PG_RETURN_FLOAT8(sqrt(s));
+}
+
+/* l2_normalize(vector) -> vector of norm 1; a zero vector stays zero */
+PG_FUNCTION_INFO_V1(vector_l2_normalize);
+Datum
+vector_l2_normalize(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	Vector	   *r = new_vector(v->dim);
+	double		s = 0;
+
+	for (int i = 0; i < v->dim; i++)
+		s += (double) v->x[i] * v->x[i];
+	if (s > 0)
+	{
+		double		inv = 1.0 / sqrt(s);
+
+		for (int i = 0; i < v->dim; i++)
+			r->x[i] = (float) (v->x[i] * inv);
+	}
+	PG_RETURN_VECTOR_P(r);
+}
+
+/*
+ * subvector(vector, start int4, count int4) -> vector: elements
+ * start .. start + count - 1 (1-based), clipped to the vector like
+ * substring().  Raises 22000 when the result would be empty.
+ */
+PG_FUNCTION_INFO_V1(vector_subvector);
+Datum
+vector_subvector(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	int64		start = PG_GETARG_INT32(1);
+	int64		count = PG_GETARG_INT32(2);
+	int64		end = start + count;	/* exclusive; int64 so no overflow */
+	Vector	   *r;
+
+	if (count < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SUBSTRING_ERROR),
+				 errmsg("negative subvector length not allowed")));
+	if (start < 1)
+		start = 1;
+	if (end > (int64) v->dim + 1)
+		end = (int64) v->dim + 1;
+	if (end <= start)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension"),
+				 errdetail("The requested range selects no elements of a %d-dimensional vector.",
+						   v->dim)));
+	r = new_vector((int) (end - start));
+	memcpy(r->x, v->x + (start - 1), sizeof(float) * r->dim);
+	PG_RETURN_VECTOR_P(r);
+}
+
+/*
+ * Element-wise arithmetic.  Overflow to infinity is an error (22003), so
+ * a stored vector is always finite.
+ */
+static Vector *
+elementwise(const Vector *a, const Vector *b, char op)
+{
+	Vector	   *r;
+
+	vector_check_same_dims(a, b);
+	r = new_vector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+	{
+		switch (op)
+		{
+			case '+':
+				r->x[i] = a->x[i] + b->x[i];
+				break;
+			case '-':
+				r->x[i] = a->x[i] - b->x[i];
+				break;
+			default:
+				r->x[i] = a->x[i] * b->x[i];
+				break;
+		}
+	}
+	for (int i = 0; i < r->dim; i++)
+		if (isinf(r->x[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value out of range: overflow"),
+					 errdetail("Element %d of the result is outside the range of real.", i + 1)));
+	return r;
+}
+
+PG_FUNCTION_INFO_V1(vector_add);
+Datum
+vector_add(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_VECTOR_P(elementwise(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1), '+'));
+}
+
+PG_FUNCTION_INFO_V1(vector_sub);
+Datum
+vector_sub(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_VECTOR_P(elementwise(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1), '-'));
+}
+
+PG_FUNCTION_INFO_V1(vector_mul);
+Datum
+vector_mul(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_VECTOR_P(elementwise(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1), '*'));
+}
+
+/* vector || vector: concatenation; raises 54000 past VECTOR_MAX_DIM */
+PG_FUNCTION_INFO_V1(vector_concat);
+Datum
+vector_concat(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *r = new_vector(a->dim + b->dim);
+
+	memcpy(r->x, a->x, sizeof(float) * a->dim);
+	memcpy(r->x + a->dim, b->x, sizeof(float) * b->dim);
+	PG_RETURN_VECTOR_P(r);
+}
+
+/*
+ * Total order for btree: element by element, then the shorter vector
+ * first when one is a prefix of the other.
+ */
+static int
+vector_compare(const Vector *a, const Vector *b)
+{
+	int			n = Min(a->dim, b->dim);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (a->x[i] < b->x[i])
+			return -1;
+		if (a->x[i] > b->x[i])
+			return 1;
+	}
+	return (a->dim > b->dim) - (a->dim < b->dim);
+}
+
+#define VECTOR_CMP_FUNC(name, expr) \
+PG_FUNCTION_INFO_V1(name); \
+Datum \
+name(PG_FUNCTION_ARGS) \
+{ \
+	int			c = vector_compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)); \
+	PG_RETURN_BOOL(expr); \
+}
+
+VECTOR_CMP_FUNC(vector_lt, c < 0)
+VECTOR_CMP_FUNC(vector_le, c <= 0)
+VECTOR_CMP_FUNC(vector_eq, c == 0)
+VECTOR_CMP_FUNC(vector_ne, c != 0)
+VECTOR_CMP_FUNC(vector_ge, c >= 0)
+VECTOR_CMP_FUNC(vector_gt, c > 0)
+
+/* vector_cmp(vector, vector) -> int4: btree support function 1 */
+PG_FUNCTION_INFO_V1(vector_cmp);
+Datum
+vector_cmp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(vector_compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)));
+}

@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * vsim.c
+ *	  Module entry point: the magic block and _PG_init, which lets each
+ *	  subsystem register its settings.  Nothing here touches ONNX Runtime
+ *	  or any other optional library.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "vector/vector.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	vector_init();
+}
