@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "embed/embed.h"
 #include "fmgr.h"
 #include "vector/vector.h"
 
@@ -20,4 +21,5 @@ void
 _PG_init(void)
 {
 	vector_init();
+	embed_init();
 }
