@@ -23,6 +23,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
@@ -151,8 +152,11 @@ static char *
 ort_take_message(OrtStatus *st)
 {
 	char	   *msg = pstrdup(ort->GetErrorMessage(st));
+	size_t		n = strlen(msg);
 
 	ort->ReleaseStatus(st);
+	while (n > 0 && isspace((unsigned char) msg[n - 1]))
+		msg[--n] = '\0';
 	return msg;
 }
 
@@ -646,9 +650,13 @@ report_run_failure(const char *model, char *msg, bool terminated)
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("inference of model \"%s\" was stopped", model)));
 	}
+	if (ort_message_is_oom(msg))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory in inference of model \"%s\"", model),
+				 errdetail("ONNX Runtime: %s", msg)));
 	ereport(ERROR,
-			(errcode(ort_message_is_oom(msg) ? ERRCODE_OUT_OF_MEMORY :
-					 ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("inference of model \"%s\" failed", model),
 			 errdetail("ONNX Runtime: %s", msg)));
 }
