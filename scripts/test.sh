@@ -47,6 +47,7 @@ fi
 tap=${VSIM_TAP_TESTS:-$(ls test/t/*.pl 2>/dev/null || true)}
 if [ -n "$tap" ]; then
   log "TAP: $(echo "$tap" | wc -w) files"
+  as_pg mkdir -p "$work/tap"
   set +e
   as_pg env PATH="$STAGE_BINDIR:$PATH" TESTDIR="$work/tap" \
     VSIM_ROOT="$VSIM_ROOT" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
@@ -60,7 +61,7 @@ if [ -n "$tap" ]; then
   passed=$((passed + files - bad))
   failed=$((failed + bad))
   [ "$bad" -eq 0 ] || find "$work/tap" -name '*.log' -path '*log*' -newer "$work/regress.log" \
-      -exec sh -c 'echo "--- $1"; tail -n 40 "$1"' _ {} \; 2>/dev/null | tail -n 300
+      -exec sh -c 'echo "--- $1"; tail -n 40 "$1"' _ {} \; 2>/dev/null | tail -n 120
 fi
 
 echo "tests: $passed passed, $failed failed"

@@ -30,6 +30,25 @@ INSERT INTO t_typmod VALUES ('[1,2,3]');
 INSERT INTO t_typmod VALUES ('[1,2]');
 SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 't_typmod'::regclass AND attname = 'v';
 DROP TABLE t_typmod;
--- binary send/recv round trip
+-- output is the shortest text that reads back to the same float4
+SELECT '[0.1,0.2,0.3,1e-7,123456.79,-0,3.1415927]'::vector;
+SELECT v::text::vector = v AS text_round_trip
+FROM (SELECT '[0.1,1.0000001,3.4028235e38,1.1754944e-38,-7.006492e-45]'::vector AS v) s;
+-- binary form: int16 dim, int16 reserved, float4 elements, network order
 SELECT vector_send('[1,-2.5,3]');
-SELECT vector_recv_roundtrip_ok FROM (SELECT '[1,-2.5,3]'::vector = '[1,-2.5,3]'::vector AS vector_recv_roundtrip_ok) s;
+-- text and binary COPY both round-trip exactly
+\getenv abs_builddir PG_ABS_BUILDDIR
+\set binfile :abs_builddir '/results/vector_io.bin'
+\set txtfile :abs_builddir '/results/vector_io.txt'
+CREATE TABLE t_copy (id int, v vector);
+INSERT INTO t_copy SELECT i, array_fill(i * 0.1, ARRAY[i])::vector FROM generate_series(1, 40) i;
+INSERT INTO t_copy VALUES (41, NULL);
+COPY t_copy TO :'binfile' WITH (FORMAT binary);
+COPY t_copy TO :'txtfile';
+CREATE TABLE t_copy_bin (LIKE t_copy);
+CREATE TABLE t_copy_txt (LIKE t_copy);
+COPY t_copy_bin FROM :'binfile' WITH (FORMAT binary);
+COPY t_copy_txt FROM :'txtfile';
+SELECT count(*) AS rows, count(*) FILTER (WHERE a.v IS NOT DISTINCT FROM b.v AND a.v IS NOT DISTINCT FROM c.v) AS equal
+FROM t_copy a JOIN t_copy_bin b USING (id) JOIN t_copy_txt c USING (id);
+DROP TABLE t_copy, t_copy_bin, t_copy_txt;

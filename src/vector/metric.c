@@ -44,15 +44,62 @@ vector_index_metric(Relation index, AttrNumber attno)
 	return (VectorMetric) metric;
 }
 
+/*
+ * Double-precision distance, for the rare finite inputs (|x| near FLT_MAX)
+ * whose float-lane accumulation overflows.  Same values as the kernels.
+ */
+static double
+metric_distance_wide(VectorMetric metric, const float *a, const float *b, int dim)
+{
+	double		s = 0,
+				aa = 0,
+				bb = 0;
+
+	for (int i = 0; i < dim; i++)
+	{
+		double		x = a[i],
+					y = b[i];
+
+		switch (metric)
+		{
+			case VECTOR_METRIC_L2:
+				s += (x - y) * (x - y);
+				break;
+			case VECTOR_METRIC_IP:
+				s -= x * y;
+				break;
+			case VECTOR_METRIC_COSINE:
+				s += x * y;
+				aa += x * x;
+				bb += y * y;
+				break;
+			case VECTOR_METRIC_L1:
+				s += fabs(x - y);
+				break;
+		}
+	}
+	if (metric == VECTOR_METRIC_COSINE)
+	{
+		double		denom = sqrt(aa) * sqrt(bb);
+
+		return denom == 0 ? 1.0 : 1.0 - Max(-1.0, Min(1.0, s / denom));
+	}
+	return s;
+}
+
 double
 vector_metric_distance(VectorMetric metric, const float *a, const float *b, int dim)
 {
+	double		d;
+
 	switch (metric)
 	{
 		case VECTOR_METRIC_L2:
-			return vector_kernels->l2_squared(a, b, dim);
+			d = vector_kernels->l2_squared(a, b, dim);
+			break;
 		case VECTOR_METRIC_IP:
-			return -(double) vector_kernels->inner_product(a, b, dim);
+			d = -(double) vector_kernels->inner_product(a, b, dim);
+			break;
 		case VECTOR_METRIC_COSINE:
 			{
 				float		dot,
@@ -60,12 +107,17 @@ vector_metric_distance(VectorMetric metric, const float *a, const float *b, int 
 							bb;
 
 				vector_kernels->cosine_parts(a, b, dim, &dot, &aa, &bb);
+				if (!isfinite(dot) || !isfinite(aa) || !isfinite(bb))
+					return metric_distance_wide(metric, a, b, dim);
 				return vector_cosine_distance_from_parts(dot, aa, bb);
 			}
 		case VECTOR_METRIC_L1:
-			return vector_kernels->l1(a, b, dim);
+			d = vector_kernels->l1(a, b, dim);
+			break;
+		default:
+			pg_unreachable();
 	}
-	pg_unreachable();
+	return isfinite(d) ? d : metric_distance_wide(metric, a, b, dim);
 }
 
 double

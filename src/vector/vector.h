@@ -43,26 +43,25 @@ typedef struct Vector
 
 /*
  * new_vector: palloc a zero-filled vector of `dim` elements.
- * Raises 22023 (invalid_parameter_value) / 54000 (program_limit_exceeded)
- * when dim is outside 1 .. VECTOR_MAX_DIM.
+ * Raises 22000 (data_exception) for dim < 1 and 54000
+ * (program_limit_exceeded) for dim > VECTOR_MAX_DIM.
  */
 extern Vector *new_vector(int dim);
 
-/* Raise 22023 / 54000 unless 1 <= dim <= VECTOR_MAX_DIM. */
+/* Raise 22000 / 54000 unless 1 <= dim <= VECTOR_MAX_DIM. */
 extern void vector_check_dim(int dim);
 
 /* Raise 22000 (data_exception) unless a and b have the same dimensions. */
 extern void vector_check_same_dims(const Vector *a, const Vector *b);
 
 /*
- * Raise 22P02-style errors for non-finite elements: 22003
- * (numeric_value_out_of_range) for +/-Infinity, 22023 for NaN.  Used on
- * input and on the results of arithmetic.
+ * Raise an error for a non-finite element: 22000 (data_exception) for NaN,
+ * 22003 (numeric_value_out_of_range) for +/-Infinity.  Used on input.
  */
 extern void vector_check_finite(const float *x, int dim);
 
 /*
- * vector_apply_typmod: check that `v` has `typmod` dimensions (typmod -1
+ * vector_check_typmod: check that `v` has `typmod` dimensions (typmod -1
  * accepts any); raises 22000 with the expected and actual dimensions.
  */
 extern void vector_check_typmod(const Vector *v, int32 typmod);
@@ -130,15 +129,18 @@ typedef enum VectorMetric
 
 /*
  * vector_index_metric: the metric of index column `attno` (1-based), read
- * from its operator class's support function 1.  Raises 42704-style
- * internal error if the opclass has none.
+ * from its operator class's support function 1.  Raises an internal error
+ * if the function returns an unknown code.
  */
 extern VectorMetric vector_index_metric(Relation index, AttrNumber attno);
 
 /*
  * vector_metric_distance: the index-order distance between two arrays of
  * `dim` floats under `metric` (see VectorMetric for what each returns).
- * Monotone in the SQL operator's result, so ordering by it is exact.
+ * Monotone in the SQL operator's result, so ordering by it is exact.  The
+ * kernels accumulate in float; when that overflows (elements near
+ * FLT_MAX) the distance is recomputed in double, so it is never a spurious
+ * Infinity.  The SQL distance functions are built on this too.
  */
 extern double vector_metric_distance(VectorMetric metric,
 									 const float *a, const float *b, int dim);

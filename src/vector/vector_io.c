@@ -304,6 +304,20 @@ vector_coerce(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(v);
 }
 
+/* A double as float4; 22003 when a finite value is beyond float4's range */
+static float
+narrow_to_float(double d)
+{
+	float		f = (float) d;
+
+	if (isinf(f) && !isinf(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value %g is out of range for type vector", d),
+				 errdetail("Vector elements are of type real.")));
+	return f;
+}
+
 /*
  * array_to_vector(real[] | double precision[] | integer[] | numeric[],
  * typmod, explicit): a one-dimensional array without NULLs -> vector.
@@ -345,13 +359,14 @@ array_to_vector(PG_FUNCTION_ARGS)
 				v->x[i] = DatumGetFloat4(elems[i]);
 				break;
 			case FLOAT8OID:
-				v->x[i] = (float) DatumGetFloat8(elems[i]);
+				v->x[i] = narrow_to_float(DatumGetFloat8(elems[i]));
 				break;
 			case INT4OID:
 				v->x[i] = (float) DatumGetInt32(elems[i]);
 				break;
 			case NUMERICOID:
-				v->x[i] = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
+				v->x[i] = narrow_to_float(DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+																			 elems[i])));
 				break;
 			default:
 				ereport(ERROR,

@@ -14,21 +14,28 @@
 #include "vector/vector.h"
 
 /*
- * Fetch two vector arguments and check they have the same dimensions.
- * Raises 22000 when they differ.
+ * The index-order distance (see VectorMetric) between the two vector
+ * arguments: checked to have the same dimensions (22000 otherwise) and
+ * computed by vector_metric_distance, the one implementation the indexes
+ * use too.
  */
-#define GET_TWO_VECTORS(a, b) \
-	Vector	   *a = PG_GETARG_VECTOR_P(0); \
-	Vector	   *b = PG_GETARG_VECTOR_P(1); \
-	vector_check_same_dims(a, b)
+static double
+args_distance(FunctionCallInfo fcinfo, VectorMetric metric)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	vector_check_same_dims(a, b);
+	return vector_metric_distance(metric, a->x, b->x, a->dim);
+}
 
 /* l2_distance(vector, vector) -> float8, operator <-> */
 PG_FUNCTION_INFO_V1(vector_l2_distance);
 Datum
 vector_l2_distance(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) vector_kernels->l2_squared(a->x, b->x, a->dim)));
+	PG_RETURN_FLOAT8(vector_metric_to_sql(VECTOR_METRIC_L2,
+										  args_distance(fcinfo, VECTOR_METRIC_L2)));
 }
 
 /* vector_l2_squared_distance(vector, vector) -> float8 */
@@ -36,8 +43,7 @@ PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
 Datum
 vector_l2_squared_distance(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS(a, b);
-	PG_RETURN_FLOAT8((double) vector_kernels->l2_squared(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_L2));
 }
 
 /* inner_product(vector, vector) -> float8 */
@@ -45,8 +51,7 @@ PG_FUNCTION_INFO_V1(vector_inner_product);
 Datum
 vector_inner_product(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS(a, b);
-	PG_RETURN_FLOAT8((double) vector_kernels->inner_product(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(-args_distance(fcinfo, VECTOR_METRIC_IP));
 }
 
 /* vector_negative_inner_product(vector, vector) -> float8, operator <#> */
@@ -54,8 +59,7 @@ PG_FUNCTION_INFO_V1(vector_negative_inner_product);
 Datum
 vector_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS(a, b);
-	PG_RETURN_FLOAT8(-(double) vector_kernels->inner_product(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_IP));
 }
 
 /*
@@ -66,13 +70,7 @@ PG_FUNCTION_INFO_V1(vector_cosine_distance);
 Datum
 vector_cosine_distance(PG_FUNCTION_ARGS)
 {
-	float		dot,
-				aa,
-				bb;
-
-	GET_TWO_VECTORS(a, b);
-	vector_kernels->cosine_parts(a->x, b->x, a->dim, &dot, &aa, &bb);
-	PG_RETURN_FLOAT8(vector_cosine_distance_from_parts(dot, aa, bb));
+	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_COSINE));
 }
 
 /* l1_distance(vector, vector) -> float8, operator <+> */
@@ -80,8 +78,7 @@ PG_FUNCTION_INFO_V1(vector_l1_distance);
 Datum
 vector_l1_distance(PG_FUNCTION_ARGS)
 {
-	GET_TWO_VECTORS(a, b);
-	PG_RETURN_FLOAT8((double) vector_kernels->l1(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_L1));
 }
 
 /* vector_dims(vector) -> int4 */

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Approximate-nearest-neighbour benchmark harness shared by vsim's indexes.
+
+Loads a data set into the server named by the usual PG* variables (once;
+reused while the row counts match), computes brute-force ground truth with
+numpy, builds the index once per --workers value (build seconds, index
+bytes), then for each value of the swept setting times ONE server-side
+LATERAL join over the query table (EXPLAIN ANALYZE's execution time, so
+client overhead does not count) and measures recall@k.  Prints one JSON
+object per line.
+
+Example:
+  annbench.py --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64)" \
+      --metric l2 --sweep hnsw.ef_search=10,20,40,80 --workers 0,1
+
+Data sets: fmnist (784-d raw pixels, Debian's dataset-fashion-mnist) and
+cnn256 (the 256-d embeddings of the Fashion-MNIST CNN, computed in the
+database with vsim.embed; needs the model, see --model-dir).
+"""
+import argparse
+import io
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import psycopg2
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import fmnist  # noqa: E402
+
+OPS = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}
+
+
+def emit(**kw):
+    print(json.dumps(kw), flush=True)
+
+
+def table_rows(cur, table):
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+    if not cur.fetchone()[0]:
+        return -1
+    cur.execute(f"SELECT count(*) FROM {table}")
+    return cur.fetchone()[0]
+
+
+def load_fmnist(cur, table, split, n):
+    if table_rows(cur, table) == n:
+        return
+    x, y = fmnist.load(split, n)
+    buf = io.BytesIO()
+    fmnist.copy_binary(buf, x, y)
+    buf.seek(0)
+    cur.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+    cur.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, label int, v vector(784))")
+    t = time.time()
+    cur.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT binary)", buf)
+    cur.execute(f"VACUUM ANALYZE {table}")
+    emit(event="load", table=table, rows=n, seconds=round(time.time() - t, 2))
+
+
+def load_cnn256(cur, table, split, n, model_dir):
+    """256-d CNN embeddings computed in the database by vsim.embed."""
+    if table_rows(cur, table) == n:
+        return
+    raw = f"{table}_raw"
+    load_fmnist(cur, raw, split, n)
+    cur.execute("SELECT count(*) FROM vsim.models WHERE name = 'fmnist_cnn'")
+    if cur.fetchone()[0] == 0:
+        cur.execute("SELECT vsim.create_model('fmnist_cnn', %s, NULL, "
+                    "'{\"input\": \"tensor\", \"output\": \"embedding\", "
+                    "\"input_shape\": [1, 1, 28, 28], \"pooling\": \"none\"}')",
+                    (os.path.join(model_dir, "fashion_mnist_embed256.onnx"),))
+    t = time.time()
+    cur.execute(f"DROP TABLE IF EXISTS {table}")
+    cur.execute(f"CREATE TABLE {table} AS SELECT id, label, "
+                f"vsim.embed('fmnist_cnn', (v::real[])::real[])::vector(256) AS v "
+                f"FROM (SELECT id, label, array(SELECT x / 255 FROM unnest(v::real[]) x) AS v FROM {raw}) s")
+    cur.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (id)")
+    cur.execute(f"VACUUM ANALYZE {table}")
+    emit(event="embed", table=table, rows=n, seconds=round(time.time() - t, 2))
+
+
+def fetch_matrix(cur, table):
+    cur.execute(f"SELECT id, v::real[] FROM {table} ORDER BY id")
+    rows = cur.fetchall()
+    return np.array([r[0] for r in rows]), np.array([r[1] for r in rows], dtype=np.float32)
+
+
+def ground_truth(cur, train, query, metric, k):
+    ids, x = fetch_matrix(cur, train)
+    qids, q = fetch_matrix(cur, query)
+    truth = {}
+    for s in range(0, len(q), 256):
+        d = fmnist.distances(metric, q[s:s + 256], x)
+        order = np.argsort(d, axis=1, kind="stable")[:, :k]
+        for r, row in enumerate(order):
+            truth[int(qids[s + r])] = float(d[r, row[-1]])
+    return truth, dict(zip(ids.tolist(), range(len(ids)))), x, dict(zip(qids.tolist(), q))
+
+
+def recall(cur, sql, truth, k):
+    """recall@k counting ties at the k-th true distance as hits."""
+    cur.execute(sql)
+    hits = 0
+    for qid, dist in cur.fetchall():
+        hits += dist <= truth[qid] + 1e-6 * (1 + abs(truth[qid]))
+    return hits / (k * len(truth))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dataset", default="fmnist", choices=["fmnist", "cnn256"])
+    ap.add_argument("--index", required=True, help="index definition after USING")
+    ap.add_argument("--metric", required=True, choices=sorted(OPS))
+    ap.add_argument("--sweep", required=True, help="setting=v1,v2,...")
+    ap.add_argument("--workers", default="0", help="max_parallel_maintenance_workers values")
+    ap.add_argument("--train", type=int, default=60000)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--maintenance-work-mem", default="2GB")
+    ap.add_argument("--model-dir", default=os.path.join(os.path.dirname(__file__),
+                                                        "..", "..", "..", "shared", "data",
+                                                        "models", "fashion-mnist-cnn"))
+    ap.add_argument("--extra-sql", default="", help="SQL run before the searches")
+    args = ap.parse_args()
+
+    conn = psycopg2.connect("")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("CREATE EXTENSION IF NOT EXISTS vsim")
+    train, query = f"bench_{args.dataset}_train", f"bench_{args.dataset}_query"
+    if args.dataset == "fmnist":
+        load_fmnist(cur, train, "train", args.train)
+        load_fmnist(cur, query, "test", args.queries)
+    else:
+        load_cnn256(cur, train, "train", args.train, args.model_dir)
+        load_cnn256(cur, query, "test", args.queries, args.model_dir)
+    truth, _, _, _ = ground_truth(cur, train, query, args.metric, args.k)
+
+    op = OPS[args.metric]
+    cur.execute(f"SET maintenance_work_mem = '{args.maintenance_work_mem}'")
+    for w in [int(x) for x in args.workers.split(",")]:
+        cur.execute("DROP INDEX IF EXISTS bench_idx")
+        cur.execute(f"SET max_parallel_maintenance_workers = {w}")
+        cur.execute("CHECKPOINT")
+        t = time.time()
+        cur.execute(f"CREATE INDEX bench_idx ON {train} USING {args.index}")
+        build = time.time() - t
+        cur.execute("SELECT pg_relation_size('bench_idx')")
+        emit(event="build", dataset=args.dataset, index=args.index, workers=w,
+             rows=args.train, seconds=round(build, 2), bytes=cur.fetchone()[0])
+
+    if args.extra_sql:
+        cur.execute(args.extra_sql)
+    name, values = args.sweep.split("=")
+    lateral = (f"FROM {query} q CROSS JOIN LATERAL (SELECT t.v {op} q.v AS d FROM {train} t "
+               f"ORDER BY t.v {op} q.v LIMIT {args.k}) n")
+    for value in values.split(","):
+        cur.execute(f"SET {name} = {value}")
+        cur.execute(f"EXPLAIN (COSTS OFF) SELECT q.id, n.d {lateral}")
+        uses_index = "bench_idx" in "\n".join(r[0] for r in cur.fetchall())
+        cur.execute(f"SELECT count(*) {lateral}")  # warm the cache
+        cur.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT q.id, n.d {lateral}")
+        ms = cur.fetchone()[0][0]["Execution Time"]
+        r = recall(cur, f"SELECT q.id, n.d {lateral}", truth, args.k)
+        emit(event="search", dataset=args.dataset, index=args.index, setting=name,
+             value=value, queries=args.queries, k=args.k, uses_index=uses_index,
+             **{f"recall@{args.k}": round(r, 4)},
+             qps=round(args.queries / (ms / 1000), 1), ms=round(ms, 1))
+
+
+if __name__ == "__main__":
+    main()
