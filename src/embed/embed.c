@@ -580,7 +580,8 @@ tensor_vector(EmbedModelDef *def, EmbedOutput *out)
 	Vector	   *v;
 
 	if (out->rank < 1 || out->dims[0] != 1 || out->count != def->dimensions)
-		bad_output_shape(def, out, psprintf("[1, %d]", def->dimensions));
+		bad_output_shape(def, out, def->dimensions > 0 ?
+						 psprintf("[1, %d]", def->dimensions) : "[1, ...]");
 	v = new_vector(def->dimensions);
 	memcpy(v->x, out->data, sizeof(float) * def->dimensions);
 	if (def->normalize)

@@ -1,6 +1,9 @@
 -- vsim install script, part: in-database embedding (src/embed/embed.sql).
 -- Models run inside the server with ONNX Runtime, loaded on first use.
 
+-- vsim.embed needs only EXECUTE, which PUBLIC has; the schema must be usable.
+GRANT USAGE ON SCHEMA vsim TO PUBLIC;
+
 -- registry ----------------------------------------------------------------
 
 -- Written only by vsim.create_model / vsim.drop_model (SECURITY DEFINER);

@@ -66,7 +66,8 @@ is(sql_error("SET vsim.onnxruntime_library = '$models/old_ort.so'; SELECT vsim.o
 	'a runtime older than API version 15 is refused');
 like(sql_error("SET vsim.onnxruntime_library = '/usr/lib/postgresql/15/lib/plpgsql.so'; SELECT vsim.onnxruntime_version()"),
 	qr/^55000: .* is not an ONNX Runtime library/, 'a library without OrtGetApiBase is refused');
-like(sql_error("SET ROLE pg_monitor; SET vsim.onnxruntime_library = '/tmp/x.so'"),
+# (vsim's library must be loaded first, or SET only makes a placeholder)
+like(sql_error("SELECT '[1]'::vector; SET ROLE pg_monitor; SET vsim.onnxruntime_library = '/tmp/x.so'"),
 	qr/^42501: permission denied to set parameter/, 'vsim.onnxruntime_library is superuser-only');
 
 # --- registry: privileges and paths -------------------------------------------
@@ -75,7 +76,7 @@ like(sql_error("SET ROLE embed_user; SELECT vsim.create_model('m', 'mlp.onnx')")
 	qr/^42501: permission denied for function create_model/, 'ordinary roles cannot register models');
 like(sql_error("SET ROLE embed_user; SELECT vsim.drop_model('m')"),
 	qr/^42501: permission denied for function drop_model/, 'ordinary roles cannot drop models');
-like(sql_error("SET ROLE embed_user; SET vsim.model_directory = '/'"),
+like(sql_error("SELECT '[1]'::vector; SET ROLE embed_user; SET vsim.model_directory = '/'"),
 	qr/^42501: permission denied to set parameter/, 'vsim.model_directory is superuser-only');
 is(sql_error("SELECT vsim.create_model('m', '../etc/passwd')"),
 	qq(42501: model file path "../etc/passwd" must not contain ".."), '".." is refused');
@@ -121,14 +122,17 @@ my %bad = (
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'vocab.txt', '{"dimensions": 7}')} => qr/^22000: output "last_hidden_state" of model "b" has shape \[2, \d+, 32\], expected \[2, \d+, 7\]/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'missing.txt')} => qr/^58P01: tokenizer file ".*missing.txt" does not exist/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'mlp.npz')} => qr/^22023: tokenizer file ".*mlp.npz" has no token "\[CLS\]"/,
-	q{vsim.create_model('b', 'tiny_bert.onnx')} => qr/^22023: model "b" has inputs vsim would not feed/,
+	q{vsim.create_model('b', 'tiny_bert.onnx')} => qr/^22023: model "b" has 3 inputs/,
+	q{vsim.create_model('b', 'tiny_bert.onnx', 'vocab.txt', '{"token_type_ids": ""}')} => qr/^22023: model "b" has inputs vsim would not feed/,
 	q{vsim.create_model('b', 'mlp.onnx', 'vocab.txt', '{"input": "tensor"}')} => qr/^22023: tensor model "b" takes no tokenizer/,
 	q{vsim.create_model('b', 'mlp.onnx', options => '{"pooling": "avg"}')} => qr/^22023: invalid pooling "avg"/,
 	q{vsim.create_model('b', 'mlp.onnx', options => '{"colour": "red"}')} => qr/^22023: unrecognized model option "colour"/,
 	q{vsim.create_model('b', 'mlp.onnx', options => '{"max_length": 1}')} => qr/^22023: option "max_length" must be between 2 and 8192/,
 	q{vsim.create_model('b', 'mlp.onnx', options => '{"normalize": "yes"}')} => qr/^22023: option "normalize" must be true or false/,
 	q{vsim.create_model('b', 'dyn.onnx')} => qr/^22023: input "x" of model "b" has a dynamic dimension 1/,
-	q{vsim.create_model('b', 'dyn.onnx', options => '{"input_shape": [2, 3]}')} => qr/^22023: option input_shape does not fit input "x"/,
+	q{vsim.create_model('b', 'dyn.onnx', options => '{"input_shape": [2, 3]}')} => qr/^22000: output "y" of model "b" has shape \[2, 5\], expected \[1, \.\.\.\]/,
+	q{vsim.create_model('b', 'mlp.onnx', options => '{"input_shape": [1, 3, 2]}')} => qr/^22023: option input_shape does not fit input "pixels" of model "b"/,
+	q{vsim.create_model('b', 'mlp.onnx', options => '{"input_shape": [1, 6]}')} => qr/^22023: option input_shape has 2 dimensions, input "pixels" of model "b" has 3/,
 	q{vsim.create_model('b', 'int_input.onnx')} => qr/^42804: input "x" of model "b" is not a float tensor/,
 	q{vsim.create_model('b', 'oom.onnx')} => qr/^53200: out of memory in inference of model "b"/,
 	q{vsim.drop_model('nope')} => qr/^42704: model "nope" does not exist/,
@@ -165,7 +169,7 @@ for my $call (sort keys %bad_call)
 copy("$models/mlp.onnx", "$models/victim.onnx") or die;
 query("SELECT vsim.create_model('victim', 'victim.onnx', options => '{\"output\": \"embedding\"}')");
 my $before = query("SELECT vsim.embed('victim', '{1,2,3,4,5,6}'::real[])");
-my $bg = $node->background_psql('embed');
+my $bg = $node->background_psql('embed', on_error_stop => 0);
 is($bg->query_safe("SELECT vsim.embed('victim', '{1,2,3,4,5,6}'::real[])"), $before,
 	'a second backend loads the same model');
 sleep 1;    # a new modification time even on coarse file systems
@@ -222,9 +226,9 @@ sub slow_in_background
 		  . "AND state = 'active' AND pid <> pg_backend_pid()")
 	  or die 'the slow query did not start';
 	Time::HiRes::sleep(0.3);
+	my $t = time;
 	query("SELECT $action(pid) FROM pg_stat_activity WHERE query LIKE '%vsim.embed(''slow''%' "
 		  . "AND pid <> pg_backend_pid()");
-	my $t = time;
 	$node->poll_query_until('embed',
 		"SELECT count(*) = 0 FROM pg_stat_activity WHERE query LIKE '%vsim.embed(''slow''%' "
 		  . "AND state = 'active' AND pid <> pg_backend_pid()")
@@ -238,6 +242,7 @@ my ($h, $elapsed) = slow_in_background('pg_cancel_backend');
 cmp_ok($elapsed, '<', 0.6, sprintf('pg_cancel_backend stops inference (%.0f ms)', 1000 * $elapsed));
 $h->{run}->pump until $h->{stderr} =~ /canceling statement due to user request/ || $h->{timeout}->is_expired;
 like($h->{stderr}, qr/canceling statement due to user request/, '... with the usual message');
+$h->{stderr} = '';
 is($h->query_safe("SELECT vsim.embed('mlp', '{1,2,3,4,5,6}'::real[]) IS NOT NULL"), 't',
 	'the cancelled backend goes on embedding');
 $h->quit;
