@@ -568,6 +568,9 @@ run_tensor(EmbedModelDef *def, EmbedSession *s, float *x, int n,
 						n, def->name, expected),
 				 errdetail("The input \"%s\" has shape %s.", in.name,
 						   shape_string(def->input_shape, def->input_rank))));
+	if (def->input_scale != 1)
+		for (int i = 0; i < n; i++)
+			x[i] *= def->input_scale;
 	in.data = x;
 	embed_ort_run(s, def->name, &in, 1, &output, 1, out);
 }

@@ -369,6 +369,7 @@ typedef struct EmbedModelDef
 								 * tensor: [0] only */
 	int			input_rank;		/* tensor models: the input shape */
 	int64		input_shape[EMBED_MAX_RANK];
+	float		input_scale;	/* tensor models: inputs are multiplied by it */
 	char	   *output_name;
 	EmbedPooling pooling;
 	bool		normalize;		/* L2-normalise the result */

@@ -18,6 +18,7 @@ CREATE TABLE vsim.model_registry (
 	tokenizer_sha256 text,
 	input_names text[] NOT NULL,
 	input_shape bigint[],
+	input_scale real CHECK (input_scale <> 0),
 	output_name text NOT NULL,
 	pooling text NOT NULL CHECK (pooling IN ('mean', 'cls', 'none')),
 	normalize boolean NOT NULL,
@@ -33,7 +34,7 @@ SELECT pg_catalog.pg_extension_config_dump('vsim.model_registry', '');
 
 CREATE VIEW vsim.models AS
 	SELECT name, input_kind, dimensions, output_name, pooling, normalize,
-		   max_length, input_names, input_shape, lowercase,
+		   max_length, input_names, input_shape, input_scale, lowercase,
 		   model_path, model_sha256, tokenizer_path, tokenizer_sha256,
 		   options, registered_by, registered_at, id
 	FROM vsim.model_registry;
@@ -49,7 +50,7 @@ CREATE FUNCTION vsim.create_model(name text, model_path text,
 	LANGUAGE C VOLATILE SECURITY DEFINER
 	SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION vsim.create_model(text, text, text, jsonb, boolean) IS
-'register an ONNX model (and for text models its tokenizer.json or vocab.txt) from vsim.model_directory; returns the embedding dimensions. Options: input (text|tensor), input_ids, attention_mask, token_type_ids, input_name, input_shape, output, pooling (mean|cls|none), normalize, lowercase, max_length, dimensions. Superusers, or roles granted EXECUTE.';
+'register an ONNX model (and for text models its tokenizer.json or vocab.txt) from vsim.model_directory; returns the embedding dimensions. Options: input (text|tensor), input_ids, attention_mask, token_type_ids, input_name, input_shape, input_scale, output, pooling (mean|cls|none), normalize, lowercase, max_length, dimensions. Superusers, or roles granted EXECUTE.';
 REVOKE EXECUTE ON FUNCTION vsim.create_model(text, text, text, jsonb, boolean) FROM PUBLIC;
 
 CREATE FUNCTION vsim.drop_model(name text, if_exists boolean DEFAULT false)

@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -243,6 +244,25 @@ opt_int(const char *key, JsonbValue *v, int64 min, int64 max)
 	return n;
 }
 
+/* Option value as a finite, non-zero float; raises 22023 otherwise. */
+static float
+opt_float(const char *key, JsonbValue *v)
+{
+	float		f;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a number", key)));
+	f = DatumGetFloat4(DirectFunctionCall1(numeric_float4,
+										   NumericGetDatum(v->val.numeric)));
+	if (f == 0 || isinf(f))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a finite, non-zero number", key)));
+	return f;
+}
+
 /* "input_shape": an array of positive integers. */
 static void
 opt_shape(JsonbValue *v, EmbedModelDef *def)
@@ -339,6 +359,8 @@ parse_options(Jsonb *options, EmbedModelDef *def, bool *kind_set,
 			def->input_names[2] = opt_string(key, &v);
 		else if (strcmp(key, "input_shape") == 0)
 			opt_shape(&v, def);
+		else if (strcmp(key, "input_scale") == 0)
+			def->input_scale = opt_float(key, &v);
 		else if (strcmp(key, "output") == 0)
 			def->output_name = opt_string(key, &v);
 		else if (strcmp(key, "pooling") == 0)
@@ -358,7 +380,7 @@ parse_options(Jsonb *options, EmbedModelDef *def, bool *kind_set,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized model option \"%s\"", key),
-					 errhint("Valid options are input, input_ids, attention_mask, token_type_ids, input_name, input_shape, output, pooling, normalize, lowercase, max_length and dimensions.")));
+					 errhint("Valid options are input, input_ids, attention_mask, token_type_ids, input_name, input_shape, input_scale, output, pooling, normalize, lowercase, max_length and dimensions.")));
 	}
 }
 
@@ -589,11 +611,11 @@ int8_array(const int64 *items, int n)
 static void
 store_model(const EmbedModelDef *def, Jsonb *options, bool replace)
 {
-	Oid			types[15] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	Oid			types[16] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTARRAYOID, INT8ARRAYOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID,
-	INT4OID, INT4OID, JSONBOID};
-	Datum		values[15];
-	char		nulls[15];
+	INT4OID, INT4OID, JSONBOID, FLOAT4OID};
+	Datum		values[16];
+	char		nulls[16];
 	bool		text = def->kind == EMBED_INPUT_TEXT;
 	int			rc;
 
@@ -613,10 +635,11 @@ store_model(const EmbedModelDef *def, Jsonb *options, bool replace)
 	values[12] = Int32GetDatum(def->max_length);
 	values[13] = Int32GetDatum(def->dimensions);
 	values[14] = JsonbPGetDatum(options);
+	values[15] = Float4GetDatum(def->input_scale);
 	if (!text)
 		nulls[4] = nulls[5] = nulls[12] = 'n';
 	else
-		nulls[7] = 'n';
+		nulls[7] = nulls[15] = 'n';
 
 	SPI_connect();
 	if (replace)
@@ -632,9 +655,9 @@ store_model(const EmbedModelDef *def, Jsonb *options, bool replace)
 	rc = SPI_execute_with_args("INSERT INTO vsim.model_registry "
 							   "(name, input_kind, model_path, model_sha256, tokenizer_path, "
 							   "tokenizer_sha256, input_names, input_shape, output_name, pooling, "
-							   "normalize, lowercase, max_length, dimensions, options) "
-							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-							   15, types, values, nulls, false, 0);
+							   "normalize, lowercase, max_length, dimensions, options, input_scale) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+							   16, types, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into vsim.model_registry: %s",
 			 SPI_result_code_string(rc));
@@ -686,6 +709,7 @@ vsim_create_model(PG_FUNCTION_ARGS)
 	def->kind = PG_ARGISNULL(2) ? EMBED_INPUT_TENSOR : EMBED_INPUT_TEXT;
 	def->pooling = EMBED_POOL_AUTO;
 	def->lowercase = true;
+	def->input_scale = 1;
 	if (options)
 		parse_options(options, def, &kind_set, &normalize_set);
 	else
@@ -811,8 +835,8 @@ embed_registry_lookup(const char *name)
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT id, input_kind, model_path, model_sha256, "
 							  "tokenizer_path, tokenizer_sha256, input_names, input_shape, "
-							  "output_name, pooling, normalize, lowercase, max_length, dimensions "
-							  "FROM vsim.models WHERE name = $1",
+							  "output_name, pooling, normalize, lowercase, max_length, dimensions, "
+							  "input_scale FROM vsim.models WHERE name = $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read vsim.models");
 	if (SPI_processed > 0)
@@ -845,6 +869,8 @@ embed_registry_lookup(const char *name)
 		s = spi_string(13);
 		def->max_length = s ? atoi(s) : 0;
 		def->dimensions = atoi(spi_string(14));
+		s = spi_string(15);
+		def->input_scale = s ? strtof(s, NULL) : 1;
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();

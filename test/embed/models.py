@@ -3,10 +3,10 @@
 their numpy reference results.
 
     models.py gen DIR            write the models and their weights to DIR
-    models.py check-bert DIR TSV compare vsim's results (TSV written by the
-                                 TAP test) with a numpy forward pass; prints
+    models.py check-bert DIR ROWS compare vsim's results (rows written by
+                                 the TAP test, psql -A format) with a numpy forward pass; prints
                                  "max_abs_diff raw=... pooled=... batch=..."
-    models.py check-mlp DIR TSV  likewise for the tensor model "mlp"
+    models.py check-mlp DIR ROWS likewise for the tensor model "mlp"
 
 Models (all random weights from a fixed seed, opset 13):
   vocab.txt        a 90-token WordPiece vocabulary for tiny_bert
@@ -285,12 +285,14 @@ def floats(s):
 
 
 def check_bert(d, tsv):
-    """TSV rows: ids {..}, raw {..} (last_hidden_state), vec [..], batch [..]."""
+    """Rows ("|"-separated): ids {..}, raw {..} (last_hidden_state), vec [..], batch [..]."""
     w = dict(np.load(f"{d}/tiny_bert.npz"))
     raw_d = pooled_d = batch_d = 0.0
     rows = 0
     for line in open(tsv):
-        ids, raw, vec, batch = line.rstrip("\n").split("\t")
+        if not line.strip():
+            continue
+        ids, raw, vec, batch = line.rstrip("\n").split("|")
         ids = [int(x) for x in ids.strip("{}").split(",")]
         ref = bert_reference(w, ids)
         pooled = ref.mean(0)
@@ -303,12 +305,14 @@ def check_bert(d, tsv):
 
 
 def check_mlp(d, tsv):
-    """TSV rows: input {..}, embedding [..], scores {..}."""
+    """Rows ("|"-separated): input {..}, embedding [..], scores {..}."""
     w = dict(np.load(f"{d}/mlp.npz"))
     emb_d = scores_d = 0.0
     rows = 0
     for line in open(tsv):
-        x, emb, scores = line.rstrip("\n").split("\t")
+        if not line.strip():
+            continue
+        x, emb, scores = line.rstrip("\n").split("|")
         ref_emb, ref_scores = mlp_reference(w, floats(x))
         emb_d = max(emb_d, np.abs(floats(emb) - ref_emb).max())
         scores_d = max(scores_d, np.abs(floats(scores) - ref_scores).max())
