@@ -3,6 +3,8 @@
 their numpy reference results.
 
     models.py gen DIR            write the models and their weights to DIR
+    models.py gen-minilm DIR     write minilm_random.onnx, a MiniLM-sized
+                                 encoder with random weights (benchmark)
     models.py check-bert DIR ROWS compare vsim's results (rows written by
                                  the TAP test, psql -A format) with a numpy forward pass; prints
                                  "max_abs_diff raw=... pooled=... batch=..."
@@ -11,7 +13,7 @@ their numpy reference results.
 Models (all random weights from a fixed seed, opset 13):
   vocab.txt        a 90-token WordPiece vocabulary for tiny_bert
   tiny_bert.onnx   BERT-like encoder: token + position + type embeddings,
-                   layer norm, one self-attention block (2 heads, softmax
+                   layer norm, one layer of self-attention (2 heads, softmax
                    with the attention mask), layer norm, GELU feed-forward,
                    layer norm; output last_hidden_state [batch, seq, 32]
   mlp.onnx         input "pixels" [batch, 2, 3] -> "embedding" [batch, 4]
@@ -30,7 +32,6 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = [helper.make_opsetid("", 13)]
-HIDDEN, HEADS, FFN, MAX_POS = 32, 2, 64, 64
 
 VOCAB = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] +
          list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~") +
@@ -51,41 +52,61 @@ def save(graph, path):
     onnx.save(model, path)
 
 
-# --- tiny BERT ---------------------------------------------------------------
+# --- BERT-like encoders ------------------------------------------------------
 
-def bert_weights():
-    rng = np.random.default_rng(20261121)
+class Shape:
+    """Encoder size: tiny_bert for tests, MiniLM-sized for the benchmark."""
+
+    def __init__(self, layers=1, hidden=32, heads=2, ffn=64, vocab=len(VOCAB), max_pos=64):
+        self.layers, self.hidden, self.heads = layers, hidden, heads
+        self.ffn, self.vocab, self.max_pos = ffn, vocab, max_pos
+
+
+TINY = Shape()
+MINILM = Shape(layers=6, hidden=384, heads=12, ffn=1536, vocab=30522, max_pos=512)
+
+
+def bert_weights(shape, seed=20261121):
+    rng = np.random.default_rng(seed)
     w = {}
+    h = shape.hidden
 
-    def rand(name, *shape, scale=0.2):
-        w[name] = (rng.standard_normal(shape) * scale).astype(np.float32)
+    def rand(name, *dims, scale=0.2):
+        w[name] = (rng.standard_normal(dims) * scale).astype(np.float32)
 
-    rand("tok_emb", len(VOCAB), HIDDEN, scale=0.5)
-    rand("pos_emb", MAX_POS, HIDDEN)
-    rand("type_emb", 2, HIDDEN)
-    for p in ("ln0", "ln1", "ln2"):
-        w[p + "_g"] = (1 + rng.standard_normal(HIDDEN) * 0.1).astype(np.float32)
-        w[p + "_b"] = (rng.standard_normal(HIDDEN) * 0.1).astype(np.float32)
-    for m in ("q", "k", "v", "o"):
-        rand("W" + m, HIDDEN, HIDDEN)
-        rand("b" + m, HIDDEN, scale=0.05)
-    rand("W1", HIDDEN, FFN)
-    rand("b1", FFN, scale=0.05)
-    rand("W2", FFN, HIDDEN)
-    rand("b2", HIDDEN, scale=0.05)
+    def norm(name):
+        w[name + "_g"] = (1 + rng.standard_normal(h) * 0.1).astype(np.float32)
+        w[name + "_b"] = (rng.standard_normal(h) * 0.1).astype(np.float32)
+
+    rand("tok_emb", shape.vocab, h, scale=0.5)
+    rand("pos_emb", shape.max_pos, h)
+    rand("type_emb", 2, h)
+    norm("ln0")
+    for i in range(shape.layers):
+        p = f"l{i}_"
+        for m in ("q", "k", "v", "o"):
+            rand(p + "W" + m, h, h, scale=1 / np.sqrt(h))
+            rand(p + "b" + m, h, scale=0.05)
+        rand(p + "W1", h, shape.ffn, scale=1 / np.sqrt(h))
+        rand(p + "b1", shape.ffn, scale=0.05)
+        rand(p + "W2", shape.ffn, h, scale=1 / np.sqrt(shape.ffn))
+        rand(p + "b2", h, scale=0.05)
+        norm(p + "ln1")
+        norm(p + "ln2")
     return w
 
 
-def bert_graph(w):
+def bert_graph(shape, w):
+    h, heads = shape.hidden, shape.heads
     nodes, inits = [], [init(k, v) for k, v in w.items()]
     inits += [init("eps", np.float32(1e-12)), init("half", np.float32(0.5)),
               init("one", np.float32(1.0)), init("sqrt2", np.float32(np.sqrt(2.0))),
-              init("scale", np.float32(1.0 / np.sqrt(HIDDEN // HEADS))),
+              init("scale", np.float32(1.0 / np.sqrt(h // heads))),
               init("neg", np.float32(-10000.0)),
               init("i0", np.int64(0)), init("i1", np.int64(1)),
               init("ax12", np.array([1, 2], dtype=np.int64)),
-              init("split_shape", np.array([0, 0, HEADS, HIDDEN // HEADS], dtype=np.int64)),
-              init("merge_shape", np.array([0, 0, HIDDEN], dtype=np.int64))]
+              init("split_shape", np.array([0, 0, heads, h // heads], dtype=np.int64)),
+              init("merge_shape", np.array([0, 0, h], dtype=np.int64))]
     n = nodes.append
 
     def layer_norm(x, p, out):
@@ -114,50 +135,57 @@ def bert_graph(w):
     n(helper.make_node("Add", ["e_sum1", "e_type"], ["e_sum"]))
     layer_norm("e_sum", "ln0", "x0")
 
-    # self-attention with the mask as an additive bias
-    for m in ("q", "k", "v"):
-        dense("x0", "W" + m, "b" + m, m)
-        n(helper.make_node("Reshape", [m, "split_shape"], [m + "_4"]))
-        perm = [0, 2, 3, 1] if m == "k" else [0, 2, 1, 3]
-        n(helper.make_node("Transpose", [m + "_4"], [m + "_h"], perm=perm))
-    n(helper.make_node("MatMul", ["q_h", "k_h"], ["qk"]))
-    n(helper.make_node("Mul", ["qk", "scale"], ["qk_s"]))
+    # the attention mask as an additive bias [batch, 1, 1, seq]
     n(helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT))
     n(helper.make_node("Sub", ["one", "mask_f"], ["mask_inv"]))
     n(helper.make_node("Mul", ["mask_inv", "neg"], ["mask_bias2"]))
     n(helper.make_node("Unsqueeze", ["mask_bias2", "ax12"], ["mask_bias"]))
-    n(helper.make_node("Add", ["qk_s", "mask_bias"], ["scores"]))
-    n(helper.make_node("Softmax", ["scores"], ["probs"], axis=-1))
-    n(helper.make_node("MatMul", ["probs", "v_h"], ["ctx_h"]))
-    n(helper.make_node("Transpose", ["ctx_h"], ["ctx_t"], perm=[0, 2, 1, 3]))
-    n(helper.make_node("Reshape", ["ctx_t", "merge_shape"], ["ctx"]))
-    dense("ctx", "Wo", "bo", "attn")
-    n(helper.make_node("Add", ["x0", "attn"], ["res1"]))
-    layer_norm("res1", "ln1", "x1")
 
-    # feed-forward with exact (erf) GELU
-    dense("x1", "W1", "b1", "h")
-    n(helper.make_node("Div", ["h", "sqrt2"], ["h_s"]))
-    n(helper.make_node("Erf", ["h_s"], ["h_erf"]))
-    n(helper.make_node("Add", ["h_erf", "one"], ["h_1"]))
-    n(helper.make_node("Mul", ["h", "h_1"], ["h_2"]))
-    n(helper.make_node("Mul", ["h_2", "half"], ["g"]))
-    dense("g", "W2", "b2", "ffn")
-    n(helper.make_node("Add", ["x1", "ffn"], ["res2"]))
-    layer_norm("res2", "ln2", "last_hidden_state")
+    x = "x0"
+    for i in range(shape.layers):
+        p = f"l{i}_"
+        # self-attention
+        for m in ("q", "k", "v"):
+            dense(x, p + "W" + m, p + "b" + m, p + m)
+            n(helper.make_node("Reshape", [p + m, "split_shape"], [p + m + "_4"]))
+            perm = [0, 2, 3, 1] if m == "k" else [0, 2, 1, 3]
+            n(helper.make_node("Transpose", [p + m + "_4"], [p + m + "_h"], perm=perm))
+        n(helper.make_node("MatMul", [p + "q_h", p + "k_h"], [p + "qk"]))
+        n(helper.make_node("Mul", [p + "qk", "scale"], [p + "qk_s"]))
+        n(helper.make_node("Add", [p + "qk_s", "mask_bias"], [p + "scores"]))
+        n(helper.make_node("Softmax", [p + "scores"], [p + "probs"], axis=-1))
+        n(helper.make_node("MatMul", [p + "probs", p + "v_h"], [p + "ctx_h"]))
+        n(helper.make_node("Transpose", [p + "ctx_h"], [p + "ctx_t"], perm=[0, 2, 1, 3]))
+        n(helper.make_node("Reshape", [p + "ctx_t", "merge_shape"], [p + "ctx"]))
+        dense(p + "ctx", p + "Wo", p + "bo", p + "attn")
+        n(helper.make_node("Add", [x, p + "attn"], [p + "res1"]))
+        layer_norm(p + "res1", p + "ln1", p + "x1")
+        # feed-forward with exact (erf) GELU
+        dense(p + "x1", p + "W1", p + "b1", p + "h")
+        n(helper.make_node("Div", [p + "h", "sqrt2"], [p + "h_s"]))
+        n(helper.make_node("Erf", [p + "h_s"], [p + "h_erf"]))
+        n(helper.make_node("Add", [p + "h_erf", "one"], [p + "h_1"]))
+        n(helper.make_node("Mul", [p + "h", p + "h_1"], [p + "h_2"]))
+        n(helper.make_node("Mul", [p + "h_2", "half"], [p + "g"]))
+        dense(p + "g", p + "W2", p + "b2", p + "ffn")
+        n(helper.make_node("Add", [p + "x1", p + "ffn"], [p + "res2"]))
+        x = "last_hidden_state" if i == shape.layers - 1 else p + "out"
+        layer_norm(p + "res2", p + "ln2", x)
 
     ins = [helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "seq"])
            for name in ("input_ids", "attention_mask", "token_type_ids")]
     out = helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
-                                        ["batch", "seq", HIDDEN])
-    return helper.make_graph(nodes, "tiny_bert", ins, [out], inits)
+                                        ["batch", "seq", h])
+    return helper.make_graph(nodes, "bert", ins, [out], inits)
 
 
-def bert_reference(w, ids):
-    """numpy forward pass (float64) of tiny_bert for one sequence of ids."""
+def bert_reference(shape, w, ids):
+    """numpy forward pass (float64) of the encoder for one sequence of ids."""
+    from math import erf
     w = {k: v.astype(np.float64) for k, v in w.items()}
     ids = np.asarray(ids)
-    s = len(ids)
+    s, h, heads = len(ids), shape.hidden, shape.heads
+    hd = h // heads
 
     def ln(x, p):
         mu = x.mean(-1, keepdims=True)
@@ -165,19 +193,19 @@ def bert_reference(w, ids):
         return (x - mu) / np.sqrt(var + 1e-12) * w[p + "_g"] + w[p + "_b"]
 
     x = ln(w["tok_emb"][ids] + w["pos_emb"][:s] + w["type_emb"][0], "ln0")
-    hd = HIDDEN // HEADS
-    q, k, v = ((x @ w["W" + m] + w["b" + m]).reshape(s, HEADS, hd).transpose(1, 0, 2)
-               for m in "qkv")
-    scores = q @ k.transpose(0, 2, 1) / np.sqrt(hd)
-    scores = scores - scores.max(-1, keepdims=True)
-    p = np.exp(scores)
-    p /= p.sum(-1, keepdims=True)
-    ctx = (p @ v).transpose(1, 0, 2).reshape(s, HIDDEN)
-    x = ln(x + ctx @ w["Wo"] + w["bo"], "ln1")
-    h = x @ w["W1"] + w["b1"]
-    from math import erf
-    g = 0.5 * h * (1 + np.vectorize(erf)(h / np.sqrt(2)))
-    return ln(x + g @ w["W2"] + w["b2"], "ln2")
+    for i in range(shape.layers):
+        p = f"l{i}_"
+        q, k, v = ((x @ w[p + "W" + m] + w[p + "b" + m]).reshape(s, heads, hd).transpose(1, 0, 2)
+                   for m in "qkv")
+        scores = q @ k.transpose(0, 2, 1) / np.sqrt(hd)
+        probs = np.exp(scores - scores.max(-1, keepdims=True))
+        probs /= probs.sum(-1, keepdims=True)
+        ctx = (probs @ v).transpose(1, 0, 2).reshape(s, h)
+        x = ln(x + ctx @ w[p + "Wo"] + w[p + "bo"], p + "ln1")
+        f = x @ w[p + "W1"] + w[p + "b1"]
+        g = 0.5 * f * (1 + np.vectorize(erf)(f / np.sqrt(2)))
+        x = ln(x + g @ w[p + "W2"] + w[p + "b2"], p + "ln2")
+    return x
 
 
 # --- tensor models -------------------------------------------------------------
@@ -260,12 +288,18 @@ def oom_graph():
                              [huge, init("axis1", np.array([1], dtype=np.int64))])
 
 
+def gen_minilm(d):
+    """A MiniLM-sized encoder (6 layers, 384 hidden, 12 heads, 30522 tokens)
+    with random weights, for the benchmark: real cost, meaningless vectors."""
+    save(bert_graph(MINILM, bert_weights(MINILM, seed=6)), f"{d}/minilm_random.onnx")
+
+
 def gen(d):
     with open(f"{d}/vocab.txt", "w") as f:
         f.write("\n".join(VOCAB) + "\n")
-    w = bert_weights()
+    w = bert_weights(TINY)
     np.savez(f"{d}/tiny_bert.npz", **w)
-    save(bert_graph(w), f"{d}/tiny_bert.onnx")
+    save(bert_graph(TINY, w), f"{d}/tiny_bert.onnx")
     m = mlp_weights()
     np.savez(f"{d}/mlp.npz", **m)
     save(mlp_graph(m), f"{d}/mlp.onnx")
@@ -294,7 +328,7 @@ def check_bert(d, tsv):
             continue
         ids, raw, vec, batch = line.rstrip("\n").split("|")
         ids = [int(x) for x in ids.strip("{}").split(",")]
-        ref = bert_reference(w, ids)
+        ref = bert_reference(TINY, w, ids)
         pooled = ref.mean(0)
         pooled /= np.linalg.norm(pooled)
         raw_d = max(raw_d, np.abs(floats(raw) - ref.reshape(-1)).max())
@@ -322,5 +356,6 @@ def check_mlp(d, tsv):
 
 if __name__ == "__main__":
     {"gen": lambda: gen(sys.argv[2]),
+     "gen-minilm": lambda: gen_minilm(sys.argv[2]),
      "check-bert": lambda: check_bert(sys.argv[2], sys.argv[3]),
      "check-mlp": lambda: check_mlp(sys.argv[2], sys.argv[3])}[sys.argv[1]]()
