@@ -157,7 +157,11 @@ cache_init(void)
 
 	ctl.keysize = NAMEDATALEN;
 	ctl.entrysize = sizeof(LoadedModel);
+#if PG_VERSION_NUM >= 140000
 	model_cache = hash_create("vsim models", 8, &ctl, HASH_ELEM | HASH_STRINGS);
+#else
+	model_cache = hash_create("vsim models", 8, &ctl, HASH_ELEM);	/* string keys */
+#endif
 	CacheRegisterRelcacheCallback(registry_changed, (Datum) 0);
 }
 

@@ -30,7 +30,9 @@ CREATE TABLE vsim.model_registry (
 	registered_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE vsim.model_registry IS 'registered embedding models; change only through vsim.create_model and vsim.drop_model';
+-- pg_dump keeps registered models (and the id sequence, so ids stay unique)
 SELECT pg_catalog.pg_extension_config_dump('vsim.model_registry', '');
+SELECT pg_catalog.pg_extension_config_dump('vsim.model_registry_id_seq', '');
 
 CREATE VIEW vsim.models AS
 	SELECT name, input_kind, dimensions, output_name, pooling, normalize,

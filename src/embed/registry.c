@@ -26,7 +26,9 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#if PG_VERSION_NUM >= 140000
 #include "common/cryptohash.h"
+#endif
 #include "embed/embed.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -48,6 +50,29 @@ PG_FUNCTION_INFO_V1(vsim_drop_model);
  * ---------------------------------------------------------------------
  */
 
+/* SHA-256 of data[0..len) into digest; `path` names the file in errors. */
+static void
+sha256(const char *path, const uint8 *data, size_t len,
+	   uint8 digest[PG_SHA256_DIGEST_LENGTH])
+{
+#if PG_VERSION_NUM >= 140000
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, data, len) < 0 ||
+		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute SHA-256 of \"%s\": %s", path,
+			 pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+#else
+	pg_sha256_ctx ctx;
+
+	pg_sha256_init(&ctx);
+	pg_sha256_update(&ctx, data, len);
+	pg_sha256_final(&ctx, digest);
+#endif
+}
+
 char *
 embed_read_file(const char *path, size_t *len,
 				char sha256_hex[PG_SHA256_DIGEST_STRING_LENGTH])
@@ -56,7 +81,6 @@ embed_read_file(const char *path, size_t *len,
 	struct stat st;
 	char	   *data;
 	size_t		done = 0;
-	pg_cryptohash_ctx *ctx;
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
@@ -90,13 +114,7 @@ embed_read_file(const char *path, size_t *len,
 	CloseTransientFile(fd);
 	data[done] = '\0';
 
-	ctx = pg_cryptohash_create(PG_SHA256);
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (uint8 *) data, done) < 0 ||
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute SHA-256 of \"%s\": %s", path,
-			 pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
+	sha256(path, (uint8 *) data, done, digest);
 	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
 		sprintf(sha256_hex + 2 * i, "%02x", digest[i]);
 	*len = done;

@@ -112,7 +112,17 @@ like(sql_error("SET ROLE embed_user; SELECT * FROM vsim.model_registry"),
 	qr/^42501: permission denied for table model_registry/, 'the registry table itself is not writable or readable');
 
 # --- registration errors ------------------------------------------------------
+# Tokenizer files that are not WordPiece tokenizers.
+open($fh, '>', "$models/broken.json") or die;
+print $fh '{"model": {"type": "WordPiece", "vocab": {"[CLS]": 0,';
+close $fh;
+open($fh, '>', "$models/bpe.json") or die;
+print $fh '{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}';
+close $fh;
+
 my %bad = (
+	q{vsim.create_model('b', 'tiny_bert.onnx', 'broken.json')} => qr/^22P02: could not parse tokenizer file ".*broken.json"/,
+	q{vsim.create_model('b', 'tiny_bert.onnx', 'bpe.json')} => qr/^0A000: tokenizer file ".*bpe.json" is not a WordPiece tokenizer/,
 	q{vsim.create_model('mlp', 'mlp.onnx')} => qr/^42710: model "mlp" already exists/,
 	q{vsim.create_model('b', 'corrupt.onnx')} => qr/^22023: could not load ONNX model from file ".*corrupt.onnx"/,
 	q{vsim.create_model('b', 'mlp.onnx', options => '{"output": "nope"}')} => qr/^22023: model "b" has no output named "nope"/,
@@ -186,6 +196,20 @@ my $after = query("SELECT vsim.embed('victim', '{1,2,3,4,5,6}'::real[])");
 isnt($after, $before, 're-registration accepts the new file');
 is($bg->query_safe("SELECT vsim.embed('victim', '{1,2,3,4,5,6}'::real[])"), $after,
 	'... and the other backend uses it');
+
+# Files removed or replaced by a symbolic link after registration.
+copy("$models/vocab.txt", "$models/vocab2.txt") or die;
+copy("$models/mlp.onnx", "$models/moved.onnx") or die;
+query("SELECT vsim.create_model('bert2', 'tiny_bert.onnx', 'vocab2.txt')");
+query("SELECT vsim.create_model('moved', 'moved.onnx')");
+unlink("$models/vocab2.txt") or die;
+like(sql_error("SELECT vsim.embed('bert2', 'hello')"),
+	qr/^58P01: file ".*vocab2.txt" of a registered model does not exist/, 'a tokenizer file removed after registration');
+unlink("$models/moved.onnx") or die;
+symlink("$models/mlp.onnx", "$models/moved.onnx") or die;
+like(sql_error(q{SELECT vsim.embed('moved', '{1,2,3,4,5,6}'::real[])}),
+	qr/^42501: file ".*moved.onnx" of a registered model now resolves to ".*mlp.onnx"/,
+	'a model file replaced by a symbolic link after registration');
 
 # --- invalidation across backends ---------------------------------------------
 query("SELECT vsim.create_model('swap', 'mlp.onnx', options => '{\"output\": \"embedding\"}')");
