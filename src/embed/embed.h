@@ -118,9 +118,7 @@ typedef struct OrtApi
 	void	   *SessionGetOverridableInitializerCount;	/* 32, unused */
 	OrtStatus  *(*SessionGetInputTypeInfo) (const OrtSession *s, size_t i,
 											OrtTypeInfo **out); /* 33 */
-	OrtStatus  *(*SessionGetOutputTypeInfo) (const OrtSession *s, size_t i,
-											 OrtTypeInfo **out);	/* 34 */
-	void	   *SessionGetOverridableInitializerTypeInfo;	/* 35, unused */
+	ORT_GAP(34, 35);
 	OrtStatus  *(*SessionGetInputName) (const OrtSession *s, size_t i,
 										OrtAllocator *a, char **out);	/* 36 */
 	OrtStatus  *(*SessionGetOutputName) (const OrtSession *s, size_t i,
@@ -190,7 +188,6 @@ ORT_SLOT(SetInterOpNumThreads, 25);
 ORT_SLOT(SessionGetInputCount, 30);
 ORT_SLOT(SessionGetOutputCount, 31);
 ORT_SLOT(SessionGetInputTypeInfo, 33);
-ORT_SLOT(SessionGetOutputTypeInfo, 34);
 ORT_SLOT(SessionGetInputName, 36);
 ORT_SLOT(SessionGetOutputName, 37);
 ORT_SLOT(CreateRunOptions, 39);
@@ -230,12 +227,13 @@ extern int	embed_batch_size;
 /* Largest tensor rank vsim handles. */
 #define EMBED_MAX_RANK 8
 
-/* Shape and element type of one model input or output. */
+/* Name of one model input or output; for inputs also its element type and
+ * shape (outputs are checked on the results of a trial run instead). */
 typedef struct EmbedTensorInfo
 {
 	char	   *name;			/* palloc'd */
-	int			elem_type;		/* ORT_TENSOR_* */
-	int			rank;
+	int			elem_type;		/* ORT_TENSOR_*; 0 for outputs */
+	int			rank;			/* 0 for outputs */
 	int64		dims[EMBED_MAX_RANK];	/* -1 for a dynamic dimension */
 } EmbedTensorInfo;
 

@@ -352,7 +352,8 @@ describe_type(OrtTypeInfo *ti, EmbedTensorInfo *info)
 	ort_check(st, "GetDimensions");
 }
 
-/* Names and types of a session's inputs (is_input) or outputs. */
+/* Names and types of a session's inputs (is_input), or names of its
+ * outputs. */
 static EmbedTensorInfo *
 describe_tensors(OrtSession *session, bool is_input, int *n)
 {
@@ -374,11 +375,12 @@ describe_tensors(OrtSession *session, bool is_input, int *n)
 				  "SessionGetInputName");
 		infos[i].name = pstrdup(name);
 		ort_check(ort->AllocatorFree(ort_alloc, name), "AllocatorFree");
-		ort_check(is_input ?
-				  ort->SessionGetInputTypeInfo(session, i, &ti) :
-				  ort->SessionGetOutputTypeInfo(session, i, &ti),
-				  "SessionGetInputTypeInfo");
-		describe_type(ti, &infos[i]);
+		if (is_input)
+		{
+			ort_check(ort->SessionGetInputTypeInfo(session, i, &ti),
+					  "SessionGetInputTypeInfo");
+			describe_type(ti, &infos[i]);
+		}
 	}
 	*n = (int) count;
 	return infos;

@@ -71,10 +71,13 @@ struct EmbedTokenizer
 static void
 vocab_add(EmbedTokenizer *tok, const char *token, int len, int32 id)
 {
-	char	   *copy = MemoryContextStrdup(tok->cxt, pnstrdup(token, len));
+	char	   *copy = MemoryContextAlloc(tok->cxt, len + 1);
 	bool		found;
-	VocabEntry *e = vocab_insert(tok->vocab, copy, &found);
+	VocabEntry *e;
 
+	memcpy(copy, token, len);
+	copy[len] = '\0';
+	e = vocab_insert(tok->vocab, copy, &found);
 	e->id = id;
 }
 
@@ -402,12 +405,22 @@ decode_text(const char *text, int len, bool nfd, int *n)
 		i += k;
 	}
 
-	/* Decomposition expands a character to at most 4 code points (Hangul
-	 * syllables 3, the longest canonical decompositions 4). */
+	/* A UTF-8 byte never decomposes to more than 4 code points in practice;
+	 * utf8proc says how many it needs if that is too few. */
 	cps = palloc(sizeof(int32) * (vlen * 4 + 1));
 	if (nfd)
+	{
 		count = utf8proc_decompose((const utf8proc_uint8_t *) valid, vlen,
 								   cps, vlen * 4 + 1, UTF8PROC_DECOMPOSE);
+		if (count > vlen * 4 + 1)
+		{
+			utf8proc_ssize_t need = count;
+
+			cps = repalloc(cps, sizeof(int32) * need);
+			count = utf8proc_decompose((const utf8proc_uint8_t *) valid, vlen,
+									   cps, need, UTF8PROC_DECOMPOSE);
+		}
+	}
 	else
 	{
 		count = 0;
@@ -418,9 +431,8 @@ decode_text(const char *text, int len, bool nfd, int *n)
 			count++;
 		}
 	}
-	if (count < 0 || count > vlen * 4 + 1)
-		elog(ERROR, "could not decompose text: %s",
-			 count < 0 ? utf8proc_errmsg(count) : "result too long");
+	if (count < 0)
+		elog(ERROR, "could not decompose text: %s", utf8proc_errmsg(count));
 	pfree(valid);
 	*n = (int) count;
 	return cps;
