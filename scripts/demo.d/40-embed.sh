@@ -12,16 +12,28 @@ if [ -z "$embed_data" ] && [ -d "$VSIM_ROOT/../shared/data" ]; then
   embed_data=$(cd "$VSIM_ROOT/../shared/data" && pwd)
 fi
 
-if [ -z "$embed_data" ] || [ ! -f "$embed_data/models/text-word64/model.onnx" ]; then
+embed_runtime=$(sql -At -c 'SELECT vsim.onnxruntime_version()' 2>&1) || {
   step "In-database embedding: skipped"
-  echo "No models found (VSIM_DATA is '${VSIM_DATA:-unset}' and ../shared/data does not exist)."
+  echo "ONNX Runtime cannot be loaded: $embed_runtime"
+  echo "scripts/setup.sh fetches it and \"make install\" installs it (or set vsim.onnxruntime_library)."
+  embed_data=none
+}
+if [ "$embed_data" = none ]; then
+  :
+elif [ -z "$embed_data" ] || [ ! -f "$embed_data/models/text-word64/model.onnx" ]; then
+  step "In-database embedding: skipped"
+  if [ -n "$embed_data" ]; then
+    echo "No model at $embed_data/models/text-word64/model.onnx."
+  else
+    echo "No data directory: VSIM_DATA is not set and ../shared/data does not exist."
+  fi
   echo "Skipped: movie search with vsim.embed, and image search with the Fashion-MNIST CNN."
   echo "To run it, point VSIM_DATA at a directory with models/text-word64/{model.onnx,tokenizer.json},"
   echo "models/fashion-mnist-cnn/fashion_mnist_embed256.onnx and corpus/{tmdb_5000_movies,IMDB-Movie-Data}.csv,"
   echo "or register your own model as the README shows (vsim.create_model)."
 else
 
-step "Registering models from $embed_data/models (ONNX Runtime $(sql -At -c 'SELECT vsim.onnxruntime_version()'))"
+step "Registering models from $embed_data/models (ONNX Runtime $embed_runtime)"
 # The model directory is a superuser setting; registration reads files only from it.
 sql <<SQL
 \o /dev/null
