@@ -137,14 +137,20 @@ cache_at_exit(int code, Datum arg)
 		unload_model(m);
 }
 
+/* OID of vsim.model_registry as last looked up (InvalidOid: unknown). */
+static Oid	registry_relid = InvalidOid;
+
 /* Relcache callback: a change of vsim.model_registry (or a cache reset)
- * makes every loaded model re-check its registry row. */
+ * makes every loaded model re-check its registry row.  Runs during
+ * invalidation processing, so it must not look anything up. */
 static void
 registry_changed(Datum arg, Oid relid)
 {
 	HASH_SEQ_STATUS seq;
 	LoadedModel *m;
 
+	if (OidIsValid(relid) && OidIsValid(registry_relid) && relid != registry_relid)
+		return;
 	hash_seq_init(&seq, model_cache);
 	while ((m = hash_seq_search(&seq)) != NULL)
 		m->stale = true;
@@ -287,6 +293,7 @@ get_model(const char *name)
 		(m->tok == NULL || !stamp_changed(m->def->tokenizer_path, &m->tok_stamp)))
 		return m;
 
+	registry_relid = embed_registry_relid();
 	def = embed_registry_lookup(name);
 	if (def == NULL)
 	{
