@@ -358,9 +358,9 @@ is_punct(int32 c)
 {
 	utf8proc_category_t cat;
 
-	if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) ||
-		(c >= 91 && c <= 96) || (c >= 123 && c <= 126))
-		return true;
+	if (c < 128)
+		return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) ||
+			(c >= 91 && c <= 96) || (c >= 123 && c <= 126);
 	cat = utf8proc_category(c);
 	return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
 }
@@ -384,11 +384,25 @@ is_cjk(int32 c)
 static int32 *
 decode_text(const char *text, int len, bool nfd, int *n)
 {
-	char	   *valid = palloc(len + 1);
+	char	   *valid;
 	int			vlen = 0;
 	int32	   *cps;
 	utf8proc_ssize_t count;
+	int			ascii = 0;
 
+	/* ASCII, the common case, is valid and its own decomposition */
+	while (ascii < len && !IS_HIGHBIT_SET(text[ascii]))
+		ascii++;
+	if (ascii == len)
+	{
+		cps = palloc(sizeof(int32) * (len + 1));
+		for (int i = 0; i < len; i++)
+			cps[i] = (unsigned char) text[i];
+		*n = len;
+		return cps;
+	}
+
+	valid = palloc(len + 1);
 	for (int i = 0; i < len;)
 	{
 		utf8proc_int32_t c;
@@ -453,7 +467,20 @@ normalize_text(const EmbedTokenizer *tok, const char *text, int len, int *n)
 	for (int i = 0; i < ncp; i++)
 	{
 		int32		c = cps[i];
-		utf8proc_category_t cat = utf8proc_category(c);
+		utf8proc_category_t cat;
+
+		/* ASCII letters and digits, the common case, need no tables */
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		{
+			out[k++] = c;
+			continue;
+		}
+		if (c >= 'A' && c <= 'Z')
+		{
+			out[k++] = tok->lowercase ? c + ('a' - 'A') : c;
+			continue;
+		}
+		cat = utf8proc_category(c);
 
 		if (tok->clean_text && (c == 0 || c == 0xFFFD || is_other(c, cat)))
 			continue;

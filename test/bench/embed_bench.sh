@@ -90,7 +90,7 @@ best() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
 # "wall_ms cpu_ms" of a database run -> "sentences/s sentences/cpu-s".
 # (CPU time comes in 10 ms ticks: under 0.2 s it is too coarse, reported as 0.)
 rate() { awk -v n="$N" -v r="$1" 'BEGIN { split(r, x, " ");
-  printf "%.1f %.1f\n", n / (x[1] / 1000), x[2] >= 200 ? n / (x[2] / 1000) : 0 }'; }
+  printf "%.1f %.1f\n", n / (x[1] / 1000), (x[2] >= 200 ? n / (x[2] / 1000) : 0) }'; }
 # The driver's output -> "sentences/s sentences/cpu-s".
 drate() { sed 's/.*per_second=\([0-9.]*\) per_cpu_second=\([0-9.]*\)/\1 \2/'; }
 
