@@ -533,6 +533,8 @@ tokenize_text(const EmbedModelDef *def, const EmbedTokenizer *tok, text *t,
 		len = strlen(utf8);
 	out->ids = palloc(sizeof(int64) * def->max_length);
 	out->len = embed_tokenize(tok, utf8, len, def->max_length, out->ids);
+	/* batches may hold many texts: keep only what they use */
+	out->ids = repalloc(out->ids, sizeof(int64) * out->len);
 }
 
 /* The `n` elements of a real[] as floats; raises 22004 for nulls. */

@@ -254,7 +254,7 @@ def int_input_graph():
 
 def slow_graph():
     """y = mean over rows of (x + W0) Q^k, k = max(x) iterations of a Loop:
-    zeros (registration's trial run) cost nothing, max(x) = 1000 seconds."""
+    zeros (registration's trial run) cost nothing; max(x) = 1000 takes seconds."""
     rng = np.random.default_rng(3)
     q, _ = np.linalg.qr(rng.standard_normal((512, 512)))
     body = helper.make_graph(

@@ -226,7 +226,7 @@ $bg->quit;
 
 # --- cancel, statement_timeout, terminate ------------------------------------
 query("SELECT vsim.create_model('slow', 'slow.onnx')");
-my $slow_call = "SELECT vector_dims(vsim.embed('slow', array_fill(2000::real, ARRAY[512])))";
+my $slow_call = "SELECT vector_dims(vsim.embed('slow', array_fill(3000::real, ARRAY[512])))";
 my $t0 = time;
 is(query($slow_call), '512', 'the slow model runs to completion');
 my $full = time - $t0;
