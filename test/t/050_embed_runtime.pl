@@ -302,5 +302,23 @@ for my $w (@workers)
 	$w->quit;
 }
 
+# --- threads: ORT's and the watchdog never get PostgreSQL's signals ----------
+# Every thread but the backend's own must block SIGINT, SIGUSR1, SIGALRM and
+# SIGTERM (bits 1, 9, 13, 14 of /proc's SigBlk mask: 25090); the backend's
+# own thread must not.
+my $threads = query(q{SET vsim.intra_op_threads = 2;
+	SELECT vsim.embed('bert', 'threads') IS NOT NULL;
+	SELECT count(*) FILTER (WHERE NOT main),
+		   count(*) FILTER (WHERE NOT main AND blocked & 25090 = 25090),
+		   count(*) FILTER (WHERE main AND blocked & 25090 = 0)
+	FROM (SELECT t::int = pg_backend_pid() AS main,
+				 ('x' || lpad((regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/task/' || t || '/status'),
+										  'SigBlk:\s+([0-9a-f]+)'))[1], 16, '0'))::bit(64)::bigint AS blocked
+		  FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task') t) s});
+my ($n_other, $n_blocked, $main_ok) = (split /\n/, $threads)[1] =~ /(\d+)\|(\d+)\|(\d+)/;
+cmp_ok($n_other, '>=', 3, "ONNX Runtime and the watchdog run $n_other threads (2 intra-op threads)");
+is($n_blocked, $n_other, '... all with the asynchronous signals blocked');
+is($main_ok, '1', "... while the backend's own thread still takes them");
+
 $node->stop;
 done_testing();
