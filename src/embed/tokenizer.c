@@ -36,6 +36,7 @@ typedef struct VocabEntry
 {
 	const char *token;
 	int32		id;
+	uint32		hash;			/* compared before the strings */
 	char		status;
 } VocabEntry;
 
@@ -45,6 +46,8 @@ typedef struct VocabEntry
 #define SH_KEY token
 #define SH_HASH_KEY(tb, key) hash_bytes((const unsigned char *) (key), strlen(key))
 #define SH_EQUAL(tb, a, b) (strcmp((a), (b)) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
 #define SH_SCOPE static inline
 #define SH_DECLARE
 #define SH_DEFINE
@@ -517,26 +520,29 @@ normalize_text(const EmbedTokenizer *tok, const char *text, int len, int *n)
  * ---------------------------------------------------------------------
  */
 
-/* Output buffer of token ids with its limit (room kept for [SEP]). */
+/* Output buffer of token ids with its limit (room kept for [SEP]), and
+ * scratch space for wordpiece() sized for the whole text. */
 typedef struct IdSink
 {
 	int64	   *ids;
 	int			n;
 	int			limit;
+	int		   *offset;			/* byte offset of each character of a word */
+	char	   *utf8;			/* a word in UTF-8 */
+	char	   *candidate;		/* prefix + part of a word, NUL-terminated */
 } IdSink;
 
 /*
  * Split the word `cps[0..len)` greedily into vocabulary entries and append
- * their ids; the whole word becomes [UNK] when it does not split.  `buf`
- * is scratch space of at least prefix + 4 * len + 1 bytes.
+ * their ids; the whole word becomes [UNK] when it does not split.
  */
 static void
-wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink,
-		  char *buf)
+wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink)
 {
 	int			plen = strlen(tok->prefix);
-	int		   *offset;
-	char	   *utf8;
+	int		   *offset = sink->offset;
+	char	   *utf8 = sink->utf8;
+	char	   *buf = sink->candidate;
 	int			start = 0;
 	int			first = sink->n;
 
@@ -548,8 +554,6 @@ wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink,
 	}
 
 	/* UTF-8 of the word, with the byte offset of every character. */
-	offset = palloc(sizeof(int) * (len + 1));
-	utf8 = palloc(len * 4 + 1);
 	offset[0] = 0;
 	for (int i = 0; i < len; i++)
 		offset[i + 1] = offset[i] +
@@ -583,8 +587,6 @@ wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink,
 			sink->ids[sink->n++] = id;
 		start = end;
 	}
-	pfree(offset);
-	pfree(utf8);
 }
 
 int
@@ -593,9 +595,12 @@ embed_tokenize(const EmbedTokenizer *tok, const char *text, int len,
 {
 	int			ncp;
 	int32	   *cps = normalize_text(tok, text, len, &ncp);
-	char	   *buf = palloc(strlen(tok->prefix) + ncp * 4 + 1);
 	IdSink		sink = {ids, 0, max_length - 1};
 	int			word = 0;
+
+	sink.offset = palloc(sizeof(int) * (ncp + 1));
+	sink.utf8 = palloc(ncp * 4 + 1);
+	sink.candidate = palloc(strlen(tok->prefix) + ncp * 4 + 1);
 
 	Assert(max_length >= 2);
 	sink.ids[sink.n++] = tok->cls_id;
@@ -606,9 +611,9 @@ embed_tokenize(const EmbedTokenizer *tok, const char *text, int len,
 		if (at_end || cps[i] == ' ' || is_punct(cps[i]))
 		{
 			if (i > word)
-				wordpiece(tok, cps + word, i - word, &sink, buf);
+				wordpiece(tok, cps + word, i - word, &sink);
 			if (!at_end && cps[i] != ' ' && sink.n < sink.limit)
-				wordpiece(tok, cps + i, 1, &sink, buf);
+				wordpiece(tok, cps + i, 1, &sink);
 			word = i + 1;
 		}
 		if ((i & 1023) == 1023)
@@ -616,6 +621,8 @@ embed_tokenize(const EmbedTokenizer *tok, const char *text, int len,
 	}
 	sink.ids[sink.n++] = tok->sep_id;
 	pfree(cps);
-	pfree(buf);
+	pfree(sink.offset);
+	pfree(sink.utf8);
+	pfree(sink.candidate);
 	return sink.n;
 }
