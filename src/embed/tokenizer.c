@@ -31,21 +31,31 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 
-/* Vocabulary: token string -> id, a simplehash table. */
+/*
+ * Vocabulary: token -> id, simplehash tables keyed by (bytes, length), so
+ * that parts of a word are looked up in place.  `vocab` holds every token;
+ * `pieces` holds the continuation tokens ("##ing") without their prefix.
+ */
+typedef struct VocabKey
+{
+	const char *str;			/* not NUL-terminated in lookups */
+	int			len;
+} VocabKey;
+
 typedef struct VocabEntry
 {
-	const char *token;
+	VocabKey	key;
 	int32		id;
-	uint32		hash;			/* compared before the strings */
+	uint32		hash;			/* compared before the bytes */
 	char		status;
 } VocabEntry;
 
 #define SH_PREFIX vocab
 #define SH_ELEMENT_TYPE VocabEntry
-#define SH_KEY_TYPE const char *
-#define SH_KEY token
-#define SH_HASH_KEY(tb, key) hash_bytes((const unsigned char *) (key), strlen(key))
-#define SH_EQUAL(tb, a, b) (strcmp((a), (b)) == 0)
+#define SH_KEY_TYPE VocabKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).str, (k).len)
+#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).str, (b).str, (a).len) == 0)
 #define SH_STORE_HASH
 #define SH_GET_HASH(tb, a) ((a)->hash)
 #define SH_SCOPE static inline
@@ -56,6 +66,7 @@ typedef struct VocabEntry
 struct EmbedTokenizer
 {
 	vocab_hash *vocab;
+	vocab_hash *pieces;
 	MemoryContext cxt;
 	int32		cls_id;
 	int32		sep_id;
@@ -70,26 +81,55 @@ struct EmbedTokenizer
 	int			max_length;		/* from tokenizer.json's truncation, or 0 */
 };
 
-/* Add `token` (copied) with `id`; a later duplicate wins. */
+/* Add `token` (copied) with `id` to `table`; a later duplicate wins. */
 static void
-vocab_add(EmbedTokenizer *tok, const char *token, int len, int32 id)
+vocab_add_to(EmbedTokenizer *tok, vocab_hash *table, const char *token,
+			 int len, int32 id)
 {
 	char	   *copy = MemoryContextAlloc(tok->cxt, len + 1);
+	VocabKey	key = {copy, len};
 	bool		found;
-	VocabEntry *e;
 
 	memcpy(copy, token, len);
 	copy[len] = '\0';
-	e = vocab_insert(tok->vocab, copy, &found);
-	e->id = id;
+	vocab_insert(table, key, &found)->id = id;
+}
+
+static void
+vocab_add(EmbedTokenizer *tok, const char *token, int len, int32 id)
+{
+	vocab_add_to(tok, tok->vocab, token, len, id);
+}
+
+/* Id of the `len` bytes at `str` in `table`, or -1. */
+static int32
+vocab_find(vocab_hash *table, const char *str, int len)
+{
+	VocabKey	key = {str, len};
+	VocabEntry *e = vocab_lookup(table, key);
+
+	return e ? e->id : -1;
 }
 
 static int32
 vocab_id(const EmbedTokenizer *tok, const char *token)
 {
-	VocabEntry *e = vocab_lookup(tok->vocab, token);
+	return vocab_find(tok->vocab, token, strlen(token));
+}
 
-	return e ? e->id : -1;
+/* Fill tok->pieces from the tokens that carry the continuation prefix. */
+static void
+index_pieces(EmbedTokenizer *tok)
+{
+	int			plen = strlen(tok->prefix);
+	vocab_iterator it;
+	VocabEntry *e;
+
+	tok->pieces = vocab_create(tok->cxt, 8192, NULL);
+	vocab_start_iterate(tok->vocab, &it);
+	while ((e = vocab_iterate(tok->vocab, &it)) != NULL)
+		if (e->key.len > plen && memcmp(e->key.str, tok->prefix, plen) == 0)
+			vocab_add_to(tok, tok->pieces, e->key.str + plen, e->key.len - plen, e->id);
 }
 
 /* ---------------------------------------------------------------------
@@ -319,6 +359,7 @@ embed_tokenizer_load(const char *path, const char *data, size_t len,
 	else
 		load_vocab_txt(tok, data, len);
 
+	index_pieces(tok);
 	tok->cls_id = special_id(tok, path, "[CLS]");
 	tok->sep_id = special_id(tok, path, "[SEP]");
 	tok->unk_id = special_id(tok, path, tok->unk_token);
@@ -529,20 +570,18 @@ typedef struct IdSink
 	int			limit;
 	int		   *offset;			/* byte offset of each character of a word */
 	char	   *utf8;			/* a word in UTF-8 */
-	char	   *candidate;		/* prefix + part of a word, NUL-terminated */
 } IdSink;
 
 /*
- * Split the word `cps[0..len)` greedily into vocabulary entries and append
- * their ids; the whole word becomes [UNK] when it does not split.
+ * Split the word `cps[0..len)` greedily into vocabulary entries (the first
+ * from tok->vocab, the continuations from tok->pieces) and append their
+ * ids; the whole word becomes [UNK] when it does not split.
  */
 static void
 wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink)
 {
-	int			plen = strlen(tok->prefix);
 	int		   *offset = sink->offset;
 	char	   *utf8 = sink->utf8;
-	char	   *buf = sink->candidate;
 	int			start = 0;
 	int			first = sink->n;
 
@@ -561,21 +600,14 @@ wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink)
 
 	while (start < len)
 	{
+		vocab_hash *table = start > 0 ? tok->pieces : tok->vocab;
 		int			end;
 		int32		id = -1;
-		int			head = start > 0 ? plen : 0;
 
-		if (start > 0)
-			memcpy(buf, tok->prefix, plen);
 		for (end = len; end > start; end--)
-		{
-			int			n = offset[end] - offset[start];
-
-			memcpy(buf + head, utf8 + offset[start], n);
-			buf[head + n] = '\0';
-			if ((id = vocab_id(tok, buf)) >= 0)
+			if ((id = vocab_find(table, utf8 + offset[start],
+								 offset[end] - offset[start])) >= 0)
 				break;
-		}
 		if (id < 0)
 		{
 			/* no split: the word's pieces so far are replaced by [UNK] */
@@ -600,7 +632,6 @@ embed_tokenize(const EmbedTokenizer *tok, const char *text, int len,
 
 	sink.offset = palloc(sizeof(int) * (ncp + 1));
 	sink.utf8 = palloc(ncp * 4 + 1);
-	sink.candidate = palloc(strlen(tok->prefix) + ncp * 4 + 1);
 
 	Assert(max_length >= 2);
 	sink.ids[sink.n++] = tok->cls_id;
@@ -623,6 +654,5 @@ embed_tokenize(const EmbedTokenizer *tok, const char *text, int len,
 	pfree(cps);
 	pfree(sink.offset);
 	pfree(sink.utf8);
-	pfree(sink.candidate);
 	return sink.n;
 }
