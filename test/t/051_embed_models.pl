@@ -8,7 +8,7 @@
 #   (test/embed/wordpiece_ref.py) on the 13,000 texts of the shared corpora
 #   and hand-written non-ASCII cases, for tokenizer.json and vocab.txt;
 # - text in a LATIN1 database is converted to UTF-8 first;
-# - vsim.embed in a generated column and an index expression.
+# - vsim.embed in a generated column, an index expression and parallel workers.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -114,6 +114,19 @@ is(query(q{SELECT count(*) FROM docs d JOIN sentences s USING (id) WHERE d.v = v
 query(q{CREATE INDEX ON docs ((vector_dims(vsim.embed('bert', body))))});
 is(query(q{SELECT count(*) FROM docs WHERE vector_dims(vsim.embed('bert', body)) = 32}), '10',
 	'vsim.embed in an index expression');
+
+# --- parallel workers ---------------------------------------------------------
+query(q{CREATE TABLE many AS SELECT i, s.t || ' ' || i AS body FROM sentences s, generate_series(1, 200) i;
+	ALTER TABLE many ADD v vector(32);
+	UPDATE many SET v = vsim.embed('bert', body); ANALYZE many});
+my $parallel = q{SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+	SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2;
+	SET parallel_leader_participation = off;};
+like(query($parallel . q{EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+	SELECT count(*) FROM many WHERE v = vsim.embed('bert', body)}),
+	qr/Workers Launched: [12]/, 'the check below runs in parallel workers');
+is(query($parallel . q{SELECT count(*) FROM many WHERE v = vsim.embed('bert', body)}), '2000',
+	'parallel workers load the model and compute the same vectors');
 
 # --- tokenizer against the Python reference ----------------------------------
 SKIP:
