@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "ivf/ivf.h"
 #include "vector/vector.h"
 
 PG_MODULE_MAGIC;
@@ -20,4 +21,5 @@ void
 _PG_init(void)
 {
 	vector_init();
+	ivf_init();
 }
