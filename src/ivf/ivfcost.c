@@ -4,22 +4,26 @@
  *	  amcostestimate for ivfflat.
  *
  * An ivfflat scan is only useful for ORDER BY distance; without one the
- * path is priced out.  With one, the scan reads the probes / lists share of
- * the index (PostgreSQL's generic estimate for that many tuples and pages)
- * after ranking every centre, and all that work happens before the first
- * row comes out, so the startup cost is the whole index cost: a LIMIT
- * discounts only the heap fetches.
+ * path is priced out.  With one, the scan ranks every centre, then reads
+ * the probes / lists share of the index: one random page to reach each
+ * list, the rest of the list sequentially (the build writes each list
+ * contiguously), computing one distance per row.  All of that happens
+ * before the first row comes out, so the startup cost is the whole index
+ * cost and a LIMIT discounts only the heap fetches.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/genam.h"
 #include "ivf/ivf.h"
 #include "optimizer/cost.h"
+#include "nodes/pathnodes.h"
 #include "optimizer/optimizer.h"
 #include "utils/rel.h"
-#include "utils/selfuncs.h"
+#include "utils/spccache.h"
 
 /* Cost of a path that must not be chosen (disable_cost is gone in PG 18) */
 #if PG_VERSION_NUM >= 180000
@@ -34,11 +38,16 @@ ivf_cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count,
 				  Selectivity *indexSelectivity, double *indexCorrelation,
 				  double *indexPages)
 {
-	GenericCosts costs;
 	Relation	index;
 	int			nlists;
-	int			dims;
+	double		probes;
 	double		ratio;
+	double		tuples;
+	double		pages;
+	double		random_cost;
+	double		seq_cost;
+	QualCost	orderby_cost;
+	Cost		distance_cost;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -52,20 +61,20 @@ ivf_cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	index = index_open(path->indexinfo->indexoid, NoLock);
 	nlists = ivf_get_meta(index)->nlists;
-	dims = ivf_get_meta(index)->dims;
 	index_close(index, NoLock);
 
-	ratio = (double) Min(ivf_probes, nlists) / nlists;
-	MemSet(&costs, 0, sizeof(costs));
-	costs.numIndexTuples = Max(1.0, path->indexinfo->tuples * ratio);
-	genericcostestimate(root, path, loop_count, &costs);
+	probes = Min(ivf_probes, nlists);
+	ratio = probes / nlists;
+	tuples = Max(1.0, path->indexinfo->tuples * ratio);
+	pages = Max(probes, ceil(path->indexinfo->pages * ratio));
+	get_tablespace_page_costs(path->indexinfo->reltablespace, &random_cost, &seq_cost);
+	cost_qual_eval_node(&orderby_cost, (Node *) linitial(path->indexorderbys), root);
+	distance_cost = orderby_cost.per_tuple;
 
-	/* ranking the centres: a distance per list, dims operations each */
-	costs.indexTotalCost += nlists * dims * cpu_operator_cost / 16;
-
-	*indexStartupCost = costs.indexTotalCost;
-	*indexTotalCost = costs.indexTotalCost;
+	*indexStartupCost = probes * random_cost + (pages - probes) * seq_cost +
+		nlists * distance_cost + tuples * (cpu_index_tuple_cost + distance_cost);
+	*indexTotalCost = *indexStartupCost;
 	*indexSelectivity = ratio;
 	*indexCorrelation = 0;
-	*indexPages = costs.numIndexPages;
+	*indexPages = pages;
 }

@@ -8,7 +8,9 @@
  * distances with the SIMD kernels straight on the page (no detoasting, no
  * per-row allocation), and returns the candidates nearest first from a
  * binary min-heap: building it is linear, and a LIMIT k query pays only
- * k log n for the pops instead of a full sort.
+ * k log n for the pops instead of a full sort.  Within a list the pages are
+ * contiguous (the kernel's readahead covers them); the first page of the
+ * next list is prefetched while the current one is read.
  *
  * With ivfflat.iterative_scan = relaxed_order, when the candidates run out
  * (a WHERE clause rejected them) the scan reads the next lists, `probes` at
@@ -229,8 +231,6 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, int list)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		blk = IvfPageGetOpaque(page)->nextblkno;
-		if (blk != InvalidBlockNumber)
-			PrefetchBuffer(scan->indexRelation, MAIN_FORKNUM, blk);
 		maxoff = PageGetMaxOffsetNumber(page);
 		if (so->nheap + maxoff > so->capacity)
 		{
@@ -267,6 +267,10 @@ probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 	for (int i = 0; i < n && so->probed < so->limit_probes; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
+		/* the list after this one starts elsewhere: ask for it early */
+		if (i + 1 < n && so->probed + 1 < so->limit_probes)
+			PrefetchBuffer(scan->indexRelation, MAIN_FORKNUM,
+						   so->first[so->order[so->probed + 1]]);
 		read_list(scan, so, so->order[so->probed++]);
 	}
 	for (int i = so->nheap / 2 - 1; i >= 0; i--)
