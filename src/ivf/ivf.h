@@ -200,11 +200,13 @@ extern char *ivf_build_phase_name(int64 phasenum);
  * With `spherical`, rows must already have unit norm (or be zero) and the
  * centres are renormalised after every update (spherical k-means, Dhillon
  * & Modha 2001).  k-means++ seeding (Arthur & Vassilvitskii 2007), then
- * Lloyd iterations accelerated with Hamerly's bounds (Hamerly 2010) until
- * no assignment changes or `max_iterations` pass.  Returns iterations run.
+ * Lloyd iterations until no assignment changes or `max_iterations` pass,
+ * accelerated with Elkan's bounds (Elkan 2003; n x k floats) when those
+ * fit in `bounds_budget` bytes, Hamerly's (Hamerly 2010; 2n floats)
+ * otherwise.  Returns the iterations run.
  */
 extern int	ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
-					   int max_iterations, float *centres);
+					   int max_iterations, Size bounds_budget, float *centres);
 
 /* ---- ivfbuild.c ---- */
 extern IndexBuildResult *ivf_build(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -57,6 +57,9 @@
 /* Most Lloyd iterations; Hamerly's bounds make late iterations cheap */
 #define IVF_KMEANS_MAX_ITERATIONS 100
 
+/* Above this many lists the centre distance matrix for pruning is not kept */
+#define IVF_ASSIGN_MAX_PAIRWISE 2048
+
 /* Keys of the parallel build's shared memory table of contents */
 #define IVF_KEY_SHARED			UINT64CONST(0xA1F0000000000001)
 #define IVF_KEY_TUPLESORT		UINT64CONST(0xA1F0000000000002)
@@ -102,6 +105,8 @@ typedef struct IvfBuildState
 	/* assignment */
 	int			nlists;
 	float	   *centres;		/* nlists x dims floats */
+	float	   *cc;				/* nlists x nlists centre distances, or NULL */
+	float	   *unit;			/* dims floats: a normalised row */
 	Tuplesortstate *sort;
 	TupleTableSlot *slot;
 	double		heap_tuples;
@@ -349,6 +354,17 @@ sample_size(int lists, int dims)
 	return (int) Min(want, (double) MaxAllocHugeSize / per_row);
 }
 
+/* Bytes of maintenance_work_mem left for k-means' bounds after the sample */
+static Size
+kmeans_bounds_budget(int nsample, int lists, int dims)
+{
+	double		left = (double) maintenance_work_mem * 1024.0 -
+		(double) lists * (dims * (sizeof(float) + sizeof(double)) + 16) -
+		(double) nsample * (dims * sizeof(float) + 3 * sizeof(float));
+
+	return left > 0 ? (Size) Min(left, (double) MaxAllocHugeSize) : 0;
+}
+
 /* Sample the table and run k-means; sets st->nlists and st->centres. */
 static void
 compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
@@ -390,7 +406,9 @@ compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
 						p[d] = (float) (p[d] / sqrt(s));
 			}
 		iterations = ivf_kmeans(st->sample, st->nsample, st->dims, st->nlists,
-								spherical, IVF_KMEANS_MAX_ITERATIONS, st->centres);
+								spherical, IVF_KMEANS_MAX_ITERATIONS,
+								kmeans_bounds_budget(st->nsample, st->nlists, st->dims),
+								st->centres);
 		elog(DEBUG1, "ivfflat k-means: %d rows, %d lists, %d iterations",
 			 st->nsample, st->nlists, iterations);
 	}
@@ -400,23 +418,59 @@ compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
 
 /* ---- assignment -------------------------------------------------------- */
 
-/* Number of the list whose centre is nearest to x under the index metric */
+/*
+ * Number of the list whose centre is nearest to x under the index metric.
+ * In Euclidean terms (x normalised first for the cosine and inner product
+ * metrics, whose centres have unit norm, so the order is the same), a
+ * centre j is skipped when d(best, j) >= 2 d(x, best): by the triangle
+ * inequality it cannot be nearer (Elkan 2003, lemma 1).
+ */
 static int
-nearest_centre(VectorMetric metric, const float *centres, int nlists,
-			   const float *x, int dims)
+nearest_centre(IvfBuildState *st, const float *v)
 {
+	const float *x = v;
+	int			dims = st->dims;
 	int			best = 0;
-	double		bestd = vector_metric_distance(metric, x, centres, dims);
+	float		bestd;
 
-	for (int i = 1; i < nlists; i++)
+	if (st->cc == NULL)
 	{
-		double		d = vector_metric_distance(metric, x,
-											   centres + (size_t) i * dims, dims);
+		double		bestm = vector_metric_distance(st->metric, v, st->centres, dims);
 
+		for (int j = 1; j < st->nlists; j++)
+		{
+			double		d = vector_metric_distance(st->metric, v,
+												   st->centres + (size_t) j * dims, dims);
+
+			if (d < bestm)
+			{
+				bestm = d;
+				best = j;
+			}
+		}
+		return best;
+	}
+
+	if (st->metric != VECTOR_METRIC_L2)
+	{
+		double		norm = sqrt(vector_kernels->inner_product(v, v, dims));
+
+		for (int d = 0; d < dims && norm > 0; d++)
+			st->unit[d] = (float) (v[d] / norm);
+		x = norm > 0 ? st->unit : v;
+	}
+	bestd = sqrtf(vector_kernels->l2_squared(x, st->centres, dims));
+	for (int j = 1; j < st->nlists; j++)
+	{
+		float		d;
+
+		if (st->cc[(size_t) best * st->nlists + j] >= 2 * bestd)
+			continue;
+		d = sqrtf(vector_kernels->l2_squared(x, st->centres + (size_t) j * dims, dims));
 		if (d < bestd)
 		{
 			bestd = d;
-			best = i;
+			best = j;
 		}
 	}
 	return best;
@@ -436,8 +490,7 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		TupleTableSlot *slot = st->slot;
 
 		ExecClearTuple(slot);
-		slot->tts_values[0] = Int32GetDatum(nearest_centre(st->metric, st->centres,
-														   st->nlists, v->x, st->dims));
+		slot->tts_values[0] = Int32GetDatum(nearest_centre(st, v->x));
 		slot->tts_values[1] = PointerGetDatum(tid);
 		slot->tts_values[2] = PointerGetDatum(v);
 		memset(slot->tts_isnull, 0, sizeof(bool) * 3);
@@ -486,8 +539,29 @@ assign_state_init(IvfBuildState *st, Relation heap, Relation index,
 	st->skip_zero = metric == VECTOR_METRIC_COSINE;
 	st->nlists = nlists;
 	st->centres = centres;
+	st->unit = palloc(sizeof(float) * dims);
 	st->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
+}
+
+/* Centre-to-centre distances for nearest_centre's pruning */
+static void
+prepare_pruning(IvfBuildState *st)
+{
+	int			k = st->nlists;
+
+	if (k < 2 || k > IVF_ASSIGN_MAX_PAIRWISE)
+		return;
+	st->cc = palloc(sizeof(float) * k * k);
+	for (int a = 0; a < k; a++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int b = a; b < k; b++)
+			st->cc[(size_t) a * k + b] = st->cc[(size_t) b * k + a] =
+				sqrtf(vector_kernels->l2_squared(st->centres + (size_t) a * st->dims,
+												 st->centres + (size_t) b * st->dims,
+												 st->dims));
+	}
 }
 
 /* ---- parallel assignment --------------------------------------------- */
@@ -508,6 +582,7 @@ parallel_scan_and_sort(IvfShared *shared, Sharedsort *sharedsort,
 
 	assign_state_init(&st, heap, index, (VectorMetric) shared->metric,
 					  shared->dims, shared->nlists, shared->centres);
+	prepare_pruning(&st);
 	coordinate.isWorker = true;
 	coordinate.nParticipants = -1;
 	coordinate.sharedsort = sharedsort;
@@ -846,6 +921,7 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	meta.ndirpages = write_meta_and_directory(index, MAIN_FORKNUM, &meta, st.centres);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
+	prepare_pruning(&st);
 	nworkers = assign_workers(heap, index, indexInfo);
 	if (nworkers > 0)
 		sort = parallel_assign(&st, indexInfo, nworkers, desc, &pcxt, &snapshot);

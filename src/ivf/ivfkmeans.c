@@ -5,10 +5,14 @@
  *
  * Seeding is k-means++ (Arthur & Vassilvitskii, "k-means++: the advantages
  * of careful seeding", SODA 2007); the iterations are Lloyd's, accelerated
- * with Hamerly's bounds (Hamerly, "Making k-means even faster", SDM 2010):
- * each point keeps an upper bound on the distance to its own centre and a
- * lower bound on the distance to every other one, and only points whose
- * bounds overlap are compared with all centres again.  Bounds need a true
+ * with the triangle inequality: each point keeps an upper bound on the
+ * distance to its own centre and lower bounds on the distances to the
+ * others, and a distance is computed only where the bounds overlap.
+ * Elkan's variant keeps a lower bound per centre (Elkan, "Using the
+ * triangle inequality to accelerate k-means", ICML 2003): in high
+ * dimensions it skips far more work, for n x k floats of memory; when
+ * those do not fit, Hamerly's single lower bound per point is used
+ * (Hamerly, "Making k-means even faster", SDM 2010).  Bounds need a true
  * metric, so everything here is Euclidean; for the cosine and inner product
  * operator classes the caller passes unit-norm rows and the centres are
  * renormalised after each update (spherical k-means, Dhillon & Modha,
@@ -27,7 +31,7 @@
 #include "ivf/ivf.h"
 #include "miscadmin.h"
 
-/* Above this many centres the k*k centre-centre bound is not worth it */
+/* Above this many centres the k x k centre distances are not worth it */
 #define IVF_KMEANS_MAX_PAIRWISE 2048
 
 typedef struct KmeansRandom
@@ -166,13 +170,13 @@ normalise(float *v, int dims)
 /*
  * Move every centre to the mean of its points.  An empty cluster takes over
  * the point farthest (by its upper bound) from its centre, among clusters
- * with more than one point.  Returns the distance each centre moved in
- * `moved`.
+ * with more than one point; that point's lower bounds (`nlower` per point)
+ * are reset.  Returns the distance each centre moved in `moved`.
  */
 static void
 kmeans_update(const float *x, int n, int dims, int k, bool spherical,
-			  int *assign, float *upper, float *lower, float *centres,
-			  double *sums, int *counts, float *moved)
+			  int *assign, float *upper, float *lower, int nlower,
+			  float *centres, double *sums, int *counts, float *moved)
 {
 	float	   *old = palloc(sizeof(float) * dims);
 
@@ -210,7 +214,7 @@ kmeans_update(const float *x, int n, int dims, int k, bool spherical,
 		counts[j] = 1;
 		assign[far] = j;
 		upper[far] = 0;
-		lower[far] = 0;
+		memset(lower + (size_t) far * nlower, 0, sizeof(float) * nlower);
 	}
 
 	for (int j = 0; j < k; j++)
@@ -232,37 +236,206 @@ kmeans_update(const float *x, int n, int dims, int k, bool spherical,
 	pfree(old);
 }
 
+/*
+ * Centre-to-centre distances: half_gap[j] is half the distance from centre
+ * j to its nearest other centre; `cc` (k x k, or NULL) gets every distance.
+ */
+static void
+kmeans_centre_gaps(const float *centres, int k, int dims, float *half_gap, float *cc)
+{
+	for (int j = 0; j < k; j++)
+		half_gap[j] = FLT_MAX;
+	for (int a = 0; a < k; a++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int b = a + 1; b < k; b++)
+		{
+			float		d = euclid(centres + (size_t) a * dims,
+								   centres + (size_t) b * dims, dims);
+
+			half_gap[a] = Min(half_gap[a], d / 2);
+			half_gap[b] = Min(half_gap[b], d / 2);
+			if (cc)
+			{
+				cc[(size_t) a * k + b] = d;
+				cc[(size_t) b * k + a] = d;
+			}
+		}
+	}
+}
+
+/*
+ * Hamerly's assignment pass: one lower bound per point (distance to the
+ * second-nearest centre).  Returns the points that changed centre; adds
+ * the distances computed to *ndist.
+ */
+static int
+hamerly_pass(const float *x, int n, int dims, int k, const float *centres,
+			 const float *half_gap, int *assign, float *upper, float *lower,
+			 int64 *ndist)
+{
+	int			changed = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		const float *p = x + (size_t) i * dims;
+		float		bound = Max(half_gap[assign[i]], lower[i]);
+		int			best;
+
+		if (upper[i] <= bound)
+			continue;
+		upper[i] = euclid(p, centres + (size_t) assign[i] * dims, dims);
+		(*ndist)++;
+		if (upper[i] <= bound)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		best = kmeans_nearest_two(p, centres, k, dims, &upper[i], &lower[i]);
+		*ndist += k;
+		if (best != assign[i])
+		{
+			assign[i] = best;
+			changed++;
+		}
+	}
+	return changed;
+}
+
+/*
+ * Elkan's assignment pass (Elkan, "Using the triangle inequality to
+ * accelerate k-means", ICML 2003): a lower bound per point and centre, so
+ * a centre is compared only when neither its bound nor half the distance
+ * between it and the point's centre rules it out.
+ */
+static int
+elkan_pass(const float *x, int n, int dims, int k, const float *centres,
+		   const float *half_gap, const float *cc, int *assign, float *upper,
+		   float *lower, int64 *ndist)
+{
+	int			changed = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		const float *p = x + (size_t) i * dims;
+		float	   *l = lower + (size_t) i * k;
+		int			a = assign[i];
+		float		u = upper[i];
+		bool		stale = true;
+
+		if (u <= half_gap[a])
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < k; j++)
+		{
+			float		d;
+
+			if (j == a || u <= l[j] || u <= cc[(size_t) a * k + j] / 2)
+				continue;
+			if (stale)
+			{
+				u = euclid(p, centres + (size_t) a * dims, dims);
+				l[a] = u;
+				stale = false;
+				(*ndist)++;
+				if (u <= l[j] || u <= cc[(size_t) a * k + j] / 2)
+					continue;
+			}
+			d = euclid(p, centres + (size_t) j * dims, dims);
+			l[j] = d;
+			(*ndist)++;
+			if (d < u)
+			{
+				a = j;
+				u = d;
+			}
+		}
+		upper[i] = u;
+		if (a != assign[i])
+		{
+			assign[i] = a;
+			changed++;
+		}
+	}
+	return changed;
+}
+
+/*
+ * Nearest centre of one point with Elkan's bounds set: a centre j that
+ * cannot beat the current best b (d(b, j) >= 2 d(p, b)) is not compared,
+ * its lower bound is d(b, j) - d(p, b) instead.
+ */
+static int
+elkan_init_point(const float *p, int dims, int k, const float *centres,
+				 const float *cc, float *l, float *upper)
+{
+	int			best = 0;
+	float		bestd = euclid(p, centres, dims);
+
+	l[0] = bestd;
+	for (int j = 1; j < k; j++)
+	{
+		float		gap = cc[(size_t) best * k + j];
+
+		if (gap >= 2 * bestd)
+		{
+			l[j] = gap - bestd;
+			continue;
+		}
+		l[j] = euclid(p, centres + (size_t) j * dims, dims);
+		if (l[j] < bestd)
+		{
+			bestd = l[j];
+			best = j;
+		}
+	}
+	*upper = bestd;
+	return best;
+}
+
 int
 ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
-		   int max_iterations, float *centres)
+		   int max_iterations, Size bounds_budget, float *centres)
 {
 	KmeansRandom rnd = {UINT64CONST(0x5EED1F1F)};
+	bool		elkan = k > 1 && k <= IVF_KMEANS_MAX_PAIRWISE &&
+		(double) n * k * sizeof(float) + (double) k * k * sizeof(float) <= bounds_budget;
+	int			nlower = elkan ? k : 1;
 	int		   *assign = palloc(sizeof(int) * n);
 	float	   *upper = palloc(sizeof(float) * n);
-	float	   *lower = palloc(sizeof(float) * n);
+	float	   *lower = MemoryContextAllocHuge(CurrentMemoryContext,
+											   sizeof(float) * n * nlower);
+	float	   *cc = elkan ? MemoryContextAllocHuge(CurrentMemoryContext,
+													sizeof(float) * k * k) : NULL;
 	float	   *half_gap = palloc0(sizeof(float) * k);
 	float	   *moved = palloc(sizeof(float) * k);
 	int		   *counts = palloc(sizeof(int) * k);
 	double	   *sums = palloc(sizeof(double) * k * dims);
+	int64		ndist = 0;
 	int			iter;
 
 	Assert(k >= 1 && k <= n);
 	kmeans_seed(x, n, dims, k, centres, &rnd);
+	if (elkan)
+		kmeans_centre_gaps(centres, k, dims, half_gap, cc);
 	for (int i = 0; i < n; i++)
 	{
+		const float *p = x + (size_t) i * dims;
+
 		CHECK_FOR_INTERRUPTS();
-		assign[i] = kmeans_nearest_two(x + (size_t) i * dims, centres, k, dims,
-									   &upper[i], &lower[i]);
+		if (elkan)
+			assign[i] = elkan_init_point(p, dims, k, centres, cc,
+										 lower + (size_t) i * k, &upper[i]);
+		else
+			assign[i] = kmeans_nearest_two(p, centres, k, dims, &upper[i], &lower[i]);
 	}
 
 	for (iter = 1; iter <= max_iterations; iter++)
 	{
-		int			changed = 0;
+		int			changed;
 		int			max1 = 0;
 		float		move1 = 0,
 					move2 = 0;
 
-		kmeans_update(x, n, dims, k, spherical, assign, upper, lower,
+		kmeans_update(x, n, dims, k, spherical, assign, upper, lower, nlower,
 					  centres, sums, counts, moved);
 
 		/* bounds follow the centres: own one moves away, others come closer */
@@ -280,61 +453,41 @@ ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 		for (int i = 0; i < n; i++)
 		{
 			upper[i] += moved[assign[i]];
-			lower[i] -= assign[i] == max1 ? move2 : move1;
+			if (elkan)
+			{
+				float	   *l = lower + (size_t) i * k;
+
+				for (int j = 0; j < k; j++)
+					l[j] = Max(0, l[j] - moved[j]);
+			}
+			else
+				lower[i] -= assign[i] == max1 ? move2 : move1;
 		}
 
-		/* half the distance from each centre to its nearest other centre */
 		if (k > 1 && k <= IVF_KMEANS_MAX_PAIRWISE)
-		{
-			for (int j = 0; j < k; j++)
-				half_gap[j] = FLT_MAX;
-			for (int a = 0; a < k; a++)
-			{
-				CHECK_FOR_INTERRUPTS();
-				for (int b = a + 1; b < k; b++)
-				{
-					float		d = euclid(centres + (size_t) a * dims,
-										   centres + (size_t) b * dims, dims) / 2;
-
-					half_gap[a] = Min(half_gap[a], d);
-					half_gap[b] = Min(half_gap[b], d);
-				}
-			}
-		}
-
-		for (int i = 0; i < n; i++)
-		{
-			const float *p = x + (size_t) i * dims;
-			float		bound = Max(half_gap[assign[i]], lower[i]);
-			int			best;
-
-			if (upper[i] <= bound)
-				continue;
-			upper[i] = euclid(p, centres + (size_t) assign[i] * dims, dims);
-			if (upper[i] <= bound)
-				continue;
-			CHECK_FOR_INTERRUPTS();
-			best = kmeans_nearest_two(p, centres, k, dims, &upper[i], &lower[i]);
-			if (best != assign[i])
-			{
-				assign[i] = best;
-				changed++;
-			}
-		}
-		elog(DEBUG1, "ivfflat k-means iteration %d: %d of %d points moved",
-			 iter, changed, n);
+			kmeans_centre_gaps(centres, k, dims, half_gap, cc);
+		if (elkan)
+			changed = elkan_pass(x, n, dims, k, centres, half_gap, cc,
+								 assign, upper, lower, &ndist);
+		else
+			changed = hamerly_pass(x, n, dims, k, centres, half_gap,
+								   assign, upper, lower, &ndist);
+		elog(DEBUG1, "ivfflat k-means iteration %d: %d of %d points moved, " INT64_FORMAT " distances",
+			 iter, changed, n, ndist);
 		if (changed == 0)
 			break;
 	}
 
 	/* the centres are the means of the final assignment */
 	if (iter > max_iterations)
-		kmeans_update(x, n, dims, k, spherical, assign, upper, lower,
+		kmeans_update(x, n, dims, k, spherical, assign, upper, lower, nlower,
 					  centres, sums, counts, moved);
 
 	pfree(assign);
 	pfree(upper);
 	pfree(lower);
+	if (cc)
+		pfree(cc);
 	pfree(half_gap);
 	pfree(moved);
 	pfree(counts);
