@@ -184,6 +184,16 @@ extern void ivf_init_page(Page page, uint16 flags);
  */
 extern Buffer ivf_new_buffer(Relation index, ForkNumber forknum);
 
+/*
+ * ivf_list_metric: the metric that puts a row in a list.  It is the index
+ * metric, except for inner product: rows go to the nearest centre in L2
+ * (centres from ordinary k-means), because assigning by inner product
+ * sends most rows to the few centres of largest norm.  A query still ranks
+ * the lists by inner product with their centres, i.e. by its mean inner
+ * product with each list's rows.
+ */
+extern VectorMetric ivf_list_metric(VectorMetric metric);
+
 /* Is the vector all zeros (so not indexed under the cosine metric)? */
 extern bool ivf_vector_is_zero(const float *x, int dims);
 

@@ -7,7 +7,9 @@
  *	  index predicates and index expressions apply) keeps a uniform
  *	  reservoir sample (Vitter's algorithm R) of IVF_SAMPLE_ROWS_PER_LIST
  *	  rows per list, shrunk to fit maintenance_work_mem.
- * 2. k-means on the sample (ivfkmeans.c) gives the centres.
+ * 2. k-means on the sample (ivfkmeans.c) gives the centres: spherical
+ *	  k-means for the cosine metric, ordinary k-means otherwise (see
+ *	  ivf_list_metric() for inner product).
  * 3. Assign: a second scan gives every row to the list of its nearest
  *	  centre and feeds (list, tid, vector) to a tuplesort, so memory stays
  *	  bounded.  With max_parallel_maintenance_workers this scan runs in
@@ -369,7 +371,7 @@ kmeans_bounds_budget(int nsample, int lists, int dims)
 static void
 compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
 {
-	bool		spherical = st->metric != VECTOR_METRIC_L2;
+	bool		spherical = st->metric == VECTOR_METRIC_COSINE;
 
 	st->sample_target = sample_size(lists, st->dims);
 	st->sample = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -419,11 +421,11 @@ compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
 /* ---- assignment -------------------------------------------------------- */
 
 /*
- * Number of the list whose centre is nearest to x under the index metric.
- * In Euclidean terms (x normalised first for the cosine and inner product
- * metrics, whose centres have unit norm, so the order is the same), a
- * centre j is skipped when d(best, j) >= 2 d(x, best): by the triangle
- * inequality it cannot be nearer (Elkan 2003, lemma 1).
+ * Number of the list whose centre is nearest to x under ivf_list_metric().
+ * In Euclidean terms (x normalised first for the cosine metric, whose
+ * centres have unit norm, so the order is the same), a centre j is skipped
+ * when d(best, j) >= 2 d(x, best): by the triangle inequality it cannot be
+ * nearer (Elkan 2003, lemma 1).
  */
 static int
 nearest_centre(IvfBuildState *st, const float *v)
@@ -435,11 +437,12 @@ nearest_centre(IvfBuildState *st, const float *v)
 
 	if (st->cc == NULL)
 	{
-		double		bestm = vector_metric_distance(st->metric, v, st->centres, dims);
+		VectorMetric metric = ivf_list_metric(st->metric);
+		double		bestm = vector_metric_distance(metric, v, st->centres, dims);
 
 		for (int j = 1; j < st->nlists; j++)
 		{
-			double		d = vector_metric_distance(st->metric, v,
+			double		d = vector_metric_distance(metric, v,
 												   st->centres + (size_t) j * dims, dims);
 
 			if (d < bestm)
@@ -451,7 +454,7 @@ nearest_centre(IvfBuildState *st, const float *v)
 		return best;
 	}
 
-	if (st->metric != VECTOR_METRIC_L2)
+	if (st->metric == VECTOR_METRIC_COSINE)
 	{
 		double		norm = sqrt(vector_kernels->inner_product(v, v, dims));
 

@@ -25,7 +25,7 @@ int
 ivf_nearest_list(Relation index, const IvfMetaPageData *meta, const float *x,
 				 BlockNumber *dir_blkno, OffsetNumber *dir_off)
 {
-	VectorMetric metric = (VectorMetric) meta->metric;
+	VectorMetric metric = ivf_list_metric((VectorMetric) meta->metric);
 	double		best = 0;
 	int			bestlist = -1;
 	int			list = 0;

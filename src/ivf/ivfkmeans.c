@@ -13,8 +13,8 @@
  * dimensions it skips far more work, for n x k floats of memory; when
  * those do not fit, Hamerly's single lower bound per point is used
  * (Hamerly, "Making k-means even faster", SDM 2010).  Bounds need a true
- * metric, so everything here is Euclidean; for the cosine and inner product
- * operator classes the caller passes unit-norm rows and the centres are
+ * metric, so everything here is Euclidean; for the cosine operator class
+ * the caller passes unit-norm rows and the centres are
  * renormalised after each update (spherical k-means, Dhillon & Modha,
  * "Concept decompositions for large sparse text data using clustering",
  * Machine Learning 2001), where Euclidean order equals cosine order.

@@ -134,6 +134,12 @@ ivf_new_buffer(Relation index, ForkNumber forknum)
 	return buf;
 }
 
+VectorMetric
+ivf_list_metric(VectorMetric metric)
+{
+	return metric == VECTOR_METRIC_IP ? VECTOR_METRIC_L2 : metric;
+}
+
 bool
 ivf_vector_is_zero(const float *x, int dims)
 {
