@@ -742,6 +742,8 @@ parallel_assign(IvfBuildState *st, IndexInfo *indexInfo, int nworkers,
 		return NULL;
 	}
 	nparticipants = pcxt->nworkers_launched + 1;
+	elog(DEBUG1, "ivfflat build of \"%s\": %d parallel workers launched",
+		 RelationGetRelationName(st->index), pcxt->nworkers_launched);
 	/* tuplesort must know how many participants will really report */
 	shared->nparticipants = nparticipants;
 	WaitForParallelWorkersToAttach(pcxt);

@@ -73,6 +73,28 @@ for my $metric (sort keys %ops)
 	$node->safe_psql('postgres', 'DROP INDEX train_ivf');
 }
 
+# A parallel build (workers assign rows, the leader merges) gives the same
+# index as a serial one: the centres come from the same sample and k-means.
+my %built;
+for my $workers (0, 2)
+{
+	my ($ret, $out, $err) = $node->psql('postgres', qq{
+		SET client_min_messages = debug1; SET max_parallel_maintenance_workers = $workers;
+		CREATE INDEX train_ivf ON train USING ivfflat (v) WITH (lists = $lists);
+	});
+	my ($launched) = $err =~ /(\d+) parallel workers launched/;
+	$built{$workers}{launched} = $launched // 0;
+	$built{$workers}{stats} = $node->safe_psql('postgres',
+		"SELECT rows, min_list_rows, max_list_rows, list_pages FROM vsim.ivfflat_index_stats('train_ivf')");
+	$built{$workers}{answers} = join ';', map { join ',', @$_ }
+	  @{ (knn_rows('train', '<->', "SET ivfflat.probes = $probes;"))[0] }{ 1 .. $ntest };
+	$node->safe_psql('postgres', 'DROP INDEX train_ivf');
+}
+is($built{0}{launched}, 0, 'max_parallel_maintenance_workers = 0 builds serially');
+cmp_ok($built{2}{launched}, '>', 0, "a parallel build launched $built{2}{launched} workers");
+is($built{2}{stats}, $built{0}{stats}, 'parallel and serial builds have the same lists');
+is($built{2}{answers}, $built{0}{answers}, 'parallel and serial builds give the same answers');
+
 # Build on half the rows, insert the other half, recall stays high.
 $node->safe_psql('postgres', qq{
 	CREATE TABLE grow (id int PRIMARY KEY, label int, v vector(784));
