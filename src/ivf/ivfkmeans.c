@@ -167,11 +167,28 @@ normalise(float *v, int dims)
 	}
 }
 
+/* Move point p from cluster `from` to cluster `to` in the running sums. */
+static inline void
+kmeans_move(const float *p, int dims, int from, int to, double *sums, int *counts)
+{
+	double	   *sf = sums + (size_t) from * dims;
+	double	   *st = sums + (size_t) to * dims;
+
+	for (int d = 0; d < dims; d++)
+	{
+		sf[d] -= p[d];
+		st[d] += p[d];
+	}
+	counts[from]--;
+	counts[to]++;
+}
+
 /*
- * Move every centre to the mean of its points.  An empty cluster takes over
- * the point farthest (by its upper bound) from its centre, among clusters
- * with more than one point; that point's lower bounds (`nlower` per point)
- * are reset.  Returns the distance each centre moved in `moved`.
+ * Move every centre to the mean of its points, from the per-cluster sums
+ * the assignment passes keep up to date.  An empty cluster takes over the
+ * point farthest (by its upper bound) from its centre, among clusters with
+ * more than one point; that point's lower bounds (`nlower` per point) are
+ * reset.  Returns the distance each centre moved in `moved`.
  */
 static void
 kmeans_update(const float *x, int n, int dims, int k, bool spherical,
@@ -179,18 +196,6 @@ kmeans_update(const float *x, int n, int dims, int k, bool spherical,
 			  float *centres, double *sums, int *counts, float *moved)
 {
 	float	   *old = palloc(sizeof(float) * dims);
-
-	memset(sums, 0, sizeof(double) * k * dims);
-	memset(counts, 0, sizeof(int) * k);
-	for (int i = 0; i < n; i++)
-	{
-		const float *p = x + (size_t) i * dims;
-		double	   *s = sums + (size_t) assign[i] * dims;
-
-		for (int d = 0; d < dims; d++)
-			s[d] += p[d];
-		counts[assign[i]]++;
-	}
 
 	for (int j = 0; j < k; j++)
 	{
@@ -203,15 +208,7 @@ kmeans_update(const float *x, int n, int dims, int k, bool spherical,
 				far = i;
 		if (far < 0)
 			break;				/* fewer distinct points than centres */
-		for (int d = 0; d < dims; d++)
-		{
-			double		v = x[(size_t) far * dims + d];
-
-			sums[(size_t) assign[far] * dims + d] -= v;
-			sums[(size_t) j * dims + d] = v;
-		}
-		counts[assign[far]]--;
-		counts[j] = 1;
+		kmeans_move(x + (size_t) far * dims, dims, assign[far], j, sums, counts);
 		assign[far] = j;
 		upper[far] = 0;
 		memset(lower + (size_t) far * nlower, 0, sizeof(float) * nlower);
@@ -272,7 +269,7 @@ kmeans_centre_gaps(const float *centres, int k, int dims, float *half_gap, float
 static int
 hamerly_pass(const float *x, int n, int dims, int k, const float *centres,
 			 const float *half_gap, int *assign, float *upper, float *lower,
-			 int64 *ndist)
+			 double *sums, int *counts, int64 *ndist)
 {
 	int			changed = 0;
 
@@ -293,6 +290,7 @@ hamerly_pass(const float *x, int n, int dims, int k, const float *centres,
 		*ndist += k;
 		if (best != assign[i])
 		{
+			kmeans_move(p, dims, assign[i], best, sums, counts);
 			assign[i] = best;
 			changed++;
 		}
@@ -304,12 +302,15 @@ hamerly_pass(const float *x, int n, int dims, int k, const float *centres,
  * Elkan's assignment pass (Elkan, "Using the triangle inequality to
  * accelerate k-means", ICML 2003): a lower bound per point and centre, so
  * a centre is compared only when neither its bound nor half the distance
- * between it and the point's centre rules it out.
+ * between it and the point's centre rules it out.  First moves each
+ * point's bounds by how far the centres `moved` (in the same pass over the
+ * bounds, to read them from memory once).
  */
 static int
 elkan_pass(const float *x, int n, int dims, int k, const float *centres,
-		   const float *half_gap, const float *cc, int *assign, float *upper,
-		   float *lower, int64 *ndist)
+		   const float *half_gap, const float *cc, const float *moved,
+		   int *assign, float *upper, float *lower, double *sums, int *counts,
+		   int64 *ndist)
 {
 	int			changed = 0;
 
@@ -318,9 +319,12 @@ elkan_pass(const float *x, int n, int dims, int k, const float *centres,
 		const float *p = x + (size_t) i * dims;
 		float	   *l = lower + (size_t) i * k;
 		int			a = assign[i];
-		float		u = upper[i];
+		float		u = upper[i] + moved[a];
 		bool		stale = true;
 
+		for (int j = 0; j < k; j++)
+			l[j] = Max(0, l[j] - moved[j]);
+		upper[i] = u;
 		if (u <= half_gap[a])
 			continue;
 		CHECK_FOR_INTERRUPTS();
@@ -351,6 +355,7 @@ elkan_pass(const float *x, int n, int dims, int k, const float *centres,
 		upper[i] = u;
 		if (a != assign[i])
 		{
+			kmeans_move(p, dims, assign[i], a, sums, counts);
 			assign[i] = a;
 			changed++;
 		}
@@ -428,6 +433,18 @@ ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 			assign[i] = kmeans_nearest_two(p, centres, k, dims, &upper[i], &lower[i]);
 	}
 
+	memset(sums, 0, sizeof(double) * k * dims);
+	memset(counts, 0, sizeof(int) * k);
+	for (int i = 0; i < n; i++)
+	{
+		const float *p = x + (size_t) i * dims;
+		double	   *sum = sums + (size_t) assign[i] * dims;
+
+		for (int d = 0; d < dims; d++)
+			sum[d] += p[d];
+		counts[assign[i]]++;
+	}
+
 	for (iter = 1; iter <= max_iterations; iter++)
 	{
 		int			changed;
@@ -438,40 +455,33 @@ ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 		kmeans_update(x, n, dims, k, spherical, assign, upper, lower, nlower,
 					  centres, sums, counts, moved);
 
-		/* bounds follow the centres: own one moves away, others come closer */
-		for (int j = 0; j < k; j++)
-		{
-			if (moved[j] > move1)
-			{
-				move2 = move1;
-				move1 = moved[j];
-				max1 = j;
-			}
-			else if (moved[j] > move2)
-				move2 = moved[j];
-		}
-		for (int i = 0; i < n; i++)
-		{
-			upper[i] += moved[assign[i]];
-			if (elkan)
-			{
-				float	   *l = lower + (size_t) i * k;
-
-				for (int j = 0; j < k; j++)
-					l[j] = Max(0, l[j] - moved[j]);
-			}
-			else
-				lower[i] -= assign[i] == max1 ? move2 : move1;
-		}
-
 		if (k > 1 && k <= IVF_KMEANS_MAX_PAIRWISE)
 			kmeans_centre_gaps(centres, k, dims, half_gap, cc);
 		if (elkan)
-			changed = elkan_pass(x, n, dims, k, centres, half_gap, cc,
-								 assign, upper, lower, &ndist);
+			changed = elkan_pass(x, n, dims, k, centres, half_gap, cc, moved,
+								 assign, upper, lower, sums, counts, &ndist);
 		else
+		{
+			/* bounds follow the centres: own one moves away, others come closer */
+			for (int j = 0; j < k; j++)
+			{
+				if (moved[j] > move1)
+				{
+					move2 = move1;
+					move1 = moved[j];
+					max1 = j;
+				}
+				else if (moved[j] > move2)
+					move2 = moved[j];
+			}
+			for (int i = 0; i < n; i++)
+			{
+				upper[i] += moved[assign[i]];
+				lower[i] -= assign[i] == max1 ? move2 : move1;
+			}
 			changed = hamerly_pass(x, n, dims, k, centres, half_gap,
-								   assign, upper, lower, &ndist);
+								   assign, upper, lower, sums, counts, &ndist);
+		}
 		elog(DEBUG1, "ivfflat k-means iteration %d: %d of %d points moved, " INT64_FORMAT " distances",
 			 iter, changed, n, ndist);
 		if (changed == 0)
