@@ -152,6 +152,9 @@ WHERE indexrelid IN ('ivf_part'::regclass, 'ivf_expr'::regclass) ORDER BY 1;
 DROP INDEX ivf_l2, ivf_cc;
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM ivf_items WHERE cat < 10 ORDER BY v <-> '[1,2,3]' LIMIT 3;
+-- without ORDER BY the partial index is never chosen, even against a disabled seq scan
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ivf_items WHERE cat < 10;
+SELECT count(*) FROM ivf_items WHERE cat < 10;
 RESET enable_seqscan;
 CREATE UNLOGGED TABLE ivf_unlogged (v vector(2));
 INSERT INTO ivf_unlogged SELECT ARRAY[i, i % 7] FROM generate_series(1, 100) i;

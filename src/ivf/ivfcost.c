@@ -25,11 +25,16 @@
 #include "utils/rel.h"
 #include "utils/spccache.h"
 
-/* Cost of a path that must not be chosen (disable_cost is gone in PG 18) */
+/*
+ * Cost of a path that must not be chosen: above even a disabled sequential
+ * scan (disable_cost plus its run cost), which enable_seqscan = off would
+ * otherwise make lose to an index-only "scan" of this index that cannot
+ * return anything.  disable_cost is gone in PG 18.
+ */
 #if PG_VERSION_NUM >= 180000
-#define IVF_UNUSABLE_COST 1.0e10
+#define IVF_UNUSABLE_COST 1.0e20
 #else
-#define IVF_UNUSABLE_COST disable_cost
+#define IVF_UNUSABLE_COST (disable_cost * 1.0e10)
 #endif
 
 void

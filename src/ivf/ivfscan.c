@@ -17,6 +17,9 @@
  * a time, until ivfflat.max_probes lists have been read; rows of later
  * lists may then come out of order with earlier ones.
  *
+ * A scan without ORDER BY (the planner never chooses one, see ivfcost.c)
+ * would return every row, unordered.
+ *
  * The centres and the lists' first blocks never change after the build, so
  * they are read once per scan and reused across rescans (the inner side of
  * a LATERAL join rescans once per outer row).
@@ -284,6 +287,9 @@ start_scan(IndexScanDesc scan, IvfScanOpaque so)
 	MemoryContext old = MemoryContextSwitchTo(so->queryctx);
 	int			probes = Min(ivf_probes, so->meta.nlists);
 
+	/* without ORDER BY (a forced plan) return every row, unordered */
+	if (scan->numberOfOrderBys == 0)
+		probes = so->meta.nlists;
 	rank_lists(so);
 	so->batch = probes;
 	so->limit_probes = probes;
@@ -301,10 +307,6 @@ ivf_get_tuple(IndexScanDesc scan, ScanDirection dir)
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	IvfCandidate top;
 
-	if (scan->numberOfOrderBys == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ivfflat index scans need ORDER BY a distance operator")));
 	if (!so->started)
 		start_scan(scan, so);
 	while (so->nheap == 0)
@@ -321,9 +323,12 @@ ivf_get_tuple(IndexScanDesc scan, ScanDirection dir)
 	scan->xs_heaptid = top.tid;
 	scan->xs_recheck = false;
 	scan->xs_recheckorderby = false;
-	scan->xs_orderbynulls[0] = so->query == NULL;
-	scan->xs_orderbyvals[0] = so->query == NULL ? (Datum) 0 :
-		Float8GetDatum(vector_metric_to_sql(so->metric, top.dist));
+	if (scan->numberOfOrderBys > 0)
+	{
+		scan->xs_orderbynulls[0] = so->query == NULL;
+		scan->xs_orderbyvals[0] = so->query == NULL ? (Datum) 0 :
+			Float8GetDatum(vector_metric_to_sql(so->metric, top.dist));
+	}
 	return true;
 }
 

@@ -11,12 +11,12 @@ py=/usr/bin/python3
 
 $py "$here/annbench.py" --dataset fmnist --metric l2 \
   --index "ivfflat (v vector_l2_ops) WITH (lists = 245)" \
-  --workers 0,1 --sweep ivfflat.probes=1,2,5,10,20
+  --workers 0,1 --sweep ivfflat.probes=1,2,5,10
 
 if [ "$(psql -X -At -c "SELECT to_regproc('vsim.embed') IS NOT NULL")" = t ]; then
   $py "$here/annbench.py" --dataset cnn256 --metric cosine \
     --index "ivfflat (v vector_cosine_ops) WITH (lists = 245)" \
-    --workers 0,1 --sweep ivfflat.probes=1,2,5,10,20
+    --workers 0,1 --sweep ivfflat.probes=1,2,5,10
 else
   echo "bench_ivf: skipping the cnn256 data set: vsim.embed is not available (embedding subsystem not built)" >&2
 fi
