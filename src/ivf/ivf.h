@@ -197,9 +197,13 @@ extern VectorMetric ivf_list_metric(VectorMetric metric);
 /* Is the vector all zeros (so not indexed under the cosine metric)? */
 extern bool ivf_vector_is_zero(const float *x, int dims);
 
-/* amhandler, amoptions, amvalidate, ambuildphasename */
+/* amoptions: parse WITH (lists = n); raises 22023 outside 1 .. 32768 */
 extern bytea *ivf_options(Datum reloptions, bool validate);
+
+/* amvalidate (ivfvalidate.c): INFO per bad opclass member, false if any */
 extern bool ivf_validate(Oid opclassoid);
+
+/* ambuildphasename: names of the IVF_PHASE_* build sub-phases */
 extern char *ivf_build_phase_name(int64 phasenum);
 
 /* ---- ivfkmeans.c ---- */
@@ -218,11 +222,11 @@ extern char *ivf_build_phase_name(int64 phasenum);
 extern int	ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 					   int max_iterations, Size bounds_budget, float *centres);
 
-/* ---- ivfbuild.c ---- */
+/* ---- ivfbuild.c: ambuild, ambuildempty (see the file header) ---- */
 extern IndexBuildResult *ivf_build(Relation heap, Relation index, IndexInfo *indexInfo);
 extern void ivf_build_empty(Relation index);
 
-/* ---- ivfinsert.c ---- */
+/* ---- ivfinsert.c: aminsert ---- */
 extern bool ivf_insert(Relation index, Datum *values, bool *isnull,
 					   ItemPointer heap_tid, Relation heap,
 					   IndexUniqueCheck checkUnique,
@@ -240,14 +244,19 @@ extern int	ivf_nearest_list(Relation index, const IvfMetaPageData *meta,
 							 const float *x, BlockNumber *dir_blkno,
 							 OffsetNumber *dir_off);
 
-/* ---- ivfscan.c ---- */
+/*
+ * ---- ivfscan.c: ambeginscan, amrescan, amgettuple, amendscan ----
+ * A scan takes one ORDER BY key (the query vector; raises 22000 when its
+ * dimensions differ from the index's) and returns heap TIDs nearest first,
+ * with the operator's value in xs_orderbyvals (no recheck).
+ */
 extern IndexScanDesc ivf_begin_scan(Relation index, int nkeys, int norderbys);
 extern void ivf_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 					   ScanKey orderbys, int norderbys);
 extern bool ivf_get_tuple(IndexScanDesc scan, ScanDirection dir);
 extern void ivf_end_scan(IndexScanDesc scan);
 
-/* ---- ivfvacuum.c ---- */
+/* ---- ivfvacuum.c: ambulkdelete, amvacuumcleanup ---- */
 extern IndexBulkDeleteResult *ivf_bulk_delete(IndexVacuumInfo *info,
 											  IndexBulkDeleteResult *stats,
 											  IndexBulkDeleteCallback callback,
@@ -255,7 +264,7 @@ extern IndexBulkDeleteResult *ivf_bulk_delete(IndexVacuumInfo *info,
 extern IndexBulkDeleteResult *ivf_vacuum_cleanup(IndexVacuumInfo *info,
 												 IndexBulkDeleteResult *stats);
 
-/* ---- ivfcost.c ---- */
+/* ---- ivfcost.c: amcostestimate (model in the file header) ---- */
 extern void ivf_cost_estimate(struct PlannerInfo *root, struct IndexPath *path,
 							  double loop_count, Cost *indexStartupCost,
 							  Cost *indexTotalCost, Selectivity *indexSelectivity,
