@@ -209,6 +209,13 @@ extern char *ivf_build_phase_name(int64 phasenum);
 /* ---- ivfkmeans.c ---- */
 
 /*
+ * ivf_random: a uniform double in [0, 1) from a SplitMix64 generator
+ * (Steele, Lea & Flood, OOPSLA 2014) whose state is *state; fixed seeds
+ * make builds deterministic.
+ */
+extern double ivf_random(uint64 *state);
+
+/*
  * ivf_kmeans: cluster the `n` rows of `x` (n x dims floats, row-major)
  * into `k` centres written to `centres` (k x dims floats), 1 <= k <= n.
  * With `spherical`, rows must already have unit norm (or be zero) and the

@@ -73,7 +73,6 @@ typedef struct IvfShared
 	Oid			heaprelid;
 	Oid			indexrelid;
 	bool		isconcurrent;
-	int			nparticipants;	/* tuplesorts, the leader's included */
 	int			nlists;
 	int			dims;
 	int			metric;
@@ -263,18 +262,6 @@ finish_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta
 
 /* ---- sampling -------------------------------------------------------- */
 
-/* Uniform double in [0, 1) from a SplitMix64 state */
-static double
-build_random(uint64 *state)
-{
-	uint64		z = (*state += UINT64CONST(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
-	z ^= z >> 31;
-	return (z >> 11) * (1.0 / (UINT64CONST(1) << 53));
-}
-
 /* The indexable vector of a row, or NULL when the row is not indexed. */
 static Vector *
 build_vector(IvfBuildState *st, Datum value, bool isnull)
@@ -308,7 +295,7 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			slot = st->nsample++;
 		else
 		{
-			double		r = build_random(&st->rnd) * (st->sample_seen + 1);
+			double		r = ivf_random(&st->rnd) * (st->sample_seen + 1);
 
 			if (r < st->sample_target)
 				slot = (int) r;
@@ -715,7 +702,6 @@ parallel_assign(IvfBuildState *st, IndexInfo *indexInfo, int nworkers,
 	shared->heaprelid = RelationGetRelid(st->heap);
 	shared->indexrelid = RelationGetRelid(st->index);
 	shared->isconcurrent = indexInfo->ii_Concurrent;
-	shared->nparticipants = nworkers + 1;
 	shared->nlists = st->nlists;
 	shared->dims = st->dims;
 	shared->metric = st->metric;
@@ -744,8 +730,6 @@ parallel_assign(IvfBuildState *st, IndexInfo *indexInfo, int nworkers,
 	nparticipants = pcxt->nworkers_launched + 1;
 	elog(DEBUG1, "ivfflat build of \"%s\": %d parallel workers launched",
 		 RelationGetRelationName(st->index), pcxt->nworkers_launched);
-	/* tuplesort must know how many participants will really report */
-	shared->nparticipants = nparticipants;
 	WaitForParallelWorkersToAttach(pcxt);
 
 	/* the leader takes part as one more worker */

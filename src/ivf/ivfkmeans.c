@@ -34,16 +34,10 @@
 /* Above this many centres the k x k centre distances are not worth it */
 #define IVF_KMEANS_MAX_PAIRWISE 2048
 
-typedef struct KmeansRandom
+double
+ivf_random(uint64 *state)
 {
-	uint64		state;
-} KmeansRandom;
-
-/* SplitMix64 (Steele, Lea & Flood, OOPSLA 2014): a uniform double in [0, 1) */
-static double
-kmeans_random(KmeansRandom *r)
-{
-	uint64		z = (r->state += UINT64CONST(0x9E3779B97F4A7C15));
+	uint64		z = (*state += UINT64CONST(0x9E3779B97F4A7C15));
 
 	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
 	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
@@ -66,12 +60,12 @@ euclid(const float *a, const float *b, int dims)
  */
 static void
 kmeans_seed(const float *x, int n, int dims, int k, float *centres,
-			KmeansRandom *rnd)
+			uint64 *rnd)
 {
 	float	   *d2 = palloc(sizeof(float) * n);
 	int		   *nearest = palloc(sizeof(int) * n);
 	float	   *cc = palloc(sizeof(float) * k);
-	int			first = (int) (kmeans_random(rnd) * n);
+	int			first = (int) (ivf_random(rnd) * n);
 
 	memcpy(centres, x + (size_t) first * dims, sizeof(float) * dims);
 	for (int i = 0; i < n; i++)
@@ -90,7 +84,7 @@ kmeans_seed(const float *x, int n, int dims, int k, float *centres,
 		CHECK_FOR_INTERRUPTS();
 		for (int i = 0; i < n; i++)
 			total += d2[i];
-		target = kmeans_random(rnd) * total;
+		target = ivf_random(rnd) * total;
 		for (int i = 0; i < n; i++)
 		{
 			target -= d2[i];
@@ -102,7 +96,7 @@ kmeans_seed(const float *x, int n, int dims, int k, float *centres,
 		}
 		/* all points coincide with centres: any point will do */
 		if (total <= 0)
-			pick = (int) (kmeans_random(rnd) * n);
+			pick = (int) (ivf_random(rnd) * n);
 		memcpy(centre, x + (size_t) pick * dims, sizeof(float) * dims);
 
 		for (int j = 0; j < c; j++)
@@ -400,7 +394,7 @@ int
 ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 		   int max_iterations, Size bounds_budget, float *centres)
 {
-	KmeansRandom rnd = {UINT64CONST(0x5EED1F1F)};
+	uint64		rnd = UINT64CONST(0x5EED1F1F);
 	bool		elkan = k > 1 && k <= IVF_KMEANS_MAX_PAIRWISE &&
 		(double) n * k * sizeof(float) + (double) k * k * sizeof(float) <= bounds_budget;
 	int			nlower = elkan ? k : 1;
