@@ -174,3 +174,21 @@ REVOKE USAGE ON SCHEMA vsim FROM ivf_nobody;
 DROP ROLE ivf_nobody;
 
 DROP TABLE ivf_items;
+
+-- SQLSTATEs of the errors above ------------------------------------------------
+CREATE TABLE ivf_err (v vector(2), w vector, x vector(3000), y vector(1000));
+INSERT INTO ivf_err VALUES ('[1,2]', '[1]', NULL, NULL);
+CREATE INDEX ivf_err_idx ON ivf_err USING ivfflat (v) WITH (lists = 1);
+\set VERBOSITY sqlstate
+CREATE INDEX ON ivf_err USING ivfflat (v) WITH (lists = 0);
+CREATE INDEX ON ivf_err USING ivfflat (w);
+CREATE INDEX ON ivf_err USING ivfflat (x);
+SET maintenance_work_mem = '1MB';
+CREATE INDEX ON ivf_err USING ivfflat (y) WITH (lists = 1000);
+RESET maintenance_work_mem;
+SET enable_seqscan = off;
+SELECT v FROM ivf_err ORDER BY v <-> '[1,2,3]' LIMIT 1;
+RESET enable_seqscan;
+SELECT * FROM vsim.ivfflat_index_stats('ivf_err');
+\set VERBOSITY default
+DROP TABLE ivf_err;
