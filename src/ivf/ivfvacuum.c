@@ -57,7 +57,11 @@ for_each_list_page(Relation index, BufferAccessStrategy strategy,
 		{
 			Buffer		buf;
 
+#if PG_VERSION_NUM >= 180000
+			vacuum_delay_point(false);
+#else
 			vacuum_delay_point();
+#endif
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
 			blk = fn(index, buf, arg);
 			ReleaseBuffer(buf);
