@@ -11,6 +11,7 @@
 
 #include "embed/embed.h"
 #include "fmgr.h"
+#include "ivf/ivf.h"
 #include "vector/vector.h"
 
 PG_MODULE_MAGIC;
@@ -21,5 +22,6 @@ void
 _PG_init(void)
 {
 	vector_init();
+	ivf_init();
 	embed_init();
 }
