@@ -45,6 +45,10 @@
 PG_FUNCTION_INFO_V1(vsim_create_model);
 PG_FUNCTION_INFO_V1(vsim_drop_model);
 
+/* Bounds of a text model's max_length (tokens, [CLS] and [SEP] included) */
+#define EMBED_MIN_LENGTH 2
+#define EMBED_MAX_LENGTH 8192
+
 /* ---------------------------------------------------------------------
  * Files
  * ---------------------------------------------------------------------
@@ -391,7 +395,7 @@ parse_options(Jsonb *options, EmbedModelDef *def, bool *kind_set,
 		else if (strcmp(key, "lowercase") == 0)
 			def->lowercase = opt_bool(key, &v);
 		else if (strcmp(key, "max_length") == 0)
-			def->max_length = opt_int(key, &v, 2, 8192);
+			def->max_length = opt_int(key, &v, EMBED_MIN_LENGTH, EMBED_MAX_LENGTH);
 		else if (strcmp(key, "dimensions") == 0)
 			def->dimensions = opt_int(key, &v, 1, 16000);
 		else
@@ -759,8 +763,25 @@ vsim_create_model(PG_FUNCTION_ARGS)
 								   def->lowercase, cxt);
 		pfree(bytes);
 		if (def->max_length == 0)
-			def->max_length = embed_tokenizer_max_length(tok) > 0 ?
-				embed_tokenizer_max_length(tok) : 512;
+		{
+			int			declared = embed_tokenizer_max_length(tok);
+
+			/*
+			 * The file's truncation length is only as trustworthy as the
+			 * file: hold it to the bounds of the max_length option, since
+			 * the tokenizer writes [CLS] and [SEP] whatever the limit and
+			 * every call allocates max_length ids.
+			 */
+			if (declared != 0 &&
+				(declared < EMBED_MIN_LENGTH || declared > EMBED_MAX_LENGTH))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("tokenizer file \"%s\" declares max_length %d, outside %d to %d",
+								def->tokenizer_path, declared,
+								EMBED_MIN_LENGTH, EMBED_MAX_LENGTH),
+						 errhint("Give the option max_length.")));
+			def->max_length = declared > 0 ? declared : 512;
+		}
 	}
 	bytes = embed_read_file(def->model_path, &len, def->model_sha256);
 	s = embed_ort_open(def->model_path, bytes, len, 1, cxt);

@@ -119,6 +119,16 @@ close $fh;
 open($fh, '>', "$models/bpe.json") or die;
 print $fh '{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}';
 close $fh;
+# A WordPiece tokenizer.json (the tiny vocabulary) declaring a truncation
+# length too short for [CLS] and [SEP].
+open($fh, '<', "$models/vocab.txt") or die;
+chomp(my @vocab = <$fh>);
+close $fh;
+open($fh, '>', "$models/trunc1.json") or die;
+print $fh '{"truncation": {"max_length": 1}, "model": {"type": "WordPiece", "vocab": {'
+  . join(', ', map { my $t = $vocab[$_]; $t =~ s/([\\"])/\\$1/g; qq("$t": $_) } 0 .. $#vocab)
+  . '}}}';
+close $fh;
 
 my %bad = (
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'broken.json')} => qr/^22P02: could not parse tokenizer file ".*broken.json"/,
@@ -130,6 +140,7 @@ my %bad = (
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'vocab.txt', '{"input_ids": "nope"}')} => qr/^22023: model "b" has no input named "nope"/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'vocab.txt', '{"pooling": "none"}')} => qr/^22000: output "last_hidden_state" of model "b" has shape \[2, \d+, 32\], expected \[2, 32\] \(pooling none\)/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'vocab.txt', '{"dimensions": 7}')} => qr/^22000: output "last_hidden_state" of model "b" has shape \[2, \d+, 32\], expected \[2, \d+, 7\]/,
+	q{vsim.create_model('b', 'tiny_bert.onnx', 'trunc1.json')} => qr/^22023: tokenizer file ".*trunc1.json" declares max_length 1, outside 2 to 8192/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'missing.txt')} => qr/^58P01: tokenizer file ".*missing.txt" does not exist/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'mlp.npz')} => qr/^22023: tokenizer file ".*mlp.npz" has no token "\[CLS\]"/,
 	q{vsim.create_model('b', 'tiny_bert.onnx')} => qr/^22023: model "b" has 3 inputs/,
@@ -156,6 +167,9 @@ is(query("SELECT vsim.create_model('dyn', 'dyn.onnx', options => '{\"input_shape
 	'5', 'input_shape completes a dynamic input');
 is(query("SELECT vsim.embed('dyn', '{1,1,1,1,1,1,1}'::real[])"), '[7,14,21,28,35]', 'dyn model result');
 is(query("SELECT count(*) FROM vsim.models WHERE name = 'b'"), '0', 'failed registrations leave no row');
+is(query("SELECT vsim.create_model('trunc', 'tiny_bert.onnx', 'trunc1.json', '{\"max_length\": 4}');"
+	  . "SELECT vsim.tokenize('trunc', 'hello world vsim'); SELECT vsim.drop_model('trunc')"),
+	"32\n{2,80,81,3}\nt", 'the option max_length overrides the tokenizer file\'s');
 
 # --- inference errors ---------------------------------------------------------
 query("SELECT vsim.create_model('bert', 'tiny_bert.onnx', 'vocab.txt')");
