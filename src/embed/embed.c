@@ -255,8 +255,16 @@ load_model(LoadedModel *m, EmbedModelDef *def)
 	}
 	PG_CATCH();
 	{
+		/*
+		 * Nothing may point into the deleted context: a tokenizer loaded
+		 * before the model failed would otherwise survive into the next
+		 * load of a tensor model of the same name, which never sets it.
+		 */
 		MemoryContextDelete(m->cxt);
 		m->cxt = NULL;
+		m->def = NULL;
+		m->session = NULL;
+		m->tok = NULL;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

@@ -211,6 +211,28 @@ isnt($after, $before, 're-registration accepts the new file');
 is($bg->query_safe("SELECT vsim.embed('victim', '{1,2,3,4,5,6}'::real[])"), $after,
 	'... and the other backend uses it');
 
+# A text model whose file changed fails to load after its tokenizer did;
+# re-registered under the same name as a tensor model, it must then load
+# once and stay cached like any other (its file made unreadable after the
+# first call shows a reload).
+copy("$models/tiny_bert.onnx", "$models/kind.onnx") or die;
+copy("$models/mlp.onnx", "$models/kind2.onnx") or die;
+query("SELECT vsim.create_model('kind', 'kind.onnx', 'vocab.txt')");
+is($bg->query_safe("SELECT vsim.embed('kind', 'hello') IS NOT NULL"), 't', 'a text model loads');
+sleep 1;
+copy("$models/mlp.onnx", "$models/kind.onnx") or die;
+$bg->query("SELECT vsim.embed('kind', 'hello')");
+like($bg->{stderr}, qr/has changed since the model was registered/, '... and fails to load once its file changed');
+$bg->{stderr} = '';
+query("SELECT vsim.create_model('kind', 'kind2.onnx', options => '{\"output\": \"embedding\"}', replace => true)");
+my $kind = $bg->query_safe("SELECT vsim.embed('kind', '{1,2,3,4,5,6}'::real[])");
+chmod(0, "$models/kind2.onnx") or die;
+my $again = $bg->query("SELECT vsim.embed('kind', '{1,2,3,4,5,6}'::real[])");
+chmod(0644, "$models/kind2.onnx") or die;
+is($again, $kind, 'the same name registered again as a tensor model stays loaded after a failed load');
+is($bg->{stderr}, '', '... without reading its file again');
+$bg->{stderr} = '';
+
 # Files removed or replaced by a symbolic link after registration.
 copy("$models/vocab.txt", "$models/vocab2.txt") or die;
 copy("$models/mlp.onnx", "$models/moved.onnx") or die;
