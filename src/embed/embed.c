@@ -63,6 +63,7 @@ typedef struct LoadedModel
 	char		name[NAMEDATALEN];
 	MemoryContext cxt;			/* holds everything below; NULL = unloaded */
 	bool		stale;			/* registry changed: re-check def->id */
+	Oid			registry;		/* vsim.model_registry def->id is from */
 	EmbedModelDef *def;
 	EmbedSession *session;
 	EmbedTokenizer *tok;
@@ -311,7 +312,9 @@ get_model(const char *name)
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("Registered models are listed in vsim.models.")));
 	}
-	if (m->cxt && m->def->id == def->id && m->stale &&
+	/* ids start over when the extension is created again: check both */
+	if (m->cxt && m->def->id == def->id && m->registry == registry_relid &&
+		m->stale &&
 		m->threads == embed_intra_op_threads &&
 		!stamp_changed(m->def->model_path, &m->model_stamp) &&
 		(m->tok == NULL || !stamp_changed(m->def->tokenizer_path, &m->tok_stamp)))
@@ -328,6 +331,7 @@ get_model(const char *name)
 		exit_registered = true;
 	}
 	load_model(m, def);
+	m->registry = registry_relid;
 	return m;
 }
 

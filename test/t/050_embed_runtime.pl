@@ -260,6 +260,22 @@ like($bg->{stderr}, qr/model "swap" does not exist/, 'a dropped model is gone fo
 $bg->{stderr} = '';
 $bg->quit;
 
+# The extension dropped and created again: the registry's ids start over, so
+# a model registered anew under a cached name may get the cached model's id.
+$node->safe_psql('postgres', 'CREATE DATABASE reext');
+$node->safe_psql('reext', 'CREATE EXTENSION vsim');
+my $reext = $node->background_psql('reext', on_error_stop => 0);
+$node->safe_psql('reext', "SELECT vsim.create_model('re', 'mlp.onnx', options => '{\"output\": \"embedding\"}')");
+is($reext->query_safe("SELECT vector_dims(vsim.embed('re', '{1,2,3,4,5,6}'::real[]))"), '4',
+	'a backend caches a model');
+$node->safe_psql('reext', 'DROP EXTENSION vsim; CREATE EXTENSION vsim');
+$node->safe_psql('reext', "SELECT vsim.create_model('re', 'mlp.onnx', options => '{\"output\": \"scores\"}')");
+is($node->safe_psql('reext', "SELECT id FROM vsim.models WHERE name = 're'"), '1',
+	'... the model registered again in a new registry gets the same id');
+is($reext->query_safe("SELECT vector_dims(vsim.embed('re', '{1,2,3,4,5,6}'::real[]))"), '3',
+	'... and the backend that had the old one cached uses the new one');
+$reext->quit;
+
 # --- cancel, statement_timeout, terminate ------------------------------------
 query("SELECT vsim.create_model('slow', 'slow.onnx')");
 my $slow_call = "SELECT vector_dims(vsim.embed('slow', array_fill(3000::real, ARRAY[512])))";
