@@ -541,6 +541,29 @@ check_tensor_input(EmbedModelDef *def, const EmbedSession *s)
 								t->name, def->name),
 						 errdetail("Dimension %d is " INT64_FORMAT " in the model.",
 								   i, (int64) t->dims[i])));
+
+	/*
+	 * The input comes from one real[], so no more elements than an array
+	 * holds; checked factor by factor, because the product of up to
+	 * EMBED_MAX_RANK dimensions of up to 2^31 - 1 overflows int64 (and the
+	 * trial run and every call size their buffers from it).
+	 */
+	{
+		int64		elements = 1;
+
+		for (int i = 0; i < def->input_rank; i++)
+		{
+			if (def->input_shape[i] > 0 &&
+				elements > (int64) MaxArraySize / def->input_shape[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("input \"%s\" of model \"%s\" has more elements than an input array can hold",
+								t->name, def->name),
+						 errdetail("An array holds at most %d elements.",
+								   (int) MaxArraySize)));
+			elements *= def->input_shape[i];
+		}
+	}
 }
 
 /* The output: the option, else sentence_embedding / last_hidden_state

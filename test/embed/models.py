@@ -19,6 +19,7 @@ Models (all random weights from a fixed seed, opset 13):
   mlp.onnx         input "pixels" [batch, 2, 3] -> "embedding" [batch, 4]
                    (ReLU layer) and "scores" [batch, 3]
   dyn.onnx         input "x" [batch, n] with n dynamic -> "y" [batch, 5]
+  dyn4.onnx        input "x" [a, b, c, d], all dynamic -> "y" [a, b*c*d]
   int_input.onnx   input of type int64 (refused for tensor models)
   slow.onnx        input "x" [1, 512] -> "y" [1, 512] through max(x) products
                    of 512x512 matrices: seconds of work, for cancel tests
@@ -245,6 +246,13 @@ def dyn_graph():
                              [ramp, init("axis1", np.array([1], dtype=np.int64))])
 
 
+def dyn4_graph():
+    nodes = [helper.make_node("Flatten", ["x"], ["y"], axis=1)]
+    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["a", "b", "c", "d"])]
+    outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["a", "n"])]
+    return helper.make_graph(nodes, "dyn4", ins, outs)
+
+
 def int_input_graph():
     nodes = [helper.make_node("Cast", ["x"], ["y"], to=TensorProto.FLOAT)]
     ins = [helper.make_tensor_value_info("x", TensorProto.INT64, [1, 4])]
@@ -307,6 +315,7 @@ def gen(d):
     m2 = {k: v * 2 for k, v in m.items()}
     save(mlp_graph(m2), f"{d}/mlp_changed.onnx")
     save(dyn_graph(), f"{d}/dyn.onnx")
+    save(dyn4_graph(), f"{d}/dyn4.onnx")
     save(int_input_graph(), f"{d}/int_input.onnx")
     save(slow_graph(), f"{d}/slow.onnx")
     save(oom_graph(), f"{d}/oom.onnx")

@@ -154,6 +154,8 @@ my %bad = (
 	q{vsim.create_model('b', 'dyn.onnx', options => '{"input_shape": [2, 3]}')} => qr/^22000: output "y" of model "b" has shape \[2, 5\], expected \[1, \.\.\.\]/,
 	q{vsim.create_model('b', 'mlp.onnx', options => '{"input_shape": [1, 3, 2]}')} => qr/^22023: option input_shape does not fit input "pixels" of model "b"/,
 	q{vsim.create_model('b', 'mlp.onnx', options => '{"input_shape": [1, 6]}')} => qr/^22023: option input_shape has 2 dimensions, input "pixels" of model "b" has 3/,
+	q{vsim.create_model('b', 'dyn4.onnx', options => '{"input_shape": [65536, 65536, 65536, 65536]}')} => qr/^54000: input "x" of model "b" has more elements than an input array can hold/,
+	q{vsim.create_model('b', 'dyn4.onnx', options => '{"input_shape": [1, 2147483647, 2147483647, 1]}')} => qr/^54000: input "x" of model "b" has more elements than an input array can hold/,
 	q{vsim.create_model('b', 'int_input.onnx')} => qr/^42804: input "x" of model "b" is not a float tensor/,
 	q{vsim.create_model('b', 'oom.onnx')} => qr/^53200: out of memory in inference of model "b"/,
 	q{vsim.drop_model('nope')} => qr/^42704: model "nope" does not exist/,
@@ -166,6 +168,8 @@ is(query("SELECT vsim.drop_model('nope', if_exists => true)"), 'f', 'drop_model 
 is(query("SELECT vsim.create_model('dyn', 'dyn.onnx', options => '{\"input_shape\": [1, 7]}')"),
 	'5', 'input_shape completes a dynamic input');
 is(query("SELECT vsim.embed('dyn', '{1,1,1,1,1,1,1}'::real[])"), '[7,14,21,28,35]', 'dyn model result');
+is(query("SELECT vsim.create_model('dyn4', 'dyn4.onnx', options => '{\"input_shape\": [1, 2, 3, 1]}')"),
+	'6', 'input_shape completes an input of four dynamic dimensions');
 is(query("SELECT count(*) FROM vsim.models WHERE name = 'b'"), '0', 'failed registrations leave no row');
 is(query("SELECT vsim.create_model('trunc', 'tiny_bert.onnx', 'trunc1.json', '{\"max_length\": 4}');"
 	  . "SELECT vsim.tokenize('trunc', 'hello world vsim'); SELECT vsim.drop_model('trunc')"),
