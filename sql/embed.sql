@@ -31,6 +31,21 @@ SELECT vsim.tokenize('no_such_model', 'text');
 SELECT vsim.drop_model('no_such_model');
 SELECT vsim.drop_model('no_such_model', if_exists => true);
 SELECT vsim.embed(NULL, 'x') IS NULL AS strict;
+-- names that are not models leave nothing behind in the backend's cache
+SELECT total_bytes AS cache_bytes FROM pg_backend_memory_contexts WHERE name = 'vsim models' \gset
+DO $$
+BEGIN
+	FOR i IN 1 .. 5000 LOOP
+		BEGIN
+			PERFORM vsim.embed('no_such_model_' || i, 'x');
+		EXCEPTION WHEN undefined_object THEN
+			NULL;
+		END;
+	END LOOP;
+END
+$$;
+SELECT total_bytes <= :cache_bytes AS cache_not_grown
+FROM pg_backend_memory_contexts WHERE name = 'vsim models';
 SELECT count(*) FROM vsim.models;
 -- registration: the model directory and its path checks
 SELECT vsim.create_model('m', 'model.onnx');

@@ -306,7 +306,9 @@ get_model(const char *name)
 	def = embed_registry_lookup(name);
 	if (def == NULL)
 	{
+		/* forget the name too: callers may try any number of them */
 		unload_model(m);
+		hash_search(model_cache, name, HASH_REMOVE, NULL);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
