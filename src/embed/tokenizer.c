@@ -562,7 +562,7 @@ normalize_text(const EmbedTokenizer *tok, const char *text, int len, int *n)
  */
 
 /* Output buffer of token ids with its limit (room kept for [SEP]), and
- * scratch space for wordpiece() sized for the whole text. */
+ * scratch space for wordpiece() sized for the piece of text being split. */
 typedef struct IdSink
 {
 	int64	   *ids;
@@ -621,38 +621,93 @@ wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink)
 	}
 }
 
-int
-embed_tokenize(const EmbedTokenizer *tok, const char *text, int len,
-			   int max_length, int64 *ids)
+/*
+ * A text is normalised and split a piece at a time, and only until the
+ * ids are complete, so that a long text costs what its first max_length
+ * tokens do (normalising a whole text of hundreds of megabytes would need
+ * over 1 GB of code points).  Pieces are about TOKENIZE_PIECE_BYTES long
+ * and end just after an ASCII white space or punctuation byte: such a
+ * character ends a word whatever follows it, is a starter (canonical
+ * ordering moves no mark across it), and is never part of a multibyte
+ * UTF-8 sequence, so the pieces give exactly the tokens of the whole text.
+ */
+#define TOKENIZE_PIECE_BYTES 65536
+
+static bool
+is_cut_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		(!IS_HIGHBIT_SET(c) && is_punct((unsigned char) c));
+}
+
+/* End (exclusive) of the piece of text[0..len) that starts at `start` */
+static int
+piece_end(const char *text, int start, int len)
+{
+	int			end;
+
+	if (len - start <= TOKENIZE_PIECE_BYTES)
+		return len;
+	end = start + TOKENIZE_PIECE_BYTES;
+	while (end > start && !is_cut_byte(text[end - 1]))
+		end--;
+	if (end > start)
+		return end;
+	/* no cut in the first TOKENIZE_PIECE_BYTES: the next one, or the end */
+	end = start + TOKENIZE_PIECE_BYTES;
+	while (end < len && !is_cut_byte(text[end - 1]))
+		end++;
+	return end;
+}
+
+/* Append the tokens of one piece (whole words only) to the sink. */
+static void
+tokenize_piece(const EmbedTokenizer *tok, const char *text, int len,
+			   IdSink *sink)
 {
 	int			ncp;
 	int32	   *cps = normalize_text(tok, text, len, &ncp);
-	IdSink		sink = {ids, 0, max_length - 1};
 	int			word = 0;
 
-	sink.offset = palloc(sizeof(int) * (ncp + 1));
-	sink.utf8 = palloc(ncp * 4 + 1);
+	sink->offset = palloc(sizeof(int) * (ncp + 1));
+	sink->utf8 = palloc(ncp * 4 + 1);
 
-	Assert(max_length >= 2);
-	sink.ids[sink.n++] = tok->cls_id;
-	for (int i = 0; i <= ncp && sink.n < sink.limit; i++)
+	for (int i = 0; i <= ncp && sink->n < sink->limit; i++)
 	{
 		bool		at_end = i == ncp;
 
 		if (at_end || cps[i] == ' ' || is_punct(cps[i]))
 		{
 			if (i > word)
-				wordpiece(tok, cps + word, i - word, &sink);
-			if (!at_end && cps[i] != ' ' && sink.n < sink.limit)
-				wordpiece(tok, cps + i, 1, &sink);
+				wordpiece(tok, cps + word, i - word, sink);
+			if (!at_end && cps[i] != ' ' && sink->n < sink->limit)
+				wordpiece(tok, cps + i, 1, sink);
 			word = i + 1;
 		}
 		if ((i & 1023) == 1023)
 			CHECK_FOR_INTERRUPTS();
 	}
-	sink.ids[sink.n++] = tok->sep_id;
 	pfree(cps);
-	pfree(sink.offset);
-	pfree(sink.utf8);
+	pfree(sink->offset);
+	pfree(sink->utf8);
+}
+
+int
+embed_tokenize(const EmbedTokenizer *tok, const char *text, int len,
+			   int max_length, int64 *ids)
+{
+	IdSink		sink = {ids, 0, max_length - 1};
+
+	Assert(max_length >= 2);
+	sink.ids[sink.n++] = tok->cls_id;
+	for (int start = 0; start < len && sink.n < sink.limit;)
+	{
+		int			end = piece_end(text, start, len);
+
+		CHECK_FOR_INTERRUPTS();
+		tokenize_piece(tok, text + start, end - start, &sink);
+		start = end;
+	}
+	sink.ids[sink.n++] = tok->sep_id;
 	return sink.n;
 }

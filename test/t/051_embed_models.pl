@@ -58,6 +58,22 @@ is(query("SELECT vsim.tokenize('bert', 'the cats running on the Café mat sat do
 	'{2,71,72,77,78,79,74,71,86,87,75,3}', 'WordPiece continuations, accents stripped, truncated to 12');
 is(query(q{SELECT vsim.tokenize('bert', 'xyzzy q@')}), '{2,1,53,26,3}',
 	'a word that does not split is one [UNK]; punctuation splits');
+# Only the first max_length tokens of a text count, however long it is; the
+# long runs below cross the points where the tokenizer may cut a text.
+is(query(q{SELECT vsim.tokenize('bert', repeat('hello world ', 10000000))}),
+	'{2,80,81,80,81,80,81,80,81,80,81,3}', 'a 120 MB text');
+is(query(q{SELECT vsim.tokenize('bert', repeat('Café naïve ', 10000000))}),
+	'{2,86,87,1,86,87,1,86,87,1,86,3}', 'a 110 MB text, not ASCII');
+is(query(q{SELECT vsim.tokenize('bert', repeat(E' \t\n', 100000) || 'hello world')}),
+	'{2,80,81,3}', 'words after 300 kB of white space');
+is(query(q{SELECT vsim.tokenize('bert', repeat(' ', 65531) || 'hello world, the cat')}),
+	'{2,80,81,16,71,72,3}', 'words on both sides of a cut');
+is(query(q{SELECT vsim.tokenize('bert', repeat('q', 100000) || ' hello,world')}),
+	'{2,1,80,16,81,3}', 'a word of 100,000 letters is one [UNK]');
+is(query(q{SELECT vsim.tokenize('bert', repeat('ẹ́', 100000) || ' cat')}),
+	'{2,1,72,3}', '... also of non-ASCII letters with combining marks');
+is(query(q{SELECT vsim.tokenize('bert', repeat(E'\u0301', 100000) || ',cat')}),
+	'{2,16,72,3}', 'a long run of combining marks before punctuation');
 
 query(q{CREATE TABLE sentences (id int, t text)});
 query(q{INSERT INTO sentences VALUES
