@@ -197,6 +197,8 @@ kmeans_update(const float *x, int n, int dims, int k, bool spherical,
 
 		if (counts[j] > 0)
 			continue;
+		/* one pass over the sample per empty cluster: can be long */
+		CHECK_FOR_INTERRUPTS();
 		for (int i = 0; i < n; i++)
 			if (counts[assign[i]] > 1 && (far < 0 || upper[i] > upper[far]))
 				far = i;

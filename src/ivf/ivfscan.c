@@ -78,10 +78,13 @@ load_directory(IndexScanDesc scan, IvfScanOpaque so)
 	so->first = MemoryContextAlloc(so->scanctx, sizeof(BlockNumber) * so->meta.nlists);
 	for (BlockNumber blk = IVF_FIRST_DIR_BLKNO; blk != InvalidBlockNumber;)
 	{
-		Buffer		buf = ReadBuffer(scan->indexRelation, blk);
+		Buffer		buf;
 		Page		page;
 		OffsetNumber maxoff;
 
+		/* a list can span many pages: stay cancellable within it */
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(scan->indexRelation, blk);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		maxoff = PageGetMaxOffsetNumber(page);
@@ -227,10 +230,13 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, int list)
 
 	while (blk != InvalidBlockNumber)
 	{
-		Buffer		buf = ReadBuffer(scan->indexRelation, blk);
+		Buffer		buf;
 		Page		page;
 		OffsetNumber maxoff;
 
+		/* a list can span many pages: stay cancellable within it */
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBuffer(scan->indexRelation, blk);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		blk = IvfPageGetOpaque(page)->nextblkno;
