@@ -390,10 +390,10 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		if (!bs->on_disk && bs->mem_used + mem_element_bytes(&bs->shape, level) > bs->mem_limit)
 		{
 			ereport(NOTICE,
-					(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
-							bs->indtuples),
-					 errdetail("Building will take significantly more time."),
-					 errhint("Increase maintenance_work_mem to speed up builds.")));
+					(errmsg("hnsw graph no longer fits into maintenance_work_mem"),
+					 errdetail("The graph of the first %.0f tuples is written to disk, and the remaining tuples are inserted there, which is slower.",
+							   bs->indtuples),
+					 errhint("Increase maintenance_work_mem to build the whole graph in memory.")));
 			flush_graph(bs);
 			bs->on_disk = true;
 			MemoryContextReset(bs->graph_ctx);
