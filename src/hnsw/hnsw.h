@@ -348,14 +348,16 @@ extern HnswCand hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry,
 
 /*
  * Neighbour selection heuristic (Algorithm 4, without extending the
- * candidates): from `cands` sorted by distance to the base element, keep
+ * candidates): from `cands` sorted by distance to the base element
+ * (vector `base`), keep
  * up to `cap` that are nearer to the base than to any kept one; then, while
  * fewer than `fill` are kept, add pruned ones nearest first (the paper's
  * keepPrunedConnections, used when repairing lists after deletions).
  * Returns the number kept, written to `out`.
  */
-extern int	hnsw_select_neighbours(HnswGraph *g, const HnswCand *cands, int n,
-								   int cap, int fill, HnswCand *out);
+extern int	hnsw_select_neighbours(HnswGraph *g, const float *base,
+								   const HnswCand *cands, int n, int cap, int fill,
+								   HnswCand *out);
 
 /* Random level for a new element: floor(-ln(U) / ln(m)), capped. */
 extern int	hnsw_random_level(int m, int max_level);

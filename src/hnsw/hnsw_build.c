@@ -138,7 +138,7 @@ mem_add_link(HnswBuildState *bs, uint32 nb, uint32 id, int level, double d)
 	cands[cap].id = id;
 	cands[cap].dist = d;
 	qsort(cands, cap + 1, sizeof(HnswCand), cand_cmp);
-	n = hnsw_select_neighbours(&bs->g, cands, cap + 1, cap, 0, kept);
+	n = hnsw_select_neighbours(&bs->g, e->vec, cands, cap + 1, cap, 0, kept);
 	list[0] = n;
 	for (int i = 0; i < n; i++)
 		list[1 + i] = kept[i].id;
@@ -219,7 +219,7 @@ mem_insert(HnswBuildState *bs, const Vector *v, ItemPointer tid, int level)
 				}
 			}
 			chosen[l] = palloc(sizeof(HnswCand) * HNSW_CAP(shape->m, l));
-			counts[l] = hnsw_select_neighbours(&bs->g, w, nw, HNSW_CAP(shape->m, l), 0,
+			counts[l] = hnsw_select_neighbours(&bs->g, e->vec, w, nw, HNSW_CAP(shape->m, l), 0,
 												 chosen[l]);
 			list[0] = counts[l];
 			for (int i = 0; i < counts[l]; i++)

@@ -349,12 +349,38 @@ hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry, int entry_level,
 	return cur;
 }
 
+/*
+ * Distance between a candidate (vector v, at `dist` from the base) and a
+ * kept neighbour r, and the candidate's distance to the base, as the
+ * heuristic compares them.  Under inner product the test needs a metric (an
+ * element of large norm is "nearer" to almost everything than anything is
+ * to itself, which would prune nearly all candidates), so the angular
+ * (cosine) distance decides there: neighbours are kept when they point in
+ * different directions, in inner-product order.
+ */
+static bool
+dominated(HnswGraph *g, const float *v, const float *base, double dist,
+		  uint64 r, float *rscratch)
+{
+	bool		live;
+
+	if (g->shape.metric == VECTOR_METRIC_IP)
+	{
+		const float *rv = g->vector(g, r, rscratch);
+
+		return vector_metric_distance(VECTOR_METRIC_COSINE, v, rv, g->shape.dims) <
+			vector_metric_distance(VECTOR_METRIC_COSINE, v, base, g->shape.dims);
+	}
+	return g->distance(g, r, v, &live) < dist;
+}
+
 int
-hnsw_select_neighbours(HnswGraph *g, const HnswCand *cands, int n, int cap,
-					   int fill, HnswCand *out)
+hnsw_select_neighbours(HnswGraph *g, const float *base, const HnswCand *cands,
+					   int n, int cap, int fill, HnswCand *out)
 {
 	int			kept = 0;
-	float	   *scratch = NULL;
+	float	   *scratch = palloc(sizeof(float) * g->shape.dims);
+	float	   *rscratch = palloc(sizeof(float) * g->shape.dims);
 	bool	   *pruned = palloc0(sizeof(bool) * Max(n, 1));
 
 	for (int i = 0; i < n && kept < cap; i++)
@@ -367,27 +393,27 @@ hnsw_select_neighbours(HnswGraph *g, const HnswCand *cands, int n, int cap,
 			out[kept++] = cands[i];
 			continue;
 		}
-		if (scratch == NULL)
-			scratch = palloc(sizeof(float) * g->shape.dims);
 		v = g->vector(g, cands[i].id, scratch);
 		for (int j = 0; j < kept && good; j++)
-		{
-			bool		live;
-
-			if (g->distance(g, out[j].id, v, &live) < cands[i].dist)
-				good = false;
-		}
+			good = !dominated(g, v, base, cands[i].dist, out[j].id, rscratch);
 		if (good)
 			out[kept++] = cands[i];
 		else
 			pruned[i] = true;
 	}
 	/* keepPrunedConnections, up to `fill` */
+	/*
+	 * Under inner product the angular test keeps few neighbours (~4 of 32 on
+	 * Fashion-MNIST); filling half the list with the strongest pruned ones
+	 * raised recall@10 at ef_search 40 from 0.95 to 0.96 there.
+	 */
+	if (g->shape.metric == VECTOR_METRIC_IP)
+		fill = Max(fill, cap / 2);
 	for (int i = 0; i < n && kept < Min(fill, cap); i++)
 		if (pruned[i])
 			out[kept++] = cands[i];
-	if (scratch)
-		pfree(scratch);
+	pfree(scratch);
+	pfree(rscratch);
 	pfree(pruned);
 	return kept;
 }

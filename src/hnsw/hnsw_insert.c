@@ -222,7 +222,7 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 	}
 	qsort(cands, n, sizeof(HnswCand), cand_cmp);
 	/* a repaired list stays as long as it was */
-	nkept = hnsw_select_neighbours(g, cands, n, cap, replace ? count : 0, kept);
+	nkept = hnsw_select_neighbours(g, base, cands, n, cap, replace ? count : 0, kept);
 	for (int i = 0; i < nkept; i++)
 	{
 		out[i] = kept[i].id;
@@ -385,7 +385,7 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 			}
 
 			chosen[l] = palloc(sizeof(HnswCand) * HNSW_CAP(shape.m, l));
-			counts[l] = hnsw_select_neighbours(&dg.g, w, nw, HNSW_CAP(shape.m, l), 0,
+			counts[l] = hnsw_select_neighbours(&dg.g, v->x, w, nw, HNSW_CAP(shape.m, l), 0,
 												chosen[l]);
 			nbrs[l] = palloc(sizeof(uint64) * Max(counts[l], 1));
 			for (int i = 0; i < counts[l]; i++)
