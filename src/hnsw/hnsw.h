@@ -289,6 +289,8 @@ struct HnswGraph
 	int			(*neighbours) (HnswGraph *g, uint64 id, int level, uint64 *out);
 	/* distance from `q` to element `id`; *live is false for dead elements */
 	double		(*distance) (HnswGraph *g, uint64 id, const float *q, bool *live);
+	/* start loading the vector of `id` into cache; NULL when useless */
+	void		(*prefetch) (HnswGraph *g, uint64 id);
 	/* the vector of `id`, in place or copied into scratch (dims floats) */
 	const float *(*vector) (HnswGraph *g, uint64 id, float *scratch);
 	HnswShape	shape;

@@ -91,6 +91,20 @@ mem_distance(HnswGraph *g, uint64 id, const float *q, bool *live)
 								  g->shape.dims);
 }
 
+/*
+ * Building is bound by memory latency: each distance reads a vector from a
+ * random place.  Touching the first cache lines early lets the hardware
+ * prefetcher stream the rest while other distances are computed.
+ */
+static void
+mem_prefetch(HnswGraph *g, uint64 id)
+{
+	const char *v = (const char *) BUILD_STATE(g)->elems[id].vec;
+
+	for (int i = 0; i < 4; i++)
+		__builtin_prefetch(v + 64 * i);
+}
+
 static const float *
 mem_vector(HnswGraph *g, uint64 id, float *scratch)
 {
@@ -452,6 +466,7 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 	bs.g.neighbours = mem_neighbours;
 	bs.g.distance = mem_distance;
 	bs.g.vector = mem_vector;
+	bs.g.prefetch = mem_prefetch;
 	bs.g.shape = bs.shape;
 	bs.g.nelements = 1;
 	old = MemoryContextSwitchTo(bs.graph_ctx);

@@ -275,14 +275,29 @@ hnsw_search_layer(HnswSearch *s, int level, int ef)
 		hnsw_heap_pop(&s->cand);
 		CHECK_FOR_INTERRUPTS();
 		n = g->neighbours(g, c.id, level, s->nbuf);
+
+		/*
+		 * Keep the unvisited neighbours and, for memory graphs, start loading
+		 * their vectors so the memory latency of one overlaps the distance
+		 * computations of the others.
+		 */
+		{
+			int			kept = 0;
+
+			for (int i = 0; i < n; i++)
+				if (!hnsw_visited_test_and_set(&s->visited, s->nbuf[i]))
+					s->nbuf[kept++] = s->nbuf[i];
+			n = kept;
+		}
+		if (g->prefetch)
+			for (int i = 0; i < n; i++)
+				g->prefetch(g, s->nbuf[i]);
 		for (int i = 0; i < n; i++)
 		{
 			uint64		id = s->nbuf[i];
 			bool		live;
 			double		d;
 
-			if (hnsw_visited_test_and_set(&s->visited, id))
-				continue;
 			d = g->distance(g, id, s->q, &live);
 			s->ndistances++;
 			if (s->w.n < ef || d < HNSW_HEAP_TOP(&s->w).dist)

@@ -119,6 +119,7 @@ hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index, const HnswShape *shape)
 	dg->g.neighbours = disk_neighbours;
 	dg->g.distance = disk_distance;
 	dg->g.vector = disk_vector;
+	dg->g.prefetch = NULL;
 	dg->g.shape = *shape;
 	dg->g.nelements = 0;
 	dg->index = index;
