@@ -10,47 +10,92 @@
  * maintenance_work_mem, what was built so far is written out and the
  * remaining rows go through the ordinary concurrent insert path on disk.
  *
+ * Parallel build: the leader and max_parallel_maintenance_workers workers
+ * scan the table in parallel and insert into one graph in dynamic shared
+ * memory, concurrently: element slots and vector space are taken under a
+ * spinlock, neighbour lists are guarded by a stripe of LWLocks (an element's
+ * own lists are written before any other participant can reach it), and
+ * the entry point by an LWLock held exclusively by an insert that raises
+ * the top level.  The leader then writes the graph as in a serial build.
+ * The shared graph has a fixed size, so a parallel build is chosen only
+ * when the table's estimated size fits in maintenance_work_mem.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/spin.h"
+#include "utils/snapmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+
+#define HNSW_BUILD_STRIPES	512
+#define HNSW_PARALLEL_KEY	UINT64CONST(0x48534E5700000001)
 
 /* An element of the in-memory graph. */
 typedef struct MemElement
 {
-	float	   *vec;			/* dims floats, then the neighbour lists */
-	uint32	   *lists;			/* per level: count, then cap ids */
+	Size		data;			/* arena offset: dims floats, then the lists */
 	ItemPointerData tids[HNSW_HEAPTIDS];
 	uint8		ntids;
 	uint8		level;
 } MemElement;
+
+/*
+ * State shared by the participants of a build: in dynamic shared memory for
+ * a parallel build (followed by the parallel table scan, the element array
+ * and the arena), in local memory otherwise.
+ */
+typedef struct HnswBuildShared
+{
+	/* set before the workers start */
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			tranche;
+	uint32		cap;			/* element slots */
+	Size		arena_cap;		/* arena bytes */
+	Size		elems_off;		/* offsets from this struct (parallel) */
+	Size		arena_off;
+
+	/* protected by mutex */
+	slock_t		mutex;
+	uint32		n;				/* element slots taken */
+	Size		arena_used;
+	int64		entry;			/* -1 when the graph is empty */
+	int			entry_level;
+	double		indtuples;
+	double		reltuples;
+
+	LWLock		entry_lock;		/* exclusive: an insert raising the top level */
+	LWLock		stripes[HNSW_BUILD_STRIPES];	/* neighbour lists, by id */
+} HnswBuildShared;
 
 typedef struct HnswBuildState
 {
 	Relation	heap;
 	Relation	index;
 	HnswShape	shape;
-	HnswGraph	g;				/* first member use: callbacks find the state */
+	HnswGraph	g;				/* callbacks find the state through it */
+	HnswBuildShared *sh;
+	bool		parallel;		/* sh is shared: lock */
 	MemElement *elems;
-	uint32		n;
-	uint32		cap;
-	int64		entry;			/* -1 when empty */
-	int			entry_level;
-	Size		mem_used;
+	char	   *arena;
+	Size		mem_used;		/* serial: memory the graph takes */
 	Size		mem_limit;
-	bool		on_disk;		/* flushed: remaining rows are inserted on disk */
-	double		indtuples;
+	bool		on_disk;		/* serial: flushed, rows go to disk */
 	HnswSearch	search;
 	MemoryContext graph_ctx;
 	MemoryContext row_ctx;
@@ -58,11 +103,38 @@ typedef struct HnswBuildState
 
 #define BUILD_STATE(g) ((HnswBuildState *) ((char *) (g) - offsetof(HnswBuildState, g)))
 
-/* Offset of level `level`'s list in an element's `lists`. */
+/* Offset of level `level`'s list in an element's lists. */
 static inline Size
 mem_list_offset(int m, int level)
 {
 	return level == 0 ? 0 : (1 + 2 * m) + (level - 1) * (1 + m);
+}
+
+static inline float *
+mem_vec(HnswBuildState *bs, uint64 id)
+{
+	return (float *) (bs->arena + bs->elems[id].data);
+}
+
+static inline uint32 *
+mem_list(HnswBuildState *bs, uint64 id, int level)
+{
+	return (uint32 *) (mem_vec(bs, id) + bs->shape.dims) +
+		mem_list_offset(bs->shape.m, level);
+}
+
+static inline void
+lock_list(HnswBuildState *bs, uint64 id, LWLockMode mode)
+{
+	if (bs->parallel)
+		LWLockAcquire(&bs->sh->stripes[id % HNSW_BUILD_STRIPES], mode);
+}
+
+static inline void
+unlock_list(HnswBuildState *bs, uint64 id)
+{
+	if (bs->parallel)
+		LWLockRelease(&bs->sh->stripes[id % HNSW_BUILD_STRIPES]);
 }
 
 /* ---------------------------------------------------------------------
@@ -72,22 +144,26 @@ mem_list_offset(int m, int level)
 static int
 mem_neighbours(HnswGraph *g, uint64 id, int level, uint64 *out)
 {
-	MemElement *e = &BUILD_STATE(g)->elems[id];
+	HnswBuildState *bs = BUILD_STATE(g);
 	uint32	   *list;
+	uint32		n = 0;
 
-	if (e->level < level)
+	if (bs->elems[id].level < level)
 		return 0;
-	list = e->lists + mem_list_offset(g->shape.m, level);
-	for (uint32 i = 0; i < list[0]; i++)
+	list = mem_list(bs, id, level);
+	lock_list(bs, id, LW_SHARED);
+	n = list[0];
+	for (uint32 i = 0; i < n; i++)
 		out[i] = list[1 + i];
-	return list[0];
+	unlock_list(bs, id);
+	return n;
 }
 
 static double
 mem_distance(HnswGraph *g, uint64 id, const float *q, bool *live)
 {
 	*live = true;
-	return vector_metric_distance(g->shape.metric, q, BUILD_STATE(g)->elems[id].vec,
+	return vector_metric_distance(g->shape.metric, q, mem_vec(BUILD_STATE(g), id),
 								  g->shape.dims);
 }
 
@@ -99,7 +175,7 @@ mem_distance(HnswGraph *g, uint64 id, const float *q, bool *live)
 static void
 mem_prefetch(HnswGraph *g, uint64 id)
 {
-	const char *v = (const char *) BUILD_STATE(g)->elems[id].vec;
+	const char *v = (const char *) mem_vec(BUILD_STATE(g), id);
 
 	for (int i = 0; i < 4; i++)
 		__builtin_prefetch(v + 64 * i);
@@ -108,7 +184,7 @@ mem_prefetch(HnswGraph *g, uint64 id)
 static const float *
 mem_vector(HnswGraph *g, uint64 id, float *scratch)
 {
-	return BUILD_STATE(g)->elems[id].vec;
+	return mem_vec(BUILD_STATE(g), id);
 }
 
 static int
@@ -124,133 +200,226 @@ cand_cmp(const void *a, const void *b)
 
 /*
  * Add `id` (at distance `d`) to the list of `nb` at `level`; a full list is
- * pruned with the heuristic over its members and the newcomer.
+ * pruned with the heuristic over its members and the newcomer.  The list's
+ * lock is held throughout; the heuristic reads only vectors, which never
+ * change, so no other lock is taken.
  */
 static void
 mem_add_link(HnswBuildState *bs, uint32 nb, uint32 id, int level, double d)
 {
-	MemElement *e = &bs->elems[nb];
-	uint32	   *list = e->lists + mem_list_offset(bs->shape.m, level);
+	uint32	   *list = mem_list(bs, nb, level);
+	const float *base = mem_vec(bs, nb);
 	int			cap = HNSW_CAP(bs->shape.m, level);
-	HnswCand   *cands,
-			   *kept;
+	HnswCand	cands[2 * HNSW_MAX_M + 1];
+	HnswCand	kept[2 * HNSW_MAX_M];
 	int			n;
 
+	lock_list(bs, nb, LW_EXCLUSIVE);
 	if ((int) list[0] < cap)
 	{
-		list[1 + list[0]++] = id;
+		list[1 + list[0]] = id;
+		list[0]++;
+		unlock_list(bs, nb);
 		return;
 	}
-	cands = palloc(sizeof(HnswCand) * (cap + 1));
-	kept = palloc(sizeof(HnswCand) * cap);
 	for (int i = 0; i < cap; i++)
 	{
 		cands[i].id = list[1 + i];
-		cands[i].dist = vector_metric_distance(bs->shape.metric, e->vec,
-											   bs->elems[list[1 + i]].vec, bs->shape.dims);
+		cands[i].dist = vector_metric_distance(bs->shape.metric, base,
+											   mem_vec(bs, list[1 + i]), bs->shape.dims);
 	}
 	cands[cap].id = id;
 	cands[cap].dist = d;
 	qsort(cands, cap + 1, sizeof(HnswCand), cand_cmp);
-	n = hnsw_select_neighbours(&bs->g, e->vec, cands, cap + 1, cap, 0, kept);
-	list[0] = n;
+	n = hnsw_select_neighbours(&bs->g, base, cands, cap + 1, cap, 0, kept);
 	for (int i = 0; i < n; i++)
 		list[1 + i] = kept[i].id;
+	list[0] = n;
+	unlock_list(bs, nb);
 }
 
-/* Bytes an element of `level` takes in memory. */
+/* Bytes an element of `level` takes in the arena. */
 static Size
 mem_element_bytes(const HnswShape *shape, int level)
 {
 	return sizeof(float) * shape->dims +
-		sizeof(uint32) * mem_list_offset(shape->m, level + 1) +
-		sizeof(MemElement) + sizeof(uint32);	/* + visited stamp */
+		sizeof(uint32) * mem_list_offset(shape->m, level + 1);
 }
 
-/* Add a row to the in-memory graph (Algorithm 1). */
+/* Memory an element takes in all: arena, slot, visited stamp. */
+static Size
+mem_element_total(const HnswShape *shape, int level)
+{
+	return mem_element_bytes(shape, level) + sizeof(MemElement) + sizeof(uint32);
+}
+
+/*
+ * Take an element slot and its arena space.  Serial builds grow the arrays;
+ * a parallel build's are fixed, and running out is an error.
+ */
+static uint32
+alloc_element(HnswBuildState *bs, int level)
+{
+	HnswBuildShared *sh = bs->sh;
+	Size		bytes = TYPEALIGN(8, mem_element_bytes(&bs->shape, level));
+	uint32		id;
+	Size		off;
+
+	if (bs->parallel)
+		SpinLockAcquire(&sh->mutex);
+	if (sh->n == sh->cap || sh->arena_used + bytes > sh->arena_cap)
+	{
+		if (bs->parallel)
+		{
+			SpinLockRelease(&sh->mutex);
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("hnsw graph no longer fits into the shared memory of the parallel build"),
+					 errdetail("The table has more rows than its statistics said."),
+					 errhint("ANALYZE the table, or build without parallel workers (max_parallel_maintenance_workers = 0).")));
+		}
+		sh->cap = Max(sh->cap * 2, sh->n + 1);
+		sh->arena_cap = Max(sh->arena_cap * 2, sh->arena_used + bytes);
+		bs->elems = repalloc_huge(bs->elems, sizeof(MemElement) * sh->cap);
+		bs->arena = repalloc_huge(bs->arena, sh->arena_cap);
+	}
+	id = sh->n++;
+	off = sh->arena_used;
+	sh->arena_used += bytes;
+	if (bs->parallel)
+		SpinLockRelease(&sh->mutex);
+	bs->elems[id].data = off;
+	return id;
+}
+
+/* Read the entry point under the mutex. */
+static void
+get_entry(HnswBuildState *bs, int64 *entry, int *entry_level)
+{
+	if (bs->parallel)
+		SpinLockAcquire(&bs->sh->mutex);
+	*entry = bs->sh->entry;
+	*entry_level = bs->sh->entry_level;
+	if (bs->parallel)
+		SpinLockRelease(&bs->sh->mutex);
+}
+
+/* Add `tid` to element `id` if it holds exactly `x` and has room. */
+static bool
+mem_add_duplicate(HnswBuildState *bs, uint64 id, const float *x, ItemPointer tid)
+{
+	MemElement *dup = &bs->elems[id];
+	bool		done = false;
+
+	if (memcmp(mem_vec(bs, id), x, sizeof(float) * bs->shape.dims) != 0)
+		return false;
+	lock_list(bs, id, LW_EXCLUSIVE);
+	if (dup->ntids < HNSW_HEAPTIDS)
+	{
+		dup->tids[dup->ntids++] = *tid;
+		done = true;
+	}
+	unlock_list(bs, id);
+	return done;
+}
+
+/*
+ * Add a row to the in-memory graph (Algorithm 1): search from the entry
+ * point, let an identical vector absorb the row, else store the element
+ * with its chosen neighbours and link back from them.
+ */
 static void
 mem_insert(HnswBuildState *bs, const Vector *v, ItemPointer tid, int level)
 {
 	HnswShape  *shape = &bs->shape;
-	uint32		id = bs->n;
-	MemElement *e;
 	HnswCand   *chosen[HNSW_MAX_LEVEL + 1];
 	int			counts[HNSW_MAX_LEVEL + 1];
-	int			top = bs->entry < 0 ? -1 : Min(level, bs->entry_level);
+	int64		entry;
+	int			entry_level;
+	int			top;
+	LWLockMode	mode = LW_SHARED;
+	uint32		id;
+	MemElement *e;
 
-	if (bs->n == bs->cap)
+	if (bs->parallel)
 	{
-		MemoryContext old = MemoryContextSwitchTo(bs->graph_ctx);
-
-		bs->cap *= 2;
-		bs->elems = repalloc_huge(bs->elems, sizeof(MemElement) * bs->cap);
-		MemoryContextSwitchTo(old);
+		LWLockAcquire(&bs->sh->entry_lock, mode);
+		get_entry(bs, &entry, &entry_level);
+		if (level > entry_level)
+		{
+			LWLockRelease(&bs->sh->entry_lock);
+			mode = LW_EXCLUSIVE;
+			LWLockAcquire(&bs->sh->entry_lock, mode);
+		}
 	}
-	e = &bs->elems[id];
-	e->vec = MemoryContextAllocHuge(bs->graph_ctx,
-									sizeof(float) * shape->dims +
-									sizeof(uint32) * mem_list_offset(shape->m, level + 1));
-	e->lists = (uint32 *) (e->vec + shape->dims);
-	memcpy(e->vec, v->x, sizeof(float) * shape->dims);
-	for (int l = 0; l <= level; l++)
-		e->lists[mem_list_offset(shape->m, l)] = 0;
-	e->tids[0] = *tid;
-	e->ntids = 1;
-	e->level = level;
-	bs->n++;
-	bs->g.nelements = bs->n;
+	get_entry(bs, &entry, &entry_level);
+	top = entry < 0 ? -1 : Min(level, entry_level);
+	bs->g.nelements = bs->sh->cap;
 
 	if (top >= 0)
 	{
-		HnswCand	ep = hnsw_greedy_descend(&bs->g, e->vec, bs->entry, bs->entry_level, level);
+		HnswCand	ep = hnsw_greedy_descend(&bs->g, v->x, entry, entry_level, level);
 		HnswCand   *entries = &ep;
 		int			nentries = 1;
 
-		bs->search.q = e->vec;
+		bs->search.q = v->x;
 		for (int l = top; l >= 0; l--)
 		{
 			int			nw;
 			HnswCand   *w;
-			uint32	   *list = e->lists + mem_list_offset(shape->m, l);
 
 			hnsw_search_seed(&bs->search, entries, nentries);
 			hnsw_search_layer(&bs->search, l, shape->ef_construction);
 			w = hnsw_search_take(&bs->search, &nw);
-
-			/* identical vectors share an element (w[0] is never e itself) */
 			for (int i = 0; l == 0 && i < Min(nw, 3); i++)
 			{
-				MemElement *dup = &bs->elems[w[i].id];
-
-				if (dup->ntids < HNSW_HEAPTIDS &&
-					memcmp(dup->vec, e->vec, sizeof(float) * shape->dims) == 0)
+				if (mem_add_duplicate(bs, w[i].id, v->x, tid))
 				{
-					dup->tids[dup->ntids++] = *tid;
-					bs->n--;
-					bs->g.nelements = bs->n;
-					pfree(e->vec);
+					if (bs->parallel)
+						LWLockRelease(&bs->sh->entry_lock);
 					return;
 				}
 			}
 			chosen[l] = palloc(sizeof(HnswCand) * HNSW_CAP(shape->m, l));
-			counts[l] = hnsw_select_neighbours(&bs->g, e->vec, w, nw, HNSW_CAP(shape->m, l), 0,
-												 chosen[l]);
-			list[0] = counts[l];
-			for (int i = 0; i < counts[l]; i++)
-				list[1 + i] = chosen[l][i].id;
+			counts[l] = hnsw_select_neighbours(&bs->g, v->x, w, nw, HNSW_CAP(shape->m, l), 0,
+											   chosen[l]);
 			entries = w;
 			nentries = nw;
 		}
-		for (int l = top; l >= 0; l--)
-			for (int i = 0; i < counts[l]; i++)
-				mem_add_link(bs, chosen[l][i].id, id, l, chosen[l][i].dist);
 	}
-	if (level > bs->entry_level)
+
+	/* Store the element; no one can reach it before the links below. */
+	id = alloc_element(bs, level);
+	e = &bs->elems[id];
+	e->tids[0] = *tid;
+	e->ntids = 1;
+	e->level = level;
+	memcpy(mem_vec(bs, id), v->x, sizeof(float) * shape->dims);
+	for (int l = 0; l <= level; l++)
 	{
-		bs->entry = id;
-		bs->entry_level = level;
+		uint32	   *list = mem_list(bs, id, l);
+
+		list[0] = l <= top ? counts[l] : 0;
+		for (uint32 i = 0; i < list[0]; i++)
+			list[1 + i] = chosen[l][i].id;
 	}
-	bs->mem_used += mem_element_bytes(shape, level);
+	for (int l = top; l >= 0; l--)
+		for (int i = 0; i < counts[l]; i++)
+			mem_add_link(bs, chosen[l][i].id, id, l, chosen[l][i].dist);
+
+	if (level > entry_level)
+	{
+		if (bs->parallel)
+			SpinLockAcquire(&bs->sh->mutex);
+		bs->sh->entry = id;
+		bs->sh->entry_level = level;
+		if (bs->parallel)
+			SpinLockRelease(&bs->sh->mutex);
+	}
+	if (bs->parallel)
+		LWLockRelease(&bs->sh->entry_lock);
+	else
+		bs->mem_used += mem_element_total(shape, level);
 }
 
 /* ---------------------------------------------------------------------
@@ -284,7 +453,8 @@ static void
 flush_graph(HnswBuildState *bs)
 {
 	HnswShape  *shape = &bs->shape;
-	uint64	   *pos = palloc_extended(sizeof(uint64) * Max(bs->n, 1), MCXT_ALLOC_HUGE);
+	uint32		n = bs->sh->n;
+	uint64	   *pos = palloc_extended(sizeof(uint64) * Max(n, 1), MCXT_ALLOC_HUGE);
 	uint64		tail = 0;
 	char	   *elem = palloc(hnsw_element_size(shape, shape->max_level));
 	PGAlignedBlock page;
@@ -295,7 +465,7 @@ flush_graph(HnswBuildState *bs)
 	HnswMetaPageData *meta;
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
-	for (uint32 i = 0; i < bs->n; i++)
+	for (uint32 i = 0; i < n; i++)
 	{
 		pos[i] = hnsw_place(shape, tail, bs->elems[i].level);
 		tail = pos[i] + hnsw_element_size(shape, bs->elems[i].level);
@@ -304,7 +474,7 @@ flush_graph(HnswBuildState *bs)
 		nbrs[l] = palloc(sizeof(uint64) * HNSW_CAP(shape->m, l));
 
 	hnsw_init_data_page(page.data);
-	for (uint32 i = 0; i < bs->n; i++)
+	for (uint32 i = 0; i < n; i++)
 	{
 		MemElement *e = &bs->elems[i];
 		Size		size = hnsw_element_size(shape, e->level);
@@ -314,13 +484,14 @@ flush_graph(HnswBuildState *bs)
 		CHECK_FOR_INTERRUPTS();
 		for (int l = 0; l <= e->level; l++)
 		{
-			uint32	   *list = e->lists + mem_list_offset(shape->m, l);
+			uint32	   *list = mem_list(bs, i, l);
 
 			counts[l] = list[0];
 			for (uint32 j = 0; j < list[0]; j++)
 				nbrs[l][j] = pos[list[1 + j]];
 		}
-		hnsw_form_element(shape, elem, e->level, e->tids, e->ntids, nbrs, counts, e->vec);
+		hnsw_form_element(shape, elem, e->level, e->tids, e->ntids, nbrs, counts,
+						  mem_vec(bs, i));
 		while (done < size)
 		{
 			uint32		off = HNSW_POS_OFFSET(p + done);
@@ -336,14 +507,14 @@ flush_graph(HnswBuildState *bs)
 			done += n;
 		}
 	}
-	if (bs->n > 0)
+	if (n > 0)
 		write_new_page(bs->index, page.data, blkno++);
 
 	metabuf = ReadBuffer(bs->index, HNSW_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	meta = hnsw_meta(BufferGetPage(metabuf));
-	meta->entry = bs->entry < 0 ? HNSW_INVALID_POS : pos[bs->entry];
-	meta->entry_level = bs->entry < 0 ? -1 : bs->entry_level;
+	meta->entry = bs->sh->entry < 0 ? HNSW_INVALID_POS : pos[bs->sh->entry];
+	meta->entry_level = bs->sh->entry < 0 ? -1 : bs->sh->entry_level;
 	meta->tail = tail;
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
@@ -400,13 +571,16 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				 errmsg("expected %d dimensions, not %d", bs->shape.dims, v->dim)));
 	if (hnsw_indexable(bs->shape.metric, v))
 	{
+		double		done;
+
 		level = hnsw_random_level(bs->shape.m, bs->shape.max_level);
-		if (!bs->on_disk && bs->mem_used + mem_element_bytes(&bs->shape, level) > bs->mem_limit)
+		if (!bs->parallel && !bs->on_disk &&
+			bs->mem_used + mem_element_total(&bs->shape, level) > bs->mem_limit)
 		{
 			ereport(NOTICE,
 					(errmsg("hnsw graph no longer fits into maintenance_work_mem"),
 					 errdetail("The graph of the first %.0f tuples is written to disk, and the remaining tuples are inserted there, which is slower.",
-							   bs->indtuples),
+							   bs->sh->indtuples),
 					 errhint("Increase maintenance_work_mem to build the whole graph in memory.")));
 			flush_graph(bs);
 			bs->on_disk = true;
@@ -417,11 +591,234 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			hnsw_disk_insert(index, v, tid);
 		else
 			mem_insert(bs, v, tid, level);
-		bs->indtuples++;
-		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) bs->indtuples);
+
+		if (bs->parallel)
+			SpinLockAcquire(&bs->sh->mutex);
+		done = ++bs->sh->indtuples;
+		if (bs->parallel)
+			SpinLockRelease(&bs->sh->mutex);
+		if (!IsParallelWorker())
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(bs->row_ctx);
+}
+
+/* Callbacks and per-process memory of a participant. */
+static void
+init_build_state(HnswBuildState *bs, Relation heap, Relation index,
+				 const HnswShape *shape)
+{
+	MemoryContext old;
+
+	bs->heap = heap;
+	bs->index = index;
+	bs->shape = *shape;
+	bs->graph_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
+										  ALLOCSET_DEFAULT_SIZES);
+	bs->row_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build row",
+										ALLOCSET_DEFAULT_SIZES);
+	bs->mem_limit = (Size) maintenance_work_mem * 1024;
+	bs->g.neighbours = mem_neighbours;
+	bs->g.distance = mem_distance;
+	bs->g.vector = mem_vector;
+	bs->g.prefetch = mem_prefetch;
+	bs->g.shape = *shape;
+	bs->g.nelements = Max(bs->sh->cap, 1);
+	old = MemoryContextSwitchTo(bs->graph_ctx);
+	hnsw_search_init(&bs->search, &bs->g, NULL, false, false);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+init_shared(HnswBuildShared *sh, uint32 cap, Size arena_cap)
+{
+	SpinLockInit(&sh->mutex);
+	sh->cap = cap;
+	sh->arena_cap = arena_cap;
+	sh->n = 0;
+	sh->arena_used = 0;
+	sh->entry = -1;
+	sh->entry_level = -1;
+	sh->indtuples = 0;
+	sh->reltuples = 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Parallel build
+ * ---------------------------------------------------------------------
+ */
+static int	build_tranche = 0;
+
+/* Pointers into a parallel build's shared segment. */
+static void
+attach_shared(HnswBuildState *bs, HnswBuildShared *sh)
+{
+	bs->sh = sh;
+	bs->parallel = true;
+	bs->elems = (MemElement *) ((char *) sh + sh->elems_off);
+	bs->arena = (char *) sh + sh->arena_off;
+	LWLockRegisterTranche(sh->tranche, "hnsw build");
+}
+
+static ParallelTableScanDesc
+shared_scan(HnswBuildShared *sh)
+{
+	return (ParallelTableScanDesc) ((char *) sh + MAXALIGN(sizeof(HnswBuildShared)));
+}
+
+/* Scan this participant's share of the table into the shared graph. */
+static void
+participate(HnswBuildState *bs, IndexInfo *info)
+{
+	TableScanDesc scan = table_beginscan_parallel(bs->heap, shared_scan(bs->sh));
+	double		reltuples;
+
+	reltuples = table_index_build_scan(bs->heap, bs->index, info, true, true,
+									   build_callback, bs, scan);
+	SpinLockAcquire(&bs->sh->mutex);
+	bs->sh->reltuples += reltuples;
+	SpinLockRelease(&bs->sh->mutex);
+}
+
+PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc);
+
+/*
+ * hnsw_parallel_build_main: entry point of a parallel build worker, run by
+ * the parallel worker infrastructure with the leader's segment attached.
+ */
+void
+hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
+{
+	HnswBuildShared *sh = shm_toc_lookup(toc, HNSW_PARALLEL_KEY, false);
+	LOCKMODE	heap_lock = sh->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+	Relation	heap = table_open(sh->heaprelid, heap_lock);
+	Relation	index = index_open(sh->indexrelid, RowExclusiveLock);
+	IndexInfo  *info = BuildIndexInfo(index);
+	HnswBuildState bs;
+	HnswShape	shape;
+
+	info->ii_Concurrent = sh->isconcurrent;
+	memset(&bs, 0, sizeof(bs));
+	attach_shared(&bs, sh);
+	build_shape(index, &shape);
+	init_build_state(&bs, heap, index, &shape);
+	participate(&bs, info);
+	index_close(index, RowExclusiveLock);
+	table_close(heap, heap_lock);
+}
+
+/*
+ * How many workers to ask for.  Building costs per row, not per heap page,
+ * so the number of rows decides (one worker per 5,000 rows, up to
+ * max_parallel_maintenance_workers) unless the table's parallel_workers
+ * option says otherwise; index expressions and predicates go through the
+ * planner's checks for parallel safety.  Zero when the table's estimated
+ * graph would not fit in maintenance_work_mem: a parallel graph cannot
+ * continue on disk.
+ */
+static int
+build_workers(Relation heap, Relation index, IndexInfo *info, Size graph_bytes)
+{
+	double		reltuples = heap->rd_rel->reltuples;
+	int			workers;
+
+	if (max_parallel_maintenance_workers == 0 || RelationUsesLocalBuffers(heap) ||
+		!IsNormalProcessingMode() || reltuples < 0 ||
+		graph_bytes > (Size) maintenance_work_mem * 1024)
+		return 0;
+	if (info->ii_Expressions != NIL || info->ii_Predicate != NIL ||
+		RelationGetParallelWorkers(heap, -1) != -1)
+		return plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+	workers = (int) Min(reltuples / 5000, (double) max_parallel_maintenance_workers);
+	return workers;
+}
+
+/*
+ * Build the graph with parallel workers; false (nothing done) when no
+ * dynamic shared memory could be had.
+ */
+static bool
+build_parallel(HnswBuildState *bs, IndexInfo *info, int nworkers, uint32 cap,
+			   Size arena_cap)
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	Size		scan_bytes,
+				total;
+	HnswBuildShared *sh;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("vsim", "hnsw_parallel_build_main", nworkers);
+	snapshot = info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+	scan_bytes = MAXALIGN(table_parallelscan_estimate(bs->heap, snapshot));
+	total = MAXALIGN(sizeof(HnswBuildShared)) + scan_bytes +
+		MAXALIGN(sizeof(MemElement) * (Size) cap) + arena_cap;
+	shm_toc_estimate_chunk(&pcxt->estimator, total);
+	shm_toc_estimate_keys(&pcxt->estimator, 1);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+
+	sh = shm_toc_allocate(pcxt->toc, total);
+	sh->heaprelid = RelationGetRelid(bs->heap);
+	sh->indexrelid = RelationGetRelid(bs->index);
+	sh->isconcurrent = info->ii_Concurrent;
+	if (build_tranche == 0)
+		build_tranche = LWLockNewTrancheId();
+	sh->tranche = build_tranche;
+	sh->elems_off = MAXALIGN(sizeof(HnswBuildShared)) + scan_bytes;
+	sh->arena_off = sh->elems_off + MAXALIGN(sizeof(MemElement) * (Size) cap);
+	init_shared(sh, cap, arena_cap);
+	LWLockInitialize(&sh->entry_lock, build_tranche);
+	for (int i = 0; i < HNSW_BUILD_STRIPES; i++)
+		LWLockInitialize(&sh->stripes[i], build_tranche);
+	table_parallelscan_initialize(bs->heap, shared_scan(sh), snapshot);
+	shm_toc_insert(pcxt->toc, HNSW_PARALLEL_KEY, sh);
+
+	LaunchParallelWorkers(pcxt);
+	ereport(DEBUG1,
+			(errmsg_internal("hnsw build of \"%s\": %d parallel workers launched",
+							 RelationGetRelationName(bs->index), pcxt->nworkers_launched)));
+	attach_shared(bs, sh);
+	init_build_state(bs, bs->heap, bs->index, &bs->shape);
+	participate(bs, info);
+	WaitForParallelWorkersToFinish(pcxt);
+
+	flush_graph(bs);
+	bs->sh = palloc(sizeof(HnswBuildShared));
+	memcpy(bs->sh, sh, sizeof(HnswBuildShared));
+	bs->parallel = false;
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return true;
+}
+
+/* Serial build: this backend alone, continuing on disk if need be. */
+static void
+build_serial(HnswBuildState *bs, IndexInfo *info)
+{
+	MemoryContext old;
+
+	bs->sh = palloc0(sizeof(HnswBuildShared));
+	init_shared(bs->sh, 1024, 1024 * mem_element_bytes(&bs->shape, 0));
+	init_build_state(bs, bs->heap, bs->index, &bs->shape);
+	old = MemoryContextSwitchTo(bs->graph_ctx);
+	bs->elems = palloc_extended(sizeof(MemElement) * bs->sh->cap, MCXT_ALLOC_HUGE);
+	bs->arena = palloc_extended(bs->sh->arena_cap, MCXT_ALLOC_HUGE);
+	MemoryContextSwitchTo(old);
+	bs->sh->reltuples = table_index_build_scan(bs->heap, bs->index, info, true, true,
+											   build_callback, bs, NULL);
+	if (!bs->on_disk)
+		flush_graph(bs);
 }
 
 /* Create the metapage as block 0 of `fork`. */
@@ -445,8 +842,10 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 {
 	IndexBuildResult *result;
 	HnswBuildState bs;
-	double		reltuples;
-	MemoryContext old;
+	double		rows = Max(heap->rd_rel->reltuples, 0);
+	uint32		cap;
+	Size		arena_cap;
+	int			nworkers;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
@@ -456,38 +855,22 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 	build_shape(index, &bs.shape);
 	create_metapage(index, &bs.shape, MAIN_FORKNUM);
 
-	bs.graph_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
-										 ALLOCSET_DEFAULT_SIZES);
-	bs.row_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build row",
-									   ALLOCSET_DEFAULT_SIZES);
-	bs.mem_limit = (Size) maintenance_work_mem * 1024;
-	bs.entry = -1;
-	bs.entry_level = -1;
-	bs.g.neighbours = mem_neighbours;
-	bs.g.distance = mem_distance;
-	bs.g.vector = mem_vector;
-	bs.g.prefetch = mem_prefetch;
-	bs.g.shape = bs.shape;
-	bs.g.nelements = 1;
-	old = MemoryContextSwitchTo(bs.graph_ctx);
-	bs.cap = 1024;
-	bs.elems = palloc(sizeof(MemElement) * bs.cap);
-	hnsw_search_init(&bs.search, &bs.g, NULL, false, false);
-	MemoryContextSwitchTo(old);
-
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL,
-								 (int64) Max(heap->rd_rel->reltuples, 0));
-	reltuples = table_index_build_scan(heap, index, info, true, true,
-									   build_callback, &bs, NULL);
-	if (!bs.on_disk)
-		flush_graph(&bs);
-	MemoryContextDelete(bs.graph_ctx);
-	MemoryContextDelete(bs.row_ctx);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) rows);
+
+	/* room for 10% more rows than the statistics say, upper levels included */
+	cap = (uint32) Min(rows * 1.1 + 1000, (double) PG_UINT32_MAX / 2);
+	arena_cap = (Size) cap * TYPEALIGN(8, mem_element_bytes(&bs.shape, 1));
+	nworkers = build_workers(heap, index, info,
+							 arena_cap + (Size) cap * (sizeof(MemElement) + sizeof(uint32)));
+	if (nworkers == 0 || !build_parallel(&bs, info, nworkers, cap, arena_cap))
+		build_serial(&bs, info);
 
 	result = palloc(sizeof(IndexBuildResult));
-	result->heap_tuples = reltuples;
-	result->index_tuples = bs.indtuples;
+	result->heap_tuples = bs.sh->reltuples;
+	result->index_tuples = bs.sh->indtuples;
+	MemoryContextDelete(bs.graph_ctx);
+	MemoryContextDelete(bs.row_ctx);
 	return result;
 }
 
