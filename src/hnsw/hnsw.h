@@ -289,6 +289,12 @@ struct HnswGraph
 	int			(*neighbours) (HnswGraph *g, uint64 id, int level, uint64 *out);
 	/* distance from `q` to element `id`; *live is false for dead elements */
 	double		(*distance) (HnswGraph *g, uint64 id, const float *q, bool *live);
+	/*
+	 * distances from `q` to the `n` elements `ids` (d[i], live[i]), batched
+	 * so memory latency overlaps; NULL to call distance() one by one
+	 */
+	void		(*distances) (HnswGraph *g, const uint64 *ids, int n, const float *q,
+							  double *d, bool *live);
 	/* start loading the vector of `id` into cache; NULL when useless */
 	void		(*prefetch) (HnswGraph *g, uint64 id);
 	/* the vector of `id`, in place or copied into scratch (dims floats) */
@@ -330,6 +336,8 @@ typedef struct HnswSearch
 	HnswVisited visited;
 	int64		ndistances;		/* elements whose distance was computed */
 	uint64	   *nbuf;			/* neighbour buffer */
+	double	   *dbuf;			/* their distances */
+	bool	   *lbuf;			/* and liveness */
 } HnswSearch;
 
 extern void hnsw_search_init(HnswSearch *s, HnswGraph *g, const float *q,

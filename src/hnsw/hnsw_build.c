@@ -622,6 +622,7 @@ init_build_state(HnswBuildState *bs, Relation heap, Relation index,
 	bs->g.neighbours = mem_neighbours;
 	bs->g.distance = mem_distance;
 	bs->g.vector = mem_vector;
+	bs->g.distances = NULL;
 	bs->g.prefetch = mem_prefetch;
 	bs->g.shape = *shape;
 	bs->g.nelements = Max(bs->sh->cap, 1);

@@ -214,6 +214,8 @@ hnsw_search_init(HnswSearch *s, HnswGraph *g, const float *q, bool live_only,
 	hnsw_visited_init(&s->visited, g);
 	s->ndistances = 0;
 	s->nbuf = palloc(sizeof(uint64) * HNSW_CAP(g->shape.m, 0));
+	s->dbuf = palloc(sizeof(double) * HNSW_CAP(g->shape.m, 0));
+	s->lbuf = palloc(sizeof(bool) * HNSW_CAP(g->shape.m, 0));
 }
 
 void
@@ -289,16 +291,22 @@ hnsw_search_layer(HnswSearch *s, int level, int ef)
 					s->nbuf[kept++] = s->nbuf[i];
 			n = kept;
 		}
-		if (g->prefetch)
+		if (g->distances)
+			g->distances(g, s->nbuf, n, s->q, s->dbuf, s->lbuf);
+		else
+		{
+			if (g->prefetch)
+				for (int i = 0; i < n; i++)
+					g->prefetch(g, s->nbuf[i]);
 			for (int i = 0; i < n; i++)
-				g->prefetch(g, s->nbuf[i]);
+				s->dbuf[i] = g->distance(g, s->nbuf[i], s->q, &s->lbuf[i]);
+		}
 		for (int i = 0; i < n; i++)
 		{
 			uint64		id = s->nbuf[i];
-			bool		live;
-			double		d;
+			bool		live = s->lbuf[i];
+			double		d = s->dbuf[i];
 
-			d = g->distance(g, id, s->q, &live);
 			s->ndistances++;
 			if (s->w.n < ef || d < HNSW_HEAP_TOP(&s->w).dist)
 			{

@@ -104,6 +104,83 @@ disk_distance(HnswGraph *g, uint64 id, const float *q, bool *live)
 	return disk_vector_op((HnswDiskGraph *) g, id, q, NULL, live);
 }
 
+/*
+ * Batched distances: pin every element's page (and the next page when a
+ * level-0 element's vector continues there) and touch the first cache
+ * lines, then compute.  A scan is bound by memory latency (random pages in
+ * shared buffers), which this overlaps across the neighbours of one list.
+ */
+static void
+disk_distances(HnswGraph *g, const uint64 *ids, int n, const float *q,
+			   double *d, bool *live)
+{
+	HnswDiskGraph *dg = (HnswDiskGraph *) g;
+	Buffer		bufs[2 * HNSW_MAX_M];
+	Buffer		next[2 * HNSW_MAX_M];
+	Size		prefix0 = hnsw_prefix_size(g->shape.m, 0);
+	Size		bytes = sizeof(float) * g->shape.dims;
+
+	for (int i = 0; i < n; i++)
+	{
+		uint32		off = HNSW_POS_OFFSET(ids[i]);
+		const char *p;
+
+		bufs[i] = ReadBuffer(dg->index, HNSW_POS_BLOCK(ids[i]));
+		p = HNSW_PAGE_BYTES(BufferGetPage(bufs[i])) + off;
+		__builtin_prefetch(p);
+		for (int line = 0; line < 4; line++)
+			__builtin_prefetch(p + prefix0 + 64 * line);
+		next[i] = InvalidBuffer;
+		if (off + prefix0 + bytes > HNSW_PAGE_DATA &&
+			off + prefix0 + bytes <= 2 * HNSW_PAGE_DATA)
+		{
+			next[i] = ReadBuffer(dg->index, HNSW_POS_BLOCK(ids[i]) + 1);
+			p = HNSW_PAGE_BYTES(BufferGetPage(next[i]));
+			for (int line = 0; line < 4; line++)
+				__builtin_prefetch(p + 64 * line);
+		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		HnswElementHeader *hdr;
+		uint32		off = HNSW_POS_OFFSET(ids[i]);
+		Size		prefix;
+		Size		here;
+
+		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
+		hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(bufs[i])) + off);
+		prefix = hnsw_prefix_size(g->shape.m, hdr->level);
+		live[i] = hdr->ntids > 0;
+		here = Min(bytes, HNSW_PAGE_DATA - off - prefix);
+		if (here == bytes)
+		{
+			d[i] = vector_metric_distance(g->shape.metric, q,
+										  (float *) ((char *) hdr + prefix), g->shape.dims);
+			UnlockReleaseBuffer(bufs[i]);
+		}
+		else
+		{
+			/* the vector continues on the following page(s) */
+			memcpy(dg->scratch, (char *) hdr + prefix, here);
+			UnlockReleaseBuffer(bufs[i]);
+			if (BufferIsValid(next[i]) && bytes - here <= HNSW_PAGE_DATA)
+			{
+				LockBuffer(next[i], BUFFER_LOCK_SHARE);
+				memcpy((char *) dg->scratch + here,
+					   HNSW_PAGE_BYTES(BufferGetPage(next[i])), bytes - here);
+				UnlockReleaseBuffer(next[i]);
+				next[i] = InvalidBuffer;
+			}
+			else
+				hnsw_read_stream(dg->index, ids[i] + prefix + here,
+								 (char *) dg->scratch + here, bytes - here);
+			d[i] = vector_metric_distance(g->shape.metric, q, dg->scratch, g->shape.dims);
+		}
+		if (BufferIsValid(next[i]))
+			ReleaseBuffer(next[i]);
+	}
+}
+
 static const float *
 disk_vector(HnswGraph *g, uint64 id, float *scratch)
 {
@@ -119,6 +196,7 @@ hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index, const HnswShape *shape)
 	dg->g.neighbours = disk_neighbours;
 	dg->g.distance = disk_distance;
 	dg->g.vector = disk_vector;
+	dg->g.distances = disk_distances;
 	dg->g.prefetch = NULL;
 	dg->g.shape = *shape;
 	dg->g.nelements = 0;
