@@ -464,8 +464,9 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 			}
 
 			chosen[l] = palloc(sizeof(HnswCand) * HNSW_CAP(shape.m, l));
-			counts[l] = hnsw_select_neighbours(&dg.g, v->x, w, nw, HNSW_CAP(shape.m, l), 0,
-												chosen[l]);
+			/* as in the in-memory build (hnsw_build.c) */
+			counts[l] = hnsw_select_neighbours(&dg.g, v->x, w, nw, HNSW_CAP(shape.m, l),
+											   shape.m, chosen[l]);
 			nbrs[l] = palloc(sizeof(uint64) * Max(counts[l], 1));
 			for (int i = 0; i < counts[l]; i++)
 				nbrs[l][i] = chosen[l][i].id;
