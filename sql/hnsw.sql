@@ -144,6 +144,16 @@ SELECT (SELECT array_agg(id) FROM (SELECT id FROM hp_big ORDER BY v <-> (SELECT 
      = (SELECT array_agg(id) FROM (SELECT id FROM hp_big ORDER BY (v <-> (SELECT v FROM hp_big WHERE id = 77)) + 0 LIMIT 5) b) AS same_as_exact;
 DROP TABLE hp_big;
 
+-- vectors of the maximum dimensions span several pages
+CREATE TABLE hp_wide (id int, v vector(16000));
+INSERT INTO hp_wide SELECT i, array_fill(i::real, ARRAY[16000]) FROM generate_series(1, 6) i;
+CREATE INDEX hp_wide_idx ON hp_wide USING hnsw (v vector_l1_ops);
+INSERT INTO hp_wide SELECT i, array_fill(i::real, ARRAY[16000]) FROM generate_series(7, 9) i;
+SELECT id, v <+> array_fill(4.25::real, ARRAY[16000])::vector AS d FROM hp_wide
+  ORDER BY v <+> array_fill(4.25::real, ARRAY[16000])::vector LIMIT 3;
+SELECT elements, pages >= 9 * 8 AS spans_pages FROM vsim.hnsw_index_stats('hp_wide_idx');
+DROP TABLE hp_wide;
+
 -- UNLOGGED tables and CREATE INDEX CONCURRENTLY
 CREATE UNLOGGED TABLE hp_unlogged (id int, v vector(2));
 INSERT INTO hp_unlogged SELECT i, ARRAY[i, -i]::real[] FROM generate_series(1, 50) i;
