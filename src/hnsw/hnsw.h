@@ -400,9 +400,14 @@ extern void hnsw_read_header(Relation index, uint64 pos, HnswElementHeader *hdr)
 extern void hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid);
 
 /*
- * Bring element `pos`'s list at `level` up to date with `cands` merged in,
- * pruning with the heuristic when over capacity; retried when a concurrent
- * change intervenes.  Dead neighbours are dropped.
+ * Merge the candidates `add` (with their distances to element `pos`) into
+ * pos's list at `level`.  An insert (replace = false) appends while there is
+ * room, else prunes the live neighbours plus `add` with the heuristic;
+ * VACUUM (replace = true) always prunes, dropping dead neighbours, and keeps
+ * the list as long as it was.  The list is read under a share lock and
+ * written under an exclusive one if unchanged in between, else retried
+ * (three times; then the update is skipped, which costs recall, not
+ * correctness).
  */
 extern void hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 								  const HnswCand *add, int nadd, bool replace);

@@ -226,6 +226,10 @@ hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		repair_graph(index, &vs, tail);
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(index);
+	ereport(info->message_level,
+			(errmsg("index \"%s\": removed %.0f row versions; %lld elements are dead, the neighbour lists of %d elements were repaired",
+					RelationGetRelationName(index), stats->tuples_removed,
+					(long long) vs.ndead, vs.nrepair)));
 	return stats;
 }
 
@@ -253,5 +257,9 @@ hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	stats->estimated_count = false;
+	ereport(info->message_level,
+			(errmsg("index \"%s\" now holds %.0f row versions in %u pages",
+					RelationGetRelationName(info->index), stats->num_index_tuples,
+					stats->num_pages)));
 	return stats;
 }
