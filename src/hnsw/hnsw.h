@@ -379,15 +379,34 @@ extern bool hnsw_indexable(VectorMetric metric, const Vector *v);
  * Disk graph (hnsw_disk.c)
  * ---------------------------------------------------------------------
  */
+/*
+ * Buffers a scan keeps pinned, by block, so that pages it returns to (an
+ * element expanded after its distance was taken, the next element on a
+ * page, the page a vector continues on) skip the buffer mapping lookup.
+ * Open addressing; emptied when half full, between graph operations.
+ */
+#define HNSW_PIN_CACHE	1024
+
+typedef struct HnswPinCache
+{
+	BlockNumber blk[HNSW_PIN_CACHE];
+	Buffer		buf[HNSW_PIN_CACHE];	/* InvalidBuffer: free slot */
+	int			n;
+} HnswPinCache;
+
 typedef struct HnswDiskGraph
 {
 	HnswGraph	g;
 	Relation	index;
 	float	   *scratch;		/* for vectors that span pages */
+	HnswPinCache *pins;			/* scans only; NULL: pin and release each time */
 } HnswDiskGraph;
 
 extern void hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index,
 								 const HnswShape *shape);
+/* Keep pages pinned until hnsw_disk_graph_release() (for scans). */
+extern void hnsw_disk_graph_cache_pins(HnswDiskGraph *dg);
+extern void hnsw_disk_graph_release(HnswDiskGraph *dg);
 
 /* Read the header of element `pos` (share lock). */
 extern void hnsw_read_header(Relation index, uint64 pos, HnswElementHeader *hdr);

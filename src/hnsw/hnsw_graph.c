@@ -342,7 +342,10 @@ hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry, int entry_level,
 {
 	HnswCand	cur;
 	bool		live;
-	uint64	   *nbuf = palloc(sizeof(uint64) * HNSW_CAP(g->shape.m, 0));
+	int			cap = HNSW_CAP(g->shape.m, 0);
+	uint64	   *nbuf = palloc(sizeof(uint64) * cap);
+	double	   *dbuf = palloc(sizeof(double) * cap);
+	bool	   *lbuf = palloc(sizeof(bool) * cap);
 
 	cur.id = entry;
 	cur.dist = g->distance(g, entry, q, &live);
@@ -355,20 +358,25 @@ hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry, int entry_level,
 			int			n = g->neighbours(g, cur.id, level, nbuf);
 
 			changed = false;
+			if (g->distances)
+				g->distances(g, nbuf, n, q, dbuf, lbuf);
+			else
+				for (int i = 0; i < n; i++)
+					dbuf[i] = g->distance(g, nbuf[i], q, &lbuf[i]);
 			for (int i = 0; i < n; i++)
 			{
-				double		d = g->distance(g, nbuf[i], q, &live);
-
-				if (d < cur.dist)
+				if (dbuf[i] < cur.dist)
 				{
 					cur.id = nbuf[i];
-					cur.dist = d;
+					cur.dist = dbuf[i];
 					changed = true;
 				}
 			}
 		}
 	}
 	pfree(nbuf);
+	pfree(dbuf);
+	pfree(lbuf);
 	return cur;
 }
 

@@ -42,13 +42,91 @@ hnsw_read_header(Relation index, uint64 pos, HnswElementHeader *hdr)
 	UnlockReleaseBuffer(buf);
 }
 
+void
+hnsw_disk_graph_cache_pins(HnswDiskGraph *dg)
+{
+	dg->pins = palloc0(sizeof(HnswPinCache));
+}
+
+void
+hnsw_disk_graph_release(HnswDiskGraph *dg)
+{
+	if (dg->pins == NULL || dg->pins->n == 0)
+		return;
+	for (int i = 0; i < HNSW_PIN_CACHE; i++)
+	{
+		if (BufferIsValid(dg->pins->buf[i]))
+			ReleaseBuffer(dg->pins->buf[i]);
+		dg->pins->buf[i] = InvalidBuffer;
+	}
+	dg->pins->n = 0;
+}
+
+/*
+ * Start of a graph operation: empty a half-full pin cache, so that the at
+ * most 2 * 2m pages one operation pins always find a free slot.
+ */
+static inline void
+pins_begin(HnswDiskGraph *dg)
+{
+	if (dg->pins && dg->pins->n >= HNSW_PIN_CACHE / 2)
+		hnsw_disk_graph_release(dg);
+}
+
+/* Pin block `blk`, from the cache when there is one. */
+static Buffer
+pin_block(HnswDiskGraph *dg, BlockNumber blk)
+{
+	HnswPinCache *pc = dg->pins;
+	uint32		h;
+	Buffer		buf;
+
+	if (pc == NULL)
+		return ReadBuffer(dg->index, blk);
+	h = (blk * 2654435761U) & (HNSW_PIN_CACHE - 1);
+	while (BufferIsValid(pc->buf[h]))
+	{
+		if (pc->blk[h] == blk)
+			return pc->buf[h];
+		h = (h + 1) & (HNSW_PIN_CACHE - 1);
+	}
+	buf = ReadBuffer(dg->index, blk);
+	pc->blk[h] = blk;
+	pc->buf[h] = buf;
+	pc->n++;
+	return buf;
+}
+
+/* Unlock `buf` and drop its pin unless the cache keeps it. */
+static inline void
+unlock_block(HnswDiskGraph *dg, Buffer buf)
+{
+	if (dg->pins)
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	else
+		UnlockReleaseBuffer(buf);
+}
+
+/* Drop an unlocked pin unless the cache keeps it. */
+static inline void
+unpin_block(HnswDiskGraph *dg, Buffer buf)
+{
+	if (dg->pins == NULL)
+		ReleaseBuffer(buf);
+}
+
 static int
 disk_neighbours(HnswGraph *g, uint64 id, int level, uint64 *out)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) g;
 	HnswElementHeader *hdr;
-	Buffer		buf = lock_element(dg->index, id, BUFFER_LOCK_SHARE, &hdr);
+	Buffer		buf;
 	int			n = 0;
+
+	pins_begin(dg);
+	buf = pin_block(dg, HNSW_POS_BLOCK(id));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + HNSW_POS_OFFSET(id));
 
 	if (hdr->level >= level)
 	{
@@ -59,7 +137,7 @@ disk_neighbours(HnswGraph *g, uint64 id, int level, uint64 *out)
 		for (int i = 0; i < n; i++)
 			out[i] = hnsw_ptr_get(&slots[i]);
 	}
-	UnlockReleaseBuffer(buf);
+	unlock_block(dg, buf);
 	return n;
 }
 
@@ -73,24 +151,30 @@ disk_vector_op(HnswDiskGraph *dg, uint64 id, const float *q, float *into, bool *
 {
 	HnswShape  *shape = &dg->g.shape;
 	HnswElementHeader *hdr;
-	Buffer		buf = lock_element(dg->index, id, BUFFER_LOCK_SHARE, &hdr);
+	Buffer		buf;
 	uint32		off = HNSW_POS_OFFSET(id);
-	Size		prefix = hnsw_prefix_size(shape->m, hdr->level);
+	Size		prefix;
 	Size		bytes = sizeof(float) * shape->dims;
-	Size		here = Min(bytes, HNSW_PAGE_DATA - off - prefix);
+	Size		here;
 	float	   *dst = q ? dg->scratch : into;
 	double		d = 0;
 
+	pins_begin(dg);
+	buf = pin_block(dg, HNSW_POS_BLOCK(id));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + off);
+	prefix = hnsw_prefix_size(shape->m, hdr->level);
+	here = Min(bytes, HNSW_PAGE_DATA - off - prefix);
 	*live = hdr->ntids > 0;
 	if (q && here == bytes)
 	{
 		d = vector_metric_distance(shape->metric, q, (float *) ((char *) hdr + prefix),
 								   shape->dims);
-		UnlockReleaseBuffer(buf);
+		unlock_block(dg, buf);
 		return d;
 	}
 	memcpy(dst, (char *) hdr + prefix, here);
-	UnlockReleaseBuffer(buf);
+	unlock_block(dg, buf);
 	if (here < bytes)
 		hnsw_read_stream(dg->index, id + prefix + here, (char *) dst + here, bytes - here);
 	if (q)
@@ -120,12 +204,13 @@ disk_distances(HnswGraph *g, const uint64 *ids, int n, const float *q,
 	Size		prefix0 = hnsw_prefix_size(g->shape.m, 0);
 	Size		bytes = sizeof(float) * g->shape.dims;
 
+	pins_begin(dg);
 	for (int i = 0; i < n; i++)
 	{
 		uint32		off = HNSW_POS_OFFSET(ids[i]);
 		const char *p;
 
-		bufs[i] = ReadBuffer(dg->index, HNSW_POS_BLOCK(ids[i]));
+		bufs[i] = pin_block(dg, HNSW_POS_BLOCK(ids[i]));
 		p = HNSW_PAGE_BYTES(BufferGetPage(bufs[i])) + off;
 		__builtin_prefetch(p);
 		for (int line = 0; line < 4; line++)
@@ -134,7 +219,7 @@ disk_distances(HnswGraph *g, const uint64 *ids, int n, const float *q,
 		if (off + prefix0 + bytes > HNSW_PAGE_DATA &&
 			off + prefix0 + bytes <= 2 * HNSW_PAGE_DATA)
 		{
-			next[i] = ReadBuffer(dg->index, HNSW_POS_BLOCK(ids[i]) + 1);
+			next[i] = pin_block(dg, HNSW_POS_BLOCK(ids[i]) + 1);
 			p = HNSW_PAGE_BYTES(BufferGetPage(next[i]));
 			for (int line = 0; line < 4; line++)
 				__builtin_prefetch(p + 64 * line);
@@ -156,19 +241,19 @@ disk_distances(HnswGraph *g, const uint64 *ids, int n, const float *q,
 		{
 			d[i] = vector_metric_distance(g->shape.metric, q,
 										  (float *) ((char *) hdr + prefix), g->shape.dims);
-			UnlockReleaseBuffer(bufs[i]);
+			unlock_block(dg, bufs[i]);
 		}
 		else
 		{
 			/* the vector continues on the following page(s) */
 			memcpy(dg->scratch, (char *) hdr + prefix, here);
-			UnlockReleaseBuffer(bufs[i]);
+			unlock_block(dg, bufs[i]);
 			if (BufferIsValid(next[i]) && bytes - here <= HNSW_PAGE_DATA)
 			{
 				LockBuffer(next[i], BUFFER_LOCK_SHARE);
 				memcpy((char *) dg->scratch + here,
 					   HNSW_PAGE_BYTES(BufferGetPage(next[i])), bytes - here);
-				UnlockReleaseBuffer(next[i]);
+				unlock_block(dg, next[i]);
 				next[i] = InvalidBuffer;
 			}
 			else
@@ -177,7 +262,7 @@ disk_distances(HnswGraph *g, const uint64 *ids, int n, const float *q,
 			d[i] = vector_metric_distance(g->shape.metric, q, dg->scratch, g->shape.dims);
 		}
 		if (BufferIsValid(next[i]))
-			ReleaseBuffer(next[i]);
+			unpin_block(dg, next[i]);
 	}
 }
 
@@ -202,6 +287,7 @@ hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index, const HnswShape *shape)
 	dg->g.nelements = 0;
 	dg->index = index;
 	dg->scratch = palloc(sizeof(float) * shape->dims);
+	dg->pins = NULL;
 }
 
 /* ---------------------------------------------------------------------

@@ -71,6 +71,8 @@ hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	hnsw_disk_graph_release(&so->dg);
+	so->dg.pins = NULL;			/* freed with the context */
 	MemoryContextReset(so->ctx);
 	so->started = false;
 	so->finished = false;
@@ -121,6 +123,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 		return;
 	}
 	hnsw_disk_graph_init(&so->dg, scan->indexRelation, &shape);
+	hnsw_disk_graph_cache_pins(&so->dg);
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
 	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
 					 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
@@ -212,6 +215,7 @@ hnsw_endscan(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
+	hnsw_disk_graph_release(&so->dg);
 	MemoryContextDelete(so->ctx);
 	pfree(so);
 	scan->opaque = NULL;
