@@ -223,6 +223,8 @@ mem_add_link(HnswBuildState *bs, uint32 nb, uint32 id, int level, double d)
 		return;
 	}
 	for (int i = 0; i < cap; i++)
+		mem_prefetch(&bs->g, list[1 + i]);
+	for (int i = 0; i < cap; i++)
 	{
 		cands[i].id = list[1 + i];
 		cands[i].dist = vector_metric_distance(bs->shape.metric, base,

@@ -419,6 +419,8 @@ hnsw_select_neighbours(HnswGraph *g, const float *base, const HnswCand *cands,
 		const float *v;
 		bool		good = true;
 
+		if (g->prefetch && i + 1 < n)
+			g->prefetch(g, cands[i + 1].id);
 		if (kept == 0)
 		{
 			out[kept++] = cands[i];
