@@ -383,7 +383,9 @@ extern bool hnsw_indexable(VectorMetric metric, const Vector *v);
  * Buffers a scan keeps pinned, by block, so that pages it returns to (an
  * element expanded after its distance was taken, the next element on a
  * page, the page a vector continues on) skip the buffer mapping lookup.
- * Open addressing; emptied when half full, between graph operations.
+ * Open addressing; emptied between graph operations when it holds half its
+ * slots or 1/64 of shared_buffers, so that many concurrent scans cannot
+ * pin all buffers.
  */
 #define HNSW_PIN_CACHE	1024
 
@@ -404,8 +406,7 @@ typedef struct HnswDiskGraph
 
 extern void hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index,
 								 const HnswShape *shape);
-/* Keep pages pinned until hnsw_disk_graph_release() (for scans). */
-extern void hnsw_disk_graph_cache_pins(HnswDiskGraph *dg);
+/* Drop the pins of dg->pins (a scan's cache, see HnswPinCache). */
 extern void hnsw_disk_graph_release(HnswDiskGraph *dg);
 
 /* Read the header of element `pos` (share lock). */

@@ -43,12 +43,6 @@ hnsw_read_header(Relation index, uint64 pos, HnswElementHeader *hdr)
 }
 
 void
-hnsw_disk_graph_cache_pins(HnswDiskGraph *dg)
-{
-	dg->pins = palloc0(sizeof(HnswPinCache));
-}
-
-void
 hnsw_disk_graph_release(HnswDiskGraph *dg)
 {
 	if (dg->pins == NULL || dg->pins->n == 0)
@@ -63,13 +57,14 @@ hnsw_disk_graph_release(HnswDiskGraph *dg)
 }
 
 /*
- * Start of a graph operation: empty a half-full pin cache, so that the at
- * most 2 * 2m pages one operation pins always find a free slot.
+ * Start of a graph operation: empty a pin cache that holds half its slots
+ * (so the at most 2 * 2m pages one operation pins always find a free slot)
+ * or 1/64 of shared_buffers.
  */
 static inline void
 pins_begin(HnswDiskGraph *dg)
 {
-	if (dg->pins && dg->pins->n >= HNSW_PIN_CACHE / 2)
+	if (dg->pins && dg->pins->n >= Min(HNSW_PIN_CACHE / 2, NBuffers / 64))
 		hnsw_disk_graph_release(dg);
 }
 
