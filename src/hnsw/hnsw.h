@@ -376,7 +376,7 @@ extern int	hnsw_random_level(int m, int max_level);
 extern bool hnsw_indexable(VectorMetric metric, const Vector *v);
 
 /* ---------------------------------------------------------------------
- * Disk graph (hnsw_disk.c)
+ * Disk graph (hnsw_disk.c) and inserts (hnsw_insert.c)
  * ---------------------------------------------------------------------
  */
 /*
@@ -411,6 +411,13 @@ extern void hnsw_disk_graph_release(HnswDiskGraph *dg);
 
 /* Read the header of element `pos` (share lock). */
 extern void hnsw_read_header(Relation index, uint64 pos, HnswElementHeader *hdr);
+
+/*
+ * Pin the page of element `pos` and lock it in `mode` (BUFFER_LOCK_SHARE or
+ * _EXCLUSIVE); *hdr points to the header in the page.
+ */
+extern Buffer hnsw_lock_element(Relation index, uint64 pos, int mode,
+								HnswElementHeader **hdr);
 
 /*
  * Insert one row into an index on disk (Algorithm 1), concurrently with

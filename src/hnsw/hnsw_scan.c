@@ -16,9 +16,8 @@
  * Pages the search read stay pinned (not locked) in a per-scan cache, also
  * across the rescans of a LATERAL join, until the cache is half full or
  * the scan ends.  Heap TIDs are returned without holding locks between
- * calls.  A row
- * VACUUM removes and whose TID is reused after the scan read it is not
- * visible to the scan's MVCC snapshot, which the executor checks.
+ * calls: a row VACUUM removes and whose TID is reused after the scan read
+ * it is not visible to the scan's MVCC snapshot, which the executor checks.
  *
  *-------------------------------------------------------------------------
  */
