@@ -233,7 +233,8 @@ mem_add_link(HnswBuildState *bs, uint32 nb, uint32 id, int level, double d)
 	cands[cap].id = id;
 	cands[cap].dist = d;
 	qsort(cands, cap + 1, sizeof(HnswCand), cand_cmp);
-	n = hnsw_select_neighbours(&bs->g, base, cands, cap + 1, cap, 0, kept);
+	/* keep at least m, as for a new element's own list (see mem_insert) */
+	n = hnsw_select_neighbours(&bs->g, base, cands, cap + 1, cap, bs->shape.m, kept);
 	for (int i = 0; i < n; i++)
 		list[1 + i] = kept[i].id;
 	list[0] = n;

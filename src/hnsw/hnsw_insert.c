@@ -112,8 +112,9 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 			cands[n++] = add[j];
 	}
 	qsort(cands, n, sizeof(HnswCand), cand_cmp);
-	/* a repaired list stays as long as it was */
-	nkept = hnsw_select_neighbours(g, base, cands, n, cap, replace ? count : 0, kept);
+	/* a repaired list stays as long as it was; a pruned one keeps m */
+	nkept = hnsw_select_neighbours(g, base, cands, n, cap,
+								   replace ? count : g->shape.m, kept);
 	for (int i = 0; i < nkept; i++)
 	{
 		out[i] = kept[i].id;
