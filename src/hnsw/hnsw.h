@@ -304,11 +304,14 @@ struct HnswGraph
 	uint32		nelements;
 };
 
-/* Visited set: a stamped array for dense ids, a hash table otherwise. */
+/*
+ * Visited set: a stamped array for dense ids (one byte per element, so it
+ * stays in cache; cleared every 255 searches), a hash table otherwise.
+ */
 typedef struct HnswVisited
 {
-	uint32	   *stamp;			/* dense: stamp[id] == mark means visited */
-	uint32		mark;
+	uint8	   *stamp;			/* dense: stamp[id] == mark means visited */
+	uint8		mark;
 	uint32		cap;
 	struct visitedhash_hash *hash;	/* sparse */
 } HnswVisited;

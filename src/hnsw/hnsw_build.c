@@ -24,6 +24,8 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
+
 #include "access/parallel.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -47,7 +49,7 @@
 /* An element of the in-memory graph. */
 typedef struct MemElement
 {
-	Size		data;			/* arena offset: dims floats, then the lists */
+	Size		upper;			/* arena offset of the lists of levels 1.. */
 	ItemPointerData tids[HNSW_HEAPTIDS];
 	uint8		ntids;
 	uint8		level;
@@ -55,8 +57,12 @@ typedef struct MemElement
 
 /*
  * State shared by the participants of a build: in dynamic shared memory for
- * a parallel build (followed by the parallel table scan, the element array
- * and the arena), in local memory otherwise.
+ * a parallel build (followed by the parallel table scan, the element array,
+ * the base array and the arena), in local memory otherwise.
+ *
+ * Element i's vector and level-0 list lie at base + i * stride, so finding
+ * them reads no other memory (the build is bound by memory latency); the
+ * lists of upper levels, which few elements have, are taken from the arena.
  */
 typedef struct HnswBuildShared
 {
@@ -66,8 +72,10 @@ typedef struct HnswBuildShared
 	bool		isconcurrent;
 	int			tranche;
 	uint32		cap;			/* element slots */
+	Size		stride;			/* bytes per element in base */
 	Size		arena_cap;		/* arena bytes */
 	Size		elems_off;		/* offsets from this struct (parallel) */
+	Size		base_off;
 	Size		arena_off;
 
 	/* protected by mutex */
@@ -92,6 +100,7 @@ typedef struct HnswBuildState
 	HnswBuildShared *sh;
 	bool		parallel;		/* sh is shared: lock */
 	MemElement *elems;
+	char	   *base;
 	char	   *arena;
 	Size		mem_used;		/* serial: memory the graph takes */
 	Size		mem_limit;
@@ -113,14 +122,16 @@ mem_list_offset(int m, int level)
 static inline float *
 mem_vec(HnswBuildState *bs, uint64 id)
 {
-	return (float *) (bs->arena + bs->elems[id].data);
+	return (float *) (bs->base + id * bs->sh->stride);
 }
 
 static inline uint32 *
 mem_list(HnswBuildState *bs, uint64 id, int level)
 {
-	return (uint32 *) (mem_vec(bs, id) + bs->shape.dims) +
-		mem_list_offset(bs->shape.m, level);
+	if (level == 0)
+		return (uint32 *) (mem_vec(bs, id) + bs->shape.dims);
+	return (uint32 *) (bs->arena + bs->elems[id].upper) +
+		mem_list_offset(bs->shape.m, level) - mem_list_offset(bs->shape.m, 1);
 }
 
 static inline void
@@ -148,7 +159,7 @@ mem_neighbours(HnswGraph *g, uint64 id, int level, uint64 *out)
 	uint32	   *list;
 	uint32		n = 0;
 
-	if (bs->elems[id].level < level)
+	if (level > 0 && bs->elems[id].level < level)
 		return 0;
 	list = mem_list(bs, id, level);
 	lock_list(bs, id, LW_SHARED);
@@ -241,30 +252,55 @@ mem_add_link(HnswBuildState *bs, uint32 nb, uint32 id, int level, double d)
 	unlock_list(bs, nb);
 }
 
-/* Bytes an element of `level` takes in the arena. */
+/* Bytes per element in base: the vector and the level-0 list. */
 static Size
-mem_element_bytes(const HnswShape *shape, int level)
+mem_stride(const HnswShape *shape)
 {
-	return sizeof(float) * shape->dims +
-		sizeof(uint32) * mem_list_offset(shape->m, level + 1);
+	return TYPEALIGN(8, sizeof(float) * shape->dims +
+					 sizeof(uint32) * mem_list_offset(shape->m, 1));
 }
 
-/* Memory an element takes in all: arena, slot, visited stamp. */
+/* Arena bytes of an element of `level`: its lists of levels 1 .. level. */
+static Size
+mem_upper_bytes(const HnswShape *shape, int level)
+{
+	return sizeof(uint32) * (mem_list_offset(shape->m, level + 1) -
+							 mem_list_offset(shape->m, 1));
+}
+
+/* Memory an element takes in all: base, arena, slot, visited stamp. */
 static Size
 mem_element_total(const HnswShape *shape, int level)
 {
-	return mem_element_bytes(shape, level) + sizeof(MemElement) + sizeof(uint32);
+	return mem_stride(shape) + mem_upper_bytes(shape, level) +
+		sizeof(MemElement) + sizeof(uint8);
 }
 
 /*
  * Take an element slot and its arena space.  Serial builds grow the arrays;
  * a parallel build's are fixed, and running out is an error.
  */
+/*
+ * Ask for transparent huge pages on the base array: with 4 kB pages nearly
+ * every distance of a large build also misses the TLB.
+ */
+static void
+advise_huge_pages(void *p, Size len)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	start = TYPEALIGN(2 * 1024 * 1024, (uintptr_t) p);
+	uintptr_t	end = TYPEALIGN_DOWN(2 * 1024 * 1024, (uintptr_t) p + len);
+
+	if (end > start)
+		(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
 static uint32
 alloc_element(HnswBuildState *bs, int level)
 {
 	HnswBuildShared *sh = bs->sh;
-	Size		bytes = TYPEALIGN(8, mem_element_bytes(&bs->shape, level));
+	Size		bytes = mem_upper_bytes(&bs->shape, level);
 	uint32		id;
 	Size		off;
 
@@ -281,17 +317,25 @@ alloc_element(HnswBuildState *bs, int level)
 					 errdetail("The table has more rows than its statistics said."),
 					 errhint("ANALYZE the table, or build without parallel workers (max_parallel_maintenance_workers = 0).")));
 		}
-		sh->cap = Max(sh->cap * 2, sh->n + 1);
-		sh->arena_cap = Max(sh->arena_cap * 2, sh->arena_used + bytes);
-		bs->elems = repalloc_huge(bs->elems, sizeof(MemElement) * sh->cap);
-		bs->arena = repalloc_huge(bs->arena, sh->arena_cap);
+		if (sh->n == sh->cap)
+		{
+			sh->cap *= 2;
+			bs->elems = repalloc_huge(bs->elems, sizeof(MemElement) * sh->cap);
+			bs->base = repalloc_huge(bs->base, sh->stride * sh->cap);
+			advise_huge_pages(bs->base, sh->stride * sh->cap);
+		}
+		if (sh->arena_used + bytes > sh->arena_cap)
+		{
+			sh->arena_cap = Max(sh->arena_cap * 2, sh->arena_used + bytes);
+			bs->arena = repalloc_huge(bs->arena, sh->arena_cap);
+		}
 	}
 	id = sh->n++;
 	off = sh->arena_used;
 	sh->arena_used += bytes;
 	if (bs->parallel)
 		SpinLockRelease(&sh->mutex);
-	bs->elems[id].data = off;
+	bs->elems[id].upper = off;
 	return id;
 }
 
@@ -640,9 +684,10 @@ init_build_state(HnswBuildState *bs, Relation heap, Relation index,
 }
 
 static void
-init_shared(HnswBuildShared *sh, uint32 cap, Size arena_cap)
+init_shared(HnswBuildShared *sh, const HnswShape *shape, uint32 cap, Size arena_cap)
 {
 	SpinLockInit(&sh->mutex);
+	sh->stride = mem_stride(shape);
 	sh->cap = cap;
 	sh->arena_cap = arena_cap;
 	sh->n = 0;
@@ -666,6 +711,7 @@ attach_shared(HnswBuildState *bs, HnswBuildShared *sh)
 	bs->sh = sh;
 	bs->parallel = true;
 	bs->elems = (MemElement *) ((char *) sh + sh->elems_off);
+	bs->base = (char *) sh + sh->base_off;
 	bs->arena = (char *) sh + sh->arena_off;
 	LWLockRegisterTranche(sh->tranche, "hnsw build");
 }
@@ -762,7 +808,7 @@ build_parallel(HnswBuildState *bs, IndexInfo *info, int nworkers, uint32 cap,
 	snapshot = info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
 	scan_bytes = MAXALIGN(table_parallelscan_estimate(bs->heap, snapshot));
 	total = MAXALIGN(sizeof(HnswBuildShared)) + scan_bytes +
-		MAXALIGN(sizeof(MemElement) * (Size) cap) + arena_cap;
+		MAXALIGN(sizeof(MemElement) * (Size) cap) + mem_stride(&bs->shape) * cap + arena_cap;
 	shm_toc_estimate_chunk(&pcxt->estimator, total);
 	shm_toc_estimate_keys(&pcxt->estimator, 1);
 	InitializeParallelDSM(pcxt);
@@ -783,8 +829,9 @@ build_parallel(HnswBuildState *bs, IndexInfo *info, int nworkers, uint32 cap,
 		build_tranche = LWLockNewTrancheId();
 	sh->tranche = build_tranche;
 	sh->elems_off = MAXALIGN(sizeof(HnswBuildShared)) + scan_bytes;
-	sh->arena_off = sh->elems_off + MAXALIGN(sizeof(MemElement) * (Size) cap);
-	init_shared(sh, cap, arena_cap);
+	sh->base_off = sh->elems_off + MAXALIGN(sizeof(MemElement) * (Size) cap);
+	sh->arena_off = sh->base_off + mem_stride(&bs->shape) * cap;
+	init_shared(sh, &bs->shape, cap, arena_cap);
 	LWLockInitialize(&sh->entry_lock, build_tranche);
 	for (int i = 0; i < HNSW_BUILD_STRIPES; i++)
 		LWLockInitialize(&sh->stripes[i], build_tranche);
@@ -811,17 +858,24 @@ build_parallel(HnswBuildState *bs, IndexInfo *info, int nworkers, uint32 cap,
 	return true;
 }
 
-/* Serial build: this backend alone, continuing on disk if need be. */
+/*
+ * Serial build: this backend alone, continuing on disk if need be.  The
+ * arrays start at the estimated row count `cap` (bounded by
+ * maintenance_work_mem) and grow when needed.
+ */
 static void
-build_serial(HnswBuildState *bs, IndexInfo *info)
+build_serial(HnswBuildState *bs, IndexInfo *info, uint32 cap)
 {
 	MemoryContext old;
 
 	bs->sh = palloc0(sizeof(HnswBuildShared));
-	init_shared(bs->sh, 1024, 1024 * mem_element_bytes(&bs->shape, 0));
+	cap = Max(Min(cap, (Size) maintenance_work_mem * 1024 / mem_stride(&bs->shape)), 1024);
+	init_shared(bs->sh, &bs->shape, cap, 64 * mem_upper_bytes(&bs->shape, 1));
 	init_build_state(bs, bs->heap, bs->index, &bs->shape);
 	old = MemoryContextSwitchTo(bs->graph_ctx);
 	bs->elems = palloc_extended(sizeof(MemElement) * bs->sh->cap, MCXT_ALLOC_HUGE);
+	bs->base = palloc_extended(bs->sh->stride * bs->sh->cap, MCXT_ALLOC_HUGE);
+	advise_huge_pages(bs->base, bs->sh->stride * bs->sh->cap);
 	bs->arena = palloc_extended(bs->sh->arena_cap, MCXT_ALLOC_HUGE);
 	MemoryContextSwitchTo(old);
 	bs->sh->reltuples = table_index_build_scan(bs->heap, bs->index, info, true, true,
@@ -869,11 +923,13 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 
 	/* room for 10% more rows than the statistics say, upper levels included */
 	cap = (uint32) Min(rows * 1.1 + 1000, (double) PG_UINT32_MAX / 2);
-	arena_cap = (Size) cap * TYPEALIGN(8, mem_element_bytes(&bs.shape, 1));
+	/* 1 in m elements has upper levels, ~1.07 of them on average: room for 3 */
+	arena_cap = (cap / bs.shape.m + 64) * 3 * mem_upper_bytes(&bs.shape, 1);
 	nworkers = build_workers(heap, index, info,
-							 arena_cap + (Size) cap * (sizeof(MemElement) + sizeof(uint32)));
+							 arena_cap + (Size) cap * (mem_stride(&bs.shape) +
+													   sizeof(MemElement) + sizeof(uint8)));
 	if (nworkers == 0 || !build_parallel(&bs, info, nworkers, cap, arena_cap))
-		build_serial(&bs, info);
+		build_serial(&bs, info, cap);
 
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = bs.sh->reltuples;

@@ -125,10 +125,10 @@ typedef struct VisitedEntry
 #define SH_DECLARE
 #include "lib/simplehash.h"
 
-static uint32 *
+static uint8 *
 alloc_stamps(MemoryContext ctx, uint32 n)
 {
-	return MemoryContextAllocExtended(ctx, sizeof(uint32) * (Size) n,
+	return MemoryContextAllocExtended(ctx, (Size) n,
 									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
@@ -169,7 +169,7 @@ hnsw_visited_reset(HnswVisited *v, HnswGraph *g)
 	}
 	if (++v->mark == 0)
 	{
-		memset(v->stamp, 0, sizeof(uint32) * v->cap);
+		memset(v->stamp, 0, v->cap);
 		v->mark = 1;
 	}
 }
@@ -361,8 +361,13 @@ hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry, int entry_level,
 			if (g->distances)
 				g->distances(g, nbuf, n, q, dbuf, lbuf);
 			else
+			{
+				if (g->prefetch)
+					for (int i = 0; i < n; i++)
+						g->prefetch(g, nbuf[i]);
 				for (int i = 0; i < n; i++)
 					dbuf[i] = g->distance(g, nbuf[i], q, &lbuf[i]);
+			}
 			for (int i = 0; i < n; i++)
 			{
 				if (dbuf[i] < cur.dist)
