@@ -200,7 +200,7 @@ extern int	hnsw_max_level(int m);
 extern void hnsw_ptr_set(HnswPtr *ptr, uint64 pos);
 extern uint64 hnsw_ptr_get(const HnswPtr *ptr);
 
-/* Initialise a data page or the metapage in place. */
+/* Initialise a data page or the metapage in place; the metapage's fields. */
 extern void hnsw_init_data_page(Page page);
 extern void hnsw_init_meta_page(Page page, const HnswShape *shape);
 extern HnswMetaPageData *hnsw_meta(Page page);
@@ -271,8 +271,10 @@ typedef struct HnswHeap
 	bool		max;
 } HnswHeap;
 
+/* An empty heap with room for `cap` (it grows), nearest on top unless max. */
 extern void hnsw_heap_init(HnswHeap *h, int cap, bool max);
 extern void hnsw_heap_push(HnswHeap *h, uint64 id, double dist);
+/* Remove and return the top; the heap must not be empty. */
 extern HnswCand hnsw_heap_pop(HnswHeap *h);
 
 #define HNSW_HEAP_TOP(h)	((h)->a[0])
@@ -316,7 +318,9 @@ typedef struct HnswVisited
 	struct visitedhash_hash *hash;	/* sparse */
 } HnswVisited;
 
+/* An empty set for the ids of `g` (dense when g->nelements > 0). */
 extern void hnsw_visited_init(HnswVisited *v, HnswGraph *g);
+/* Empty the set, growing a dense one to g->nelements. */
 extern void hnsw_visited_reset(HnswVisited *v, HnswGraph *g);
 /* Mark `id`; returns true when it was already marked. */
 extern bool hnsw_visited_test_and_set(HnswVisited *v, uint64 id);
@@ -343,6 +347,11 @@ typedef struct HnswSearch
 	bool	   *lbuf;			/* and liveness */
 } HnswSearch;
 
+/*
+ * A search for `q` over `g`: live_only keeps dead elements out of the
+ * results (they are still traversed); keep_discarded keeps what falls out
+ * of the ef best for later rounds (iterative scans).
+ */
 extern void hnsw_search_init(HnswSearch *s, HnswGraph *g, const float *q,
 							 bool live_only, bool keep_discarded);
 /* Start a layer search from the elements of `entries` (w of the level above). */
@@ -443,7 +452,11 @@ extern void hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 								  const HnswCand *add, int nadd, bool replace);
 
 /* ---------------------------------------------------------------------
- * Access method entry points
+ * Access method entry points (IndexAmRoutine callbacks; see the
+ * PostgreSQL documentation "Index Access Method Interface Definition"):
+ * hnsw_build.c (build, buildempty), hnsw_insert.c (insert),
+ * hnsw_vacuum.c (bulkdelete, vacuumcleanup), hnsw_cost.c (costestimate),
+ * hnsw.c (options, validate, buildphasename), hnsw_scan.c (scans).
  * ---------------------------------------------------------------------
  */
 extern IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *info);
