@@ -418,11 +418,11 @@ typedef struct HnswDiskGraph
 
 extern void hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index,
 								 const HnswShape *shape);
+/* Copy the header of element `pos` (share lock, through dg's pin cache). */
+extern void hnsw_disk_read_header(HnswDiskGraph *dg, uint64 pos, HnswElementHeader *hdr);
+
 /* Drop the pins of dg->pins (a scan's cache, see HnswPinCache). */
 extern void hnsw_disk_graph_release(HnswDiskGraph *dg);
-
-/* Read the header of element `pos` (share lock). */
-extern void hnsw_read_header(Relation index, uint64 pos, HnswElementHeader *hdr);
 
 /*
  * Pin the page of element `pos` and lock it in `mode` (BUFFER_LOCK_SHARE or

@@ -24,16 +24,6 @@ hnsw_lock_element(Relation index, uint64 pos, int mode, HnswElementHeader **hdr)
 }
 
 void
-hnsw_read_header(Relation index, uint64 pos, HnswElementHeader *hdr)
-{
-	HnswElementHeader *h;
-	Buffer		buf = hnsw_lock_element(index, pos, BUFFER_LOCK_SHARE, &h);
-
-	*hdr = *h;
-	UnlockReleaseBuffer(buf);
-}
-
-void
 hnsw_disk_graph_release(HnswDiskGraph *dg)
 {
 	if (dg->pins == NULL || dg->pins->n == 0)
@@ -99,6 +89,18 @@ unpin_block(HnswDiskGraph *dg, Buffer buf)
 {
 	if (dg->pins == NULL)
 		ReleaseBuffer(buf);
+}
+
+void
+hnsw_disk_read_header(HnswDiskGraph *dg, uint64 pos, HnswElementHeader *hdr)
+{
+	Buffer		buf;
+
+	pins_begin(dg);
+	buf = pin_block(dg, HNSW_POS_BLOCK(pos));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	*hdr = *(HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + HNSW_POS_OFFSET(pos));
+	unlock_block(dg, buf);
 }
 
 static int

@@ -163,7 +163,7 @@ next_element(IndexScanDesc scan, HnswScanOpaque so)
 
 		if (hnsw_iterative_scan == HNSW_ITERATIVE_STRICT && c.dist < so->last)
 			continue;
-		hnsw_read_header(scan->indexRelation, c.id, &hdr);
+		hnsw_disk_read_header(&so->dg, c.id, &hdr);
 		if (hdr.ntids == 0)
 			continue;
 		memcpy(so->tids, hdr.tids, sizeof(ItemPointerData) * hdr.ntids);
