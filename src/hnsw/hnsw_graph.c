@@ -254,6 +254,34 @@ add_result(HnswSearch *s, uint64 id, double d, int ef)
 	}
 }
 
+/*
+ * Keep the unvisited of the n neighbours in s->nbuf and compute their
+ * distances into s->dbuf / s->lbuf, batched or with prefetching so the
+ * memory latency of one overlaps the work on the others.  Returns how many
+ * were kept.
+ */
+static int
+unvisited_distances(HnswSearch *s, int n)
+{
+	HnswGraph  *g = s->g;
+	int			kept = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!hnsw_visited_test_and_set(&s->visited, s->nbuf[i]))
+			s->nbuf[kept++] = s->nbuf[i];
+	if (g->distances)
+	{
+		g->distances(g, s->nbuf, kept, s->q, s->dbuf, s->lbuf);
+		return kept;
+	}
+	if (g->prefetch)
+		for (int i = 0; i < kept; i++)
+			g->prefetch(g, s->nbuf[i]);
+	for (int i = 0; i < kept; i++)
+		s->dbuf[i] = g->distance(g, s->nbuf[i], s->q, &s->lbuf[i]);
+	return kept;
+}
+
 void
 hnsw_search_layer(HnswSearch *s, int level, int ef)
 {
@@ -277,30 +305,7 @@ hnsw_search_layer(HnswSearch *s, int level, int ef)
 		hnsw_heap_pop(&s->cand);
 		CHECK_FOR_INTERRUPTS();
 		n = g->neighbours(g, c.id, level, s->nbuf);
-
-		/*
-		 * Keep the unvisited neighbours and, for memory graphs, start loading
-		 * their vectors so the memory latency of one overlaps the distance
-		 * computations of the others.
-		 */
-		{
-			int			kept = 0;
-
-			for (int i = 0; i < n; i++)
-				if (!hnsw_visited_test_and_set(&s->visited, s->nbuf[i]))
-					s->nbuf[kept++] = s->nbuf[i];
-			n = kept;
-		}
-		if (g->distances)
-			g->distances(g, s->nbuf, n, s->q, s->dbuf, s->lbuf);
-		else
-		{
-			if (g->prefetch)
-				for (int i = 0; i < n; i++)
-					g->prefetch(g, s->nbuf[i]);
-			for (int i = 0; i < n; i++)
-				s->dbuf[i] = g->distance(g, s->nbuf[i], s->q, &s->lbuf[i]);
-		}
+		n = unvisited_distances(s, n);
 		for (int i = 0; i < n; i++)
 		{
 			uint64		id = s->nbuf[i];
