@@ -6,4 +6,5 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 install_packages
+"$VSIM_ROOT/scripts/onnxruntime.sh"
 build_vsim

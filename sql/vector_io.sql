@@ -52,3 +52,26 @@ COPY t_copy_txt FROM :'txtfile';
 SELECT count(*) AS rows, count(*) FILTER (WHERE a.v IS NOT DISTINCT FROM b.v AND a.v IS NOT DISTINCT FROM c.v) AS equal
 FROM t_copy a JOIN t_copy_bin b USING (id) JOIN t_copy_txt c USING (id);
 DROP TABLE t_copy, t_copy_bin, t_copy_txt;
+-- random strings over the input alphabet: every one is either rejected with
+-- an error or accepted and round-trips through text exactly (and none crash)
+SELECT setseed(0.42);
+DO $$
+DECLARE
+  alphabet text := '[],.0123456789eE+- naifINF';
+  s text; v vector; accepted int := 0; rejected int := 0;
+BEGIN
+  FOR i IN 1..20000 LOOP
+    s := '[' || (SELECT string_agg(substr(alphabet, 1 + floor(random() * length(alphabet))::int, 1), '')
+                 FROM generate_series(1, 1 + (random() * 12)::int) WHERE i > 0);
+    IF random() < 0.7 THEN s := s || ']'; END IF;
+    BEGIN
+      v := s::vector;
+      IF v::text::vector <> v THEN RAISE EXCEPTION 'round trip failed for %', s; END IF;
+      accepted := accepted + 1;
+    EXCEPTION WHEN data_exception OR invalid_text_representation
+                   OR numeric_value_out_of_range OR program_limit_exceeded THEN
+      rejected := rejected + 1;
+    END;
+  END LOOP;
+  RAISE NOTICE 'accepted: %, rejected: %', accepted > 100, rejected > 1000;
+END $$;

@@ -9,8 +9,10 @@
  */
 #include "postgres.h"
 
+#include "embed/embed.h"
 #include "fmgr.h"
 #include "hnsw/hnsw.h"
+#include "ivf/ivf.h"
 #include "vector/vector.h"
 
 PG_MODULE_MAGIC;
@@ -22,4 +24,6 @@ _PG_init(void)
 {
 	vector_init();
 	hnsw_init();
+	ivf_init();
+	embed_init();
 }

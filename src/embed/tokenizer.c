@@ -1,0 +1,658 @@
+/*-------------------------------------------------------------------------
+ *
+ * tokenizer.c
+ *	  BERT WordPiece tokenizer: vocabulary loading from tokenizer.json (with
+ *	  PostgreSQL's JSON parser) or vocab.txt, normalisation (libutf8proc),
+ *	  pre-tokenisation and greedy longest-match WordPiece.
+ *
+ * The steps, as BERT's uncased tokenizers define them:
+ *	1. clean: drop NUL, U+FFFD and "other" characters (categories C*,
+ *	   except tab, newline and carriage return); whitespace (categories Zs,
+ *	   Zl, Zp, tab, newline, CR) becomes a space;
+ *	2. CJK ideographs become words of their own (spaces around them);
+ *	3. for uncased models: canonical decomposition (NFD), nonspacing marks
+ *	   (Mn) dropped, then lower-casing;
+ *	4. words split on spaces, and every punctuation character (categories
+ *	   P*, and ASCII symbols) is a word of its own;
+ *	5. each word is split greedily into the longest vocabulary entries,
+ *	   continuations carrying the "##" prefix; a word that does not split
+ *	   completely, or has more than 100 characters, becomes [UNK];
+ *	6. [CLS] tokens... [SEP], truncated to the maximum length.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <utf8proc.h>
+
+#include "common/hashfn.h"
+#include "common/jsonapi.h"
+#include "embed/embed.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+
+/*
+ * Vocabulary: token -> id, simplehash tables keyed by (bytes, length), so
+ * that parts of a word are looked up in place.  `vocab` holds every token;
+ * `pieces` holds the continuation tokens ("##ing") without their prefix.
+ */
+typedef struct VocabKey
+{
+	const char *str;			/* not NUL-terminated in lookups */
+	int			len;
+} VocabKey;
+
+typedef struct VocabEntry
+{
+	VocabKey	key;
+	int32		id;
+	uint32		hash;			/* compared before the bytes */
+	char		status;
+} VocabEntry;
+
+#define SH_PREFIX vocab
+#define SH_ELEMENT_TYPE VocabEntry
+#define SH_KEY_TYPE VocabKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).str, (k).len)
+#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).str, (b).str, (a).len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+struct EmbedTokenizer
+{
+	vocab_hash *vocab;
+	vocab_hash *pieces;
+	MemoryContext cxt;
+	int32		cls_id;
+	int32		sep_id;
+	int32		unk_id;
+	char	   *unk_token;
+	char	   *prefix;			/* continuation prefix, "##" */
+	int			max_word_chars; /* longer words are [UNK] */
+	bool		lowercase;
+	bool		strip_accents;
+	bool		clean_text;
+	bool		cjk_words;
+	int			max_length;		/* from tokenizer.json's truncation, or 0 */
+};
+
+/* Add `token` (copied) with `id` to `table`; a later duplicate wins. */
+static void
+vocab_add_to(EmbedTokenizer *tok, vocab_hash *table, const char *token,
+			 int len, int32 id)
+{
+	char	   *copy = MemoryContextAlloc(tok->cxt, len + 1);
+	VocabKey	key = {copy, len};
+	bool		found;
+
+	memcpy(copy, token, len);
+	copy[len] = '\0';
+	vocab_insert(table, key, &found)->id = id;
+}
+
+static void
+vocab_add(EmbedTokenizer *tok, const char *token, int len, int32 id)
+{
+	vocab_add_to(tok, tok->vocab, token, len, id);
+}
+
+/* Id of the `len` bytes at `str` in `table`, or -1. */
+static int32
+vocab_find(vocab_hash *table, const char *str, int len)
+{
+	VocabKey	key = {str, len};
+	VocabEntry *e = vocab_lookup(table, key);
+
+	return e ? e->id : -1;
+}
+
+static int32
+vocab_id(const EmbedTokenizer *tok, const char *token)
+{
+	return vocab_find(tok->vocab, token, strlen(token));
+}
+
+/* Fill tok->pieces from the tokens that carry the continuation prefix. */
+static void
+index_pieces(EmbedTokenizer *tok)
+{
+	int			plen = strlen(tok->prefix);
+	vocab_iterator it;
+	VocabEntry *e;
+
+	tok->pieces = vocab_create(tok->cxt, 8192, NULL);
+	vocab_start_iterate(tok->vocab, &it);
+	while ((e = vocab_iterate(tok->vocab, &it)) != NULL)
+		if (e->key.len > plen && memcmp(e->key.str, tok->prefix, plen) == 0)
+			vocab_add_to(tok, tok->pieces, e->key.str + plen, e->key.len - plen, e->id);
+}
+
+/* ---------------------------------------------------------------------
+ * tokenizer.json
+ * ---------------------------------------------------------------------
+ */
+
+/* Callback return type and value differ from PostgreSQL 16 on. */
+#if PG_VERSION_NUM >= 160000
+#define JSON_CB_TYPE JsonParseErrorType
+#define JSON_CB_DONE return JSON_SUCCESS
+#else
+#define JSON_CB_TYPE void
+#define JSON_CB_DONE return
+#endif
+
+#define JSON_MAX_DEPTH 8
+
+/* Parser state: the field name at each nesting depth (NULL in arrays). */
+typedef struct JsonState
+{
+	EmbedTokenizer *tok;
+	int			depth;
+	char	   *path[JSON_MAX_DEPTH + 1];
+	bool		has_model;
+	bool		is_wordpiece;
+	int			strip_accents;	/* -1: null or absent, "same as lowercase" */
+} JsonState;
+
+static bool
+at_path(JsonState *st, const char *a, const char *b)
+{
+	return st->depth == 2 &&
+		st->path[1] && strcmp(st->path[1], a) == 0 &&
+		st->path[2] && strcmp(st->path[2], b) == 0;
+}
+
+static JSON_CB_TYPE
+json_nest(void *state)
+{
+	JsonState  *st = state;
+
+	st->depth++;
+	if (st->depth <= JSON_MAX_DEPTH)
+		st->path[st->depth] = NULL;
+	JSON_CB_DONE;
+}
+
+static JSON_CB_TYPE
+json_unnest(void *state)
+{
+	((JsonState *) state)->depth--;
+	JSON_CB_DONE;
+}
+
+static JSON_CB_TYPE
+json_field(void *state, char *fname, bool isnull)
+{
+	JsonState  *st = state;
+
+	if (st->depth <= JSON_MAX_DEPTH)
+		st->path[st->depth] = fname;
+	JSON_CB_DONE;
+}
+
+/* Parse an integer token of the vocabulary; raises 22P02 when it is not. */
+static int32
+json_int(const char *token, const char *what)
+{
+	char	   *end;
+	long		v = strtol(token, &end, 10);
+
+	if (*end != '\0' || v < 0 || v > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid %s \"%s\" in tokenizer.json", what, token)));
+	return (int32) v;
+}
+
+/* The fields vsim reads: model.{type,vocab,unk_token,...},
+ * normalizer.{lowercase,strip_accents,...}, truncation.max_length. */
+static JSON_CB_TYPE
+json_scalar(void *state, char *token, JsonTokenType type)
+{
+	JsonState  *st = state;
+	EmbedTokenizer *tok = st->tok;
+	bool		is_true = type == JSON_TOKEN_TRUE;
+
+	if (st->depth == 3 && st->path[1] && st->path[2] && st->path[3] &&
+		strcmp(st->path[1], "model") == 0 && strcmp(st->path[2], "vocab") == 0)
+		vocab_add(tok, st->path[3], strlen(st->path[3]),
+				  json_int(token, "token id"));
+	else if (at_path(st, "model", "type"))
+	{
+		st->has_model = true;
+		st->is_wordpiece = strcmp(token, "WordPiece") == 0;
+	}
+	else if (at_path(st, "model", "unk_token"))
+		tok->unk_token = MemoryContextStrdup(tok->cxt, token);
+	else if (at_path(st, "model", "continuing_subword_prefix"))
+		tok->prefix = MemoryContextStrdup(tok->cxt, token);
+	else if (at_path(st, "model", "max_input_chars_per_word"))
+		tok->max_word_chars = json_int(token, "max_input_chars_per_word");
+	else if (at_path(st, "normalizer", "lowercase"))
+		tok->lowercase = is_true;
+	else if (at_path(st, "normalizer", "strip_accents"))
+		st->strip_accents = type == JSON_TOKEN_NULL ? -1 : is_true;
+	else if (at_path(st, "normalizer", "clean_text"))
+		tok->clean_text = is_true;
+	else if (at_path(st, "normalizer", "handle_chinese_chars"))
+		tok->cjk_words = is_true;
+	else if (at_path(st, "truncation", "max_length"))
+		tok->max_length = json_int(token, "truncation max_length");
+	JSON_CB_DONE;
+}
+
+static void
+load_tokenizer_json(EmbedTokenizer *tok, const char *path,
+					const char *data, size_t len)
+{
+	JsonState	st = {0};
+	JsonSemAction sem = {0};
+	JsonLexContext *lex;
+	JsonParseErrorType rc;
+	char	   *copy = pnstrdup(data, len);
+
+	st.tok = tok;
+	st.strip_accents = -1;
+	sem.semstate = &st;
+	sem.object_start = json_nest;
+	sem.object_end = json_unnest;
+	sem.array_start = json_nest;
+	sem.array_end = json_unnest;
+	sem.object_field_start = json_field;
+	sem.scalar = json_scalar;
+#if PG_VERSION_NUM >= 170000
+	lex = makeJsonLexContextCstringLen(NULL, copy, len, PG_UTF8, true);
+#else
+	lex = makeJsonLexContextCstringLen(copy, len, PG_UTF8, true);
+#endif
+	rc = pg_parse_json(lex, &sem);
+	if (rc != JSON_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("could not parse tokenizer file \"%s\"", path),
+				 errdetail("%s", json_errdetail(rc, lex))));
+	if (!st.has_model || !st.is_wordpiece)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("tokenizer file \"%s\" is not a WordPiece tokenizer", path),
+				 errdetail("vsim reads tokenizer.json files whose \"model\" has \"type\": \"WordPiece\" (BERT tokenizers).")));
+	/* lowercase may come after strip_accents, so resolve the default now */
+	tok->strip_accents = st.strip_accents < 0 ? tok->lowercase : st.strip_accents;
+}
+
+/* ---------------------------------------------------------------------
+ * vocab.txt
+ * ---------------------------------------------------------------------
+ */
+static void
+load_vocab_txt(EmbedTokenizer *tok, const char *data, size_t len)
+{
+	const char *p = data;
+	const char *end = data + len;
+	int32		id = 0;
+
+	while (p < end)
+	{
+		const char *nl = memchr(p, '\n', end - p);
+		const char *eol = nl ? nl : end;
+		int			n = eol - p;
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		vocab_add(tok, p, n, id++);
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Loading
+ * ---------------------------------------------------------------------
+ */
+
+/* Id of a special token that must exist; raises 22023 when it does not. */
+static int32
+special_id(EmbedTokenizer *tok, const char *path, const char *token)
+{
+	int32		id = vocab_id(tok, token);
+
+	if (id < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tokenizer file \"%s\" has no token \"%s\"", path, token)));
+	return id;
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+	size_t		n = strlen(s);
+	size_t		m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+EmbedTokenizer *
+embed_tokenizer_load(const char *path, const char *data, size_t len,
+					 bool lowercase, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	EmbedTokenizer *tok = palloc0(sizeof(EmbedTokenizer));
+
+	tok->cxt = cxt;
+	tok->vocab = vocab_create(cxt, 32768, NULL);
+	tok->unk_token = "[UNK]";
+	tok->prefix = "##";
+	tok->max_word_chars = 100;
+	tok->lowercase = lowercase;
+	tok->strip_accents = lowercase;
+	tok->clean_text = true;
+	tok->cjk_words = true;
+	MemoryContextSwitchTo(old);
+
+	if (has_suffix(path, ".json"))
+		load_tokenizer_json(tok, path, data, len);
+	else
+		load_vocab_txt(tok, data, len);
+
+	index_pieces(tok);
+	tok->cls_id = special_id(tok, path, "[CLS]");
+	tok->sep_id = special_id(tok, path, "[SEP]");
+	tok->unk_id = special_id(tok, path, tok->unk_token);
+	return tok;
+}
+
+int
+embed_tokenizer_max_length(const EmbedTokenizer *tok)
+{
+	return tok->max_length;
+}
+
+/* ---------------------------------------------------------------------
+ * Normalisation
+ * ---------------------------------------------------------------------
+ */
+
+/* BERT's "other" characters, removed by cleaning (tab, LF, CR are kept). */
+static bool
+is_other(int32 c, utf8proc_category_t cat)
+{
+	if (c == '\t' || c == '\n' || c == '\r')
+		return false;
+	return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
+		cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CO ||
+		cat == UTF8PROC_CATEGORY_CS;
+}
+
+static bool
+is_space(int32 c, utf8proc_category_t cat)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+		cat == UTF8PROC_CATEGORY_ZP;
+}
+
+/* Punctuation: categories P*, and all ASCII non-alphanumeric symbols. */
+static bool
+is_punct(int32 c)
+{
+	utf8proc_category_t cat;
+
+	if (c < 128)
+		return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) ||
+			(c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+	cat = utf8proc_category(c);
+	return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
+}
+
+/* CJK Unified Ideographs blocks and their extensions and compatibility
+ * blocks, the ranges BERT treats as one-character words. */
+static bool
+is_cjk(int32 c)
+{
+	return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+		(c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+		(c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
+		(c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/*
+ * Decode `text` to code points, dropping invalid UTF-8 bytes; with
+ * `nfd`, canonically decomposed and ordered.  Returns a palloc'd array,
+ * its length in *n.
+ */
+static int32 *
+decode_text(const char *text, int len, bool nfd, int *n)
+{
+	char	   *valid;
+	int			vlen = 0;
+	int32	   *cps;
+	utf8proc_ssize_t count;
+	int			ascii = 0;
+
+	/* ASCII, the common case, is valid and its own decomposition */
+	while (ascii < len && !IS_HIGHBIT_SET(text[ascii]))
+		ascii++;
+	if (ascii == len)
+	{
+		cps = palloc(sizeof(int32) * (len + 1));
+		for (int i = 0; i < len; i++)
+			cps[i] = (unsigned char) text[i];
+		*n = len;
+		return cps;
+	}
+
+	valid = palloc(len + 1);
+	for (int i = 0; i < len;)
+	{
+		utf8proc_int32_t c;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *) text + i,
+											  len - i, &c);
+
+		if (k <= 0)
+		{
+			i++;
+			continue;
+		}
+		memcpy(valid + vlen, text + i, k);
+		vlen += k;
+		i += k;
+	}
+
+	/* A UTF-8 byte never decomposes to more than 4 code points in practice;
+	 * utf8proc says how many it needs if that is too few. */
+	cps = palloc(sizeof(int32) * (vlen * 4 + 1));
+	if (nfd)
+	{
+		count = utf8proc_decompose((const utf8proc_uint8_t *) valid, vlen,
+								   cps, vlen * 4 + 1, UTF8PROC_DECOMPOSE);
+		if (count > vlen * 4 + 1)
+		{
+			utf8proc_ssize_t need = count;
+
+			cps = repalloc(cps, sizeof(int32) * need);
+			count = utf8proc_decompose((const utf8proc_uint8_t *) valid, vlen,
+									   cps, need, UTF8PROC_DECOMPOSE);
+		}
+	}
+	else
+	{
+		count = 0;
+		for (int i = 0; i < vlen;)
+		{
+			i += utf8proc_iterate((const utf8proc_uint8_t *) valid + i,
+								  vlen - i, &cps[count]);
+			count++;
+		}
+	}
+	if (count < 0)
+		elog(ERROR, "could not decompose text: %s", utf8proc_errmsg(count));
+	pfree(valid);
+	*n = (int) count;
+	return cps;
+}
+
+/*
+ * Normalise: steps 1 to 3 above.  Returns code points (palloc'd) where a
+ * space separates words; *n gets their number.
+ */
+static int32 *
+normalize_text(const EmbedTokenizer *tok, const char *text, int len, int *n)
+{
+	int			ncp;
+	int32	   *cps = decode_text(text, len, tok->strip_accents, &ncp);
+	int32	   *out = palloc(sizeof(int32) * (ncp * 3 + 1));
+	int			k = 0;
+
+	for (int i = 0; i < ncp; i++)
+	{
+		int32		c = cps[i];
+		utf8proc_category_t cat;
+
+		/* ASCII letters and digits, the common case, need no tables */
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		{
+			out[k++] = c;
+			continue;
+		}
+		if (c >= 'A' && c <= 'Z')
+		{
+			out[k++] = tok->lowercase ? c + ('a' - 'A') : c;
+			continue;
+		}
+		cat = utf8proc_category(c);
+
+		if (tok->clean_text && (c == 0 || c == 0xFFFD || is_other(c, cat)))
+			continue;
+		if (is_space(c, cat))
+		{
+			out[k++] = ' ';
+			continue;
+		}
+		if (tok->strip_accents && cat == UTF8PROC_CATEGORY_MN)
+			continue;
+		if (tok->cjk_words && is_cjk(c))
+		{
+			out[k++] = ' ';
+			out[k++] = c;
+			out[k++] = ' ';
+			continue;
+		}
+		if (tok->lowercase && c == 0x130)
+		{
+			/* the one character whose lower case is two: i + dot above */
+			out[k++] = 'i';
+			out[k++] = 0x307;
+			continue;
+		}
+		out[k++] = tok->lowercase ? utf8proc_tolower(c) : c;
+	}
+	pfree(cps);
+	*n = k;
+	return out;
+}
+
+/* ---------------------------------------------------------------------
+ * WordPiece
+ * ---------------------------------------------------------------------
+ */
+
+/* Output buffer of token ids with its limit (room kept for [SEP]), and
+ * scratch space for wordpiece() sized for the whole text. */
+typedef struct IdSink
+{
+	int64	   *ids;
+	int			n;
+	int			limit;
+	int		   *offset;			/* byte offset of each character of a word */
+	char	   *utf8;			/* a word in UTF-8 */
+} IdSink;
+
+/*
+ * Split the word `cps[0..len)` greedily into vocabulary entries (the first
+ * from tok->vocab, the continuations from tok->pieces) and append their
+ * ids; the whole word becomes [UNK] when it does not split.
+ */
+static void
+wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink)
+{
+	int		   *offset = sink->offset;
+	char	   *utf8 = sink->utf8;
+	int			start = 0;
+	int			first = sink->n;
+
+	if (len > tok->max_word_chars)
+	{
+		if (sink->n < sink->limit)
+			sink->ids[sink->n++] = tok->unk_id;
+		return;
+	}
+
+	/* UTF-8 of the word, with the byte offset of every character. */
+	offset[0] = 0;
+	for (int i = 0; i < len; i++)
+		offset[i + 1] = offset[i] +
+			utf8proc_encode_char(cps[i], (utf8proc_uint8_t *) utf8 + offset[i]);
+
+	while (start < len)
+	{
+		vocab_hash *table = start > 0 ? tok->pieces : tok->vocab;
+		int			end;
+		int32		id = -1;
+
+		for (end = len; end > start; end--)
+			if ((id = vocab_find(table, utf8 + offset[start],
+								 offset[end] - offset[start])) >= 0)
+				break;
+		if (id < 0)
+		{
+			/* no split: the word's pieces so far are replaced by [UNK] */
+			sink->n = first;
+			id = tok->unk_id;
+			end = len;
+		}
+		if (sink->n < sink->limit)
+			sink->ids[sink->n++] = id;
+		start = end;
+	}
+}
+
+int
+embed_tokenize(const EmbedTokenizer *tok, const char *text, int len,
+			   int max_length, int64 *ids)
+{
+	int			ncp;
+	int32	   *cps = normalize_text(tok, text, len, &ncp);
+	IdSink		sink = {ids, 0, max_length - 1};
+	int			word = 0;
+
+	sink.offset = palloc(sizeof(int) * (ncp + 1));
+	sink.utf8 = palloc(ncp * 4 + 1);
+
+	Assert(max_length >= 2);
+	sink.ids[sink.n++] = tok->cls_id;
+	for (int i = 0; i <= ncp && sink.n < sink.limit; i++)
+	{
+		bool		at_end = i == ncp;
+
+		if (at_end || cps[i] == ' ' || is_punct(cps[i]))
+		{
+			if (i > word)
+				wordpiece(tok, cps + word, i - word, &sink);
+			if (!at_end && cps[i] != ' ' && sink.n < sink.limit)
+				wordpiece(tok, cps + i, 1, &sink);
+			word = i + 1;
+		}
+		if ((i & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+	}
+	sink.ids[sink.n++] = tok->sep_id;
+	pfree(cps);
+	pfree(sink.offset);
+	pfree(sink.utf8);
+	return sink.n;
+}

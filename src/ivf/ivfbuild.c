@@ -1,0 +1,960 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfbuild.c
+ *	  Building an ivfflat index (ambuild, ambuildempty).
+ *
+ * 1. Sample: one scan of the table (table_index_build_scan, so partial
+ *	  index predicates and index expressions apply) keeps a uniform
+ *	  reservoir sample (Vitter's algorithm R) of IVF_SAMPLE_ROWS_PER_LIST
+ *	  rows per list, shrunk to fit maintenance_work_mem.
+ * 2. k-means on the sample (ivfkmeans.c) gives the centres: spherical
+ *	  k-means for the cosine metric, ordinary k-means otherwise (see
+ *	  ivf_list_metric() for inner product).
+ * 3. Assign: a second scan gives every row to the list of its nearest
+ *	  centre and feeds (list, tid, vector) to a tuplesort, so memory stays
+ *	  bounded.  With max_parallel_maintenance_workers this scan runs in
+ *	  parallel workers (and the leader), each with its own share of a
+ *	  parallel tuplesort, which the leader merges.
+ * 4. Load: the sorted stream is written list after list, each list's pages
+ *	  contiguous and chained, then the directory and the metapage are
+ *	  completed.  Whole pages are WAL-logged (log_newpage_buffer).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/progress.h"
+#include "executor/tuptable.h"
+#include "ivf/ivf.h"
+#include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/paths.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/condition_variable.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplesort.h"
+
+#if PG_VERSION_NUM >= 150000
+#define IVF_SORTOPT TUPLESORT_NONE
+#else
+#define IVF_SORTOPT false
+#endif
+
+/* Most Lloyd iterations; Hamerly's bounds make late iterations cheap */
+#define IVF_KMEANS_MAX_ITERATIONS 100
+
+/* Above this many lists the centre distance matrix for pruning is not kept */
+#define IVF_ASSIGN_MAX_PAIRWISE 2048
+
+/* Keys of the parallel build's shared memory table of contents */
+#define IVF_KEY_SHARED			UINT64CONST(0xA1F0000000000001)
+#define IVF_KEY_TUPLESORT		UINT64CONST(0xA1F0000000000002)
+#define IVF_KEY_SCAN			UINT64CONST(0xA1F0000000000003)
+
+/* State shared by the leader and the workers of a parallel build */
+typedef struct IvfShared
+{
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	int			nlists;
+	int			dims;
+	int			metric;
+	int			sortmem;		/* kB of sort memory per participant */
+
+	ConditionVariable done_cv;
+	slock_t		mutex;
+	int			ndone;			/* participants whose sort is done */
+	double		heap_tuples;
+	double		index_tuples;
+
+	/* nlists * dims floats: the centres */
+	float		centres[FLEXIBLE_ARRAY_MEMBER];
+} IvfShared;
+
+typedef struct IvfBuildState
+{
+	Relation	heap;
+	Relation	index;
+	VectorMetric metric;
+	int			dims;
+	bool		skip_zero;		/* cosine: zero vectors are not indexed */
+
+	/* sampling */
+	float	   *sample;			/* sample_target x dims floats */
+	int			sample_target;
+	int			nsample;
+	double		sample_seen;
+	uint64		rnd;
+
+	/* assignment */
+	int			nlists;
+	float	   *centres;		/* nlists x dims floats */
+	float	   *cc;				/* nlists x nlists centre distances, or NULL */
+	float	   *unit;			/* dims floats: a normalised row */
+	Tuplesortstate *sort;
+	TupleTableSlot *slot;
+	double		heap_tuples;
+	double		index_tuples;
+	MemoryContext tmpctx;
+} IvfBuildState;
+
+/* Writes a chain of pages in block order */
+typedef struct IvfWriter
+{
+	Relation	index;
+	ForkNumber	fork;
+	bool		logged;
+	Buffer		buf;
+	Page		page;
+	uint16		flags;
+} IvfWriter;
+
+PGDLLEXPORT void ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc);
+
+/* ---- page writing ---------------------------------------------------- */
+
+static void
+writer_start(IvfWriter *w, Relation index, ForkNumber fork, uint16 flags)
+{
+	w->index = index;
+	w->fork = fork;
+	w->logged = RelationNeedsWAL(index) || fork == INIT_FORKNUM;
+	w->flags = flags;
+	w->buf = ivf_new_buffer(index, fork);
+	w->page = BufferGetPage(w->buf);
+	ivf_init_page(w->page, flags);
+}
+
+/* Write out and release the current page. */
+static void
+writer_flush(IvfWriter *w)
+{
+	START_CRIT_SECTION();
+	MarkBufferDirty(w->buf);
+	if (w->logged)
+		log_newpage_buffer(w->buf, true);
+	END_CRIT_SECTION();
+	UnlockReleaseBuffer(w->buf);
+	w->buf = InvalidBuffer;
+}
+
+/* Add an item, chaining a new page when the current one is full. */
+static void
+writer_add(IvfWriter *w, const void *item, Size size)
+{
+	if (PageGetFreeSpace(w->page) < MAXALIGN(size))
+	{
+		Buffer		next = ivf_new_buffer(w->index, w->fork);
+
+		IvfPageGetOpaque(w->page)->nextblkno = BufferGetBlockNumber(next);
+		writer_flush(w);
+		w->buf = next;
+		w->page = BufferGetPage(next);
+		ivf_init_page(w->page, w->flags);
+	}
+	if (PageAddItem(w->page, (Item) item, size, InvalidOffsetNumber,
+					false, false) == InvalidOffsetNumber)
+		elog(ERROR, "failed to add item to ivfflat index \"%s\"",
+			 RelationGetRelationName(w->index));
+}
+
+/*
+ * Write the metapage and the directory (centres, with first/last blocks
+ * unknown yet) as blocks 0 .. ndirpages.  Returns ndirpages.
+ */
+static int
+write_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta,
+						 const float *centres)
+{
+	IvfWriter	w;
+	Size		esize = IVF_LIST_ENTRY_SIZE(meta->dims);
+	IvfListEntry *entry = palloc0(esize);
+	int			ndir = 1;
+
+	writer_start(&w, index, fork, 0);
+	Assert(BufferGetBlockNumber(w.buf) == IVF_METAPAGE_BLKNO);
+	writer_flush(&w);			/* filled in by finish_meta_and_directory */
+
+	writer_start(&w, index, fork, IVF_PAGE_DIRECTORY);
+	entry->first_blkno = InvalidBlockNumber;
+	entry->last_blkno = InvalidBlockNumber;
+	for (int i = 0; i < meta->nlists; i++)
+	{
+		BlockNumber before = BufferGetBlockNumber(w.buf);
+
+		memcpy(entry->centre, centres + (size_t) i * meta->dims,
+			   sizeof(float) * meta->dims);
+		writer_add(&w, entry, esize);
+		if (BufferGetBlockNumber(w.buf) != before)
+			ndir++;
+	}
+	writer_flush(&w);
+	pfree(entry);
+	return ndir;
+}
+
+/* Set every list's first/last block and write the final metapage. */
+static void
+finish_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta,
+						  const BlockNumber *first, const BlockNumber *last)
+{
+	bool		logged = RelationNeedsWAL(index) || fork == INIT_FORKNUM;
+	int			list = 0;
+	Buffer		buf;
+	Page		page;
+
+	buf = ReadBufferExtended(index, fork, IVF_METAPAGE_BLKNO, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buf);
+	PageInit(page, BLCKSZ, 0);
+	memcpy(IvfPageGetMeta(page), meta, sizeof(IvfMetaPageData));
+	((PageHeader) page)->pd_lower =
+		((char *) IvfPageGetMeta(page) + sizeof(IvfMetaPageData)) - (char *) page;
+	START_CRIT_SECTION();
+	MarkBufferDirty(buf);
+	if (logged)
+		log_newpage_buffer(buf, true);
+	END_CRIT_SECTION();
+	UnlockReleaseBuffer(buf);
+
+	for (BlockNumber blk = IVF_FIRST_DIR_BLKNO; blk != InvalidBlockNumber;)
+	{
+		OffsetNumber maxoff;
+
+		buf = ReadBufferExtended(index, fork, blk, RBM_NORMAL, NULL);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++, list++)
+		{
+			IvfListEntry *e = (IvfListEntry *) PageGetItem(page, PageGetItemId(page, off));
+
+			e->first_blkno = first[list];
+			e->last_blkno = last[list];
+		}
+		blk = IvfPageGetOpaque(page)->nextblkno;
+		START_CRIT_SECTION();
+		MarkBufferDirty(buf);
+		if (logged)
+			log_newpage_buffer(buf, true);
+		END_CRIT_SECTION();
+		UnlockReleaseBuffer(buf);
+	}
+	Assert(list == meta->nlists);
+}
+
+/* ---- sampling -------------------------------------------------------- */
+
+/* The indexable vector of a row, or NULL when the row is not indexed. */
+static Vector *
+build_vector(IvfBuildState *st, Datum value, bool isnull)
+{
+	Vector	   *v;
+
+	if (isnull)
+		return NULL;
+	v = DatumGetVector(value);
+	if (v->dim != st->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", st->dims, v->dim)));
+	if (st->skip_zero && ivf_vector_is_zero(v->x, v->dim))
+		return NULL;
+	return v;
+}
+
+static void
+sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+				bool alive, void *state)
+{
+	IvfBuildState *st = state;
+	MemoryContext old = MemoryContextSwitchTo(st->tmpctx);
+	Vector	   *v = alive ? build_vector(st, values[0], isnull[0]) : NULL;
+	int			slot = -1;
+
+	if (v != NULL)
+	{
+		if (st->nsample < st->sample_target)
+			slot = st->nsample++;
+		else
+		{
+			double		r = ivf_random(&st->rnd) * (st->sample_seen + 1);
+
+			if (r < st->sample_target)
+				slot = (int) r;
+		}
+		st->sample_seen++;
+		if (slot >= 0)
+			memcpy(st->sample + (size_t) slot * st->dims, v->x,
+				   sizeof(float) * st->dims);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->tmpctx);
+}
+
+/*
+ * Decide the sample size: IVF_SAMPLE_ROWS_PER_LIST rows per list, fewer if
+ * the sample and k-means' working memory would exceed maintenance_work_mem.
+ */
+static int
+sample_size(int lists, int dims)
+{
+	double		budget = (double) maintenance_work_mem * 1024.0;
+	/* centres, sums (double) and per-centre bounds */
+	double		fixed = (double) lists * (dims * (sizeof(float) + sizeof(double)) + 16);
+	double		per_row = dims * sizeof(float) + 3 * sizeof(float);
+	double		want = (double) lists * IVF_SAMPLE_ROWS_PER_LIST;
+	double		fits = (budget - fixed) / per_row;
+
+	if (fits < lists)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ivfflat build needs more memory than maintenance_work_mem allows"),
+				 errdetail("k-means with %d lists of %d dimensions needs at least %.0f kB; maintenance_work_mem is %d kB.",
+						   lists, dims, (fixed + per_row * lists) / 1024.0,
+						   maintenance_work_mem),
+				 errhint("Increase maintenance_work_mem or use fewer lists.")));
+	if (fits < want)
+	{
+		ereport(NOTICE,
+				(errmsg("ivfflat k-means sample limited to %.0f rows by maintenance_work_mem",
+						fits),
+				 errdetail("%d lists would sample %.0f rows.", lists, want),
+				 errhint("Increase maintenance_work_mem for better centres.")));
+		return (int) fits;
+	}
+	return (int) Min(want, (double) MaxAllocHugeSize / per_row);
+}
+
+/* Bytes of maintenance_work_mem left for k-means' bounds after the sample */
+static Size
+kmeans_bounds_budget(int nsample, int lists, int dims)
+{
+	double		left = (double) maintenance_work_mem * 1024.0 -
+		(double) lists * (dims * (sizeof(float) + sizeof(double)) + 16) -
+		(double) nsample * (dims * sizeof(float) + 3 * sizeof(float));
+
+	return left > 0 ? (Size) Min(left, (double) MaxAllocHugeSize) : 0;
+}
+
+/* Sample the table and run k-means; sets st->nlists and st->centres. */
+static void
+compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
+{
+	bool		spherical = st->metric == VECTOR_METRIC_COSINE;
+
+	st->sample_target = sample_size(lists, st->dims);
+	st->sample = MemoryContextAllocHuge(CurrentMemoryContext,
+										(Size) st->sample_target * st->dims * sizeof(float));
+	st->rnd = UINT64CONST(0x1F5A3B7E);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_SAMPLE);
+	table_index_build_scan(st->heap, st->index, indexInfo, false, true,
+						   sample_callback, st, NULL);
+
+	st->nlists = Max(1, Min(lists, st->nsample));
+	st->centres = palloc0(sizeof(float) * st->nlists * st->dims);
+	if (st->nsample < lists)
+		ereport(NOTICE,
+				(errmsg("ivfflat index \"%s\" created with %d list%s instead of %d",
+						RelationGetRelationName(st->index), st->nlists,
+						st->nlists == 1 ? "" : "s", lists),
+				 errdetail("The table has %d indexable rows; k-means needs at least one per list, so the centres are poor.",
+						   st->nsample),
+				 errhint("REINDEX the index once the table holds its data.")));
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_KMEANS);
+	if (st->nsample > 0)
+	{
+		int			iterations;
+
+		if (spherical)
+			for (int i = 0; i < st->nsample; i++)
+			{
+				float	   *p = st->sample + (size_t) i * st->dims;
+				double		s = vector_kernels->inner_product(p, p, st->dims);
+
+				if (s > 0)
+					for (int d = 0; d < st->dims; d++)
+						p[d] = (float) (p[d] / sqrt(s));
+			}
+		iterations = ivf_kmeans(st->sample, st->nsample, st->dims, st->nlists,
+								spherical, IVF_KMEANS_MAX_ITERATIONS,
+								kmeans_bounds_budget(st->nsample, st->nlists, st->dims),
+								st->centres);
+		elog(DEBUG1, "ivfflat k-means: %d rows, %d lists, %d iterations",
+			 st->nsample, st->nlists, iterations);
+	}
+	pfree(st->sample);
+	st->sample = NULL;
+}
+
+/* ---- assignment -------------------------------------------------------- */
+
+/*
+ * Number of the list whose centre is nearest to x under ivf_list_metric().
+ * In Euclidean terms (x normalised first for the cosine metric, whose
+ * centres have unit norm, so the order is the same), a centre j is skipped
+ * when d(best, j) >= 2 d(x, best): by the triangle inequality it cannot be
+ * nearer (Elkan 2003, lemma 1).
+ */
+static int
+nearest_centre(IvfBuildState *st, const float *v)
+{
+	const float *x = v;
+	int			dims = st->dims;
+	int			best = 0;
+	float		bestd;
+
+	if (st->cc == NULL)
+	{
+		VectorMetric metric = ivf_list_metric(st->metric);
+		double		bestm = vector_metric_distance(metric, v, st->centres, dims);
+
+		for (int j = 1; j < st->nlists; j++)
+		{
+			double		d = vector_metric_distance(metric, v,
+												   st->centres + (size_t) j * dims, dims);
+
+			if (d < bestm)
+			{
+				bestm = d;
+				best = j;
+			}
+		}
+		return best;
+	}
+
+	if (st->metric == VECTOR_METRIC_COSINE)
+	{
+		double		norm = sqrt(vector_kernels->inner_product(v, v, dims));
+
+		for (int d = 0; d < dims && norm > 0; d++)
+			st->unit[d] = (float) (v[d] / norm);
+		x = norm > 0 ? st->unit : v;
+	}
+	bestd = sqrtf(vector_kernels->l2_squared(x, st->centres, dims));
+	for (int j = 1; j < st->nlists; j++)
+	{
+		float		d;
+
+		if (st->cc[(size_t) best * st->nlists + j] >= 2 * bestd)
+			continue;
+		d = sqrtf(vector_kernels->l2_squared(x, st->centres + (size_t) j * dims, dims));
+		if (d < bestd)
+		{
+			bestd = d;
+			best = j;
+		}
+	}
+	return best;
+}
+
+static void
+assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+				bool alive, void *state)
+{
+	IvfBuildState *st = state;
+	MemoryContext old = MemoryContextSwitchTo(st->tmpctx);
+	Vector	   *v = build_vector(st, values[0], isnull[0]);
+
+	st->heap_tuples++;
+	if (v != NULL)
+	{
+		TupleTableSlot *slot = st->slot;
+
+		ExecClearTuple(slot);
+		slot->tts_values[0] = Int32GetDatum(nearest_centre(st, v->x));
+		slot->tts_values[1] = PointerGetDatum(tid);
+		slot->tts_values[2] = PointerGetDatum(v);
+		memset(slot->tts_isnull, 0, sizeof(bool) * 3);
+		ExecStoreVirtualTuple(slot);
+		tuplesort_puttupleslot(st->sort, slot);
+		st->index_tuples++;
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->tmpctx);
+}
+
+/* Descriptor of the sorted stream: (list int4, tid, vector) */
+static TupleDesc
+sort_desc(Relation index)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(3);
+
+	TupleDescInitEntry(desc, 1, "list", INT4OID, -1, 0);
+	TupleDescInitEntry(desc, 2, "tid", TIDOID, -1, 0);
+	TupleDescInitEntry(desc, 3, "vector", TupleDescAttr(index->rd_att, 0)->atttypid, -1, 0);
+	return desc;
+}
+
+/* A tuplesort ordered by list, then heap TID */
+static Tuplesortstate *
+sort_begin(TupleDesc desc, int workmem, SortCoordinate coordinate)
+{
+	AttrNumber	attnums[] = {1, 2};
+	Oid			ops[] = {Int4LessOperator, TIDLessOperator};
+	Oid			colls[] = {InvalidOid, InvalidOid};
+	bool		nullsfirst[] = {false, false};
+
+	return tuplesort_begin_heap(desc, 2, attnums, ops, colls, nullsfirst,
+								workmem, coordinate, IVF_SORTOPT);
+}
+
+static void
+assign_state_init(IvfBuildState *st, Relation heap, Relation index,
+				  VectorMetric metric, int dims, int nlists, float *centres)
+{
+	memset(st, 0, sizeof(IvfBuildState));
+	st->heap = heap;
+	st->index = index;
+	st->metric = metric;
+	st->dims = dims;
+	st->skip_zero = metric == VECTOR_METRIC_COSINE;
+	st->nlists = nlists;
+	st->centres = centres;
+	st->unit = palloc(sizeof(float) * dims);
+	st->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build tuple",
+									   ALLOCSET_DEFAULT_SIZES);
+}
+
+/* Centre-to-centre distances for nearest_centre's pruning */
+static void
+prepare_pruning(IvfBuildState *st)
+{
+	int			k = st->nlists;
+
+	if (k < 2 || k > IVF_ASSIGN_MAX_PAIRWISE)
+		return;
+	st->cc = palloc(sizeof(float) * k * k);
+	for (int a = 0; a < k; a++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int b = a; b < k; b++)
+			st->cc[(size_t) a * k + b] = st->cc[(size_t) b * k + a] =
+				sqrtf(vector_kernels->l2_squared(st->centres + (size_t) a * st->dims,
+												 st->centres + (size_t) b * st->dims,
+												 st->dims));
+	}
+}
+
+/* ---- parallel assignment --------------------------------------------- */
+
+/*
+ * One participant's share of the parallel scan: assign its rows into its
+ * own worker tuplesort, sort them, and report to the leader.
+ */
+static void
+parallel_scan_and_sort(IvfShared *shared, Sharedsort *sharedsort,
+					   ParallelTableScanDesc pscan, Relation heap, Relation index,
+					   IndexInfo *indexInfo)
+{
+	IvfBuildState st;
+	SortCoordinateData coordinate;
+	TupleDesc	desc = sort_desc(index);
+	TableScanDesc scan;
+
+	assign_state_init(&st, heap, index, (VectorMetric) shared->metric,
+					  shared->dims, shared->nlists, shared->centres);
+	prepare_pruning(&st);
+	coordinate.isWorker = true;
+	coordinate.nParticipants = -1;
+	coordinate.sharedsort = sharedsort;
+	st.sort = sort_begin(desc, shared->sortmem, &coordinate);
+	st.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+
+	scan = table_beginscan_parallel(heap, pscan);
+	table_index_build_scan(heap, index, indexInfo, true, true,
+						   assign_callback, &st, scan);
+	tuplesort_performsort(st.sort);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->ndone++;
+	shared->heap_tuples += st.heap_tuples;
+	shared->index_tuples += st.index_tuples;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableSignal(&shared->done_cv);
+
+	tuplesort_end(st.sort);
+	ExecDropSingleTupleTableSlot(st.slot);
+}
+
+/* Entry point of a parallel build worker (named in CreateParallelContext). */
+void
+ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
+{
+	IvfShared  *shared = shm_toc_lookup(toc, IVF_KEY_SHARED, false);
+	Sharedsort *sharedsort = shm_toc_lookup(toc, IVF_KEY_TUPLESORT, false);
+	ParallelTableScanDesc pscan = shm_toc_lookup(toc, IVF_KEY_SCAN, false);
+	LOCKMODE	heaplock = shared->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
+	LOCKMODE	indexlock = shared->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
+	Relation	heap;
+	Relation	index;
+	IndexInfo  *indexInfo;
+
+	pgstat_report_activity(STATE_RUNNING, "ivfflat parallel build");
+	heap = table_open(shared->heaprelid, heaplock);
+	index = index_open(shared->indexrelid, indexlock);
+	indexInfo = BuildIndexInfo(index);
+	indexInfo->ii_Concurrent = shared->isconcurrent;
+	tuplesort_attach_shared(sharedsort, seg);
+
+	parallel_scan_and_sort(shared, sharedsort, pscan, heap, index, indexInfo);
+
+	index_close(index, indexlock);
+	table_close(heap, heaplock);
+}
+
+/*
+ * Workers for the assignment scan: PostgreSQL's estimate from the table
+ * size, or, when that is zero only because the vectors live in the TOAST
+ * table, the same log-3 rule applied to heap plus TOAST pages.
+ */
+static int
+assign_workers(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	int			workers;
+	BlockNumber pages;
+	double		threshold;
+
+	if (max_parallel_maintenance_workers == 0 || !IsNormalProcessingMode())
+		return 0;
+	workers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+	if (workers > 0 || indexInfo->ii_Expressions != NIL ||
+		indexInfo->ii_Predicate != NIL || !OidIsValid(heap->rd_rel->reltoastrelid) ||
+		RelationGetParallelWorkers(heap, -1) != -1)
+		return workers;
+
+	pages = RelationGetNumberOfBlocks(heap);
+	{
+		Relation	toast = table_open(heap->rd_rel->reltoastrelid, AccessShareLock);
+
+		pages += RelationGetNumberOfBlocks(toast);
+		table_close(toast, AccessShareLock);
+	}
+	threshold = Max(min_parallel_table_scan_size, 1);
+	while (pages >= threshold * 3 && workers < max_parallel_maintenance_workers)
+	{
+		workers++;
+		threshold *= 3;
+	}
+	return workers;
+}
+
+/*
+ * Run the assignment scan in parallel; returns the merged tuplesort, ready
+ * to read, or NULL when no worker could be launched (the caller then runs
+ * it serially).  *pcxt_out must be finished with end_parallel_assign.
+ */
+static Tuplesortstate *
+parallel_assign(IvfBuildState *st, IndexInfo *indexInfo, int nworkers,
+				TupleDesc desc, ParallelContext **pcxt_out, Snapshot *snapshot_out)
+{
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	Size		sharedsize = offsetof(IvfShared, centres) +
+		sizeof(float) * st->nlists * st->dims;
+	Size		scansize;
+	IvfShared  *shared;
+	Sharedsort *sharedsort;
+	ParallelTableScanDesc pscan;
+	SortCoordinateData coordinate;
+	Tuplesortstate *merged;
+	int			nparticipants;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("vsim", "ivf_parallel_build_main", nworkers);
+	snapshot = indexInfo->ii_Concurrent ?
+		RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+	scansize = table_parallelscan_estimate(st->heap, snapshot);
+	shm_toc_estimate_chunk(&pcxt->estimator, sharedsize);
+	shm_toc_estimate_chunk(&pcxt->estimator, tuplesort_estimate_shared(nworkers + 1));
+	shm_toc_estimate_chunk(&pcxt->estimator, scansize);
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return NULL;
+	}
+
+	shared = shm_toc_allocate(pcxt->toc, sharedsize);
+	memset(shared, 0, offsetof(IvfShared, centres));
+	shared->heaprelid = RelationGetRelid(st->heap);
+	shared->indexrelid = RelationGetRelid(st->index);
+	shared->isconcurrent = indexInfo->ii_Concurrent;
+	shared->nlists = st->nlists;
+	shared->dims = st->dims;
+	shared->metric = st->metric;
+	shared->sortmem = Max(64, maintenance_work_mem / (nworkers + 1));
+	ConditionVariableInit(&shared->done_cv);
+	SpinLockInit(&shared->mutex);
+	memcpy(shared->centres, st->centres, sizeof(float) * st->nlists * st->dims);
+	sharedsort = shm_toc_allocate(pcxt->toc, tuplesort_estimate_shared(nworkers + 1));
+	tuplesort_initialize_shared(sharedsort, nworkers + 1, pcxt->seg);
+	pscan = shm_toc_allocate(pcxt->toc, scansize);
+	table_parallelscan_initialize(st->heap, pscan, snapshot);
+	shm_toc_insert(pcxt->toc, IVF_KEY_SHARED, shared);
+	shm_toc_insert(pcxt->toc, IVF_KEY_TUPLESORT, sharedsort);
+	shm_toc_insert(pcxt->toc, IVF_KEY_SCAN, pscan);
+
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched == 0)
+	{
+		WaitForParallelWorkersToFinish(pcxt);
+		if (IsMVCCSnapshot(snapshot))
+			UnregisterSnapshot(snapshot);
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return NULL;
+	}
+	nparticipants = pcxt->nworkers_launched + 1;
+	elog(DEBUG1, "ivfflat build of \"%s\": %d parallel workers launched",
+		 RelationGetRelationName(st->index), pcxt->nworkers_launched);
+	WaitForParallelWorkersToAttach(pcxt);
+
+	/* the leader takes part as one more worker */
+	parallel_scan_and_sort(shared, sharedsort, pscan, st->heap, st->index, indexInfo);
+
+	for (;;)
+	{
+		bool		done;
+
+		SpinLockAcquire(&shared->mutex);
+		done = shared->ndone == nparticipants;
+		SpinLockRelease(&shared->mutex);
+		if (done)
+			break;
+		ConditionVariableSleep(&shared->done_cv, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+	}
+	ConditionVariableCancelSleep();
+	st->heap_tuples = shared->heap_tuples;
+	st->index_tuples = shared->index_tuples;
+
+	coordinate.isWorker = false;
+	coordinate.nParticipants = nparticipants;
+	coordinate.sharedsort = sharedsort;
+	merged = sort_begin(desc, maintenance_work_mem, &coordinate);
+	tuplesort_performsort(merged);
+	*pcxt_out = pcxt;
+	*snapshot_out = snapshot;
+	return merged;
+}
+
+static void
+end_parallel_assign(ParallelContext *pcxt, Snapshot snapshot)
+{
+	WaitForParallelWorkersToFinish(pcxt);
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+/*
+ * Write the sorted stream as list chains; fills first[]/last[] per list
+ * and returns the imbalance factor n * sum(c_i^2) / (sum c_i)^2 of the
+ * list sizes (1 when perfectly balanced; Jegou et al. 2011).
+ */
+static double
+load_lists(IvfBuildState *st, Tuplesortstate *sort, TupleDesc desc,
+		   ForkNumber fork, BlockNumber *first, BlockNumber *last)
+{
+	TupleTableSlot *slot = sort ? MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple) : NULL;
+	Size		tsize = IVF_TUPLE_SIZE(st->dims);
+	IvfTuple   *item = palloc0(tsize);
+	int64	   *counts = palloc0(sizeof(int64) * st->nlists);
+	IvfWriter	w;
+	int			list = -1;
+	int64		done = 0;
+	double		sumsq = 0;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) st->index_tuples);
+	for (;;)
+	{
+		bool		more = sort && tuplesort_gettupleslot(sort, true, false, slot, NULL);
+		bool		isnull;
+		int			next = more ? DatumGetInt32(slot_getattr(slot, 1, &isnull)) : st->nlists;
+
+		/* close the current list and open empty ones up to `next` */
+		while (list < next)
+		{
+			if (list >= 0)
+			{
+				last[list] = BufferGetBlockNumber(w.buf);
+				writer_flush(&w);
+			}
+			if (++list >= st->nlists)
+				break;
+			writer_start(&w, st->index, fork, IVF_PAGE_LIST);
+			first[list] = BufferGetBlockNumber(w.buf);
+		}
+		if (!more)
+			break;
+		{
+			MemoryContext old = MemoryContextSwitchTo(st->tmpctx);
+			ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(slot, 2, &isnull));
+			Vector	   *v = DatumGetVector(slot_getattr(slot, 3, &isnull));
+
+			item->heap_tid = *tid;
+			memcpy(item->x, v->x, sizeof(float) * st->dims);
+			writer_add(&w, item, tsize);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(st->tmpctx);
+		}
+		counts[list]++;
+		if (++done % 1024 == 0)
+		{
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, done);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, done);
+	if (slot)
+		ExecDropSingleTupleTableSlot(slot);
+
+	for (int i = 0; i < st->nlists; i++)
+		sumsq += (double) counts[i] * counts[i];
+	pfree(item);
+	pfree(counts);
+	return done > 0 ? st->nlists * sumsq / ((double) done * done) : 0;
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+/* Metapage contents known before the lists are written */
+static void
+meta_init(IvfMetaPageData *meta, Relation index, VectorMetric metric, int dims,
+		  int nlists, int requested, int ndirpages)
+{
+	memset(meta, 0, sizeof(IvfMetaPageData));
+	meta->magic = IVF_MAGIC;
+	meta->version = IVF_VERSION;
+	meta->dims = dims;
+	meta->nlists = nlists;
+	meta->requested_lists = requested;
+	meta->ndirpages = ndirpages;
+	meta->metric = metric;
+}
+
+/* Dimensions from the column's type modifier; every ivfflat column needs one. */
+static int
+index_dims(Relation index)
+{
+	int			dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
+
+	if (dims < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("column does not have dimensions"),
+				 errhint("Declare the column as vector(n), or index an expression such as (v::vector(n)).")));
+	if (dims > IVF_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for ivfflat index",
+						IVF_MAX_DIM)));
+	return dims;
+}
+
+/*
+ * ambuild: see the file header for the steps.  Raises 54000 when k-means
+ * cannot fit in maintenance_work_mem, 22000 on a vector of other
+ * dimensions than the column's.
+ */
+IndexBuildResult *
+ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result = palloc0(sizeof(IndexBuildResult));
+	VectorMetric metric = vector_index_metric(index, 1);
+	int			dims = index_dims(index);
+	int			lists = ivf_get_lists(index);
+	IvfBuildState st;
+	IvfMetaPageData meta;
+	TupleDesc	desc = sort_desc(index);
+	Tuplesortstate *sort = NULL;
+	ParallelContext *pcxt = NULL;
+	Snapshot	snapshot = NULL;
+	BlockNumber *first;
+	BlockNumber *last;
+	int			nworkers;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+
+	assign_state_init(&st, heap, index, metric, dims, 0, NULL);
+	compute_centres(&st, indexInfo, lists);
+	meta_init(&meta, index, metric, dims, st.nlists, lists, 0);
+	meta.sample_rows = st.nsample;
+	meta.ndirpages = write_meta_and_directory(index, MAIN_FORKNUM, &meta, st.centres);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
+	prepare_pruning(&st);
+	nworkers = assign_workers(heap, index, indexInfo);
+	if (nworkers > 0)
+		sort = parallel_assign(&st, indexInfo, nworkers, desc, &pcxt, &snapshot);
+	if (sort == NULL)
+	{
+		st.sort = sort_begin(desc, maintenance_work_mem, NULL);
+		st.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+		table_index_build_scan(heap, index, indexInfo, true, true,
+							   assign_callback, &st, NULL);
+		tuplesort_performsort(st.sort);
+		sort = st.sort;
+	}
+
+	first = palloc(sizeof(BlockNumber) * st.nlists);
+	last = palloc(sizeof(BlockNumber) * st.nlists);
+	meta.build_imbalance = load_lists(&st, sort, desc, MAIN_FORKNUM, first, last);
+	meta.build_rows = (int64) st.index_tuples;
+	tuplesort_end(sort);
+	if (pcxt)
+		end_parallel_assign(pcxt, snapshot);
+	finish_meta_and_directory(index, MAIN_FORKNUM, &meta, first, last);
+
+	result->heap_tuples = st.heap_tuples;
+	result->index_tuples = st.index_tuples;
+	return result;
+}
+
+/*
+ * ambuildempty: the init fork of an UNLOGGED index, an index of one empty
+ * list whose centre is the origin (what a build on an empty table gives).
+ */
+void
+ivf_build_empty(Relation index)
+{
+	int			dims = index_dims(index);
+	float	   *centre = palloc0(sizeof(float) * dims);
+	IvfBuildState st;
+	IvfMetaPageData meta;
+	BlockNumber first,
+				last;
+
+	assign_state_init(&st, NULL, index, vector_index_metric(index, 1), dims, 1, centre);
+	meta_init(&meta, index, st.metric, dims, 1, ivf_get_lists(index), 0);
+	meta.ndirpages = write_meta_and_directory(index, INIT_FORKNUM, &meta, centre);
+	meta.build_imbalance = load_lists(&st, NULL, NULL, INIT_FORKNUM, &first, &last);
+	finish_meta_and_directory(index, INIT_FORKNUM, &meta, &first, &last);
+}

@@ -1,0 +1,151 @@
+/*-------------------------------------------------------------------------
+ *
+ * ivfstats.c
+ *	  vsim.ivfflat_index_stats(regclass): the shape of an ivfflat index.
+ *
+ * Reports the lists, how many rows each holds (min, max, mean and the
+ * imbalance factor), now and at build time, and the pages.  The imbalance
+ * factor n * sum(c_i^2) / (sum c_i)^2 over the n list sizes c_i is how
+ * many rows a query reads relative to perfectly even lists (1.0 is even;
+ * Jegou, Douze & Schmid 2011).  Rows inserted after the build go to lists
+ * whose centres were computed without them, so a growing imbalance, or many
+ * more rows than at build time, says the centres are stale: REINDEX.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/index.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
+#include "ivf/ivf.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+/* Open `indexoid` for reading, checking that it is an ivfflat index the user may read */
+static Relation
+open_ivf_index(Oid indexoid)
+{
+	Relation	index;
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+
+	if (!OidIsValid(heapoid) || get_rel_relkind(indexoid) != RELKIND_INDEX)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an ivfflat index",
+						get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
+	if (pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heapoid));
+	index = index_open(indexoid, AccessShareLock);
+	if (index->rd_rel->relam != get_index_am_oid("ivfflat", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an ivfflat index",
+						RelationGetRelationName(index))));
+	return index;
+}
+
+/* Items and pages of one list's chain */
+static void
+count_list(Relation index, BlockNumber blk, int64 *rows, int64 *pages)
+{
+	*rows = 0;
+	*pages = 0;
+	while (blk != InvalidBlockNumber)
+	{
+		Buffer		buf = ReadBuffer(index, blk);
+		Page		page;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		*rows += PageGetMaxOffsetNumber(page);
+		(*pages)++;
+		blk = IvfPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * vsim.ivfflat_index_stats(index regclass) -> one row: lists,
+ * requested_lists, dims, metric, rows, rows_at_build, min_list_rows,
+ * max_list_rows, mean_list_rows, imbalance, imbalance_at_build,
+ * empty_lists, list_pages, total_pages.  Raises 42809 when `index` is not
+ * an ivfflat index, 42501 without SELECT on its table.
+ */
+PG_FUNCTION_INFO_V1(ivfflat_index_stats);
+Datum
+ivfflat_index_stats(PG_FUNCTION_ARGS)
+{
+	Relation	index = open_ivf_index(PG_GETARG_OID(0));
+	const IvfMetaPageData *meta = ivf_get_meta(index);
+	TupleDesc	desc;
+	int64		rows = 0,
+				minrows = PG_INT64_MAX,
+				maxrows = 0,
+				list_pages = 0,
+				empty = 0;
+	double		sumsq = 0;
+	int			list = 0;
+	Datum		values[14];
+	bool		nulls[14] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	for (BlockNumber dir = IVF_FIRST_DIR_BLKNO; dir != InvalidBlockNumber;)
+	{
+		Buffer		buf = ReadBuffer(index, dir);
+		Page		page;
+		OffsetNumber maxoff;
+		BlockNumber *first;
+		int			n = 0;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		first = palloc(sizeof(BlockNumber) * maxoff);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+			first[n++] = ((IvfListEntry *) PageGetItem(page, PageGetItemId(page, off)))->first_blkno;
+		dir = IvfPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+
+		for (int i = 0; i < n; i++, list++)
+		{
+			int64		r,
+						p;
+
+			count_list(index, first[i], &r, &p);
+			rows += r;
+			list_pages += p;
+			minrows = Min(minrows, r);
+			maxrows = Max(maxrows, r);
+			sumsq += (double) r * r;
+			empty += r == 0;
+		}
+		pfree(first);
+	}
+
+	values[0] = Int32GetDatum(meta->nlists);
+	values[1] = Int32GetDatum(meta->requested_lists);
+	values[2] = Int32GetDatum(meta->dims);
+	values[3] = CStringGetTextDatum(vector_metric_name((VectorMetric) meta->metric));
+	values[4] = Int64GetDatum(rows);
+	values[5] = Int64GetDatum(meta->build_rows);
+	values[6] = Int64GetDatum(list > 0 ? minrows : 0);
+	values[7] = Int64GetDatum(maxrows);
+	values[8] = Float8GetDatum(list > 0 ? (double) rows / list : 0);
+	values[9] = Float8GetDatum(rows > 0 ? list * sumsq / ((double) rows * rows) : 0);
+	values[10] = Float8GetDatum(meta->build_imbalance);
+	values[11] = Int64GetDatum(empty);
+	values[12] = Int64GetDatum(list_pages);
+	values[13] = Int64GetDatum(RelationGetNumberOfBlocks(index));
+
+	index_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
