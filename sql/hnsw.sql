@@ -161,6 +161,21 @@ CREATE INDEX CONCURRENTLY hp_unlogged_idx ON hp_unlogged USING hnsw (v vector_l2
 SELECT id FROM hp_unlogged ORDER BY v <-> '[10.2,-10]' LIMIT 3;
 DROP TABLE hp_unlogged;
 
+-- SQLSTATEs of hnsw's errors
+CREATE TABLE hp_err (v vector(2), w vector);
+INSERT INTO hp_err VALUES ('[1,2]', '[1]');
+CREATE INDEX hp_err_idx ON hp_err USING hnsw (v vector_l2_ops);
+\set VERBOSITY sqlstate
+CREATE INDEX ON hp_err USING hnsw (v vector_l2_ops) WITH (m = 1);
+CREATE INDEX ON hp_err USING hnsw (v vector_l2_ops) WITH (m = 40, ef_construction = 64);
+CREATE INDEX ON hp_err USING hnsw (w vector_l2_ops);
+SET enable_seqscan = off;
+SELECT v FROM hp_err ORDER BY v <-> '[1,2,3]' LIMIT 1;
+RESET enable_seqscan;
+SELECT * FROM vsim.hnsw_index_stats('hp_err');
+\set VERBOSITY default
+DROP TABLE hp_err;
+
 -- operator class validation
 SELECT amvalidate(oid) FROM pg_opclass WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hnsw') ORDER BY opcname;
 DROP FUNCTION hp_check;
