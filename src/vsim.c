@@ -11,6 +11,7 @@
 
 #include "embed/embed.h"
 #include "fmgr.h"
+#include "hnsw/hnsw.h"
 #include "ivf/ivf.h"
 #include "vector/vector.h"
 
@@ -22,6 +23,7 @@ void
 _PG_init(void)
 {
 	vector_init();
+	hnsw_init();
 	ivf_init();
 	embed_init();
 }

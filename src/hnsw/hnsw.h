@@ -1,0 +1,494 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw.h
+ *	  The HNSW index access method: on-disk layout, settings and the
+ *	  functions shared between its files.
+ *
+ * Algorithm: hierarchical navigable small world graphs, Yu. A. Malkov and
+ * D. A. Yashunin, "Efficient and robust approximate nearest neighbor search
+ * using Hierarchical Navigable Small World graphs", arXiv:1603.09320 (2016).
+ * Section and algorithm numbers in comments refer to that paper.
+ *
+ * On-disk layout
+ * --------------
+ * Block 0 is the metapage (HnswMetaPageData after the page header).  Every
+ * other block is a data page.  Data pages hold one contiguous byte stream:
+ * the HNSW_PAGE_DATA bytes after the page header of block 1, then those of
+ * block 2, and so on.  A byte's "stream position" is
+ * (block - 1) * HNSW_PAGE_DATA + offset; an element is named by the stream
+ * position of its first byte (on disk as an HnswPtr: block and offset).
+ *
+ * Elements are appended at the stream's tail (metapage field `tail`) and
+ * have this layout, starting at a 4-byte aligned position:
+ *
+ *	  HnswElementHeader    level, number of heap TIDs, up to HNSW_HEAPTIDS TIDs
+ *	  neighbour list 0     uint16 count, HnswPtr slot[2 * m]
+ *	  neighbour list 1..L  uint16 count, HnswPtr slot[m]      (L = level)
+ *	  (padding to 4 bytes)
+ *	  float4 x[dims]       the vector
+ *
+ * The header and neighbour lists (the "prefix", the only part that ever
+ * changes) never cross a page boundary: an element whose prefix does not fit
+ * in the rest of the tail page starts on the next page.  The vector, which
+ * never changes, continues over as many pages as it needs, so 784-d vectors
+ * pack ~2.4 to a page and vectors of up to VECTOR_MAX_DIM dimensions can be
+ * indexed.  Each page's pd_lower marks the end of the stream bytes on it, so
+ * GenericXLog logs only those bytes.
+ *
+ * An element with no heap TIDs left is dead: VACUUM removed its rows.  Dead
+ * elements stay in place (space is not reused; REINDEX compacts), keep
+ * their neighbour lists so searches can pass through them, are never
+ * returned, and are removed from live elements' lists by VACUUM.
+ *
+ * Locking: buffer content locks, one page at a time, except that appending
+ * an element holds the metapage lock and then locks its pages in ascending
+ * block order; no one waits for the metapage while holding a data page.
+ * A heavyweight lock on the pseudo page HNSW_UPDATE_LOCK is taken in share
+ * mode by inserts and in exclusive mode by an insert that becomes the new
+ * entry point and by VACUUM when it replaces a dead entry point.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSIM_HNSW_H
+#define VSIM_HNSW_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "storage/block.h"
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
+#include "vector/vector.h"
+
+#define HNSW_MAGIC			0x57534E48	/* "HNSW" */
+#define HNSW_VERSION		1
+#define HNSW_METAPAGE_BLKNO 0
+#define HNSW_UPDATE_LOCK	0	/* pseudo page for LockPage() */
+
+#define HNSW_HEAPTIDS		10	/* rows sharing one identical vector */
+#define HNSW_MAX_LEVEL		16
+
+#define HNSW_DEFAULT_M		16
+#define HNSW_MIN_M			2
+#define HNSW_MAX_M			100
+#define HNSW_DEFAULT_EF_CONSTRUCTION 64
+#define HNSW_MIN_EF_CONSTRUCTION 4
+#define HNSW_MAX_EF_CONSTRUCTION 1000
+
+/* Special space of every page: its kind, for sanity checks and tools. */
+typedef struct HnswPageOpaqueData
+{
+	uint16		page_kind;		/* HNSW_PAGE_META or HNSW_PAGE_DATA */
+	uint16		unused;
+	uint32		magic;			/* HNSW_MAGIC */
+} HnswPageOpaqueData;
+
+#define HNSW_PAGE_META		1
+#define HNSW_PAGE_DATA_KIND 2
+
+/* Stream bytes per data page. */
+#define HNSW_PAGE_DATA \
+	(BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(HnswPageOpaqueData)))
+
+/* An element's address on disk: block and byte offset in its data area. */
+typedef struct HnswPtr
+{
+	BlockIdData blk;
+	uint16		off;
+} HnswPtr;
+
+#define HNSW_INVALID_POS	UINT64_MAX
+
+typedef struct HnswMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	uint32		dims;
+	uint16		m;
+	uint16		ef_construction;
+	uint16		metric;			/* VectorMetric, for sanity checks */
+	int16		entry_level;	/* -1 when the graph is empty */
+	uint64		entry;			/* stream position of the entry point */
+	uint64		tail;			/* stream position of the next free byte */
+} HnswMetaPageData;
+
+typedef struct HnswElementHeader
+{
+	uint8		level;
+	uint8		ntids;			/* 0: dead */
+	uint16		unused;
+	ItemPointerData tids[HNSW_HEAPTIDS];
+} HnswElementHeader;
+
+/* Capacity of the neighbour list at `level` for parameter m. */
+#define HNSW_CAP(m, level)	((level) == 0 ? 2 * (m) : (m))
+
+/* Bytes of the list at `level`: count, then the slots. */
+#define HNSW_LIST_BYTES(m, level) (sizeof(uint16) + sizeof(HnswPtr) * HNSW_CAP(m, level))
+
+/* Index-wide constants, read from the metapage once per operation. */
+typedef struct HnswShape
+{
+	int			dims;
+	int			m;
+	int			ef_construction;
+	VectorMetric metric;
+	int			max_level;		/* highest level whose prefix fits a page */
+} HnswShape;
+
+/* ---------------------------------------------------------------------
+ * Settings (hnsw.c)
+ * ---------------------------------------------------------------------
+ */
+typedef enum HnswIterativeScan
+{
+	HNSW_ITERATIVE_OFF,
+	HNSW_ITERATIVE_RELAXED,
+	HNSW_ITERATIVE_STRICT
+} HnswIterativeScan;
+
+extern int	hnsw_ef_search;
+extern int	hnsw_iterative_scan;
+extern int	hnsw_max_scan_tuples;
+extern double hnsw_scan_mem_multiplier;
+
+typedef struct HnswOptions
+{
+	int32		vl_len_;
+	int			m;
+	int			ef_construction;
+} HnswOptions;
+
+/* Register the settings and reloptions; called from _PG_init. */
+extern void hnsw_init(void);
+
+/* m and ef_construction of an index, defaults when not set. */
+extern int	hnsw_index_m(Relation index);
+extern int	hnsw_index_ef_construction(Relation index);
+
+/* ---------------------------------------------------------------------
+ * Page and element access (hnsw_page.c)
+ * ---------------------------------------------------------------------
+ */
+
+/* Offset of list `level` in an element's prefix, and the prefix's size. */
+extern Size hnsw_list_offset(int m, int level);
+extern Size hnsw_prefix_size(int m, int level);
+
+/* Bytes an element of `level` occupies in the stream (prefix + vector). */
+extern Size hnsw_element_size(const HnswShape *shape, int level);
+
+/*
+ * Where an element of `level` appended at stream position `tail` starts:
+ * `tail` rounded up to 4 bytes, or the next page's start when the prefix
+ * would not fit in the rest of the page.
+ */
+extern uint64 hnsw_place(const HnswShape *shape, uint64 tail, int level);
+
+/* Highest level whose element prefix fits in one page for parameter m. */
+extern int	hnsw_max_level(int m);
+
+/* Stream position <-> block/offset. */
+#define HNSW_POS_BLOCK(pos)		((BlockNumber) ((pos) / HNSW_PAGE_DATA + 1))
+#define HNSW_POS_OFFSET(pos)	((uint32) ((pos) % HNSW_PAGE_DATA))
+#define HNSW_PAGE_BYTES(page)	((char *) (page) + SizeOfPageHeaderData)
+
+extern void hnsw_ptr_set(HnswPtr *ptr, uint64 pos);
+extern uint64 hnsw_ptr_get(const HnswPtr *ptr);
+
+/* Initialise a data page or the metapage in place; the metapage's fields. */
+extern void hnsw_init_data_page(Page page);
+extern void hnsw_init_meta_page(Page page, const HnswShape *shape);
+extern HnswMetaPageData *hnsw_meta(Page page);
+
+/* Raise XX001 (data_corrupted) unless `page` is an hnsw page of `kind`. */
+extern void hnsw_check_page(Relation index, Page page, BlockNumber blkno, uint16 kind);
+
+/* Read the metapage: the shape, and entry/entry_level/tail if not NULL. */
+extern void hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry,
+						   int *entry_level, uint64 *tail);
+
+/*
+ * Serialise an element into `buf` (hnsw_element_size bytes): header with
+ * `ntids` TIDs, neighbour lists (`nbrs[l]` with `counts[l]` positions per
+ * level; NULL for empty lists) and the vector.
+ */
+extern void hnsw_form_element(const HnswShape *shape, char *buf, int level,
+							  const ItemPointerData *tids, int ntids,
+							  uint64 *const *nbrs, const int *counts,
+							  const float *vec);
+
+/*
+ * Append a serialised element of `size` bytes to the stream: reserves the
+ * space after the tail (extending the relation), writes the bytes and
+ * advances the tail, WAL-logged so that the tail moves atomically with the
+ * element's first page.  Returns the element's stream position.
+ */
+extern uint64 hnsw_append_element(Relation index, const HnswShape *shape,
+								  const char *buf, Size size, int level);
+
+/* Set the entry point (under the metapage lock), WAL-logged. */
+extern void hnsw_set_entry(Relation index, uint64 entry, int level,
+						   bool only_if_higher);
+
+/*
+ * Copy `len` stream bytes from position `pos` into `dst`, each page read
+ * under a share lock.
+ */
+extern void hnsw_read_stream(Relation index, uint64 pos, char *dst, Size len);
+
+/*
+ * Visit every element whose header lies before stream position `tail`, in
+ * stream order, calling fn on its header in the page.  In exclusive mode
+ * fn may change the header and lists (it returns true when it did) and the
+ * page is WAL-logged; otherwise the page is share-locked and fn must not
+ * change it.  fn runs under the page lock and must not lock other pages.
+ */
+typedef bool (*HnswWalkFn) (void *arg, uint64 pos, HnswElementHeader *hdr);
+extern void hnsw_walk(Relation index, const HnswShape *shape, uint64 tail,
+					  bool exclusive, HnswWalkFn fn, void *arg);
+
+/* ---------------------------------------------------------------------
+ * Graph algorithms (hnsw_graph.c), over memory or disk graphs
+ * ---------------------------------------------------------------------
+ */
+typedef struct HnswCand
+{
+	uint64		id;				/* element: array index or stream position */
+	double		dist;			/* index-order distance to the query */
+} HnswCand;
+
+/* Binary heap of candidates, a min-heap or a max-heap by distance. */
+typedef struct HnswHeap
+{
+	HnswCand   *a;
+	int			n;
+	int			cap;
+	bool		max;
+} HnswHeap;
+
+/* An empty heap with room for `cap` (it grows), nearest on top unless max. */
+extern void hnsw_heap_init(HnswHeap *h, int cap, bool max);
+extern void hnsw_heap_push(HnswHeap *h, uint64 id, double dist);
+/* Remove and return the top; the heap must not be empty. */
+extern HnswCand hnsw_heap_pop(HnswHeap *h);
+
+#define HNSW_HEAP_TOP(h)	((h)->a[0])
+
+typedef struct HnswGraph HnswGraph;
+
+/*
+ * How the algorithms reach a graph.  Memory graphs (in-memory build) name
+ * elements by array index; disk graphs by stream position.
+ */
+struct HnswGraph
+{
+	/* copy the neighbours of `id` at `level` into out; returns the count */
+	int			(*neighbours) (HnswGraph *g, uint64 id, int level, uint64 *out);
+	/* distance from `q` to element `id`; *live is false for dead elements */
+	double		(*distance) (HnswGraph *g, uint64 id, const float *q, bool *live);
+	/*
+	 * distances from `q` to the `n` elements `ids` (d[i], live[i]), batched
+	 * so memory latency overlaps; NULL to call distance() one by one
+	 */
+	void		(*distances) (HnswGraph *g, const uint64 *ids, int n, const float *q,
+							  double *d, bool *live);
+	/* start loading the vector of `id` into cache; NULL when useless */
+	void		(*prefetch) (HnswGraph *g, uint64 id);
+	/* the vector of `id`, in place or copied into scratch (dims floats) */
+	const float *(*vector) (HnswGraph *g, uint64 id, float *scratch);
+	HnswShape	shape;
+	/* memory graphs: number of elements (dense ids); 0 for disk graphs */
+	uint32		nelements;
+};
+
+/*
+ * Visited set: a stamped array for dense ids (one byte per element, so it
+ * stays in cache; cleared every 255 searches), a hash table otherwise.
+ */
+typedef struct HnswVisited
+{
+	uint8	   *stamp;			/* dense: stamp[id] == mark means visited */
+	uint8		mark;
+	uint32		cap;
+	struct visitedhash_hash *hash;	/* sparse */
+} HnswVisited;
+
+/* An empty set for the ids of `g` (dense when g->nelements > 0). */
+extern void hnsw_visited_init(HnswVisited *v, HnswGraph *g);
+/* Empty the set, growing a dense one to g->nelements. */
+extern void hnsw_visited_reset(HnswVisited *v, HnswGraph *g);
+/* Mark `id`; returns true when it was already marked. */
+extern bool hnsw_visited_test_and_set(HnswVisited *v, uint64 id);
+/* Is `id` marked? (hash mode only) */
+extern bool hnsw_visited_contains(HnswVisited *v, uint64 id);
+
+/*
+ * State of one search at one level (Algorithm 2, SEARCH-LAYER), kept
+ * between rounds so an iterative scan can continue where it stopped.
+ */
+typedef struct HnswSearch
+{
+	HnswGraph  *g;
+	const float *q;
+	HnswHeap	cand;			/* min-heap: discovered, not yet expanded */
+	HnswHeap	w;				/* max-heap: nearest results, at most ef */
+	HnswHeap	discarded;		/* min-heap: results pushed out of w */
+	bool		live_only;		/* w holds live elements only */
+	bool		keep_discarded;
+	HnswVisited visited;
+	int64		ndistances;		/* elements whose distance was computed */
+	uint64	   *nbuf;			/* neighbour buffer */
+	double	   *dbuf;			/* their distances */
+	bool	   *lbuf;			/* and liveness */
+} HnswSearch;
+
+/*
+ * A search for `q` over `g`: live_only keeps dead elements out of the
+ * results (they are still traversed); keep_discarded keeps what falls out
+ * of the ef best for later rounds (iterative scans).
+ */
+extern void hnsw_search_init(HnswSearch *s, HnswGraph *g, const float *q,
+							 bool live_only, bool keep_discarded);
+/* Start a layer search from the elements of `entries` (w of the level above). */
+extern void hnsw_search_seed(HnswSearch *s, const HnswCand *entries, int n);
+/* Expand candidates at `level` until w holds the ef nearest found. */
+extern void hnsw_search_layer(HnswSearch *s, int level, int ef);
+/* Move w into a new array sorted by ascending distance; w becomes empty. */
+extern HnswCand *hnsw_search_take(HnswSearch *s, int *n);
+
+/*
+ * Descend from `entry` (at `entry_level`) to `to_level` + 1 greedily
+ * (ef = 1, Algorithm 5), returning the nearest element found.
+ */
+extern HnswCand hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry,
+									int entry_level, int to_level);
+
+/*
+ * Neighbour selection heuristic (Algorithm 4, without extending the
+ * candidates): from `cands` sorted by distance to the base element
+ * (vector `base`), keep
+ * up to `cap` that are nearer to the base than to any kept one; then, while
+ * fewer than `fill` are kept, add pruned ones nearest first (the paper's
+ * keepPrunedConnections, used when repairing lists after deletions).
+ * Returns the number kept, written to `out`.
+ */
+extern int	hnsw_select_neighbours(HnswGraph *g, const float *base,
+								   const HnswCand *cands, int n, int cap, int fill,
+								   HnswCand *out);
+
+/* Random level for a new element: floor(-ln(U) / ln(m)), capped. */
+extern int	hnsw_random_level(int m, int max_level);
+
+/* A vector is indexable: always, except a zero vector under cosine. */
+extern bool hnsw_indexable(VectorMetric metric, const Vector *v);
+
+/* ---------------------------------------------------------------------
+ * Disk graph (hnsw_disk.c) and inserts (hnsw_insert.c)
+ * ---------------------------------------------------------------------
+ */
+/*
+ * Buffers a scan keeps pinned, by block, so that pages it returns to (an
+ * element expanded after its distance was taken, the next element on a
+ * page, the page a vector continues on) skip the buffer mapping lookup.
+ * Open addressing; emptied between graph operations when it holds half its
+ * slots or 1/64 of shared_buffers, so that many concurrent scans cannot
+ * pin all buffers.
+ */
+#define HNSW_PIN_CACHE	1024
+
+typedef struct HnswPinCache
+{
+	BlockNumber blk[HNSW_PIN_CACHE];
+	Buffer		buf[HNSW_PIN_CACHE];	/* InvalidBuffer: free slot */
+	int			n;
+} HnswPinCache;
+
+typedef struct HnswDiskGraph
+{
+	HnswGraph	g;
+	Relation	index;
+	float	   *scratch;		/* for vectors that span pages */
+	HnswPinCache *pins;			/* scans only; NULL: pin and release each time */
+} HnswDiskGraph;
+
+extern void hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index,
+								 const HnswShape *shape);
+/* Copy the header of element `pos` (share lock, through dg's pin cache). */
+extern void hnsw_disk_read_header(HnswDiskGraph *dg, uint64 pos, HnswElementHeader *hdr);
+
+/* Drop the pins of dg->pins (a scan's cache, see HnswPinCache). */
+extern void hnsw_disk_graph_release(HnswDiskGraph *dg);
+
+/*
+ * Pin the page of element `pos` and lock it in `mode` (BUFFER_LOCK_SHARE or
+ * _EXCLUSIVE); *hdr points to the header in the page.
+ */
+extern Buffer hnsw_lock_element(Relation index, uint64 pos, int mode,
+								HnswElementHeader **hdr);
+
+/*
+ * Insert one row into an index on disk (Algorithm 1), concurrently with
+ * other inserts, scans and VACUUM.  Used by aminsert and by a build whose
+ * graph outgrew maintenance_work_mem.
+ */
+extern void hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid);
+
+/*
+ * Merge the candidates `add` (with their distances to element `pos`) into
+ * pos's list at `level`.  An insert (replace = false) appends while there is
+ * room, else prunes the live neighbours plus `add` with the heuristic;
+ * VACUUM (replace = true) always prunes, dropping dead neighbours, and keeps
+ * the list as long as it was.  The list is read under a share lock and
+ * written under an exclusive one if unchanged in between, else retried
+ * (three times; then the update is skipped, which costs recall, not
+ * correctness).
+ */
+extern void hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
+								  const HnswCand *add, int nadd, bool replace);
+
+/* ---------------------------------------------------------------------
+ * Access method entry points (IndexAmRoutine callbacks; see the
+ * PostgreSQL documentation "Index Access Method Interface Definition"):
+ * hnsw_build.c (build, buildempty), hnsw_insert.c (insert),
+ * hnsw_vacuum.c (bulkdelete, vacuumcleanup), hnsw_cost.c (costestimate),
+ * hnsw.c (options, validate, buildphasename), hnsw_scan.c (scans).
+ * ---------------------------------------------------------------------
+ */
+extern IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *info);
+extern void hnsw_buildempty(Relation index);
+extern bool hnsw_insert(Relation index, Datum *values, bool *isnull,
+						ItemPointer heap_tid, Relation heap,
+						IndexUniqueCheck checkUnique,
+#if PG_VERSION_NUM >= 140000
+						bool indexUnchanged,
+#endif
+						IndexInfo *indexInfo);
+extern IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info,
+											  IndexBulkDeleteResult *stats,
+											  IndexBulkDeleteCallback callback,
+											  void *callback_state);
+extern IndexBulkDeleteResult *hnsw_vacuumcleanup(IndexVacuumInfo *info,
+												 IndexBulkDeleteResult *stats);
+extern void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
+							  Cost *indexStartupCost, Cost *indexTotalCost,
+							  Selectivity *indexSelectivity, double *indexCorrelation,
+							  double *indexPages);
+extern bytea *hnsw_options(Datum reloptions, bool validate);
+extern bool hnsw_validate(Oid opclassoid);
+extern IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys);
+extern void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+						ScanKey orderbys, int norderbys);
+extern bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnsw_endscan(IndexScanDesc scan);
+extern char *hnsw_buildphasename(int64 phasenum);
+
+/* Build progress sub-phases (pg_stat_progress_create_index.phase). */
+#define HNSW_PHASE_LOAD		2
+#define HNSW_PHASE_WRITE	3
+
+#endif							/* VSIM_HNSW_H */

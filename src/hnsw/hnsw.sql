@@ -1,0 +1,36 @@
+-- HNSW index access method ------------------------------------------------------
+
+CREATE FUNCTION hnsw_handler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+COMMENT ON FUNCTION hnsw_handler(internal) IS 'handler of the hnsw index access method';
+
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnsw_handler;
+COMMENT ON ACCESS METHOD hnsw IS 'hierarchical navigable small world graph for approximate nearest-neighbour search';
+
+CREATE OPERATOR CLASS vector_l2_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_l2(internal);
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_ip(internal);
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_cosine(internal);
+CREATE OPERATOR CLASS vector_l1_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_l1(internal);
+
+CREATE FUNCTION vsim.hnsw_index_stats(index regclass,
+	OUT elements bigint, OUT dead_elements bigint, OUT heap_tids bigint,
+	OUT levels integer, OUT entry_point text, OUT entry_level integer,
+	OUT pages bigint, OUT avg_level0_neighbours double precision,
+	OUT m integer, OUT ef_construction integer, OUT dimensions integer)
+	AS 'MODULE_PATHNAME', 'hnsw_index_stats' LANGUAGE C STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim.hnsw_index_stats(regclass) IS
+	'statistics of an hnsw index: elements, dead elements, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions';
+REVOKE ALL ON FUNCTION vsim.hnsw_index_stats(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vsim.hnsw_index_stats(regclass) TO pg_monitor;

@@ -1,0 +1,334 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw_insert.c
+ *	  Inserting one row concurrently (aminsert, and builds that outgrew
+ *	  memory), and updating an element's neighbour list (used by inserts
+ *	  and VACUUM).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "hnsw/hnsw.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+/* ---------------------------------------------------------------------
+ * Neighbour list updates
+ * ---------------------------------------------------------------------
+ */
+static int
+cand_cmp(const void *a, const void *b)
+{
+	const HnswCand *x = a,
+			   *y = b;
+
+	if (x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* A neighbour list as read under a share lock, to detect concurrent change. */
+typedef struct ListSnapshot
+{
+	uint16		count;
+	HnswPtr		slots[2 * HNSW_MAX_M];
+} ListSnapshot;
+
+static bool
+read_list(Relation index, const HnswShape *shape, uint64 pos, int level,
+		  ListSnapshot *snap)
+{
+	HnswElementHeader *hdr;
+	Buffer		buf = hnsw_lock_element(index, pos, BUFFER_LOCK_SHARE, &hdr);
+	bool		ok = hdr->level >= level;
+
+	if (ok)
+		memcpy(snap, (char *) hdr + hnsw_list_offset(shape->m, level),
+			   HNSW_LIST_BYTES(shape->m, level));
+	UnlockReleaseBuffer(buf);
+	return ok;
+}
+
+/*
+ * The new list for `pos` at `level`: its current live neighbours plus `add`,
+ * pruned by the heuristic to the capacity.  Returns the count, or -1 when
+ * the list would not change.
+ */
+static int
+merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
+		   const HnswCand *add, int nadd, bool replace, uint64 *out)
+{
+	HnswGraph  *g = &dg->g;
+	int			cap = HNSW_CAP(g->shape.m, level);
+	int			count = Min(snap->count, cap);
+	HnswCand   *cands = palloc(sizeof(HnswCand) * (count + nadd));
+	HnswCand   *kept = palloc(sizeof(HnswCand) * cap);
+	float	   *base = palloc(sizeof(float) * g->shape.dims);
+	int			n = 0,
+				nkept;
+	bool		changed = replace;
+
+	/* Common case of an insert: room left, no distances needed. */
+	if (!replace && count + nadd <= cap)
+	{
+		for (int i = 0; i < count; i++)
+			out[i] = hnsw_ptr_get(&snap->slots[i]);
+		n = count;
+		for (int j = 0; j < nadd; j++)
+		{
+			bool		dup = false;
+
+			for (int i = 0; i < count; i++)
+				dup |= out[i] == add[j].id;
+			if (!dup)
+				out[n++] = add[j].id;
+		}
+		return n == count ? -1 : n;
+	}
+
+	g->vector(g, pos, base);
+	for (int i = 0; i < count; i++)
+	{
+		uint64		id = hnsw_ptr_get(&snap->slots[i]);
+		bool		live;
+		double		d = g->distance(g, id, base, &live);
+
+		if (live)
+			cands[n++] = (HnswCand) {id, d};
+		else
+			changed = true;
+	}
+	for (int j = 0; j < nadd; j++)
+	{
+		bool		dup = add[j].id == pos;
+
+		for (int i = 0; i < n && !dup; i++)
+			dup = cands[i].id == add[j].id;
+		if (!dup)
+			cands[n++] = add[j];
+	}
+	qsort(cands, n, sizeof(HnswCand), cand_cmp);
+	/* a repaired list stays as long as it was; a pruned one keeps m */
+	nkept = hnsw_select_neighbours(g, base, cands, n, cap,
+								   replace ? count : g->shape.m, kept);
+	for (int i = 0; i < nkept; i++)
+	{
+		out[i] = kept[i].id;
+		for (int j = 0; j < nadd; j++)
+			changed |= kept[i].id == add[j].id;
+	}
+	return changed ? nkept : -1;
+}
+
+void
+hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
+					  const HnswCand *add, int nadd, bool replace)
+{
+	HnswShape  *shape = &dg->g.shape;
+	Size		listoff = hnsw_list_offset(shape->m, level);
+	Size		listbytes = HNSW_LIST_BYTES(shape->m, level);
+	uint64		out[2 * HNSW_MAX_M];
+
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		ListSnapshot snap;
+		int			n;
+		HnswElementHeader *hdr;
+		Buffer		buf;
+
+		if (!read_list(dg->index, shape, pos, level, &snap))
+			return;
+		n = merge_list(dg, pos, level, &snap, add, nadd, replace, out);
+		if (n < 0)
+			return;
+
+		buf = hnsw_lock_element(dg->index, pos, BUFFER_LOCK_EXCLUSIVE, &hdr);
+		if (memcmp((char *) hdr + listoff, &snap, listbytes) == 0)
+		{
+			GenericXLogState *state = GenericXLogStart(dg->index);
+			Page		page = GenericXLogRegisterBuffer(state, buf, 0);
+			char	   *list = HNSW_PAGE_BYTES(page) + HNSW_POS_OFFSET(pos) + listoff;
+			HnswPtr    *slots = (HnswPtr *) (list + sizeof(uint16));
+
+			memset(list, 0, listbytes);
+			*(uint16 *) list = n;
+			for (int i = 0; i < n; i++)
+				hnsw_ptr_set(&slots[i], out[i]);
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(buf);
+			return;
+		}
+		/* changed by someone else since we read it: start over */
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Insert
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Add `tid` to an element holding exactly the vector `q` (rows with equal
+ * vectors share an element, up to HNSW_HEAPTIDS).  False when `pos` holds
+ * another vector, is dead or is full.
+ */
+static bool
+add_duplicate(HnswDiskGraph *dg, uint64 pos, const float *q, ItemPointer tid)
+{
+	HnswElementHeader *hdr;
+	Buffer		buf;
+	bool		done = false;
+
+	if (memcmp(dg->g.vector(&dg->g, pos, dg->scratch), q,
+			   sizeof(float) * dg->g.shape.dims) != 0)
+		return false;
+	buf = hnsw_lock_element(dg->index, pos, BUFFER_LOCK_EXCLUSIVE, &hdr);
+	if (hdr->ntids > 0 && hdr->ntids < HNSW_HEAPTIDS)
+	{
+		GenericXLogState *state = GenericXLogStart(dg->index);
+		Page		page = GenericXLogRegisterBuffer(state, buf, 0);
+
+		hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(page) + HNSW_POS_OFFSET(pos));
+		hdr->tids[hdr->ntids++] = *tid;
+		GenericXLogFinish(state);
+		done = true;
+	}
+	UnlockReleaseBuffer(buf);
+	return done;
+}
+
+/* Take the update lock in the mode this insert needs; returns the mode. */
+static LOCKMODE
+lock_for_insert(Relation index, int level, HnswShape *shape, uint64 *entry,
+				int *entry_level)
+{
+	LOCKMODE	mode = ShareLock;
+
+	for (;;)
+	{
+		LockPage(index, HNSW_UPDATE_LOCK, mode);
+		hnsw_read_meta(index, shape, entry, entry_level, NULL);
+		if (level <= *entry_level || mode == ExclusiveLock)
+			return mode;
+		UnlockPage(index, HNSW_UPDATE_LOCK, mode);
+		mode = ExclusiveLock;
+	}
+}
+
+void
+hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
+{
+	HnswShape	shape;
+	HnswDiskGraph dg;
+	uint64		entry;
+	int			entry_level;
+	int			level;
+	LOCKMODE	mode;
+	uint64	   *nbrs[HNSW_MAX_LEVEL + 1] = {0};
+	int			counts[HNSW_MAX_LEVEL + 1] = {0};
+	HnswCand   *chosen[HNSW_MAX_LEVEL + 1] = {0};
+	char	   *buf;
+	uint64		pos;
+
+	hnsw_read_meta(index, &shape, NULL, NULL, NULL);
+	if (v->dim != shape.dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", shape.dims, v->dim),
+				 errdetail("Index \"%s\" holds vectors of %d dimensions.",
+						   RelationGetRelationName(index), shape.dims)));
+	if (!hnsw_indexable(shape.metric, v))
+		return;
+
+	level = hnsw_random_level(shape.m, shape.max_level);
+	mode = lock_for_insert(index, level, &shape, &entry, &entry_level);
+	hnsw_disk_graph_init(&dg, index, &shape);
+
+	if (entry != HNSW_INVALID_POS)
+	{
+		HnswSearch	s;
+		HnswCand	ep = hnsw_greedy_descend(&dg.g, v->x, entry, entry_level, level);
+		HnswCand   *entries = &ep;
+		int			nentries = 1;
+
+		hnsw_search_init(&s, &dg.g, v->x, true, false);
+		for (int l = Min(level, entry_level); l >= 0; l--)
+		{
+			int			nw;
+			HnswCand   *w;
+
+			hnsw_search_seed(&s, entries, nentries);
+			hnsw_search_layer(&s, l, shape.ef_construction);
+			w = hnsw_search_take(&s, &nw);
+
+			/* an identical live vector absorbs the row */
+			for (int i = 0; l == 0 && i < Min(nw, 3); i++)
+			{
+				if (add_duplicate(&dg, w[i].id, v->x, tid))
+				{
+					UnlockPage(index, HNSW_UPDATE_LOCK, mode);
+					return;
+				}
+			}
+
+			chosen[l] = palloc(sizeof(HnswCand) * HNSW_CAP(shape.m, l));
+			/* as in the in-memory build (hnsw_build.c) */
+			counts[l] = hnsw_select_neighbours(&dg.g, v->x, w, nw, HNSW_CAP(shape.m, l),
+											   shape.m, chosen[l]);
+			nbrs[l] = palloc(sizeof(uint64) * Max(counts[l], 1));
+			for (int i = 0; i < counts[l]; i++)
+				nbrs[l][i] = chosen[l][i].id;
+			/* all dead at this level: keep descending from the old entries */
+			if (nw > 0)
+			{
+				entries = w;
+				nentries = nw;
+			}
+		}
+	}
+
+	buf = palloc(hnsw_element_size(&shape, level));
+	hnsw_form_element(&shape, buf, level, tid, 1, nbrs, counts, v->x);
+	pos = hnsw_append_element(index, &shape, buf, hnsw_element_size(&shape, level), level);
+
+	/* Link back from each new neighbour (Algorithm 1, lines 11-16). */
+	for (int l = Min(level, entry_level); l >= 0; l--)
+	{
+		for (int i = 0; i < counts[l]; i++)
+		{
+			HnswCand	me = {pos, chosen[l][i].dist};
+
+			hnsw_disk_update_list(&dg, chosen[l][i].id, l, &me, 1, false);
+		}
+	}
+	if (level > entry_level)
+		hnsw_set_entry(index, pos, level, true);
+	UnlockPage(index, HNSW_UPDATE_LOCK, mode);
+}
+
+bool
+hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+			Relation heap, IndexUniqueCheck checkUnique,
+#if PG_VERSION_NUM >= 140000
+			bool indexUnchanged,
+#endif
+			IndexInfo *indexInfo)
+{
+	MemoryContext ctx,
+				old;
+
+	if (isnull[0])
+		return false;
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(ctx);
+	hnsw_disk_insert(index, DatumGetVector(values[0]), heap_tid);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	return false;
+}

@@ -1,0 +1,226 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw_scan.c
+ *	  HNSW index scans: ORDER BY <distance operator> with results in exact
+ *	  distance order, and the iterative scan that keeps searching past
+ *	  hnsw.ef_search results while the executor asks for more rows.
+ *
+ * A scan descends greedily from the entry point to level 1, then searches
+ * level 0 with ef = hnsw.ef_search (Algorithm 5 of Malkov & Yashunin) and
+ * returns the ef nearest live elements' rows by ascending distance.  With
+ * hnsw.iterative_scan on, the search keeps its state (candidates, visited
+ * set, and results that fell out of the ef best) and runs further rounds of
+ * ef results each until hnsw.max_scan_tuples elements have been examined
+ * or the state outgrows work_mem * hnsw.scan_mem_multiplier.
+ *
+ * Pages the search read stay pinned (not locked) in a per-scan cache, also
+ * across the rescans of a LATERAL join, until the cache is half full or
+ * the scan ends.  Heap TIDs are returned without holding locks between
+ * calls: a row VACUUM removes and whose TID is reused after the scan read
+ * it is not visible to the scan's MVCC snapshot, which the executor checks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "hnsw/hnsw.h"
+#include "miscadmin.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+typedef struct HnswScanOpaqueData
+{
+	MemoryContext ctx;			/* everything of one rescan */
+	bool		started;
+	bool		finished;		/* no further rounds */
+	bool		qnull;			/* ORDER BY distance to NULL */
+	float	   *q;
+	HnswDiskGraph dg;
+	HnswPinCache *pins;			/* kept across rescans (LATERAL joins) */
+	HnswSearch	search;
+	HnswCand   *results;		/* this round, by ascending distance */
+	int			nresults;
+	int			next;
+	ItemPointerData tids[HNSW_HEAPTIDS];	/* rows of the current element */
+	int			ntids;
+	int			nexttid;
+	double		dist;			/* distance of the current element */
+	double		last;			/* last distance returned (strict order) */
+} HnswScanOpaqueData;
+
+typedef HnswScanOpaqueData *HnswScanOpaque;
+
+IndexScanDesc
+hnsw_beginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	HnswScanOpaque so = palloc0(sizeof(HnswScanOpaqueData));
+
+	so->ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan",
+									ALLOCSET_DEFAULT_SIZES);
+	so->pins = palloc0(sizeof(HnswPinCache));
+	scan->opaque = so;
+	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
+	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
+	return scan;
+}
+
+void
+hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
+			int norderbys)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	MemoryContextReset(so->ctx);
+	so->started = false;
+	so->finished = false;
+	so->nresults = so->next = 0;
+	so->ntids = so->nexttid = 0;
+	so->last = -get_float8_infinity();
+}
+
+/* Copy the query vector, checking its dimensions. */
+static void
+set_query(IndexScanDesc scan, HnswScanOpaque so, const HnswShape *shape)
+{
+	ScanKey		key = &scan->orderByData[0];
+
+	so->q = palloc0(sizeof(float) * shape->dims);
+	so->qnull = (key->sk_flags & SK_ISNULL) != 0;
+	if (!so->qnull)
+	{
+		Vector	   *v = DatumGetVector(key->sk_argument);
+
+		if (v->dim != shape->dims)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different vector dimensions %d and %d", shape->dims, v->dim)));
+		memcpy(so->q, v->x, sizeof(float) * shape->dims);
+	}
+}
+
+/* First round: descend, then search level 0. */
+static void
+start_scan(IndexScanDesc scan, HnswScanOpaque so)
+{
+	HnswShape	shape;
+	uint64		entry;
+	int			entry_level;
+	HnswCand	ep;
+
+	if (scan->numberOfOrderBys == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot scan an hnsw index without ORDER BY"),
+				 errhint("Use ORDER BY column <-> value (or another distance operator).")));
+	hnsw_read_meta(scan->indexRelation, &shape, &entry, &entry_level, NULL);
+	set_query(scan, so, &shape);
+	if (entry == HNSW_INVALID_POS)
+	{
+		so->finished = true;
+		return;
+	}
+	hnsw_disk_graph_init(&so->dg, scan->indexRelation, &shape);
+	so->dg.pins = so->pins;
+	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
+	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
+					 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
+	hnsw_search_seed(&so->search, &ep, 1);
+	hnsw_search_layer(&so->search, 0, hnsw_ef_search);
+	so->results = hnsw_search_take(&so->search, &so->nresults);
+	so->finished = hnsw_iterative_scan == HNSW_ITERATIVE_OFF;
+}
+
+/* Run one more round of an iterative scan; false when it is over. */
+static bool
+next_round(HnswScanOpaque so)
+{
+	double		mem_limit = (double) work_mem * 1024.0 * hnsw_scan_mem_multiplier;
+
+	if (so->finished ||
+		so->search.ndistances >= hnsw_max_scan_tuples ||
+		MemoryContextMemAllocated(so->ctx, true) > mem_limit)
+		return false;
+	pfree(so->results);
+	hnsw_search_layer(&so->search, 0, hnsw_ef_search);
+	so->results = hnsw_search_take(&so->search, &so->nresults);
+	so->next = 0;
+	return so->nresults > 0;
+}
+
+/* Load the rows of the next result element; false when the round is done. */
+static bool
+next_element(IndexScanDesc scan, HnswScanOpaque so)
+{
+	while (so->next < so->nresults)
+	{
+		HnswCand	c = so->results[so->next++];
+		HnswElementHeader hdr;
+
+		if (hnsw_iterative_scan == HNSW_ITERATIVE_STRICT && c.dist < so->last)
+			continue;
+		hnsw_disk_read_header(&so->dg, c.id, &hdr);
+		if (hdr.ntids == 0)
+			continue;
+		memcpy(so->tids, hdr.tids, sizeof(ItemPointerData) * hdr.ntids);
+		so->ntids = hdr.ntids;
+		so->nexttid = 0;
+		so->dist = c.dist;
+		so->last = Max(so->last, c.dist);
+		return true;
+	}
+	return false;
+}
+
+bool
+hnsw_gettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext old = MemoryContextSwitchTo(so->ctx);
+	bool		found = true;
+
+	if (!so->started)
+	{
+		start_scan(scan, so);
+		so->started = true;
+	}
+	while (so->nexttid >= so->ntids)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (next_element(scan, so))
+			break;
+		if (so->nresults == 0 || !next_round(so))
+		{
+			found = false;
+			break;
+		}
+	}
+	if (found)
+	{
+		scan->xs_heaptid = so->tids[so->nexttid++];
+		scan->xs_recheck = false;
+		scan->xs_recheckorderby = false;
+		scan->xs_orderbyvals[0] =
+			Float8GetDatum(vector_metric_to_sql(so->dg.g.shape.metric, so->dist));
+		scan->xs_orderbynulls[0] = so->qnull;
+	}
+	MemoryContextSwitchTo(old);
+	return found;
+}
+
+void
+hnsw_endscan(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	so->dg.pins = so->pins;
+	hnsw_disk_graph_release(&so->dg);
+	MemoryContextDelete(so->ctx);
+	pfree(so->pins);
+	pfree(so);
+	scan->opaque = NULL;
+}

@@ -1,0 +1,104 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnsw_stats.c
+ *	  vsim.hnsw_index_stats(regclass): statistics of an HNSW index's graph,
+ *	  gathered by walking its element stream.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "commands/defrem.h"
+#include "funcapi.h"
+#include "hnsw/hnsw.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+
+typedef struct StatsState
+{
+	int			m;
+	int64		elements;
+	int64		dead;
+	int64		tids;
+	int64		level0_links;	/* of live elements */
+	int			max_level;
+} StatsState;
+
+static bool
+gather(void *arg, uint64 pos, HnswElementHeader *hdr)
+{
+	StatsState *st = arg;
+	uint16		count = *(uint16 *) ((char *) hdr + hnsw_list_offset(st->m, 0));
+
+	st->elements++;
+	st->tids += hdr->ntids;
+	if (hdr->ntids == 0)
+		st->dead++;
+	else
+		st->level0_links += count;
+	st->max_level = Max(st->max_level, hdr->level);
+	return false;
+}
+
+PG_FUNCTION_INFO_V1(hnsw_index_stats);
+
+/*
+ * hnsw_index_stats(index regclass) -> record: elements, dead elements, heap
+ * TIDs, levels (highest level + 1), entry point "(block,offset)" and level,
+ * pages, average level-0 neighbours of live elements, m, ef_construction,
+ * dimensions.  Raises 42809 (wrong_object_type) unless `index` is an HNSW
+ * index.  Takes AccessShareLock and reads every page once.
+ */
+Datum
+hnsw_index_stats(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	index = relation_open(relid, AccessShareLock);
+	TupleDesc	tupdesc;
+	HnswShape	shape;
+	uint64		entry,
+				tail;
+	int			entry_level;
+	StatsState	st = {0};
+	Datum		values[11];
+	bool		nulls[11] = {0};
+
+	if (index->rd_rel->relkind != RELKIND_INDEX ||
+		index->rd_rel->relam != get_index_am_oid("hnsw", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	hnsw_read_meta(index, &shape, &entry, &entry_level, &tail);
+	st.m = shape.m;
+	st.max_level = -1;
+	hnsw_walk(index, &shape, tail, false, gather, &st);
+
+	values[0] = Int64GetDatum(st.elements);
+	values[1] = Int64GetDatum(st.dead);
+	values[2] = Int64GetDatum(st.tids);
+	values[3] = Int32GetDatum(st.max_level + 1);
+	if (entry == HNSW_INVALID_POS)
+		nulls[4] = nulls[5] = true;
+	else
+	{
+		values[4] = CStringGetTextDatum(psprintf("(%u,%u)", HNSW_POS_BLOCK(entry),
+												 HNSW_POS_OFFSET(entry)));
+		values[5] = Int32GetDatum(entry_level);
+	}
+	values[6] = Int64GetDatum(RelationGetNumberOfBlocks(index));
+	if (st.elements - st.dead > 0)
+		values[7] = Float8GetDatum((double) st.level0_links / (st.elements - st.dead));
+	else
+		nulls[7] = true;
+	values[8] = Int32GetDatum(shape.m);
+	values[9] = Int32GetDatum(shape.ef_construction);
+	values[10] = Int32GetDatum(shape.dims);
+	relation_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
