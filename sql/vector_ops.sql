@@ -50,3 +50,15 @@ EXPLAIN (COSTS OFF) SELECT a.id, b.id FROM t_btree a JOIN t_btree b ON a.v = b.v
 SELECT a.id, b.id FROM t_btree a JOIN t_btree b ON a.v = b.v ORDER BY a.id;
 RESET enable_hashjoin; RESET enable_nestloop;
 DROP TABLE t_btree;
+-- TOASTed arguments (600-d vectors go out of line): the distance functions
+-- cache a detoasted argument per call site, and must follow each outer row
+CREATE TABLE t_toast_q (id int, v vector);
+CREATE TABLE t_toast_d (id int, v vector);
+INSERT INTO t_toast_q SELECT i, array_fill(i::real, ARRAY[600]) FROM generate_series(1, 3) i;
+INSERT INTO t_toast_d SELECT j, array_fill((j * 0.5)::real, ARRAY[600]) FROM generate_series(1, 8) j;
+SELECT pg_relation_size(reltoastrelid) > 0 AS query_vectors_are_toasted FROM pg_class WHERE relname = 't_toast_q';
+SELECT q.id AS query, n.id, round(n.d::numeric, 3) AS d FROM t_toast_q q CROSS JOIN LATERAL (
+  SELECT d.id, d.v <-> q.v AS d FROM t_toast_d d ORDER BY d.v <-> q.v, d.id LIMIT 2) n ORDER BY 1, 3, 2;
+SELECT q.id AS query, round(sum(d.v <=> q.v)::numeric, 6) AS cos, round(sum(q.v <+> d.v)::numeric, 1) AS l1
+FROM t_toast_q q, t_toast_d d GROUP BY q.id ORDER BY 1;
+DROP TABLE t_toast_q, t_toast_d;
