@@ -9,8 +9,11 @@
  * per-row allocation), and returns the candidates nearest first from a
  * binary min-heap: building it is linear, and a LIMIT k query pays only
  * k log n for the pops instead of a full sort.  Within a list the pages are
- * contiguous (the kernel's readahead covers them); the first page of the
- * next list is prefetched while the current one is read.
+ * contiguous on disk (the kernel's readahead covers them); the first page
+ * of the next list is prefetched from disk while the current one is read.
+ * The scan is bound by memory bandwidth, so each page's successor, in the
+ * list or the next list, is pinned and pulled into the CPU caches while the
+ * page's own distances are computed.
  *
  * With ivfflat.iterative_scan = relaxed_order, when the candidates run out
  * (a WHERE clause rejected them) the scan reads the next lists, `probes` at
@@ -221,25 +224,61 @@ heap_sift_down(IvfCandidate *h, int n, int i)
 	h[i] = x;
 }
 
-/* Append every row of list `list` to the candidate array. */
-static void
-read_list(IndexScanDesc scan, IvfScanOpaque so, int list)
+/*
+ * Start loading a pinned page into the CPU caches.  A list's pages are
+ * adjacent in the relation but not in shared buffers, so the hardware
+ * prefetchers, which follow address streams, lose the trail at every page
+ * and each page would begin with a string of cache misses; asked for one
+ * page ahead, its lines arrive while the current page's distances are
+ * computed.  PrefetchBuffer cannot do this: it only reaches pages that are
+ * not in shared buffers yet.
+ */
+static inline void
+prefetch_page(Buffer buf)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	const char *p = (const char *) BufferGetPage(buf);
+
+	for (int off = 0; off < BLCKSZ; off += PG_CACHE_LINE_SIZE)
+		__builtin_prefetch(p + off, 0, 3);
+#endif
+}
+
+/*
+ * Append every row of one list to the candidate array.  `buf` is the
+ * list's first page, pinned.  `follow` is the first page of the list read
+ * next (InvalidBlockNumber for none): it is pinned and prefetched while
+ * this list's last page is read, and returned pinned, so that the cache
+ * misses of lists as well as of pages overlap with computation.
+ */
+static Buffer
+read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 {
 	int			dims = so->meta.dims;
-	BlockNumber blk = so->first[list];
 
-	while (blk != InvalidBlockNumber)
+	for (;;)
 	{
-		Buffer		buf;
 		Page		page;
 		OffsetNumber maxoff;
+		BlockNumber nextblk;
+		Buffer		next = InvalidBuffer;
 
 		/* a list can span many pages: stay cancellable within it */
 		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(scan->indexRelation, blk);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		blk = IvfPageGetOpaque(page)->nextblkno;
+		nextblk = IvfPageGetOpaque(page)->nextblkno;
+
+		/*
+		 * Only pinned, not locked, until it is read: we never hold two
+		 * content locks, and a pin does not wait for any.
+		 */
+		if (nextblk != InvalidBlockNumber || follow != InvalidBlockNumber)
+		{
+			next = ReadBuffer(scan->indexRelation,
+							  nextblk != InvalidBlockNumber ? nextblk : follow);
+			prefetch_page(next);
+		}
 		maxoff = PageGetMaxOffsetNumber(page);
 		if (so->nheap + maxoff > so->capacity)
 		{
@@ -263,6 +302,9 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, int list)
 				vector_metric_distance(so->metric, so->query, t->x, dims);
 		}
 		UnlockReleaseBuffer(buf);
+		if (nextblk == InvalidBlockNumber)
+			return next;
+		buf = next;
 	}
 }
 
@@ -271,17 +313,26 @@ static void
 probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 {
 	MemoryContext old = MemoryContextSwitchTo(so->queryctx);
+	Buffer		buf = InvalidBuffer;
 
 	Assert(so->nheap == 0);
 	for (int i = 0; i < n && so->probed < so->limit_probes; i++)
 	{
+		int			list = so->order[so->probed++];
+		BlockNumber follow = InvalidBlockNumber;
+
 		CHECK_FOR_INTERRUPTS();
-		/* the list after this one starts elsewhere: ask for it early */
-		if (i + 1 < n && so->probed + 1 < so->limit_probes)
-			PrefetchBuffer(scan->indexRelation, MAIN_FORKNUM,
-						   so->first[so->order[so->probed + 1]]);
-		read_list(scan, so, so->order[so->probed++]);
+		if (i + 1 < n && so->probed < so->limit_probes)
+		{
+			follow = so->first[so->order[so->probed]];
+			/* the list after this one starts elsewhere: ask for it early */
+			PrefetchBuffer(scan->indexRelation, MAIN_FORKNUM, follow);
+		}
+		if (!BufferIsValid(buf))
+			buf = ReadBuffer(scan->indexRelation, so->first[list]);
+		buf = read_list(scan, so, buf, follow);
 	}
+	Assert(!BufferIsValid(buf));
 	for (int i = so->nheap / 2 - 1; i >= 0; i--)
 		heap_sift_down(so->heap, so->nheap, i);
 	MemoryContextSwitchTo(old);

@@ -13,8 +13,15 @@ $py "$here/annbench.py" --dataset fmnist --metric l2 \
   --index "ivfflat (v vector_l2_ops) WITH (lists = 245)" \
   --workers 0,1 --sweep ivfflat.probes=1,2,5,10
 
-if [ "$(psql -X -At -c "SELECT to_regproc('vsim.embed') IS NOT NULL")" = t ]; then
-  $py "$here/annbench.py" --dataset cnn256 --metric cosine \
+# vsim.embed is overloaded, so look it up in pg_proc (to_regproc() gives
+# NULL for an ambiguous name).
+if [ "$(psql -X -At -c "SELECT count(*) > 0 FROM pg_proc WHERE oid::regprocedure::text LIKE 'vsim.embed(%'")" = t ]; then
+  # the embedding subsystem reads models only from vsim.model_directory (a
+  # setting of the library, so load it before ALTER SYSTEM knows the name)
+  models=$(cd "$here/../../../shared/data/models/fashion-mnist-cnn" && pwd)
+  psql -X -q -v ON_ERROR_STOP=1 -c "LOAD 'vsim'" \
+    -c "ALTER SYSTEM SET vsim.model_directory = '$models'" -c "SELECT pg_reload_conf()" >/dev/null
+  $py "$here/annbench.py" --dataset cnn256 --metric cosine --model-dir "$models" \
     --index "ivfflat (v vector_cosine_ops) WITH (lists = 245)" \
     --workers 0,1 --sweep ivfflat.probes=1,2,5,10
 else
