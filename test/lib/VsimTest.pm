@@ -12,7 +12,7 @@ use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(vsim_node load_fmnist fmnist_truth recall_at_k shared_dir python3);
+our @EXPORT = qw(vsim_node load_fmnist fmnist_truth knn_query recall_at_k shared_dir python3);
 
 my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set (run through scripts/test.sh)";
 
@@ -72,6 +72,34 @@ sub fmnist_truth
 		$truth{$qid} = [ map { [ split /:/ ] } @cells ];
 	}
 	return \%truth;
+}
+
+# The $k nearest rows of $opt{table} (default 'train') for every row of
+# table 'test', in one LATERAL join under operator $op, after the SQL in
+# $opt{settings}.  Rows come in distance order, ties broken by id; with
+# $opt{tiebreak} ties at the k-th place are broken by id too (deterministic,
+# but only an exact scan can serve that ORDER BY).  Returns
+# ({ qid => [id, ...] }, { qid => { id => distance } }).
+sub knn_query
+{
+	my ($node, $op, $k, %opt) = @_;
+	my $table = $opt{table} // 'train';
+	my $settings = $opt{settings} // '';
+	my $tiebreak = $opt{tiebreak} ? ', t.id' : '';
+	my $out = $node->safe_psql('postgres', qq{
+		$settings
+		SELECT q.id, n.id, n.d FROM test q CROSS JOIN LATERAL (
+			SELECT t.id, t.v $op q.v AS d FROM $table t ORDER BY t.v $op q.v$tiebreak LIMIT $k) n
+		ORDER BY q.id, n.d, n.id;
+	});
+	my (%ids, %dist);
+	for (split /\n/, $out)
+	{
+		my ($qid, $id, $d) = split /\|/;
+		push @{ $ids{$qid} }, $id;
+		$dist{$qid}{$id} = $d;
+	}
+	return (\%ids, \%dist);
 }
 
 # recall@k of $result ({ qid => [id, ...] }) against $truth: a returned row

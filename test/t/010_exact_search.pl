@@ -13,24 +13,11 @@ my $node = vsim_node('exact', conf => "max_parallel_workers_per_gather = 2\n");
 load_fmnist($node, 'train', 'train', $ntrain);
 load_fmnist($node, 'test', 'test', $ntest);
 
-# One LATERAL query returns "qid id dist" rows for all test images.
+# Exact k nearest neighbours of every test image, one LATERAL join.
 sub knn_rows
 {
 	my ($op, $settings) = @_;
-	my $out = $node->safe_psql('postgres', qq{
-		$settings
-		SELECT q.id, n.id, n.d FROM test q CROSS JOIN LATERAL (
-			SELECT t.id, t.v $op q.v AS d FROM train t ORDER BY t.v $op q.v, t.id LIMIT $k) n
-		ORDER BY q.id, n.d, n.id;
-	});
-	my (%ids, %dist);
-	for (split /\n/, $out)
-	{
-		my ($qid, $id, $d) = split /\|/;
-		push @{ $ids{$qid} }, $id;
-		$dist{$qid}{$id} = $d;
-	}
-	return (\%ids, \%dist);
+	return knn_query($node, $op, $k, settings => $settings, tiebreak => 1);
 }
 
 my %ops = (l2 => '<->', ip => '<#>', cosine => '<=>', l1 => '<+>');

@@ -14,24 +14,13 @@ my $node = vsim_node('ivf_recall');
 load_fmnist($node, 'train', 'train', $ntrain);
 load_fmnist($node, 'test', 'test', $ntest);
 
-# "qid id dist" for every test image through the index; the planner may
-# prefer a sequential scan on 10,000 rows, so that is turned off.
+# k nearest neighbours of every test image through the index; the planner
+# may prefer a sequential scan on 10,000 rows, so that is turned off.
 sub knn_rows
 {
 	my ($table, $op, $settings) = @_;
-	my $out = $node->safe_psql('postgres', qq{
-		SET enable_seqscan = off; $settings
-		SELECT q.id, n.id, n.d FROM test q CROSS JOIN LATERAL (
-			SELECT t.id, t.v $op q.v AS d FROM $table t ORDER BY t.v $op q.v LIMIT $k) n;
-	});
-	my (%ids, %dist);
-	for (split /\n/, $out)
-	{
-		my ($qid, $id, $d) = split /\|/;
-		push @{ $ids{$qid} }, $id;
-		$dist{$qid}{$id} = $d;
-	}
-	return (\%ids, \%dist);
+	return knn_query($node, $op, $k, table => $table,
+		settings => "SET enable_seqscan = off; $settings");
 }
 
 my %ops = (l2 => '<->', ip => '<#>', cosine => '<=>');
