@@ -391,38 +391,17 @@ extern bool hnsw_indexable(VectorMetric metric, const Vector *v);
  * Disk graph (hnsw_disk.c) and inserts (hnsw_insert.c)
  * ---------------------------------------------------------------------
  */
-/*
- * Buffers a scan keeps pinned, by block, so that pages it returns to (an
- * element expanded after its distance was taken, the next element on a
- * page, the page a vector continues on) skip the buffer mapping lookup.
- * Open addressing; emptied between graph operations when it holds half its
- * slots or 1/64 of shared_buffers, so that many concurrent scans cannot
- * pin all buffers.
- */
-#define HNSW_PIN_CACHE	1024
-
-typedef struct HnswPinCache
-{
-	BlockNumber blk[HNSW_PIN_CACHE];
-	Buffer		buf[HNSW_PIN_CACHE];	/* InvalidBuffer: free slot */
-	int			n;
-} HnswPinCache;
-
 typedef struct HnswDiskGraph
 {
 	HnswGraph	g;
 	Relation	index;
 	float	   *scratch;		/* for vectors that span pages */
-	HnswPinCache *pins;			/* scans only; NULL: pin and release each time */
 } HnswDiskGraph;
 
 extern void hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index,
 								 const HnswShape *shape);
-/* Copy the header of element `pos` (share lock, through dg's pin cache). */
+/* Copy the header of element `pos` (under a share lock). */
 extern void hnsw_disk_read_header(HnswDiskGraph *dg, uint64 pos, HnswElementHeader *hdr);
-
-/* Drop the pins of dg->pins (a scan's cache, see HnswPinCache). */
-extern void hnsw_disk_graph_release(HnswDiskGraph *dg);
 
 /*
  * Pin the page of element `pos` and lock it in `mode` (BUFFER_LOCK_SHARE or
