@@ -27,12 +27,13 @@
  *	  (padding to 4 bytes)
  *	  float4 x[dims]       the vector
  *
- * The header and neighbour lists (the "prefix", the only part that ever
- * changes) never cross a page boundary: an element whose prefix does not fit
- * in the rest of the tail page starts on the next page.  The vector, which
- * never changes, continues over as many pages as it needs, so 784-d vectors
- * pack ~2.4 to a page and vectors of up to VECTOR_MAX_DIM dimensions can be
- * indexed.  Each page's pd_lower marks the end of the stream bytes on it, so
+ * An element that fits in a page never crosses a page boundary: when it
+ * does not fit in the rest of the tail page it starts on the next page, so
+ * a scan reads each vector from a single page.  A larger element keeps only
+ * its header and neighbour lists (the "prefix", the only part that ever
+ * changes) in one page, and its vector, which never changes, continues over
+ * as many pages as it needs, so vectors of up to VECTOR_MAX_DIM dimensions
+ * can be indexed.  Each page's pd_lower marks the end of the stream bytes on it, so
  * GenericXLog logs only those bytes.
  *
  * An element with no heap TIDs left is dead: VACUUM removed its rows.  Dead
@@ -184,8 +185,9 @@ extern Size hnsw_element_size(const HnswShape *shape, int level);
 
 /*
  * Where an element of `level` appended at stream position `tail` starts:
- * `tail` rounded up to 4 bytes, or the next page's start when the prefix
- * would not fit in the rest of the page.
+ * `tail` rounded up to 4 bytes, or the next page's start when the element
+ * (the prefix, for elements larger than a page) would not fit in the rest
+ * of the page.
  */
 extern uint64 hnsw_place(const HnswShape *shape, uint64 tail, int level);
 
