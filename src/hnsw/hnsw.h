@@ -176,9 +176,25 @@ extern int	hnsw_index_ef_construction(Relation index);
  * ---------------------------------------------------------------------
  */
 
-/* Offset of list `level` in an element's prefix, and the prefix's size. */
-extern Size hnsw_list_offset(int m, int level);
-extern Size hnsw_prefix_size(int m, int level);
+/*
+ * Offset of list `level` in an element's prefix, and the prefix's size
+ * (inline: a scan computes them for every element it reads).
+ */
+static inline Size
+hnsw_list_offset(int m, int level)
+{
+	Size		off = sizeof(HnswElementHeader);
+
+	if (level > 0)
+		off += HNSW_LIST_BYTES(m, 0) + (level - 1) * HNSW_LIST_BYTES(m, 1);
+	return off;
+}
+
+static inline Size
+hnsw_prefix_size(int m, int level)
+{
+	return TYPEALIGN(4, hnsw_list_offset(m, level + 1));
+}
 
 /* Bytes an element of `level` occupies in the stream (prefix + vector). */
 extern Size hnsw_element_size(const HnswShape *shape, int level);
@@ -200,7 +216,16 @@ extern int	hnsw_max_level(int m);
 #define HNSW_PAGE_BYTES(page)	((char *) (page) + SizeOfPageHeaderData)
 
 extern void hnsw_ptr_set(HnswPtr *ptr, uint64 pos);
-extern uint64 hnsw_ptr_get(const HnswPtr *ptr);
+
+static inline uint64
+hnsw_ptr_get(const HnswPtr *ptr)
+{
+	BlockNumber blk = BlockIdGetBlockNumber(&ptr->blk);
+
+	if (blk == InvalidBlockNumber)
+		return HNSW_INVALID_POS;
+	return (uint64) (blk - 1) * HNSW_PAGE_DATA + ptr->off;
+}
 
 /* Initialise a data page or the metapage in place; the metapage's fields. */
 extern void hnsw_init_data_page(Page page);

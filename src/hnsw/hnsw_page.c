@@ -18,22 +18,6 @@
 #include "utils/rel.h"
 
 Size
-hnsw_list_offset(int m, int level)
-{
-	Size		off = sizeof(HnswElementHeader);
-
-	if (level > 0)
-		off += HNSW_LIST_BYTES(m, 0) + (level - 1) * HNSW_LIST_BYTES(m, 1);
-	return off;
-}
-
-Size
-hnsw_prefix_size(int m, int level)
-{
-	return TYPEALIGN(4, hnsw_list_offset(m, level + 1));
-}
-
-Size
 hnsw_element_size(const HnswShape *shape, int level)
 {
 	return hnsw_prefix_size(shape->m, level) + sizeof(float) * shape->dims;
@@ -79,16 +63,6 @@ hnsw_ptr_set(HnswPtr *ptr, uint64 pos)
 	}
 	BlockIdSet(&ptr->blk, HNSW_POS_BLOCK(pos));
 	ptr->off = HNSW_POS_OFFSET(pos);
-}
-
-uint64
-hnsw_ptr_get(const HnswPtr *ptr)
-{
-	BlockNumber blk = BlockIdGetBlockNumber(&ptr->blk);
-
-	if (blk == InvalidBlockNumber)
-		return HNSW_INVALID_POS;
-	return (uint64) (blk - 1) * HNSW_PAGE_DATA + ptr->off;
 }
 
 static void
