@@ -27,12 +27,13 @@
  *	  (padding to 4 bytes)
  *	  float4 x[dims]       the vector
  *
- * The header and neighbour lists (the "prefix", the only part that ever
- * changes) never cross a page boundary: an element whose prefix does not fit
- * in the rest of the tail page starts on the next page.  The vector, which
- * never changes, continues over as many pages as it needs, so 784-d vectors
- * pack ~2.4 to a page and vectors of up to VECTOR_MAX_DIM dimensions can be
- * indexed.  Each page's pd_lower marks the end of the stream bytes on it, so
+ * An element that fits in a page never crosses a page boundary: when it
+ * does not fit in the rest of the tail page it starts on the next page, so
+ * a scan reads each vector from a single page.  A larger element keeps only
+ * its header and neighbour lists (the "prefix", the only part that ever
+ * changes) in one page, and its vector, which never changes, continues over
+ * as many pages as it needs, so vectors of up to VECTOR_MAX_DIM dimensions
+ * can be indexed.  Each page's pd_lower marks the end of the stream bytes on it, so
  * GenericXLog logs only those bytes.
  *
  * An element with no heap TIDs left is dead: VACUUM removed its rows.  Dead
@@ -175,17 +176,34 @@ extern int	hnsw_index_ef_construction(Relation index);
  * ---------------------------------------------------------------------
  */
 
-/* Offset of list `level` in an element's prefix, and the prefix's size. */
-extern Size hnsw_list_offset(int m, int level);
-extern Size hnsw_prefix_size(int m, int level);
+/*
+ * Offset of list `level` in an element's prefix, and the prefix's size
+ * (inline: a scan computes them for every element it reads).
+ */
+static inline Size
+hnsw_list_offset(int m, int level)
+{
+	Size		off = sizeof(HnswElementHeader);
+
+	if (level > 0)
+		off += HNSW_LIST_BYTES(m, 0) + (level - 1) * HNSW_LIST_BYTES(m, 1);
+	return off;
+}
+
+static inline Size
+hnsw_prefix_size(int m, int level)
+{
+	return TYPEALIGN(4, hnsw_list_offset(m, level + 1));
+}
 
 /* Bytes an element of `level` occupies in the stream (prefix + vector). */
 extern Size hnsw_element_size(const HnswShape *shape, int level);
 
 /*
  * Where an element of `level` appended at stream position `tail` starts:
- * `tail` rounded up to 4 bytes, or the next page's start when the prefix
- * would not fit in the rest of the page.
+ * `tail` rounded up to 4 bytes, or the next page's start when the element
+ * (the prefix, for elements larger than a page) would not fit in the rest
+ * of the page.
  */
 extern uint64 hnsw_place(const HnswShape *shape, uint64 tail, int level);
 
@@ -198,7 +216,16 @@ extern int	hnsw_max_level(int m);
 #define HNSW_PAGE_BYTES(page)	((char *) (page) + SizeOfPageHeaderData)
 
 extern void hnsw_ptr_set(HnswPtr *ptr, uint64 pos);
-extern uint64 hnsw_ptr_get(const HnswPtr *ptr);
+
+static inline uint64
+hnsw_ptr_get(const HnswPtr *ptr)
+{
+	BlockNumber blk = BlockIdGetBlockNumber(&ptr->blk);
+
+	if (blk == InvalidBlockNumber)
+		return HNSW_INVALID_POS;
+	return (uint64) (blk - 1) * HNSW_PAGE_DATA + ptr->off;
+}
 
 /* Initialise a data page or the metapage in place; the metapage's fields. */
 extern void hnsw_init_data_page(Page page);
@@ -391,38 +418,17 @@ extern bool hnsw_indexable(VectorMetric metric, const Vector *v);
  * Disk graph (hnsw_disk.c) and inserts (hnsw_insert.c)
  * ---------------------------------------------------------------------
  */
-/*
- * Buffers a scan keeps pinned, by block, so that pages it returns to (an
- * element expanded after its distance was taken, the next element on a
- * page, the page a vector continues on) skip the buffer mapping lookup.
- * Open addressing; emptied between graph operations when it holds half its
- * slots or 1/64 of shared_buffers, so that many concurrent scans cannot
- * pin all buffers.
- */
-#define HNSW_PIN_CACHE	1024
-
-typedef struct HnswPinCache
-{
-	BlockNumber blk[HNSW_PIN_CACHE];
-	Buffer		buf[HNSW_PIN_CACHE];	/* InvalidBuffer: free slot */
-	int			n;
-} HnswPinCache;
-
 typedef struct HnswDiskGraph
 {
 	HnswGraph	g;
 	Relation	index;
 	float	   *scratch;		/* for vectors that span pages */
-	HnswPinCache *pins;			/* scans only; NULL: pin and release each time */
 } HnswDiskGraph;
 
 extern void hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index,
 								 const HnswShape *shape);
-/* Copy the header of element `pos` (share lock, through dg's pin cache). */
+/* Copy the header of element `pos` (under a share lock). */
 extern void hnsw_disk_read_header(HnswDiskGraph *dg, uint64 pos, HnswElementHeader *hdr);
-
-/* Drop the pins of dg->pins (a scan's cache, see HnswPinCache). */
-extern void hnsw_disk_graph_release(HnswDiskGraph *dg);
 
 /*
  * Pin the page of element `pos` and lock it in `mode` (BUFFER_LOCK_SHARE or

@@ -3,7 +3,7 @@
  * hnsw_disk.c
  *	  The HNSW graph on disk as an HnswGraph: neighbour lists and distances
  *	  read through the buffer manager under share locks, batched with
- *	  prefetching, and the per-scan cache of pinned pages.
+ *	  prefetching.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,83 +24,13 @@ hnsw_lock_element(Relation index, uint64 pos, int mode, HnswElementHeader **hdr)
 }
 
 void
-hnsw_disk_graph_release(HnswDiskGraph *dg)
-{
-	if (dg->pins == NULL || dg->pins->n == 0)
-		return;
-	for (int i = 0; i < HNSW_PIN_CACHE; i++)
-	{
-		if (BufferIsValid(dg->pins->buf[i]))
-			ReleaseBuffer(dg->pins->buf[i]);
-		dg->pins->buf[i] = InvalidBuffer;
-	}
-	dg->pins->n = 0;
-}
-
-/*
- * Start of a graph operation: empty a pin cache that holds half its slots
- * (so the at most 2 * 2m pages one operation pins always find a free slot)
- * or 1/64 of shared_buffers.
- */
-static inline void
-pins_begin(HnswDiskGraph *dg)
-{
-	if (dg->pins && dg->pins->n >= Min(HNSW_PIN_CACHE / 2, NBuffers / 64))
-		hnsw_disk_graph_release(dg);
-}
-
-/* Pin block `blk`, from the cache when there is one. */
-static Buffer
-pin_block(HnswDiskGraph *dg, BlockNumber blk)
-{
-	HnswPinCache *pc = dg->pins;
-	uint32		h;
-	Buffer		buf;
-
-	if (pc == NULL)
-		return ReadBuffer(dg->index, blk);
-	h = (blk * 2654435761U) & (HNSW_PIN_CACHE - 1);
-	while (BufferIsValid(pc->buf[h]))
-	{
-		if (pc->blk[h] == blk)
-			return pc->buf[h];
-		h = (h + 1) & (HNSW_PIN_CACHE - 1);
-	}
-	buf = ReadBuffer(dg->index, blk);
-	pc->blk[h] = blk;
-	pc->buf[h] = buf;
-	pc->n++;
-	return buf;
-}
-
-/* Unlock `buf` and drop its pin unless the cache keeps it. */
-static inline void
-unlock_block(HnswDiskGraph *dg, Buffer buf)
-{
-	if (dg->pins)
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-	else
-		UnlockReleaseBuffer(buf);
-}
-
-/* Drop an unlocked pin unless the cache keeps it. */
-static inline void
-unpin_block(HnswDiskGraph *dg, Buffer buf)
-{
-	if (dg->pins == NULL)
-		ReleaseBuffer(buf);
-}
-
-void
 hnsw_disk_read_header(HnswDiskGraph *dg, uint64 pos, HnswElementHeader *hdr)
 {
-	Buffer		buf;
+	Buffer		buf = ReadBuffer(dg->index, HNSW_POS_BLOCK(pos));
 
-	pins_begin(dg);
-	buf = pin_block(dg, HNSW_POS_BLOCK(pos));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	*hdr = *(HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + HNSW_POS_OFFSET(pos));
-	unlock_block(dg, buf);
+	UnlockReleaseBuffer(buf);
 }
 
 static int
@@ -111,8 +41,7 @@ disk_neighbours(HnswGraph *g, uint64 id, int level, uint64 *out)
 	Buffer		buf;
 	int			n = 0;
 
-	pins_begin(dg);
-	buf = pin_block(dg, HNSW_POS_BLOCK(id));
+	buf = ReadBuffer(dg->index, HNSW_POS_BLOCK(id));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + HNSW_POS_OFFSET(id));
 
@@ -125,7 +54,7 @@ disk_neighbours(HnswGraph *g, uint64 id, int level, uint64 *out)
 		for (int i = 0; i < n; i++)
 			out[i] = hnsw_ptr_get(&slots[i]);
 	}
-	unlock_block(dg, buf);
+	UnlockReleaseBuffer(buf);
 	return n;
 }
 
@@ -147,8 +76,7 @@ disk_vector_op(HnswDiskGraph *dg, uint64 id, const float *q, float *into, bool *
 	float	   *dst = q ? dg->scratch : into;
 	double		d = 0;
 
-	pins_begin(dg);
-	buf = pin_block(dg, HNSW_POS_BLOCK(id));
+	buf = ReadBuffer(dg->index, HNSW_POS_BLOCK(id));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + off);
 	prefix = hnsw_prefix_size(shape->m, hdr->level);
@@ -158,11 +86,11 @@ disk_vector_op(HnswDiskGraph *dg, uint64 id, const float *q, float *into, bool *
 	{
 		d = vector_metric_distance(shape->metric, q, (float *) ((char *) hdr + prefix),
 								   shape->dims);
-		unlock_block(dg, buf);
+		UnlockReleaseBuffer(buf);
 		return d;
 	}
 	memcpy(dst, (char *) hdr + prefix, here);
-	unlock_block(dg, buf);
+	UnlockReleaseBuffer(buf);
 	if (here < bytes)
 		hnsw_read_stream(dg->index, id + prefix + here, (char *) dst + here, bytes - here);
 	if (q)
@@ -177,80 +105,113 @@ disk_distance(HnswGraph *g, uint64 id, const float *q, bool *live)
 }
 
 /*
- * Batched distances: pin every element's page (and the next page when a
- * level-0 element's vector continues there) and touch the first cache
- * lines, then compute.  A scan is bound by memory latency (random pages in
- * shared buffers), which this overlaps across the neighbours of one list.
+ * The pages holding the vector of element `id`: its header's page and,
+ * when a level-0 element's vector runs past that page's end, the next one
+ * (else InvalidBuffer).  Pins them and prefetches the header and the whole
+ * vector, so that the memory latency overlaps the distance computed
+ * meanwhile.
+ */
+typedef struct VectorPages
+{
+	Buffer		first;
+	Buffer		next;
+} VectorPages;
+
+static void
+pin_vector(HnswDiskGraph *dg, uint64 id, VectorPages *vp)
+{
+	uint32		off = HNSW_POS_OFFSET(id);
+	Size		start = off + hnsw_prefix_size(dg->g.shape.m, 0);
+	Size		end = start + sizeof(float) * dg->g.shape.dims;
+	const char *page;
+
+	vp->first = ReadBuffer(dg->index, HNSW_POS_BLOCK(id));
+	page = HNSW_PAGE_BYTES(BufferGetPage(vp->first));
+	__builtin_prefetch(page + off);
+	for (Size o = start; o < Min(end, HNSW_PAGE_DATA); o += 64)
+		__builtin_prefetch(page + o);
+	vp->next = InvalidBuffer;
+	if (end > HNSW_PAGE_DATA && end <= 2 * HNSW_PAGE_DATA)
+	{
+		vp->next = ReadBuffer(dg->index, HNSW_POS_BLOCK(id) + 1);
+		page = HNSW_PAGE_BYTES(BufferGetPage(vp->next));
+		for (Size o = 0; o < end - HNSW_PAGE_DATA; o += 64)
+			__builtin_prefetch(page + o);
+	}
+}
+
+/* Distance from `q` to element `id` whose pages pin_vector pinned; unpins. */
+static double
+pinned_distance(HnswDiskGraph *dg, uint64 id, const float *q, VectorPages *vp,
+				bool *live)
+{
+	HnswShape  *shape = &dg->g.shape;
+	HnswElementHeader *hdr;
+	uint32		off = HNSW_POS_OFFSET(id);
+	Size		bytes = sizeof(float) * shape->dims;
+	Size		prefix;
+	Size		here;
+	double		d;
+
+	LockBuffer(vp->first, BUFFER_LOCK_SHARE);
+	hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(vp->first)) + off);
+	prefix = hnsw_prefix_size(shape->m, hdr->level);
+	*live = hdr->ntids > 0;
+	here = Min(bytes, HNSW_PAGE_DATA - off - prefix);
+	if (here == bytes)
+	{
+		d = vector_metric_distance(shape->metric, q,
+								   (float *) ((char *) hdr + prefix), shape->dims);
+		UnlockReleaseBuffer(vp->first);
+	}
+	else
+	{
+		/* the vector continues on the following page(s) */
+		memcpy(dg->scratch, (char *) hdr + prefix, here);
+		UnlockReleaseBuffer(vp->first);
+		if (BufferIsValid(vp->next) && bytes - here <= HNSW_PAGE_DATA)
+		{
+			LockBuffer(vp->next, BUFFER_LOCK_SHARE);
+			memcpy((char *) dg->scratch + here,
+				   HNSW_PAGE_BYTES(BufferGetPage(vp->next)), bytes - here);
+			UnlockReleaseBuffer(vp->next);
+			vp->next = InvalidBuffer;
+		}
+		else
+			hnsw_read_stream(dg->index, id + prefix + here,
+							 (char *) dg->scratch + here, bytes - here);
+		d = vector_metric_distance(shape->metric, q, dg->scratch, shape->dims);
+	}
+	if (BufferIsValid(vp->next))
+		ReleaseBuffer(vp->next);
+	return d;
+}
+
+/*
+ * Batched distances, pipelined: the next element's pages are pinned and its
+ * vector prefetched before the current one's distance is computed.  A scan
+ * is bound by memory latency (random pages in shared buffers), which this
+ * overlaps.  Only two elements' pages are pinned at a time, so the pins stay
+ * in the backend's small array of private reference counts (its overflow
+ * hash table made each pin several times dearer).
  */
 static void
 disk_distances(HnswGraph *g, const uint64 *ids, int n, const float *q,
 			   double *d, bool *live)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) g;
-	Buffer		bufs[2 * HNSW_MAX_M];
-	Buffer		next[2 * HNSW_MAX_M];
-	Size		prefix0 = hnsw_prefix_size(g->shape.m, 0);
-	Size		bytes = sizeof(float) * g->shape.dims;
+	VectorPages ahead;
 
-	pins_begin(dg);
+	if (n == 0)
+		return;
+	pin_vector(dg, ids[0], &ahead);
 	for (int i = 0; i < n; i++)
 	{
-		uint32		off = HNSW_POS_OFFSET(ids[i]);
-		const char *p;
+		VectorPages cur = ahead;
 
-		bufs[i] = pin_block(dg, HNSW_POS_BLOCK(ids[i]));
-		p = HNSW_PAGE_BYTES(BufferGetPage(bufs[i])) + off;
-		__builtin_prefetch(p);
-		for (int line = 0; line < 4; line++)
-			__builtin_prefetch(p + prefix0 + 64 * line);
-		next[i] = InvalidBuffer;
-		if (off + prefix0 + bytes > HNSW_PAGE_DATA &&
-			off + prefix0 + bytes <= 2 * HNSW_PAGE_DATA)
-		{
-			next[i] = pin_block(dg, HNSW_POS_BLOCK(ids[i]) + 1);
-			p = HNSW_PAGE_BYTES(BufferGetPage(next[i]));
-			for (int line = 0; line < 4; line++)
-				__builtin_prefetch(p + 64 * line);
-		}
-	}
-	for (int i = 0; i < n; i++)
-	{
-		HnswElementHeader *hdr;
-		uint32		off = HNSW_POS_OFFSET(ids[i]);
-		Size		prefix;
-		Size		here;
-
-		LockBuffer(bufs[i], BUFFER_LOCK_SHARE);
-		hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(bufs[i])) + off);
-		prefix = hnsw_prefix_size(g->shape.m, hdr->level);
-		live[i] = hdr->ntids > 0;
-		here = Min(bytes, HNSW_PAGE_DATA - off - prefix);
-		if (here == bytes)
-		{
-			d[i] = vector_metric_distance(g->shape.metric, q,
-										  (float *) ((char *) hdr + prefix), g->shape.dims);
-			unlock_block(dg, bufs[i]);
-		}
-		else
-		{
-			/* the vector continues on the following page(s) */
-			memcpy(dg->scratch, (char *) hdr + prefix, here);
-			unlock_block(dg, bufs[i]);
-			if (BufferIsValid(next[i]) && bytes - here <= HNSW_PAGE_DATA)
-			{
-				LockBuffer(next[i], BUFFER_LOCK_SHARE);
-				memcpy((char *) dg->scratch + here,
-					   HNSW_PAGE_BYTES(BufferGetPage(next[i])), bytes - here);
-				unlock_block(dg, next[i]);
-				next[i] = InvalidBuffer;
-			}
-			else
-				hnsw_read_stream(dg->index, ids[i] + prefix + here,
-								 (char *) dg->scratch + here, bytes - here);
-			d[i] = vector_metric_distance(g->shape.metric, q, dg->scratch, g->shape.dims);
-		}
-		if (BufferIsValid(next[i]))
-			unpin_block(dg, next[i]);
+		if (i + 1 < n)
+			pin_vector(dg, ids[i + 1], &ahead);
+		d[i] = pinned_distance(dg, ids[i], q, &cur, &live[i]);
 	}
 }
 
@@ -275,5 +236,4 @@ hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index, const HnswShape *shape)
 	dg->g.nelements = 0;
 	dg->index = index;
 	dg->scratch = palloc(sizeof(float) * shape->dims);
-	dg->pins = NULL;
 }

@@ -347,21 +347,38 @@ hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry, int entry_level,
 {
 	HnswCand	cur;
 	bool		live;
+	bool		found;
 	int			cap = HNSW_CAP(g->shape.m, 0);
 	uint64	   *nbuf = palloc(sizeof(uint64) * cap);
 	double	   *dbuf = palloc(sizeof(double) * cap);
 	bool	   *lbuf = palloc(sizeof(bool) * cap);
+	struct visitedhash_hash *seen = visitedhash_create(CurrentMemoryContext, 64, NULL);
 
 	cur.id = entry;
 	cur.dist = g->distance(g, entry, q, &live);
+	visitedhash_insert(seen, entry, &found);
 	for (int level = entry_level; level > to_level; level--)
 	{
 		bool		changed = true;
 
 		while (changed)
 		{
-			int			n = g->neighbours(g, cur.id, level, nbuf);
+			int			all = g->neighbours(g, cur.id, level, nbuf);
+			int			n = 0;
 
+			/*
+			 * Skip elements whose distance this descent already took
+			 * (consecutive lists overlap a lot): cur is at least as near as
+			 * each of them, so the result is the same.  A hash set even for
+			 * memory graphs, whose dense HnswVisited would cost an array of
+			 * all elements per descent.
+			 */
+			for (int i = 0; i < all; i++)
+			{
+				visitedhash_insert(seen, nbuf[i], &found);
+				if (!found)
+					nbuf[n++] = nbuf[i];
+			}
 			changed = false;
 			if (g->distances)
 				g->distances(g, nbuf, n, q, dbuf, lbuf);
@@ -384,6 +401,7 @@ hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry, int entry_level,
 			}
 		}
 	}
+	visitedhash_destroy(seen);
 	pfree(nbuf);
 	pfree(dbuf);
 	pfree(lbuf);

@@ -13,11 +13,9 @@
  * ef results each until hnsw.max_scan_tuples elements have been examined
  * or the state outgrows work_mem * hnsw.scan_mem_multiplier.
  *
- * Pages the search read stay pinned (not locked) in a per-scan cache, also
- * across the rescans of a LATERAL join, until the cache is half full or
- * the scan ends.  Heap TIDs are returned without holding locks between
- * calls: a row VACUUM removes and whose TID is reused after the scan read
- * it is not visible to the scan's MVCC snapshot, which the executor checks.
+ * Heap TIDs are returned without holding pins or locks between calls: a
+ * row VACUUM removes and whose TID is reused after the scan read it is not
+ * visible to the scan's MVCC snapshot, which the executor checks.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,7 +36,6 @@ typedef struct HnswScanOpaqueData
 	bool		qnull;			/* ORDER BY distance to NULL */
 	float	   *q;
 	HnswDiskGraph dg;
-	HnswPinCache *pins;			/* kept across rescans (LATERAL joins) */
 	HnswSearch	search;
 	HnswCand   *results;		/* this round, by ascending distance */
 	int			nresults;
@@ -60,7 +57,6 @@ hnsw_beginscan(Relation index, int nkeys, int norderbys)
 
 	so->ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan",
 									ALLOCSET_DEFAULT_SIZES);
-	so->pins = palloc0(sizeof(HnswPinCache));
 	scan->opaque = so;
 	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
 	scan->xs_orderbynulls = palloc(sizeof(bool) * Max(norderbys, 1));
@@ -125,7 +121,6 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 		return;
 	}
 	hnsw_disk_graph_init(&so->dg, scan->indexRelation, &shape);
-	so->dg.pins = so->pins;
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
 	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
 					 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
@@ -217,10 +212,7 @@ hnsw_endscan(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
-	so->dg.pins = so->pins;
-	hnsw_disk_graph_release(&so->dg);
 	MemoryContextDelete(so->ctx);
-	pfree(so->pins);
 	pfree(so);
 	scan->opaque = NULL;
 }
