@@ -15,23 +15,11 @@ my $node = vsim_node('hnsw_recall',
 load_fmnist($node, 'train', 'train', $ntrain);
 load_fmnist($node, 'test', 'test', $ntest);
 
-# "qid id dist" rows of one LATERAL query through the index.
+# k nearest neighbours of every test image through the index.
 sub knn_rows
 {
 	my ($op, $settings) = @_;
-	my $out = $node->safe_psql('postgres', qq{
-		SET enable_seqscan = off; $settings
-		SELECT q.id, n.id, n.d FROM test q CROSS JOIN LATERAL (
-			SELECT t.id, t.v $op q.v AS d FROM train t ORDER BY t.v $op q.v LIMIT $k) n;
-	});
-	my (%ids, %dist);
-	for (split /\n/, $out)
-	{
-		my ($qid, $id, $d) = split /\|/;
-		push @{ $ids{$qid} }, $id;
-		$dist{$qid}{$id} = $d;
-	}
-	return (\%ids, \%dist);
+	return knn_query($node, $op, $k, settings => "SET enable_seqscan = off; $settings");
 }
 
 sub uses_index
