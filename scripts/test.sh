@@ -54,14 +54,17 @@ if [ -n "$tap" ]; then
     prove -I "$PGXS_DIR/src/test/perl" -I "$VSIM_ROOT/test/lib" $tap 2>&1 | tee "$work/tap.log"
   set -e
   files=$(sed -n 's/^Files=\([0-9]*\),.*/\1/p' "$work/tap.log")
-  bad=$(sed -n 's/^Failed \([0-9]*\)\/[0-9]* test programs.*/\1/p' "$work/tap.log")
   files=${files:-$(echo "$tap" | wc -w)}
-  bad=${bad:-0}
+  # prove lists each failing file in its summary report as "NAME (Wstat: ...)"
+  bad=$(grep -cE '^[^ ]+\.pl +\(Wstat:' "$work/tap.log" || true)
   grep -q '^Result: PASS' "$work/tap.log" || [ "$bad" -gt 0 ] || bad=$files
   passed=$((passed + files - bad))
   failed=$((failed + bad))
-  [ "$bad" -eq 0 ] || find "$work/tap" -name '*.log' -path '*log*' -newer "$work/regress.log" \
-      -exec sh -c 'echo "--- $1"; tail -n 40 "$1"' _ {} \; 2>/dev/null | tail -n 120
+  # the tail of each failing test's own log (its assertions and psql output)
+  for t in $(sed -nE 's/^([^ ]+)\.pl +\(Wstat:.*/\1/p' "$work/tap.log"); do
+    echo "--- $t.pl: tail of its log"
+    tail -n 60 "$work/tap/tmp_check/log/regress_log_$(basename "$t")" 2>/dev/null
+  done
 fi
 
 echo "tests: $passed passed, $failed failed"

@@ -372,7 +372,11 @@ my $threads = query(q{SET vsim.intra_op_threads = 2;
 										  'SigBlk:\s+([0-9a-f]+)'))[1], 16, '0'))::bit(64)::bigint AS blocked
 		  FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task') t) s});
 my ($n_other, $n_blocked, $main_ok) = (split /\n/, $threads)[1] =~ /(\d+)\|(\d+)\|(\d+)/;
-cmp_ok($n_other, '>=', 3, "ONNX Runtime and the watchdog run $n_other threads (2 intra-op threads)");
+# How many threads ONNX Runtime keeps is its own business (usually 2 here:
+# the environment's and one intra-op worker, but a fresh-clone CI run once
+# showed 1); the watchdog plus at least one of ORT's must exist for the
+# mask checks below to mean anything.
+cmp_ok($n_other, '>=', 2, "ONNX Runtime and the watchdog run $n_other threads (2 intra-op threads)");
 is($n_blocked, $n_other, '... all with the asynchronous signals blocked');
 is($main_ok, '1', "... while the backend's own thread still takes them");
 
