@@ -63,7 +63,7 @@ if [ -n "$tap" ]; then
   # the tail of each failing test's own log (its assertions and psql output)
   for t in $(sed -nE 's/^([^ ]+)\.pl +\(Wstat:.*/\1/p' "$work/tap.log"); do
     echo "--- $t.pl: tail of its log"
-    tail -n 60 "$work/tap/tmp_check/log/regress_log_$(basename "$t")" 2>/dev/null
+    tail -n 60 "$work/tap/tmp_check/log/regress_log_$(basename "$t")" 2>/dev/null || true
   done
 fi
 
