@@ -806,6 +806,19 @@ output_array(const EmbedOutput *out)
 	return construct_array(d, (int) out->count, FLOAT4OID, 4, true, TYPALIGN_INT);
 }
 
+/* Raise 22023 unless the loaded model has an output named `output`. */
+static void
+check_output_name(const LoadedModel *m, const char *output)
+{
+	for (int i = 0; i < m->session->n_outputs; i++)
+		if (strcmp(m->session->outputs[i].name, output) == 0)
+			return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("model \"%s\" has no output named \"%s\"",
+					m->def->name, output)));
+}
+
 /*
  * vsim.embed_output(model text, input real[], output text) RETURNS real[]
  *
@@ -821,15 +834,8 @@ vsim_embed_output_tensor(PG_FUNCTION_ARGS)
 	float	   *x = float_array(PG_GETARG_ARRAYTYPE_P(1), &n);
 	char	   *output = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	EmbedOutput out;
-	bool		known = false;
 
-	for (int i = 0; i < m->session->n_outputs; i++)
-		known |= strcmp(m->session->outputs[i].name, output) == 0;
-	if (!known)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model \"%s\" has no output named \"%s\"",
-						m->def->name, output)));
+	check_output_name(m, output);
 	run_tensor(m->def, m->session, x, n, output, &out);
 	PG_RETURN_ARRAYTYPE_P(output_array(&out));
 }
@@ -847,15 +853,8 @@ vsim_embed_output_text(PG_FUNCTION_ARGS)
 	char	   *output = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	TokenizedText t;
 	EmbedOutput out;
-	bool		known = false;
 
-	for (int i = 0; i < m->session->n_outputs; i++)
-		known |= strcmp(m->session->outputs[i].name, output) == 0;
-	if (!known)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model \"%s\" has no output named \"%s\"",
-						m->def->name, output)));
+	check_output_name(m, output);
 	tokenize_text(m->def, m->tok, PG_GETARG_TEXT_PP(1), &t);
 	t.index = 0;
 	run_text_batch(m->def, m->session, &t, 1, NULL, output, &out);
