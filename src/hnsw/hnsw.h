@@ -411,9 +411,6 @@ extern int	hnsw_select_neighbours(HnswGraph *g, const float *base,
 /* Random level for a new element: floor(-ln(U) / ln(m)), capped. */
 extern int	hnsw_random_level(int m, int max_level);
 
-/* A vector is indexable: always, except a zero vector under cosine. */
-extern bool hnsw_indexable(VectorMetric metric, const Vector *v);
-
 /* ---------------------------------------------------------------------
  * Disk graph (hnsw_disk.c) and inserts (hnsw_insert.c)
  * ---------------------------------------------------------------------

@@ -621,7 +621,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %d dimensions, not %d", bs->shape.dims, v->dim)));
-	if (hnsw_indexable(bs->shape.metric, v))
+	if (vector_metric_indexable(bs->shape.metric, v->x, v->dim))
 	{
 		double		done;
 

@@ -491,14 +491,3 @@ hnsw_random_level(int m, int max_level)
 
 	return Min(level, max_level);
 }
-
-bool
-hnsw_indexable(VectorMetric metric, const Vector *v)
-{
-	if (metric != VECTOR_METRIC_COSINE)
-		return true;
-	for (int i = 0; i < v->dim; i++)
-		if (v->x[i] != 0)
-			return true;
-	return false;
-}

@@ -242,7 +242,7 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 				 errmsg("expected %d dimensions, not %d", shape.dims, v->dim),
 				 errdetail("Index \"%s\" holds vectors of %d dimensions.",
 						   RelationGetRelationName(index), shape.dims)));
-	if (!hnsw_indexable(shape.metric, v))
+	if (!vector_metric_indexable(shape.metric, v->x, v->dim))
 		return;
 
 	level = hnsw_random_level(shape.m, shape.max_level);

@@ -194,8 +194,6 @@ extern Buffer ivf_new_buffer(Relation index, ForkNumber forknum);
  */
 extern VectorMetric ivf_list_metric(VectorMetric metric);
 
-/* Is the vector all zeros (so not indexed under the cosine metric)? */
-extern bool ivf_vector_is_zero(const float *x, int dims);
 
 /* amoptions: parse WITH (lists = n); raises 22023 outside 1 .. 32768 */
 extern bytea *ivf_options(Datum reloptions, bool validate);

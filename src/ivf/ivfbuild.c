@@ -94,7 +94,6 @@ typedef struct IvfBuildState
 	Relation	index;
 	VectorMetric metric;
 	int			dims;
-	bool		skip_zero;		/* cosine: zero vectors are not indexed */
 
 	/* sampling */
 	float	   *sample;			/* sample_target x dims floats */
@@ -275,7 +274,7 @@ build_vector(IvfBuildState *st, Datum value, bool isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %d dimensions, not %d", st->dims, v->dim)));
-	if (st->skip_zero && ivf_vector_is_zero(v->x, v->dim))
+	if (!vector_metric_indexable(st->metric, v->x, v->dim))
 		return NULL;
 	return v;
 }
@@ -526,7 +525,6 @@ assign_state_init(IvfBuildState *st, Relation heap, Relation index,
 	st->index = index;
 	st->metric = metric;
 	st->dims = dims;
-	st->skip_zero = metric == VECTOR_METRIC_COSINE;
 	st->nlists = nlists;
 	st->centres = centres;
 	st->unit = palloc(sizeof(float) * dims);

@@ -172,7 +172,7 @@ ivf_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("expected %d dimensions, not %d", meta->dims, v->dim)));
-	if (!(meta->metric == VECTOR_METRIC_COSINE && ivf_vector_is_zero(v->x, v->dim)))
+	if (vector_metric_indexable(meta->metric, v->x, v->dim))
 	{
 		Size		size = IVF_TUPLE_SIZE(meta->dims);
 		IvfTuple   *item = palloc0(size);

@@ -140,15 +140,6 @@ ivf_list_metric(VectorMetric metric)
 	return metric == VECTOR_METRIC_IP ? VECTOR_METRIC_L2 : metric;
 }
 
-bool
-ivf_vector_is_zero(const float *x, int dims)
-{
-	for (int i = 0; i < dims; i++)
-		if (x[i] != 0)
-			return false;
-	return true;
-}
-
 char *
 ivf_build_phase_name(int64 phasenum)
 {

@@ -126,6 +126,17 @@ vector_metric_to_sql(VectorMetric metric, double distance)
 	return metric == VECTOR_METRIC_L2 ? sqrt(distance) : distance;
 }
 
+bool
+vector_metric_indexable(VectorMetric metric, const float *x, int dim)
+{
+	if (metric != VECTOR_METRIC_COSINE)
+		return true;
+	for (int i = 0; i < dim; i++)
+		if (x[i] != 0)
+			return true;
+	return false;
+}
+
 const char *
 vector_metric_name(VectorMetric metric)
 {

@@ -151,6 +151,13 @@ extern double vector_metric_distance(VectorMetric metric,
  */
 extern double vector_metric_to_sql(VectorMetric metric, double distance);
 
+/*
+ * vector_metric_indexable: whether an index on `metric` stores the `dim`
+ * floats at `x`: always, except an all-zero vector under cosine, whose
+ * direction (and so its cosine distance to anything) is undefined.
+ */
+extern bool vector_metric_indexable(VectorMetric metric, const float *x, int dim);
+
 /* Name of a metric ("l2", "ip", "cosine", "l1"), for messages. */
 extern const char *vector_metric_name(VectorMetric metric);
 
