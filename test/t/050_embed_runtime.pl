@@ -11,20 +11,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib "$ENV{VSIM_ROOT}/test/lib";
+use VsimTest;
 use File::Copy qw(copy);
 use Time::HiRes qw(time);
 
-my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set";
-my $models = PostgreSQL::Test::Utils::tempdir();
-system_or_bail('/usr/bin/python3', "$root/test/embed/models.py", 'gen', $models);
-
-my $node = PostgreSQL::Test::Cluster->new('embed_runtime');
-$node->init;
-$node->append_conf('postgresql.conf', "vsim.model_directory = '$models'\n");
-$node->start;
-$node->safe_psql('postgres',
-	"CREATE DATABASE embed ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
-$node->safe_psql('embed', 'CREATE EXTENSION vsim');
+my ($node, $models) = embed_test_node('embed_runtime');
 
 # Run $sql; return "SQLSTATE: message" of its error, or '' when it succeeded.
 sub sql_error

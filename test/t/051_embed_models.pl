@@ -14,19 +14,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib "$ENV{VSIM_ROOT}/test/lib";
+use VsimTest;
 
 my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set";
 my $shared = "$root/../shared/data";
-my $models = PostgreSQL::Test::Utils::tempdir();
-system_or_bail('/usr/bin/python3', "$root/test/embed/models.py", 'gen', $models);
-
-my $node = PostgreSQL::Test::Cluster->new('embed_models');
-$node->init;
-$node->append_conf('postgresql.conf', "vsim.model_directory = '$models'\n");
-$node->start;
-$node->safe_psql('postgres',
-	"CREATE DATABASE embed ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
-$node->safe_psql('embed', 'CREATE EXTENSION vsim');
+my ($node, $models) = embed_test_node('embed_models');
 
 sub query { return $node->safe_psql('embed', $_[0]); }
 
