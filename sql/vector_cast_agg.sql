@@ -30,6 +30,17 @@ SELECT avg(v), sum(v) FROM t_agg WHERE false;
 SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v);
 SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v);
 SELECT avg(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v);
+-- the support functions are callable directly: a state holding NaN or
+-- Infinity never becomes a vector
+\set VERBOSITY sqlstate
+SELECT vector_avg('{1,NaN}'::float8[]);
+SELECT vector_sum('{1,NaN}'::float8[]);
+SELECT vector_avg('{1,Infinity}'::float8[]);
+SELECT vector_avg(vector_combine('{1,NaN}'::float8[], '{1,2}'::float8[]));
+SELECT vector_avg(vector_accum('{1,NaN}'::float8[], '[1]'));
+SELECT vector_avg('{NaN,1}'::float8[]);
+\set VERBOSITY default
+SELECT vector_avg('{2,3,-4}'::float8[]), vector_sum('{2,3,-4}'::float8[]);
 -- partial aggregation runs the combine function
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2; SET parallel_leader_participation = off;

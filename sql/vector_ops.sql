@@ -7,6 +7,11 @@ SELECT '[1,0]'::vector <=> '[0,1]' AS orthogonal, '[1,1]'::vector <=> '[2,2]' AS
 -- cosine distance with a zero vector is defined as 1, never NaN
 SELECT '[0,0]'::vector <=> '[1,2]' AS zero_left, '[1,2]'::vector <=> '[0,0]' AS zero_right,
        '[0,0]'::vector <=> '[0,0]' AS both_zero;
+-- tiny vectors whose squares underflow float4 still have a direction
+SELECT '[1e-30,1e-30]'::vector <=> '[1e-30,1e-30]' AS same_tiny,
+       '[1e-30,0]'::vector <=> '[0,1e-30]' AS orthogonal_tiny,
+       '[1e-40,1e-40]'::vector <=> '[-1e-40,-1e-40]' AS opposite_subnormal,
+       '[1e-30,1e-30]'::vector <=> '[1,1]' AS tiny_and_unit;
 SELECT '[1,2,3]'::vector <+> '[4,0,3]' AS l1, l1_distance('[1,2,3]', '[4,0,3]');
 -- large but finite values do not overflow the double-precision results
 SELECT '[3e38]'::vector <-> '[-3e38]' AS l2_huge;

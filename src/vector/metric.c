@@ -12,6 +12,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/genam.h"
@@ -45,8 +46,9 @@ vector_index_metric(Relation index, AttrNumber attno)
 }
 
 /*
- * Double-precision distance, for the rare finite inputs (|x| near FLT_MAX)
- * whose float-lane accumulation overflows.  Same values as the kernels.
+ * Double-precision distance, for the rare finite inputs whose float-lane
+ * accumulation overflows (|x| near FLT_MAX) or, under cosine, underflows
+ * (norms below about 1e-19).  Same values as the kernels otherwise.
  */
 static double
 metric_distance_wide(VectorMetric metric, const float *a, const float *b, int dim)
@@ -107,7 +109,14 @@ vector_metric_distance(VectorMetric metric, const float *a, const float *b, int 
 							bb;
 
 				vector_kernels->cosine_parts(a, b, dim, &dot, &aa, &bb);
-				if (!isfinite(dot) || !isfinite(aa) || !isfinite(bb))
+
+				/*
+				 * A sum of squares below FLT_MIN has underflowed (fully or
+				 * into subnormals) and lost the vector's direction; double
+				 * holds the squares of every finite float4 exactly enough.
+				 */
+				if (!isfinite(dot) || !isfinite(aa) || !isfinite(bb) ||
+					aa < FLT_MIN || bb < FLT_MIN)
 					return metric_distance_wide(metric, a, b, dim);
 				return vector_cosine_distance_from_parts(dot, aa, bb);
 			}

@@ -56,7 +56,9 @@ extern void vector_check_same_dims(const Vector *a, const Vector *b);
 
 /*
  * Raise an error for a non-finite element: 22000 (data_exception) for NaN,
- * 22003 (numeric_value_out_of_range) for +/-Infinity.  Used on input.
+ * 22003 (numeric_value_out_of_range) for +/-Infinity.  Every constructor
+ * of a vector whose elements could be non-finite calls it (input, casts,
+ * aggregate final functions, embedding outputs).
  */
 extern void vector_check_finite(const float *x, int dim);
 

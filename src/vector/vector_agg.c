@@ -104,7 +104,12 @@ vector_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(r);
 }
 
-/* Finish sum or avg; NULL for no rows; 22003 if a result overflows real */
+/*
+ * Finish sum or avg; NULL for no rows; 22003 if a result overflows real.
+ * The final functions are callable with any float8[], so a state holding
+ * NaN or Infinity gets the input functions' errors (vector_check_finite)
+ * instead of becoming a vector no btree, index or dump could handle.
+ */
 static Datum
 finish(FunctionCallInfo fcinfo, bool average)
 {
@@ -121,12 +126,13 @@ finish(FunctionCallInfo fcinfo, bool average)
 		double		val = average ? s[i + 1] / s[0] : s[i + 1];
 
 		r->x[i] = (float) val;
-		if (isinf(r->x[i]))
+		if (isinf(r->x[i]) && isfinite(val))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("value out of range: overflow"),
 					 errdetail("Element %d of the aggregate is outside the range of real.", i + 1)));
 	}
+	vector_check_finite(r->x, r->dim);
 	PG_RETURN_VECTOR_P(r);
 }
 
