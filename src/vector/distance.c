@@ -220,7 +220,8 @@ vector_init(void)
 							 &kernel_choice,
 							 KERNEL_AUTO,
 							 kernel_options,
-							 PGC_USERSET,
+							 /* the low bits of IMMUTABLE distances depend on it */
+							 PGC_SUSET,
 							 0,
 							 check_kernel, assign_kernel, show_kernel);
 	vector_kernels = kernels_for(kernel_choice);
