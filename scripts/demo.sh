@@ -9,6 +9,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$VSIM_ROOT"
+vsim_data_dir || true    # a VSIM_DATA naming no directory stops here, before the build
 
 "$VSIM_ROOT/scripts/setup.sh"
 if [ "$(id -u)" -eq 0 ]; then

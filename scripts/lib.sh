@@ -4,6 +4,10 @@
 VSIM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=${PG_MAJOR:-15}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+# A relative $VSIM_DATA (see vsim_data_dir) is relative to the directory the
+# script was started in (scripts cd to $VSIM_ROOT): made absolute here, also
+# for the processes the script starts.
+case ${VSIM_DATA:-} in '' | /*) ;; *) VSIM_DATA=$PWD/$VSIM_DATA ;; esac
 # Where the test suite stages a private copy of PostgreSQL with vsim in it.
 VSIM_STAGE=$VSIM_ROOT/build/tmp_install
 
@@ -17,6 +21,24 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# vsim_data_dir: find the data directory (models and corpora: models/,
+# corpus/).  It is $VSIM_DATA when that is set (an error, which ends the
+# script, when it is not a directory), else ../shared/data beside the
+# checkout when that exists.  Sets VSIM_DATA_DIR to its absolute path and
+# returns 0, or sets it empty and returns 1 when there is none, so callers
+# can skip what needs it:  if vsim_data_dir; then ... "$VSIM_DATA_DIR" ...
+# test/lib/VsimTest.pm has the same rule for the TAP tests (vsim_data_dir).
+vsim_data_dir() {
+  VSIM_DATA_DIR=
+  if [ -n "${VSIM_DATA:-}" ]; then
+    [ -d "$VSIM_DATA" ] || die "VSIM_DATA=$VSIM_DATA is not a directory"
+    VSIM_DATA_DIR=$(cd "$VSIM_DATA" && pwd)
+  elif [ -d "$VSIM_ROOT/../shared/data" ]; then
+    VSIM_DATA_DIR=$(cd "$VSIM_ROOT/../shared/data" && pwd)
+  fi
+  [ -n "$VSIM_DATA_DIR" ]
+}
 
 # Install missing Debian packages (as root); a no-op when all are present.
 install_packages() {

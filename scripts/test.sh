@@ -7,10 +7,17 @@
 # owned by the postgres OS user.  Ends with "tests: N passed, M failed" and
 # exits non-zero on any failure.
 #
-# Environment: VSIM_TAP_TESTS limits the TAP files run (e.g. test/t/010_*).
+# Environment: VSIM_TAP_TESTS limits the TAP files run (e.g. test/t/010_*);
+# VSIM_DATA is the data directory (models and corpora, default ../shared/data
+# beside the checkout) for the tests that need it; they skip without it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$VSIM_ROOT"
+if vsim_data_dir; then
+  log "data directory: $VSIM_DATA_DIR"
+else
+  log "no data directory (VSIM_DATA is not set, ../shared/data does not exist): the tests that need models and corpora skip"
+fi
 
 "$VSIM_ROOT/scripts/setup.sh"
 stage_install
@@ -50,7 +57,7 @@ if [ -n "$tap" ]; then
   as_pg mkdir -p "$work/tap"
   set +e
   as_pg env PATH="$STAGE_BINDIR:$PATH" TESTDIR="$work/tap" \
-    VSIM_ROOT="$VSIM_ROOT" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
+    VSIM_ROOT="$VSIM_ROOT" ${VSIM_DATA_DIR:+"VSIM_DATA=$VSIM_DATA_DIR"} PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
     prove -I "$PGXS_DIR/src/test/perl" -I "$VSIM_ROOT/test/lib" $tap 2>&1 | tee "$work/tap.log"
   set -e
   files=$(sed -n 's/^Files=\([0-9]*\),.*/\1/p' "$work/tap.log")

@@ -1,16 +1,15 @@
 # demo part 40: embedding inside the database with ONNX Runtime.
 # Sourced by scripts/demo.sh (uses its step, step_done, show and sql).
 #
-# Models and corpora come from $VSIM_DATA (default: ../shared/data beside
-# the project, when it exists): models/text-word64 (a small sentence
-# embedding model), models/fashion-mnist-cnn (a CNN trained on
-# Fashion-MNIST) and corpus/*.csv (TMDB and IMDB movies).  Without them
-# this part says what it skipped and how to supply a model.
+# Models and corpora come from the data directory (vsim_data_dir in
+# scripts/lib.sh: $VSIM_DATA, default ../shared/data beside the checkout):
+# models/text-word64 (a small sentence embedding model),
+# models/fashion-mnist-cnn (a CNN trained on Fashion-MNIST) and
+# corpus/*.csv (TMDB and IMDB movies).  Without them this part says what it
+# skipped and how to supply a model.
 
-embed_data=${VSIM_DATA:-}
-if [ -z "$embed_data" ] && [ -d "$VSIM_ROOT/../shared/data" ]; then
-  embed_data=$(cd "$VSIM_ROOT/../shared/data" && pwd)
-fi
+embed_data=
+if vsim_data_dir; then embed_data=$VSIM_DATA_DIR; fi
 
 embed_runtime=$(sql -At -c 'SELECT vsim.onnxruntime_version()' 2>&1) || {
   step "In-database embedding: skipped"

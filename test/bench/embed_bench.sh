@@ -6,8 +6,10 @@
 #
 # Models: a MiniLM-sized encoder with random weights (6 layers, hidden 384,
 # 12 heads, bert-base-uncased vocabulary; test/embed/models.py gen-minilm),
-# which costs what all-MiniLM-L6-v2 costs, and the shared text-word64 model
-# when ../shared/data is there.  Sentences: TMDB movie overviews.
+# which costs what all-MiniLM-L6-v2 costs, and the text-word64 model.
+# Needs the data directory ($VSIM_DATA, default ../shared/data beside the
+# checkout; see vsim_data_dir in scripts/lib.sh) for the text-word64 model,
+# the bert-base-uncased tokenizer and the sentences, TMDB movie overviews.
 #
 # Environment: EMBED_BENCH_N sentences (default 500), EMBED_BENCH_THREADS
 # intra-op threads (default 1), EMBED_BENCH_BATCH (default 32),
@@ -20,7 +22,9 @@ N=${EMBED_BENCH_N:-500}
 THREADS=${EMBED_BENCH_THREADS:-1}
 BATCH=${EMBED_BENCH_BATCH:-32}
 REPS=${EMBED_BENCH_REPS:-3}
-DATA=${VSIM_DATA:-$VSIM_ROOT/../shared/data}
+vsim_data_dir ||
+  die "needs the data directory: VSIM_DATA is not set and ../shared/data does not exist"
+DATA=$VSIM_DATA_DIR
 [ -f "$DATA/models/bert-uncased-tokenizer/tokenizer.json" ] ||
   die "needs $DATA/models/bert-uncased-tokenizer (set VSIM_DATA)"
 

@@ -8,16 +8,29 @@ package VsimTest;
 use strict;
 use warnings;
 
+use Cwd ();
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
-our @EXPORT = qw(vsim_node embed_test_node load_fmnist fmnist_truth knn_query recall_at_k shared_dir python3);
+our @EXPORT = qw(vsim_node embed_test_node load_fmnist fmnist_truth knn_query recall_at_k vsim_data_dir python3);
 
 my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set (run through scripts/test.sh)";
 
-# The read-only data directory beside the project (may not exist).
-sub shared_dir { return "$root/../shared"; }
+# The data directory (models and corpora: models/, corpus/), by the rule of
+# vsim_data_dir in scripts/lib.sh: $VSIM_DATA when it is set (dies when it
+# is not a directory), else ../shared/data beside the checkout when that
+# exists.  Returns its absolute path, or undef when there is none, so a test
+# can skip:  my $data = vsim_data_dir() // plan skip_all => '...';
+sub vsim_data_dir
+{
+	if (defined $ENV{VSIM_DATA} && $ENV{VSIM_DATA} ne '')
+	{
+		die "VSIM_DATA=$ENV{VSIM_DATA} is not a directory\n" unless -d $ENV{VSIM_DATA};
+		return Cwd::abs_path($ENV{VSIM_DATA});
+	}
+	return -d "$root/../shared/data" ? Cwd::abs_path("$root/../shared/data") : undef;
+}
 
 # Run /usr/bin/python3 with arguments; returns its standard output, dies on failure.
 sub python3

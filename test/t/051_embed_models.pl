@@ -5,8 +5,9 @@
 #   independent numpy forward pass, max abs difference <= 1e-4;
 # - a tensor model (2-layer MLP) against numpy, both outputs;
 # - the WordPiece tokenizer against an independent Python implementation
-#   (test/embed/wordpiece_ref.py) on the 13,000 texts of the shared corpora
-#   and hand-written non-ASCII cases, for tokenizer.json and vocab.txt;
+#   (test/embed/wordpiece_ref.py) on the 13,000 texts of the corpora in
+#   $VSIM_DATA (skipped without them) and hand-written non-ASCII cases, for
+#   tokenizer.json and vocab.txt;
 # - text in a LATIN1 database is converted to UTF-8 first;
 # - vsim.embed in a generated column, an index expression and parallel workers.
 use strict;
@@ -18,7 +19,7 @@ use lib "$ENV{VSIM_ROOT}/test/lib";
 use VsimTest;
 
 my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set";
-my $shared = "$root/../shared/data";
+my $data = vsim_data_dir();    # models and corpora; undef when there are none
 my ($node, $models) = embed_test_node('embed_models');
 
 sub query { return $node->safe_psql('embed', $_[0]); }
@@ -140,9 +141,11 @@ is(query($parallel . q{SELECT count(*) FROM many WHERE v = vsim.embed('bert', bo
 # --- tokenizer against the Python reference ----------------------------------
 SKIP:
 {
-	skip "no shared data at $shared", 7 unless -d "$shared/corpus";
-	query("SET vsim.model_directory = '$shared/models'");
-	my $set = "SET vsim.model_directory = '$shared/models';";
+	skip "no data directory (VSIM_DATA is not set, ../shared/data does not exist)", 7
+	  unless defined $data;
+	skip "no corpora at $data/corpus", 7 unless -d "$data/corpus";
+	query("SET vsim.model_directory = '$data/models'");
+	my $set = "SET vsim.model_directory = '$data/models';";
 	$node->safe_psql('embed', $set
 		  . "SELECT vsim.create_model('w64json', 'text-word64/model.onnx', 'text-word64/tokenizer.json');"
 		  . "SELECT vsim.create_model('w64txt', 'text-word64/model.onnx', 'text-word64/vocab.txt', '{\"max_length\": 128}');"
@@ -151,7 +154,7 @@ SKIP:
 		'"Hello, world!" with the bert-base-uncased vocabulary');
 
 	my $stats = py("$root/test/embed/wordpiece_ref.py", 'corpus',
-		"$shared/models/text-word64/vocab.txt", "$shared/corpus", 128, "$models/tok.tsv");
+		"$data/models/text-word64/vocab.txt", "$data/corpus", 128, "$models/tok.tsv");
 	note "reference tokenizer: $stats";
 	my ($texts, $non_ascii) = $stats =~ /texts=(\d+) non_ascii=(\d+)/;
 	cmp_ok($texts, '>=', 13000, "$texts texts");

@@ -1,12 +1,12 @@
 # test/t/052_embed_real.pl: real trained models inside the database.
 #
-# - the Fashion-MNIST CNN (shared/data/models/fashion-mnist-cnn) classifies
+# - the Fashion-MNIST CNN ($VSIM_DATA/models/fashion-mnist-cnn) classifies
 #   the 10,000 test images (Debian's dataset-fashion-mnist) in SQL with at
 #   least 90% accuracy, and its 256-d embeddings find same-class images;
-# - the text-word64 model (shared/data/models/text-word64) embeds the 7,600
+# - the text-word64 model ($VSIM_DATA/models/text-word64) embeds the 7,600
 #   AG News test items; a document's 10 nearest neighbours are mostly of its
 #   own class (chance: 25%); the batch form gives the same vectors.
-# Skipped when ../shared/data is absent.
+# Skipped when there is no data directory ($VSIM_DATA, default ../shared/data).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -15,8 +15,10 @@ use Test::More;
 use lib "$ENV{VSIM_ROOT}/test/lib";
 use VsimTest;
 
-my $data = shared_dir() . '/data';
-plan skip_all => "no shared data at $data" unless -d "$data/models";
+my $data = vsim_data_dir();
+plan skip_all => 'no data directory (VSIM_DATA is not set, ../shared/data does not exist)'
+  unless defined $data;
+plan skip_all => "no models at $data/models" unless -d "$data/models";
 
 my $node = vsim_node('embed_real', conf => "vsim.model_directory = '$data/models'\n");
 sub query { return $node->safe_psql('postgres', $_[0]); }
