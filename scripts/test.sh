@@ -75,4 +75,6 @@ if [ -n "$tap" ]; then
 fi
 
 echo "tests: $passed passed, $failed failed"
+# keep the clusters and logs of a failing run for inspection
+if [ "$failed" -eq 0 ]; then rm -rf "$work"; else log "logs kept in $work"; fi
 [ "$failed" -eq 0 ]

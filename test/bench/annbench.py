@@ -120,11 +120,13 @@ def main():
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--maintenance-work-mem", default="2GB")
-    ap.add_argument("--model-dir", default=os.path.join(os.path.dirname(__file__),
-                                                        "..", "..", "..", "shared", "data",
-                                                        "models", "fashion-mnist-cnn"))
+    ap.add_argument("--model-dir",
+                    help="directory of fashion_mnist_embed256.onnx (needed for --dataset cnn256; "
+                         "the bench scripts pass $VSIM_DATA/models/fashion-mnist-cnn)")
     ap.add_argument("--extra-sql", default="", help="SQL run before the searches")
     args = ap.parse_args()
+    if args.dataset == "cnn256" and not args.model_dir:
+        ap.error("--dataset cnn256 needs --model-dir")
 
     conn = psycopg2.connect("")
     conn.autocommit = True
