@@ -32,10 +32,10 @@
  * function.  The sections below follow the same order.
  *
  * No ONNX Runtime header is used.  The API table below lists only the slots
- * vsim calls, at the slot numbers of the ABI facts sheet
- * (shared/docs/onnxruntime-c-abi.md); the table is append-only across
- * releases, so a slot's index never changes.  Static assertions pin every
- * member to its slot.
+ * vsim calls, at the slot numbers given in docs/onnxruntime-abi.md (with
+ * their signatures, the enum values and the library's origin); the table
+ * is append-only across releases, so a slot's index never changes.  Static
+ * assertions pin every member to its slot.
  *
  *-------------------------------------------------------------------------
  */
@@ -71,12 +71,9 @@ typedef struct OrtAllocator OrtAllocator;
 typedef struct OrtTypeInfo OrtTypeInfo;
 typedef struct OrtTensorTypeAndShapeInfo OrtTensorTypeAndShapeInfo;
 
-/* Enum values (ints in the ABI). */
-#define ORT_LOGGING_LEVEL_VERBOSE	0
-#define ORT_LOGGING_LEVEL_INFO		1
+/* Enum values (ints in the ABI).  Log severities run from 0 (verbose) to
+ * 4 (fatal). */
 #define ORT_LOGGING_LEVEL_WARNING	2
-#define ORT_LOGGING_LEVEL_ERROR		3
-#define ORT_LOGGING_LEVEL_FATAL		4
 #define ORT_TENSOR_FLOAT			1
 #define ORT_TENSOR_INT64			7
 #define ORT_ARENA_ALLOCATOR			1
@@ -103,7 +100,7 @@ typedef struct OrtApiBase
 typedef struct OrtApi
 {
 	void	   *CreateStatus;	/* 0, unused */
-	int			(*GetErrorCode) (const OrtStatus *st);	/* 1 */
+	void	   *GetErrorCode;	/* 1, unused */
 	const char *(*GetErrorMessage) (const OrtStatus *st);	/* 2 */
 	void	   *CreateEnv;		/* 3, unused */
 	OrtStatus  *(*CreateEnvWithCustomLogger) (OrtLoggingFunction fn,
@@ -194,7 +191,6 @@ typedef struct OrtApi
 	StaticAssertDecl(offsetof(OrtApi, member) == (slot) * sizeof(void *), \
 					 "OrtApi." #member " must be slot " #slot)
 
-ORT_SLOT(GetErrorCode, 1);
 ORT_SLOT(GetErrorMessage, 2);
 ORT_SLOT(CreateEnvWithCustomLogger, 4);
 ORT_SLOT(CreateSessionFromArray, 8);

@@ -6,8 +6,8 @@
  *	  sessions, and running them.  This file calls no other file of the
  *	  subsystem.
  *
- * What running ORT inside a PostgreSQL backend needs (see the ABI facts
- * sheet, shared/docs/onnxruntime-c-abi.md):
+ * What running ORT inside a PostgreSQL backend needs (see
+ * docs/onnxruntime-abi.md):
  *	- ORT starts threads, which inherit the creating thread's signal mask:
  *	  PostgreSQL's signal handlers must never run on them, so every call
  *	  that may start threads runs with all asynchronous signals blocked.
