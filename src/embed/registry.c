@@ -743,7 +743,7 @@ embed_registry_get(const char *name)
 	{
 		m->cxt = NULL;
 		m->stale = true;
-		m->model = (EmbedModel) {NULL, NULL, NULL};
+		memset(&m->model, 0, sizeof(m->model));
 	}
 	if (m->cxt && !m->stale && still_current(m))
 		return &m->model;
