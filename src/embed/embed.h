@@ -1,24 +1,41 @@
 /*-------------------------------------------------------------------------
  *
  * embed.h
- *	  Interface of vsim's in-database embedding subsystem, and vsim's own
- *	  declaration of the part of ONNX Runtime's C ABI it calls.
+ *	  Interface between the files of vsim's in-database embedding
+ *	  subsystem, and vsim's own declaration of the part of ONNX Runtime's C
+ *	  ABI it calls.  The rest of vsim calls only embed_init.
  *
- * Files:
- *	  ort.c			loads ONNX Runtime with dlopen on first use, owns the
- *					backend's OrtEnv, runs sessions (signals, logging,
- *					cancel watchdog)
+ * Files, in dependency order: each calls functions of files above it only.
+ *	  ort.c			ONNX Runtime in a backend: dlopen on first use, the
+ *					backend's OrtEnv, sessions, runs (signals, logging,
+ *					cancel watchdog); setting vsim.onnxruntime_library
  *	  tokenizer.c	BERT WordPiece tokenizer (tokenizer.json or vocab.txt)
- *	  registry.c	the model registry: vsim.create_model / vsim.drop_model,
- *					model directory checks, file checksums
- *	  embed.c		settings, the per-backend session cache and the SQL
- *					functions vsim.embed, vsim.embed_output, vsim.tokenize
+ *	  model_file.c	model and tokenizer files: path checks against the
+ *					setting vsim.model_directory, reading with SHA-256,
+ *					change stamps
+ *	  inference.c	running a model: text batches, pooling, tensor inputs,
+ *					named outputs, and registration's model check with a
+ *					trial inference; setting vsim.embed_batch_size
+ *	  registry.c	the table vsim.model_registry (register, drop, look
+ *					up) and the per-backend cache of loaded models with its
+ *					invalidation; setting vsim.intra_op_threads
+ *	  embed.c		the SQL functions, and embed_init, which calls every
+ *					file's init
+ *
+ * Calls between them:
+ *	  ort.c, tokenizer.c, model_file.c	none
+ *	  inference.c	ort.c, tokenizer.c
+ *	  registry.c	ort.c, tokenizer.c, model_file.c, inference.c
+ *	  embed.c		ort.c, model_file.c, inference.c, registry.c
+ *
+ * Each setting is defined in the file that reads it, by that file's init
+ * function.  The sections below follow the same order.
  *
  * No ONNX Runtime header is used.  The API table below lists only the slots
- * vsim calls, at the slot numbers of the ABI facts sheet
- * (shared/docs/onnxruntime-c-abi.md); the table is append-only across
- * releases, so a slot's index never changes.  Static assertions pin every
- * member to its slot.
+ * vsim calls, at the slot numbers given in docs/onnxruntime-abi.md (with
+ * their signatures, the enum values and the library's origin); the table
+ * is append-only across releases, so a slot's index never changes.  Static
+ * assertions pin every member to its slot.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,7 +47,9 @@
 #include <stdint.h>
 
 #include "common/sha2.h"
+#include "utils/jsonb.h"
 #include "utils/palloc.h"
+#include "vector/vector.h"
 
 /* ---------------------------------------------------------------------
  * ONNX Runtime ABI subset
@@ -52,12 +71,9 @@ typedef struct OrtAllocator OrtAllocator;
 typedef struct OrtTypeInfo OrtTypeInfo;
 typedef struct OrtTensorTypeAndShapeInfo OrtTensorTypeAndShapeInfo;
 
-/* Enum values (ints in the ABI). */
-#define ORT_LOGGING_LEVEL_VERBOSE	0
-#define ORT_LOGGING_LEVEL_INFO		1
+/* Enum values (ints in the ABI).  Log severities run from 0 (verbose) to
+ * 4 (fatal). */
 #define ORT_LOGGING_LEVEL_WARNING	2
-#define ORT_LOGGING_LEVEL_ERROR		3
-#define ORT_LOGGING_LEVEL_FATAL		4
 #define ORT_TENSOR_FLOAT			1
 #define ORT_TENSOR_INT64			7
 #define ORT_ARENA_ALLOCATOR			1
@@ -84,7 +100,7 @@ typedef struct OrtApiBase
 typedef struct OrtApi
 {
 	void	   *CreateStatus;	/* 0, unused */
-	int			(*GetErrorCode) (const OrtStatus *st);	/* 1 */
+	void	   *GetErrorCode;	/* 1, unused */
 	const char *(*GetErrorMessage) (const OrtStatus *st);	/* 2 */
 	void	   *CreateEnv;		/* 3, unused */
 	OrtStatus  *(*CreateEnvWithCustomLogger) (OrtLoggingFunction fn,
@@ -175,7 +191,6 @@ typedef struct OrtApi
 	StaticAssertDecl(offsetof(OrtApi, member) == (slot) * sizeof(void *), \
 					 "OrtApi." #member " must be slot " #slot)
 
-ORT_SLOT(GetErrorCode, 1);
 ORT_SLOT(GetErrorMessage, 2);
 ORT_SLOT(CreateEnvWithCustomLogger, 4);
 ORT_SLOT(CreateSessionFromArray, 8);
@@ -218,11 +233,8 @@ ORT_SLOT(AddSessionConfigEntry, 130);
  * ---------------------------------------------------------------------
  */
 
-/* Settings (defined in embed.c, registered by embed_init). */
-extern char *embed_onnxruntime_library;
-extern char *embed_model_directory;
-extern int	embed_intra_op_threads;
-extern int	embed_batch_size;
+/* Define the setting vsim.onnxruntime_library; loads nothing. */
+extern void embed_ort_init(void);
 
 /* Largest tensor rank vsim handles. */
 #define EMBED_MAX_RANK 8
@@ -249,7 +261,8 @@ typedef struct EmbedSession
 
 /*
  * embed_ort_api: the ORT API table, loading the library named by
- * vsim.onnxruntime_library on first use and creating the backend's OrtEnv.
+ * vsim.onnxruntime_library on first use and creating the backend's OrtEnv
+ * (whose release at backend exit it registers with on_proc_exit).
  * Raises 58P01 (undefined_file) with a hint when the library cannot be
  * loaded and 55000 (object_not_in_prerequisite_state) when it is older
  * than API version VSIM_ORT_API_VERSION.  Never call in the postmaster.
@@ -263,13 +276,15 @@ extern const char *embed_ort_version(void);
  * embed_ort_open: create a session from the `len` bytes of an ONNX model
  * (read from `path`, named in messages) with `threads` intra-op threads,
  * and describe its inputs and outputs, all in `cxt`.  Raises 22023 when ORT
- * rejects the model.  Signals are blocked while ORT may start threads.
+ * rejects the model, 53200 when it runs out of memory.  Signals are
+ * blocked while ORT may start threads.
  */
 extern EmbedSession *embed_ort_open(const char *path, const void *bytes,
 									size_t len, int threads,
 									MemoryContext cxt);
 
-/* Release the ORT session of `s` (the palloc'd parts stay with their context). */
+/* Release the ORT session of `s` if any (`s` may be NULL; the palloc'd
+ * parts stay with their context). */
 extern void embed_ort_close(EmbedSession *s);
 
 /* One input tensor for embed_ort_run: data borrowed, not copied. */
@@ -338,7 +353,54 @@ extern int	embed_tokenize(const EmbedTokenizer *tok, const char *text,
 						   int len, int max_length, int64 *ids);
 
 /* ---------------------------------------------------------------------
- * Registry (registry.c)
+ * Model files (model_file.c)
+ * ---------------------------------------------------------------------
+ */
+
+/* Define the setting vsim.model_directory. */
+extern void embed_model_file_init(void);
+
+/* What tells a loaded model that its file changed. */
+typedef struct EmbedFileStamp
+{
+	off_t		size;
+	time_t		mtime;
+	ino_t		ino;
+} EmbedFileStamp;
+
+/*
+ * embed_resolve_model_path: the absolute, symlink-free path of `given`
+ * (absolute, or relative to vsim.model_directory), palloc'd; `what`
+ * ("model", "tokenizer") names it in messages.  Raises 55000 when
+ * vsim.model_directory is not set, 22023 for an empty path, 42501 for a
+ * path with ".." or outside the directory, 58P01 for a missing file.
+ */
+extern char *embed_resolve_model_path(const char *given, const char *what);
+
+/*
+ * embed_read_file: the whole file at `path` (palloc'd, NUL-terminated, in
+ * the current context) and its SHA-256 in hex; *len gets the size.  Raises
+ * 58P01 when missing, 42809 when not a regular file, and the file-access
+ * error otherwise.
+ */
+extern char *embed_read_file(const char *path, size_t *len,
+							 char sha256_hex[PG_SHA256_DIGEST_STRING_LENGTH]);
+
+/*
+ * embed_read_verified: embed_read_file of the registered path `path` of
+ * model `model`, whose SHA-256 must still be `expected` (else XX001,
+ * data_corrupted); *stamp gets the file's stamp.  Raises 42501 when the
+ * path no longer resolves to itself (a symbolic link was put in its way).
+ */
+extern char *embed_read_verified(const char *path, const char *expected,
+								 const char *model, size_t *len,
+								 EmbedFileStamp *stamp);
+
+/* True if the file at `path` is gone or differs from `stamp`. */
+extern bool embed_file_changed(const char *path, const EmbedFileStamp *stamp);
+
+/* ---------------------------------------------------------------------
+ * Models (filled in by registry.c, run by inference.c)
  * ---------------------------------------------------------------------
  */
 typedef enum EmbedInputKind
@@ -378,50 +440,116 @@ typedef struct EmbedModelDef
 	char		tokenizer_sha256[PG_SHA256_DIGEST_STRING_LENGTH];
 } EmbedModelDef;
 
-/*
- * embed_registry_lookup: the registered model `name`, palloc'd in the
- * current context, read through the view vsim.models (so callers need no
- * privilege on the table).  Returns NULL when there is none.
- */
-extern EmbedModelDef *embed_registry_lookup(const char *name);
-
-/* OID of vsim.model_registry, or InvalidOid before CREATE EXTENSION. */
-extern Oid	embed_registry_relid(void);
-
-/*
- * embed_check_path: raise 42501 (insufficient_privilege) unless the
- * registered absolute path `path` still resolves to itself (no symbolic
- * link was put in its way since registration).
- */
-extern void embed_check_path(const char *path);
-
-/*
- * embed_read_file: the whole file at `path` (palloc'd, NUL-terminated, in
- * the current context) and its SHA-256 in hex; *len gets the size.  Raises
- * 58P01 when missing, and the file-access error otherwise.
- */
-extern char *embed_read_file(const char *path, size_t *len,
-							 char sha256_hex[PG_SHA256_DIGEST_STRING_LENGTH]);
+/* A model ready to run: its definition, session and tokenizer. */
+typedef struct EmbedModel
+{
+	EmbedModelDef *def;
+	EmbedSession *session;
+	EmbedTokenizer *tok;		/* NULL for tensor models */
+} EmbedModel;
 
 /* ---------------------------------------------------------------------
- * Module (embed.c)
+ * Inference (inference.c)
  * ---------------------------------------------------------------------
  */
 
-/* Register the embedding settings; called from _PG_init.  Loads nothing. */
-extern void embed_init(void);
+/* Define the setting vsim.embed_batch_size. */
+extern void embed_inference_init(void);
+
+/* Name of a pooling mode ("mean", "cls", "none"; "auto" for AUTO). */
+extern const char *embed_pooling_name(EmbedPooling p);
+
+/* The pooling mode named `s`; raises 22023 for another name. */
+extern EmbedPooling embed_pooling_parse(const char *s);
 
 /*
- * embed_probe_model: registration's trial inference of `def` (a short text
- * for text models, zeros for tensor models) on session `s` with tokenizer
- * `tok` (NULL for tensor models).  Fills in def->pooling when it is
- * EMBED_POOL_AUTO and def->dimensions when it is 0; raises 22000
- * (data_exception) when the output's shape does not fit the declaration.
+ * embed_text_tokens: the token ids text model `m` feeds for `t` (server
+ * encoding): [CLS], WordPiece ids, [SEP], at most def->max_length in all.
+ * Sets *ids (palloc'd) and returns their count.
  */
-extern void embed_probe_model(EmbedModelDef *def, EmbedSession *s,
-							  const EmbedTokenizer *tok);
+extern int	embed_text_tokens(const EmbedModel *m, text *t, int64 **ids);
 
-/* Name of a pooling mode ("mean", "cls", "none"). */
-extern const char *embed_pooling_name(EmbedPooling p);
+/*
+ * embed_texts: the embeddings of texts[0..n) with text model `m`, each of
+ * def->dimensions elements, into vectors[0..n) (NULL for a NULL text).
+ * The texts run in length-sorted batches of vsim.embed_batch_size.
+ * Raises 22000 when the output does not have the registered shape, 22000
+ * or 22003 for a NaN or infinite element, and the errors of embed_ort_run.
+ */
+extern void embed_texts(const EmbedModel *m, text **texts, int n,
+						Vector **vectors);
+
+/*
+ * embed_tensor: the embedding of the n floats at x (scaled in place by
+ * def->input_scale) with tensor model `m`.  Raises 22023 unless n fills
+ * the registered input shape, 22000 as embed_texts.
+ */
+extern Vector *embed_tensor(const EmbedModel *m, float *x, int n);
+
+/*
+ * embed_text_output, embed_tensor_output: the output named `output` of
+ * model `m` for one text or tensor input, unpooled and not normalised,
+ * into *out (palloc'd).  Raise 22023 when the model has no such output,
+ * and the errors of embed_tensor and embed_ort_run.
+ */
+extern void embed_text_output(const EmbedModel *m, text *t,
+							  const char *output, EmbedOutput *out);
+extern void embed_tensor_output(const EmbedModel *m, float *x, int n,
+								const char *output, EmbedOutput *out);
+
+/*
+ * embed_check_model: registration's check of m->def against the session's
+ * inputs and outputs, filling in the input and output names and shapes
+ * the options left open, then a trial inference (two texts, or zeros),
+ * which fills in def->pooling when it is EMBED_POOL_AUTO and
+ * def->dimensions when it is 0.  Raises 22023 for names not in the model
+ * or inputs vsim would not feed, 42804 for inputs of the wrong type,
+ * 54000 for a tensor input larger than an array, 22000 when the output's
+ * shape does not fit the declaration.
+ */
+extern void embed_check_model(EmbedModel *m);
+
+/* ---------------------------------------------------------------------
+ * Registry (registry.c)
+ * ---------------------------------------------------------------------
+ */
+
+/* Define the setting vsim.intra_op_threads. */
+extern void embed_registry_init(void);
+
+/*
+ * embed_registry_create: register model `name` from the files at
+ * `model_path` and `tokenizer_path` (NULL for tensor models), given
+ * absolute or relative to vsim.model_directory, with `options` (NULL:
+ * none), replacing a model of that name when `replace`; returns its
+ * dimensions.  Raises 42710 if the name exists (unless replace), 22023
+ * for a bad name or options, and the errors of embed_resolve_model_path,
+ * embed_read_file, embed_ort_open and embed_check_model.
+ */
+extern int	embed_registry_create(const char *name, const char *model_path,
+								  const char *tokenizer_path, Jsonb *options,
+								  bool replace);
+
+/* embed_registry_drop: remove model `name`; returns whether there was one.
+ * Raises 42704 when there was none, unless `if_exists`. */
+extern bool embed_registry_drop(const char *name, bool if_exists);
+
+/*
+ * embed_registry_get: registered model `name`, loaded in this backend (in
+ * its own memory context, kept until the model is dropped or registered
+ * again, its files change or vsim.intra_op_threads does).  Raises 42704
+ * for an unregistered model, and the errors of embed_read_verified,
+ * embed_tokenizer_load and embed_ort_open.
+ */
+extern EmbedModel *embed_registry_get(const char *name);
+
+/* ---------------------------------------------------------------------
+ * SQL functions (embed.c)
+ * ---------------------------------------------------------------------
+ */
+
+/* Define every setting of the subsystem; called from _PG_init.  Loads
+ * nothing. */
+extern void embed_init(void);
 
 #endif							/* VSIM_EMBED_H */

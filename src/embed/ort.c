@@ -1,11 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * ort.c
- *	  ONNX Runtime inside a backend: loading the library with dlopen on
- *	  first use, the backend's OrtEnv, sessions, and running them.
+ *	  ONNX Runtime inside a backend: the setting vsim.onnxruntime_library,
+ *	  loading the library with dlopen on first use, the backend's OrtEnv,
+ *	  sessions, and running them.  This file calls no other file of the
+ *	  subsystem.
  *
- * What running ORT inside a PostgreSQL backend needs (see the ABI facts
- * sheet, shared/docs/onnxruntime-c-abi.md):
+ * What running ORT inside a PostgreSQL backend needs (see
+ * docs/onnxruntime-abi.md):
  *	- ORT starts threads, which inherit the creating thread's signal mask:
  *	  PostgreSQL's signal handlers must never run on them, so every call
  *	  that may start threads runs with all asynchronous signals blocked.
@@ -32,7 +34,10 @@
 #include "embed/embed.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
+
+static char *onnxruntime_library = NULL;
 
 static void *ort_handle;
 static const OrtApiBase *ort_base;
@@ -40,6 +45,18 @@ static const OrtApi *ort;
 static OrtEnv *ort_env;
 static OrtMemoryInfo *ort_cpu;
 static OrtAllocator *ort_alloc;
+
+void
+embed_ort_init(void)
+{
+	DefineCustomStringVariable("vsim.onnxruntime_library",
+							   "Path of the ONNX Runtime library that vsim.embed loads.",
+							   "A leading $libdir stands for PostgreSQL's package library directory; "
+							   "the default is where vsim's \"make install\" puts the library.",
+							   &onnxruntime_library,
+							   "$libdir/vsim/libonnxruntime.so.1",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+}
 
 /* ---------------------------------------------------------------------
  * Log buffer: filled by ORT's threads, drained by the backend.
@@ -194,7 +211,7 @@ ort_check(OrtStatus *st, const char *what)
 static char *
 library_path(void)
 {
-	const char *setting = embed_onnxruntime_library;
+	const char *setting = onnxruntime_library;
 
 	if (strncmp(setting, "$libdir", 7) == 0 &&
 		(setting[7] == '/' || setting[7] == '\0'))

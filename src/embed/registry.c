@@ -1,223 +1,62 @@
 /*-------------------------------------------------------------------------
  *
  * registry.c
- *	  The model registry: vsim.create_model and vsim.drop_model, the model
- *	  directory and its path checks, reading files with their SHA-256, and
- *	  looking registered models up.
+ *	  The model registry: registering a model (options, files, checks) in
+ *	  the table vsim.model_registry, dropping it, and the per-backend cache
+ *	  of loaded models that follows the table's changes.  Also the setting
+ *	  vsim.intra_op_threads, which applies to the models this cache loads.
  *
- * Models live in the table vsim.model_registry, which only these two
- * functions write (they are SECURITY DEFINER; EXECUTE is revoked from
- * PUBLIC, so superusers and roles granted EXECUTE register models).
- * Everybody reads it through the view vsim.models.  Every change
- * invalidates the table's relcache entry, which is how other backends
- * learn to drop their cached sessions (see embed.c).
+ * Models live in the table vsim.model_registry, which only
+ * vsim.create_model and vsim.drop_model write (they are SECURITY DEFINER;
+ * EXECUTE is revoked from PUBLIC, so superusers and roles granted EXECUTE
+ * register models).  Everybody reads it through the view vsim.models.
+ *
+ * A backend loads a model (ORT session plus tokenizer) at its first use
+ * and keeps it until the model is dropped or registered again, which it
+ * learns from the relcache invalidation that every change of the table
+ * sends; or until the model file's size or modification time changes,
+ * when it loads it again and so re-checks the SHA-256 recorded at
+ * registration.  A changed file is an error, never silently different
+ * vectors.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#if PG_VERSION_NUM >= 140000
-#include "common/cryptohash.h"
-#endif
 #include "embed/embed.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
-#include "miscadmin.h"
-#include "storage/fd.h"
+#include "storage/ipc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-PG_FUNCTION_INFO_V1(vsim_create_model);
-PG_FUNCTION_INFO_V1(vsim_drop_model);
-
 /* Bounds of a text model's max_length (tokens, [CLS] and [SEP] included) */
 #define EMBED_MIN_LENGTH 2
 #define EMBED_MAX_LENGTH 8192
 
-/* ---------------------------------------------------------------------
- * Files
- * ---------------------------------------------------------------------
- */
-
-/* SHA-256 of data[0..len) into digest; `path` names the file in errors. */
-static void
-sha256(const char *path, const uint8 *data, size_t len,
-	   uint8 digest[PG_SHA256_DIGEST_LENGTH])
-{
-#if PG_VERSION_NUM >= 140000
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, data, len) < 0 ||
-		pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
-		elog(ERROR, "could not compute SHA-256 of \"%s\": %s", path,
-			 pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-#else
-	pg_sha256_ctx ctx;
-
-	pg_sha256_init(&ctx);
-	pg_sha256_update(&ctx, data, len);
-	pg_sha256_final(&ctx, digest);
-#endif
-}
-
-char *
-embed_read_file(const char *path, size_t *len,
-				char sha256_hex[PG_SHA256_DIGEST_STRING_LENGTH])
-{
-	int			fd;
-	struct stat st;
-	char	   *data;
-	size_t		done = 0;
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not open file \"%s\": %m", path)));
-	if (fstat(fd, &st) < 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not stat file \"%s\": %m", path)));
-	if (!S_ISREG(st.st_mode))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a regular file", path)));
-
-	data = palloc_extended(st.st_size + 1, MCXT_ALLOC_HUGE);
-	while (done < (size_t) st.st_size)
-	{
-		ssize_t		n = read(fd, data + done, st.st_size - done);
-
-		if (n < 0)
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", path)));
-		if (n == 0)
-			break;
-		done += n;
-		CHECK_FOR_INTERRUPTS();
-	}
-	CloseTransientFile(fd);
-	data[done] = '\0';
-
-	sha256(path, (uint8 *) data, done, digest);
-	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		sprintf(sha256_hex + 2 * i, "%02x", digest[i]);
-	*len = done;
-	return data;
-}
-
-/* True if `path` has a ".." component. */
-static bool
-has_dotdot(const char *path)
-{
-	const char *p = path;
-
-	while ((p = strstr(p, "..")) != NULL)
-	{
-		bool		starts = p == path || p[-1] == '/';
-		bool		ends = p[2] == '\0' || p[2] == '/';
-
-		if (starts && ends)
-			return true;
-		p += 2;
-	}
-	return false;
-}
-
-/*
- * The absolute, symlink-free path of `given` (absolute, or relative to
- * vsim.model_directory), which must lie inside the model directory.
- * `what` ("model", "tokenizer") names it in messages.
- */
-static char *
-resolve_in_model_directory(const char *given, const char *what)
-{
-	char		dir[PATH_MAX];
-	char		real[PATH_MAX];
-	char	   *full;
-	size_t		dlen;
-
-	if (embed_model_directory == NULL || embed_model_directory[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("vsim.model_directory is not set"),
-				 errdetail("Model and tokenizer files are only read from that directory."),
-				 errhint("A superuser sets it, for example with ALTER SYSTEM SET vsim.model_directory = '/srv/models'.")));
-	if (realpath(embed_model_directory, dir) == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not access model directory \"%s\": %m",
-						embed_model_directory)));
-	if (given[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s file path must not be empty", what)));
-	if (has_dotdot(given))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("%s file path \"%s\" must not contain \"..\"", what, given)));
-
-	full = given[0] == '/' ? pstrdup(given) : psprintf("%s/%s", dir, given);
-	if (realpath(full, real) == NULL)
-	{
-		if (errno == ENOENT)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FILE),
-					 errmsg("%s file \"%s\" does not exist", what, full)));
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not access %s file \"%s\": %m", what, full)));
-	}
-	dlen = strlen(dir);
-	if (strncmp(real, dir, dlen) != 0 || real[dlen] != '/')
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("%s file \"%s\" is outside the model directory", what, given),
-				 errdetail("It resolves to \"%s\"; vsim.model_directory is \"%s\".",
-						   real, dir)));
-	return pstrdup(real);
-}
+static int	intra_op_threads = 1;
 
 void
-embed_check_path(const char *path)
+embed_registry_init(void)
 {
-	char		real[PATH_MAX];
-
-	if (realpath(path, real) == NULL)
-	{
-		if (errno == ENOENT)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FILE),
-					 errmsg("file \"%s\" of a registered model does not exist", path)));
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not access file \"%s\": %m", path)));
-	}
-	if (strcmp(real, path) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("file \"%s\" of a registered model now resolves to \"%s\"",
-						path, real),
-				 errhint("Register the model again if the move is intended.")));
+	DefineCustomIntVariable("vsim.intra_op_threads",
+							"Threads ONNX Runtime uses inside one inference.",
+							"Applies to models loaded after the change.",
+							&intra_op_threads,
+							1, 1, 64,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -317,31 +156,15 @@ opt_shape(JsonbValue *v, EmbedModelDef *def)
 				 errmsg("option \"input_shape\" must not be empty")));
 }
 
-static EmbedPooling
-parse_pooling(const char *s)
-{
-	if (strcmp(s, "mean") == 0)
-		return EMBED_POOL_MEAN;
-	if (strcmp(s, "cls") == 0)
-		return EMBED_POOL_CLS;
-	if (strcmp(s, "none") == 0)
-		return EMBED_POOL_NONE;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid pooling \"%s\"", s),
-			 errhint("Valid values are \"mean\", \"cls\" and \"none\".")));
-	return EMBED_POOL_NONE;		/* keep compiler quiet */
-}
-
 /*
  * Fill `def` from the options object.  Sets kind, input names, pooling,
  * normalize, lowercase, max_length, dimensions, output name and input
  * shape where given; the rest keeps the caller's defaults.
- * *normalize_set tells whether "normalize" was given.
+ * *normalize_set tells whether "normalize" was given.  Raises 22023 for an
+ * unknown option or a value of the wrong type or range.
  */
 static void
-parse_options(Jsonb *options, EmbedModelDef *def, bool *kind_set,
-			  bool *normalize_set)
+parse_options(Jsonb *options, EmbedModelDef *def, bool *normalize_set)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -371,7 +194,6 @@ parse_options(Jsonb *options, EmbedModelDef *def, bool *kind_set,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("option \"input\" must be \"text\" or \"tensor\"")));
 			def->kind = strcmp(s, "text") == 0 ? EMBED_INPUT_TEXT : EMBED_INPUT_TENSOR;
-			*kind_set = true;
 		}
 		else if (strcmp(key, "input_ids") == 0 || strcmp(key, "input_name") == 0)
 			def->input_names[0] = opt_string(key, &v);
@@ -386,7 +208,7 @@ parse_options(Jsonb *options, EmbedModelDef *def, bool *kind_set,
 		else if (strcmp(key, "output") == 0)
 			def->output_name = opt_string(key, &v);
 		else if (strcmp(key, "pooling") == 0)
-			def->pooling = parse_pooling(opt_string(key, &v));
+			def->pooling = embed_pooling_parse(opt_string(key, &v));
 		else if (strcmp(key, "normalize") == 0)
 		{
 			def->normalize = opt_bool(key, &v);
@@ -407,214 +229,13 @@ parse_options(Jsonb *options, EmbedModelDef *def, bool *kind_set,
 }
 
 /* ---------------------------------------------------------------------
- * Checking a model against its session
+ * The table vsim.model_registry
  * ---------------------------------------------------------------------
  */
 
-static const EmbedTensorInfo *
-find_tensor(const EmbedTensorInfo *infos, int n, const char *name)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(infos[i].name, name) == 0)
-			return &infos[i];
-	return NULL;
-}
-
-/* "a, b, c": the names of a tensor list, for messages. */
-static char *
-tensor_names(const EmbedTensorInfo *infos, int n)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; i < n; i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", infos[i].name);
-	return buf.data;
-}
-
-/* Raise 22023: `name` is not an input (is_input) or output of the model. */
-static void
-no_such_tensor(const EmbedSession *s, const char *model, const char *name,
-			   bool is_input)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("model \"%s\" has no %s named \"%s\"", model,
-					is_input ? "input" : "output", name),
-			 errdetail("Its %s are: %s.", is_input ? "inputs" : "outputs",
-					   is_input ? tensor_names(s->inputs, s->n_inputs) :
-					   tensor_names(s->outputs, s->n_outputs))));
-}
-
-/* Text models: resolve the three inputs (optional ones the model lacks
- * become ""), and refuse a model with inputs vsim would not feed. */
-static void
-check_text_inputs(EmbedModelDef *def, const EmbedSession *s,
-				  bool mask_given, bool types_given)
-{
-	bool		given[3] = {true, mask_given, types_given};
-	int			fed = 0;
-
-	for (int i = 0; i < 3; i++)
-	{
-		const EmbedTensorInfo *t = def->input_names[i][0] ?
-		find_tensor(s->inputs, s->n_inputs, def->input_names[i]) : NULL;
-
-		if (t == NULL && def->input_names[i][0] && given[i])
-			no_such_tensor(s, def->name, def->input_names[i], true);
-		if (t == NULL)
-			def->input_names[i] = "";
-		else if (t->elem_type != ORT_TENSOR_INT64 || t->rank != 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("input \"%s\" of model \"%s\" is not an int64 tensor [batch, sequence]",
-							t->name, def->name)));
-		else
-			fed++;
-	}
-	if (fed != s->n_inputs)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model \"%s\" has inputs vsim would not feed", def->name),
-				 errdetail("Its inputs are: %s; vsim feeds \"%s\", \"%s\" and \"%s\".",
-						   tensor_names(s->inputs, s->n_inputs),
-						   def->input_names[0], def->input_names[1],
-						   def->input_names[2]),
-				 errhint("Name the inputs with the options input_ids, attention_mask and token_type_ids.")));
-}
-
-/* Tensor models: the input (default: the only one) and its full shape,
- * a dynamic first (batch) dimension taken as 1. */
-static void
-check_tensor_input(EmbedModelDef *def, const EmbedSession *s)
-{
-	const EmbedTensorInfo *t;
-
-	if (def->input_names[0] == NULL)
-	{
-		if (s->n_inputs != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("model \"%s\" has %d inputs", def->name, s->n_inputs),
-					 errdetail("Its inputs are: %s.", tensor_names(s->inputs, s->n_inputs)),
-					 errhint("Name the input to feed with the option input_name.")));
-		def->input_names[0] = s->inputs[0].name;
-	}
-	t = find_tensor(s->inputs, s->n_inputs, def->input_names[0]);
-	if (t == NULL)
-		no_such_tensor(s, def->name, def->input_names[0], true);
-	if (s->n_inputs != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tensor model \"%s\" must have exactly one input", def->name),
-				 errdetail("Its inputs are: %s.", tensor_names(s->inputs, s->n_inputs))));
-	if (t->elem_type != ORT_TENSOR_FLOAT)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("input \"%s\" of model \"%s\" is not a float tensor",
-						t->name, def->name)));
-	if (def->input_rank == 0)
-	{
-		def->input_rank = t->rank;
-		for (int i = 0; i < t->rank; i++)
-		{
-			def->input_shape[i] = t->dims[i] < 0 && i == 0 ? 1 : t->dims[i];
-			if (def->input_shape[i] < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("input \"%s\" of model \"%s\" has a dynamic dimension %d",
-								t->name, def->name, i),
-						 errhint("Give the full shape with the option input_shape.")));
-		}
-	}
-	else if (def->input_rank != t->rank)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option input_shape has %d dimensions, input \"%s\" of model \"%s\" has %d",
-						def->input_rank, t->name, def->name, t->rank)));
-	else
-		for (int i = 0; i < t->rank; i++)
-			if (t->dims[i] >= 0 && t->dims[i] != def->input_shape[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option input_shape does not fit input \"%s\" of model \"%s\"",
-								t->name, def->name),
-						 errdetail("Dimension %d is " INT64_FORMAT " in the model.",
-								   i, (int64) t->dims[i])));
-
-	/*
-	 * The input comes from one real[], so no more elements than an array
-	 * holds; checked factor by factor, because the product of up to
-	 * EMBED_MAX_RANK dimensions of up to 2^31 - 1 overflows int64 (and the
-	 * trial run and every call size their buffers from it).
-	 */
-	{
-		int64		elements = 1;
-
-		for (int i = 0; i < def->input_rank; i++)
-		{
-			if (def->input_shape[i] > 0 &&
-				elements > (int64) MaxArraySize / def->input_shape[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("input \"%s\" of model \"%s\" has more elements than an input array can hold",
-								t->name, def->name),
-						 errdetail("An array holds at most %d elements.",
-								   (int) MaxArraySize)));
-			elements *= def->input_shape[i];
-		}
-	}
-}
-
-/* The output: the option, else sentence_embedding / last_hidden_state
- * for text models, else the first output. */
-static void
-check_output(EmbedModelDef *def, const EmbedSession *s)
-{
-	if (def->output_name == NULL && def->kind == EMBED_INPUT_TEXT)
-	{
-		if (find_tensor(s->outputs, s->n_outputs, "sentence_embedding"))
-			def->output_name = "sentence_embedding";
-		else if (find_tensor(s->outputs, s->n_outputs, "last_hidden_state"))
-			def->output_name = "last_hidden_state";
-	}
-	if (def->output_name == NULL)
-		def->output_name = s->outputs[0].name;
-	if (!find_tensor(s->outputs, s->n_outputs, def->output_name))
-		no_such_tensor(s, def->name, def->output_name, false);
-}
-
-/* Check `def` against its loaded session `s` (tokenizer `tok` for text
- * models) and run the trial inference; fills in the defaults. */
-static void
-check_model(EmbedModelDef *def, EmbedSession *s, const EmbedTokenizer *tok)
-{
-	if (def->kind == EMBED_INPUT_TEXT)
-	{
-		bool		mask_given = def->input_names[1] != NULL;
-		bool		types_given = def->input_names[2] != NULL;
-
-		if (def->input_names[0] == NULL)
-			def->input_names[0] = "input_ids";
-		if (def->input_names[1] == NULL)
-			def->input_names[1] = "attention_mask";
-		if (def->input_names[2] == NULL)
-			def->input_names[2] = "token_type_ids";
-		check_text_inputs(def, s, mask_given, types_given);
-	}
-	else
-		check_tensor_input(def, s);
-	check_output(def, s);
-	embed_probe_model(def, s, tok);
-}
-
-/* ---------------------------------------------------------------------
- * SQL interface
- * ---------------------------------------------------------------------
- */
-
-Oid
-embed_registry_relid(void)
+/* OID of vsim.model_registry, or InvalidOid before CREATE EXTENSION. */
+static Oid
+find_registry_relid(void)
 {
 	Oid			nsp = get_namespace_oid("vsim", true);
 
@@ -625,12 +246,13 @@ embed_registry_relid(void)
 static void
 invalidate_registry(void)
 {
-	Relation	rel = table_open(embed_registry_relid(), RowExclusiveLock);
+	Relation	rel = table_open(find_registry_relid(), RowExclusiveLock);
 
 	CacheInvalidateRelcache(rel);
 	table_close(rel, NoLock);
 }
 
+/* A text[] of items[0..n). */
 static Datum
 text_array(char **items, int n)
 {
@@ -641,6 +263,7 @@ text_array(char **items, int n)
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* A bigint[] of items[0..n). */
 static Datum
 int8_array(const int64 *items, int n)
 {
@@ -710,133 +333,9 @@ store_model(const EmbedModelDef *def, Jsonb *options, bool replace)
 	invalidate_registry();
 }
 
-/*
- * vsim.create_model(name text, model_path text, tokenizer_path text,
- *					 options jsonb, replace boolean) RETURNS integer
- *
- * Registers a model: resolves both paths inside vsim.model_directory,
- * records their SHA-256, loads the model (ONNX Runtime needed), checks
- * the inputs and outputs named by the options, and runs one trial
- * inference to learn or check the output dimensions.  Returns the
- * dimensions.  Errors: 42710 if the name exists (unless replace), 42501 for
- * a path outside the directory, 58P01 for a missing file, 22023 for bad
- * options or names not in the model, 22000 for an output of the wrong shape.
- */
-Datum
-vsim_create_model(PG_FUNCTION_ARGS)
+bool
+embed_registry_drop(const char *name, bool if_exists)
 {
-	EmbedModelDef *def = palloc0(sizeof(EmbedModelDef));
-	Jsonb	   *options;
-	bool		replace;
-	bool		kind_set = false;
-	bool		normalize_set = false;
-	char	   *model_given;
-	char	   *bytes;
-	size_t		len;
-	MemoryContext cxt;
-	EmbedSession *s;
-	EmbedTokenizer *tok = NULL;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model name and model path must not be null")));
-	def->name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (def->name[0] == '\0' || strlen(def->name) >= NAMEDATALEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model name must have 1 to %d bytes", NAMEDATALEN - 1)));
-	model_given = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	options = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
-	replace = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
-
-	/* defaults; parse_options overrides */
-	def->kind = PG_ARGISNULL(2) ? EMBED_INPUT_TENSOR : EMBED_INPUT_TEXT;
-	def->pooling = EMBED_POOL_AUTO;
-	def->lowercase = true;
-	def->input_scale = 1;
-	if (options)
-		parse_options(options, def, &kind_set, &normalize_set);
-	else
-		options = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
-	if (!normalize_set)
-		def->normalize = def->kind == EMBED_INPUT_TEXT;
-	if (def->kind == EMBED_INPUT_TEXT && PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("text model \"%s\" needs a tokenizer file", def->name),
-				 errhint("Pass the path of its tokenizer.json or vocab.txt as tokenizer_path.")));
-	if (def->kind == EMBED_INPUT_TENSOR && !PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("tensor model \"%s\" takes no tokenizer", def->name)));
-
-	def->model_path = resolve_in_model_directory(model_given, "model");
-	if (def->kind == EMBED_INPUT_TEXT)
-		def->tokenizer_path =
-			resolve_in_model_directory(text_to_cstring(PG_GETARG_TEXT_PP(2)),
-									   "tokenizer");
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "vsim model check",
-								ALLOCSET_DEFAULT_SIZES);
-	if (def->kind == EMBED_INPUT_TEXT)
-	{
-		bytes = embed_read_file(def->tokenizer_path, &len, def->tokenizer_sha256);
-		tok = embed_tokenizer_load(def->tokenizer_path, bytes, len,
-								   def->lowercase, cxt);
-		pfree(bytes);
-		if (def->max_length == 0)
-		{
-			int			declared = embed_tokenizer_max_length(tok);
-
-			/*
-			 * The file's truncation length is only as trustworthy as the
-			 * file: hold it to the bounds of the max_length option, since
-			 * the tokenizer writes [CLS] and [SEP] whatever the limit and
-			 * every call allocates max_length ids.
-			 */
-			if (declared != 0 &&
-				(declared < EMBED_MIN_LENGTH || declared > EMBED_MAX_LENGTH))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("tokenizer file \"%s\" declares max_length %d, outside %d to %d",
-								def->tokenizer_path, declared,
-								EMBED_MIN_LENGTH, EMBED_MAX_LENGTH),
-						 errhint("Give the option max_length.")));
-			def->max_length = declared > 0 ? declared : 512;
-		}
-	}
-	bytes = embed_read_file(def->model_path, &len, def->model_sha256);
-	s = embed_ort_open(def->model_path, bytes, len, 1, cxt);
-	pfree(bytes);
-	PG_TRY();
-	{
-		check_model(def, s, tok);
-	}
-	PG_CATCH();
-	{
-		embed_ort_close(s);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	embed_ort_close(s);
-
-	store_model(def, options, replace);
-	PG_RETURN_INT32(def->dimensions);
-}
-
-/*
- * vsim.drop_model(name text, if_exists boolean) RETURNS boolean
- *
- * Removes a model from the registry; backends drop their cached session
- * at their next call.  Returns whether a model was removed; raises 42704
- * for an unknown name unless if_exists.
- */
-Datum
-vsim_drop_model(PG_FUNCTION_ARGS)
-{
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	bool		if_exists = PG_GETARG_BOOL(1);
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
 	bool		found;
@@ -853,13 +352,8 @@ vsim_drop_model(PG_FUNCTION_ARGS)
 				 errmsg("model \"%s\" does not exist", name)));
 	if (found)
 		invalidate_registry();
-	PG_RETURN_BOOL(found);
+	return found;
 }
-
-/* ---------------------------------------------------------------------
- * Lookup
- * ---------------------------------------------------------------------
- */
 
 /* Column `col` (1-based) of the SPI result row as a C string, or NULL. */
 static char *
@@ -886,8 +380,13 @@ spi_array(int col, Oid elemtype, int elemlen, bool byval, char align,
 	return n;
 }
 
-EmbedModelDef *
-embed_registry_lookup(const char *name)
+/*
+ * The registered model `name`, palloc'd in the current context, read
+ * through the view vsim.models (so callers need no privilege on the
+ * table), or NULL when there is none.
+ */
+static EmbedModelDef *
+registry_lookup(const char *name)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			types[1] = {TEXTOID};
@@ -925,7 +424,7 @@ embed_registry_lookup(const char *name)
 		for (int i = 0; i < def->input_rank; i++)
 			def->input_shape[i] = DatumGetInt64(items[i]);
 		def->output_name = spi_string(9);
-		def->pooling = parse_pooling(spi_string(10));
+		def->pooling = embed_pooling_parse(spi_string(10));
 		def->normalize = strcmp(spi_string(11), "t") == 0;
 		def->lowercase = strcmp(spi_string(12), "t") == 0;
 		s = spi_string(13);
@@ -937,4 +436,346 @@ embed_registry_lookup(const char *name)
 	}
 	SPI_finish();
 	return def;
+}
+
+/* ---------------------------------------------------------------------
+ * Registration
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The definition of new model `name` from `options` (NULL: none; *options
+ * then becomes the empty object the registry stores) and the defaults the
+ * options leave: text models when a tokenizer file is given, normalised
+ * if text, pooling from the output's shape.  Raises 22023 for a bad name,
+ * bad options, or a tokenizer that does not fit the kind.
+ */
+static EmbedModelDef *
+new_model_def(const char *name, bool has_tokenizer, Jsonb **options)
+{
+	EmbedModelDef *def = palloc0(sizeof(EmbedModelDef));
+	bool		normalize_set = false;
+
+	if (name[0] == '\0' || strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must have 1 to %d bytes", NAMEDATALEN - 1)));
+	def->name = pstrdup(name);
+	def->kind = has_tokenizer ? EMBED_INPUT_TEXT : EMBED_INPUT_TENSOR;
+	def->pooling = EMBED_POOL_AUTO;
+	def->lowercase = true;
+	def->input_scale = 1;
+	if (*options)
+		parse_options(*options, def, &normalize_set);
+	else
+		*options = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	if (!normalize_set)
+		def->normalize = def->kind == EMBED_INPUT_TEXT;
+	if (def->kind == EMBED_INPUT_TEXT && !has_tokenizer)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("text model \"%s\" needs a tokenizer file", def->name),
+				 errhint("Pass the path of its tokenizer.json or vocab.txt as tokenizer_path.")));
+	if (def->kind == EMBED_INPUT_TENSOR && has_tokenizer)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tensor model \"%s\" takes no tokenizer", def->name)));
+	return def;
+}
+
+/*
+ * Load the tokenizer of text model `def` into `cxt`, recording the file's
+ * SHA-256, and default def->max_length to the length the file declares
+ * (else 512).
+ */
+static EmbedTokenizer *
+load_tokenizer(EmbedModelDef *def, MemoryContext cxt)
+{
+	char	   *bytes;
+	size_t		len;
+	EmbedTokenizer *tok;
+	int			declared;
+
+	bytes = embed_read_file(def->tokenizer_path, &len, def->tokenizer_sha256);
+	tok = embed_tokenizer_load(def->tokenizer_path, bytes, len,
+							   def->lowercase, cxt);
+	pfree(bytes);
+	if (def->max_length != 0)
+		return tok;
+
+	/*
+	 * The file's truncation length is only as trustworthy as the file: hold
+	 * it to the bounds of the max_length option, since the tokenizer writes
+	 * [CLS] and [SEP] whatever the limit and every call allocates max_length
+	 * ids.
+	 */
+	declared = embed_tokenizer_max_length(tok);
+	if (declared != 0 &&
+		(declared < EMBED_MIN_LENGTH || declared > EMBED_MAX_LENGTH))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tokenizer file \"%s\" declares max_length %d, outside %d to %d",
+						def->tokenizer_path, declared,
+						EMBED_MIN_LENGTH, EMBED_MAX_LENGTH),
+				 errhint("Give the option max_length.")));
+	def->max_length = declared > 0 ? declared : 512;
+	return tok;
+}
+
+/*
+ * Load `def`'s files (resolved paths), recording their SHA-256, and check
+ * the model with a trial inference, which fills in the defaults left.  The
+ * session is released again; names in `def` may point into the memory
+ * context this creates under the current one.
+ */
+static void
+check_model_files(EmbedModelDef *def)
+{
+	MemoryContext cxt;
+	EmbedModel	m = {def, NULL, NULL};
+	char	   *bytes;
+	size_t		len;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "vsim model check",
+								ALLOCSET_DEFAULT_SIZES);
+	if (def->kind == EMBED_INPUT_TEXT)
+		m.tok = load_tokenizer(def, cxt);
+	bytes = embed_read_file(def->model_path, &len, def->model_sha256);
+	m.session = embed_ort_open(def->model_path, bytes, len, 1, cxt);
+	pfree(bytes);
+	PG_TRY();
+	{
+		embed_check_model(&m);
+	}
+	PG_CATCH();
+	{
+		embed_ort_close(m.session);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	embed_ort_close(m.session);
+}
+
+int
+embed_registry_create(const char *name, const char *model_path,
+					  const char *tokenizer_path, Jsonb *options, bool replace)
+{
+	EmbedModelDef *def = new_model_def(name, tokenizer_path != NULL, &options);
+
+	def->model_path = embed_resolve_model_path(model_path, "model");
+	if (def->kind == EMBED_INPUT_TEXT)
+		def->tokenizer_path = embed_resolve_model_path(tokenizer_path,
+													   "tokenizer");
+	check_model_files(def);
+	store_model(def, options, replace);
+	return def->dimensions;
+}
+
+/* ---------------------------------------------------------------------
+ * Cache of loaded models
+ * ---------------------------------------------------------------------
+ */
+
+/* A model loaded in this backend (entry of model_cache, keyed by name). */
+typedef struct LoadedModel
+{
+	char		name[NAMEDATALEN];
+	MemoryContext cxt;			/* holds everything below; NULL = unloaded */
+	bool		stale;			/* registry changed: re-check def->id */
+	Oid			registry;		/* vsim.model_registry def->id is from */
+	EmbedModel	model;
+	int			threads;		/* intra-op threads of model.session */
+	EmbedFileStamp model_stamp;
+	EmbedFileStamp tok_stamp;
+} LoadedModel;
+
+static HTAB *model_cache;
+
+/* OID of vsim.model_registry as last looked up (InvalidOid: unknown). */
+static Oid	registry_relid = InvalidOid;
+
+/* Release m's session and memory; nothing may point into them after. */
+static void
+unload_model(LoadedModel *m)
+{
+	if (m->cxt == NULL)
+		return;
+	embed_ort_close(m->model.session);
+	MemoryContextDelete(m->cxt);
+	m->cxt = NULL;
+	m->model.def = NULL;
+	m->model.session = NULL;
+	m->model.tok = NULL;
+}
+
+/* Release every session at backend exit (before ORT's own cleanup, which
+ * was registered earlier and so runs later). */
+static void
+cache_at_exit(int code, Datum arg)
+{
+	HASH_SEQ_STATUS seq;
+	LoadedModel *m;
+
+	hash_seq_init(&seq, model_cache);
+	while ((m = hash_seq_search(&seq)) != NULL)
+		unload_model(m);
+}
+
+/* Relcache callback: a change of vsim.model_registry (or a cache reset)
+ * makes every loaded model re-check its registry row.  Runs during
+ * invalidation processing, so it must not look anything up. */
+static void
+registry_changed(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS seq;
+	LoadedModel *m;
+
+	if (OidIsValid(relid) && OidIsValid(registry_relid) && relid != registry_relid)
+		return;
+	hash_seq_init(&seq, model_cache);
+	while ((m = hash_seq_search(&seq)) != NULL)
+		m->stale = true;
+}
+
+static void
+cache_init(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(LoadedModel);
+#if PG_VERSION_NUM >= 140000
+	model_cache = hash_create("vsim models", 8, &ctl, HASH_ELEM | HASH_STRINGS);
+#else
+	model_cache = hash_create("vsim models", 8, &ctl, HASH_ELEM);	/* string keys */
+#endif
+	CacheRegisterRelcacheCallback(registry_changed, (Datum) 0);
+}
+
+/* A copy of `def` in `cxt`. */
+static EmbedModelDef *
+copy_def(const EmbedModelDef *def, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	EmbedModelDef *copy = palloc(sizeof(EmbedModelDef));
+
+	memcpy(copy, def, sizeof(EmbedModelDef));
+	copy->name = pstrdup(def->name);
+	copy->model_path = pstrdup(def->model_path);
+	copy->tokenizer_path = def->tokenizer_path ? pstrdup(def->tokenizer_path) : NULL;
+	for (int i = 0; i < 3; i++)
+		copy->input_names[i] = pstrdup(def->input_names[i]);
+	copy->output_name = pstrdup(def->output_name);
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
+/* Load `def`'s tokenizer and session into m (unloaded), checking both
+ * files against the SHA-256 recorded at registration. */
+static void
+load_model(LoadedModel *m, EmbedModelDef *def)
+{
+	char	   *bytes;
+	size_t		len;
+
+	m->cxt = AllocSetContextCreate(TopMemoryContext, "vsim model",
+								   ALLOCSET_SMALL_SIZES);
+	PG_TRY();
+	{
+		m->model.def = copy_def(def, m->cxt);
+		if (def->kind == EMBED_INPUT_TEXT)
+		{
+			bytes = embed_read_verified(def->tokenizer_path,
+										def->tokenizer_sha256, def->name,
+										&len, &m->tok_stamp);
+			m->model.tok = embed_tokenizer_load(def->tokenizer_path, bytes,
+												len, def->lowercase, m->cxt);
+			pfree(bytes);
+		}
+		bytes = embed_read_verified(def->model_path, def->model_sha256,
+									def->name, &len, &m->model_stamp);
+		m->threads = intra_op_threads;
+		m->model.session = embed_ort_open(def->model_path, bytes, len,
+										  m->threads, m->cxt);
+		pfree(bytes);
+	}
+	PG_CATCH();
+	{
+		/*
+		 * Nothing may point into the deleted context: a tokenizer loaded
+		 * before the model failed would otherwise survive into the next
+		 * load of a tensor model of the same name, which never sets it.
+		 */
+		unload_model(m);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	m->stale = false;
+}
+
+/* True if loaded model m still fits the thread setting and its files. */
+static bool
+still_current(const LoadedModel *m)
+{
+	return m->threads == intra_op_threads &&
+		!embed_file_changed(m->model.def->model_path, &m->model_stamp) &&
+		(m->model.tok == NULL ||
+		 !embed_file_changed(m->model.def->tokenizer_path, &m->tok_stamp));
+}
+
+EmbedModel *
+embed_registry_get(const char *name)
+{
+	static bool exit_registered = false;
+	LoadedModel *m;
+	EmbedModelDef *def;
+	bool		found;
+
+	if (strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name)));
+	if (model_cache == NULL)
+		cache_init();
+	AcceptInvalidationMessages();
+	m = hash_search(model_cache, name, HASH_ENTER, &found);
+	if (!found)
+	{
+		m->cxt = NULL;
+		m->stale = true;
+		memset(&m->model, 0, sizeof(m->model));
+	}
+	if (m->cxt && !m->stale && still_current(m))
+		return &m->model;
+
+	registry_relid = find_registry_relid();
+	def = registry_lookup(name);
+	if (def == NULL)
+	{
+		/* forget the name too: callers may try any number of them */
+		unload_model(m);
+		hash_search(model_cache, name, HASH_REMOVE, NULL);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("Registered models are listed in vsim.models.")));
+	}
+	/* ids start over when the extension is created again: check both */
+	if (m->cxt && m->model.def->id == def->id && m->registry == registry_relid &&
+		m->stale && still_current(m))
+	{
+		m->stale = false;
+		return &m->model;
+	}
+	unload_model(m);
+	if (!exit_registered)
+	{
+		/* after embed_ort_api's own exit callback, so it runs before it */
+		embed_ort_api();
+		on_proc_exit(cache_at_exit, (Datum) 0);
+		exit_registered = true;
+	}
+	load_model(m, def);
+	m->registry = registry_relid;
+	return &m->model;
 }
