@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfstats.c
+ * ivf_stats.c
  *	  vsim.ivfflat_index_stats(regclass): the shape of an ivfflat index.
  *
  * Reports the lists, how many rows each holds (min, max, mean and the

@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * ivfbuild.c
+ * ivf_build.c
  *	  Building an ivfflat index (ambuild, ambuildempty).
  *
  * 1. Sample: one scan of the table (table_index_build_scan, so partial
  *	  index predicates and index expressions apply) keeps a uniform
  *	  reservoir sample (Vitter's algorithm R) of IVF_SAMPLE_ROWS_PER_LIST
  *	  rows per list, shrunk to fit maintenance_work_mem.
- * 2. k-means on the sample (ivfkmeans.c) gives the centres: spherical
+ * 2. k-means on the sample (ivf_kmeans.c) gives the centres: spherical
  *	  k-means for the cosine metric, ordinary k-means otherwise (see
  *	  ivf_list_metric() for inner product).
  * 3. Assign: a second scan gives every row to the list of its nearest

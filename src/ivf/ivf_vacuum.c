@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfvacuum.c
+ * ivf_vacuum.c
  *	  VACUUM of ivfflat indexes (ambulkdelete, amvacuumcleanup).
  *
  * Bulk delete walks every list's chain and removes the items whose heap

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfscan.c
+ * ivf_scan.c
  *	  Index scans of ivfflat: ORDER BY vector <op> query [LIMIT k].
  *
  * A scan ranks the lists by the distance from the query to their centres,
@@ -20,7 +20,7 @@
  * a time, until ivfflat.max_probes lists have been read; rows of later
  * lists may then come out of order with earlier ones.
  *
- * A scan without ORDER BY (the planner never chooses one, see ivfcost.c)
+ * A scan without ORDER BY (the planner never chooses one, see ivf_cost.c)
  * would return every row, unordered.
  *
  * The centres and the lists' first blocks never change after the build, so

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfcost.c
+ * ivf_cost.c
  *	  amcostestimate for ivfflat.
  *
  * An ivfflat scan is only useful for ORDER BY distance; without one the

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfvalidate.c
+ * ivf_validate.c
  *	  amvalidate for ivfflat: checks an operator class's members.
  *
  * An ivfflat operator class has exactly one support function, number 1,
