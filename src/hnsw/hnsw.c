@@ -163,11 +163,11 @@ hnsw_buildphasename(int64 phasenum)
 	return NULL;
 }
 
-PG_FUNCTION_INFO_V1(hnsw_handler);
+PG_FUNCTION_INFO_V1(hnswhandler);
 
-/* hnsw_handler(internal) -> index_am_handler: the access method's routine. */
+/* hnswhandler(internal) -> index_am_handler: the access method's routine. */
 Datum
-hnsw_handler(PG_FUNCTION_ARGS)
+hnswhandler(PG_FUNCTION_ARGS)
 {
 	IndexAmRoutine *am = makeNode(IndexAmRoutine);
 

@@ -1,10 +1,10 @@
 -- HNSW index access method ------------------------------------------------------
 
-CREATE FUNCTION hnsw_handler(internal) RETURNS index_am_handler
+CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler
 	AS 'MODULE_PATHNAME' LANGUAGE C;
-COMMENT ON FUNCTION hnsw_handler(internal) IS 'handler of the hnsw index access method';
+COMMENT ON FUNCTION hnswhandler(internal) IS 'handler of the hnsw index access method';
 
-CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnsw_handler;
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnswhandler;
 COMMENT ON ACCESS METHOD hnsw IS 'hierarchical navigable small world graph for approximate nearest-neighbour search';
 
 CREATE OPERATOR CLASS vector_l2_ops

@@ -82,7 +82,7 @@ ivf_get_lists(Relation index)
 }
 
 char *
-ivf_build_phase_name(int64 phasenum)
+ivf_buildphasename(int64 phasenum)
 {
 	switch (phasenum)
 	{
@@ -136,24 +136,24 @@ ivfflathandler(PG_FUNCTION_ARGS)
 	am->amkeytype = InvalidOid;
 
 	am->ambuild = ivf_build;
-	am->ambuildempty = ivf_build_empty;
+	am->ambuildempty = ivf_buildempty;
 	am->aminsert = ivf_insert;
-	am->ambulkdelete = ivf_bulk_delete;
-	am->amvacuumcleanup = ivf_vacuum_cleanup;
+	am->ambulkdelete = ivf_bulkdelete;
+	am->amvacuumcleanup = ivf_vacuumcleanup;
 	am->amcanreturn = NULL;
-	am->amcostestimate = ivf_cost_estimate;
+	am->amcostestimate = ivf_costestimate;
 	am->amoptions = ivf_options;
 	am->amproperty = NULL;
-	am->ambuildphasename = ivf_build_phase_name;
+	am->ambuildphasename = ivf_buildphasename;
 	am->amvalidate = ivf_validate;
 #if PG_VERSION_NUM >= 140000
 	am->amadjustmembers = NULL;
 #endif
-	am->ambeginscan = ivf_begin_scan;
+	am->ambeginscan = ivf_beginscan;
 	am->amrescan = ivf_rescan;
-	am->amgettuple = ivf_get_tuple;
+	am->amgettuple = ivf_gettuple;
 	am->amgetbitmap = NULL;
-	am->amendscan = ivf_end_scan;
+	am->amendscan = ivf_endscan;
 	am->ammarkpos = NULL;
 	am->amrestrpos = NULL;
 	am->amestimateparallelscan = NULL;

@@ -175,7 +175,7 @@ extern bytea *ivf_options(Datum reloptions, bool validate);
 extern bool ivf_validate(Oid opclassoid);
 
 /* ambuildphasename: names of the IVF_PHASE_* build sub-phases */
-extern char *ivf_build_phase_name(int64 phasenum);
+extern char *ivf_buildphasename(int64 phasenum);
 
 /* ---- ivf_page.c ---- */
 
@@ -220,7 +220,7 @@ extern int	ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 
 /* ---- ivf_build.c: ambuild, ambuildempty (see the file header) ---- */
 extern IndexBuildResult *ivf_build(Relation heap, Relation index, IndexInfo *indexInfo);
-extern void ivf_build_empty(Relation index);
+extern void ivf_buildempty(Relation index);
 
 /* ---- ivf_insert.c: aminsert ---- */
 extern bool ivf_insert(Relation index, Datum *values, bool *isnull,
@@ -256,22 +256,22 @@ extern VectorMetric ivf_list_metric(VectorMetric metric);
  * dimensions differ from the index's) and returns heap TIDs nearest first,
  * with the operator's value in xs_orderbyvals (no recheck).
  */
-extern IndexScanDesc ivf_begin_scan(Relation index, int nkeys, int norderbys);
+extern IndexScanDesc ivf_beginscan(Relation index, int nkeys, int norderbys);
 extern void ivf_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 					   ScanKey orderbys, int norderbys);
-extern bool ivf_get_tuple(IndexScanDesc scan, ScanDirection dir);
-extern void ivf_end_scan(IndexScanDesc scan);
+extern bool ivf_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern void ivf_endscan(IndexScanDesc scan);
 
 /* ---- ivf_vacuum.c: ambulkdelete, amvacuumcleanup ---- */
-extern IndexBulkDeleteResult *ivf_bulk_delete(IndexVacuumInfo *info,
+extern IndexBulkDeleteResult *ivf_bulkdelete(IndexVacuumInfo *info,
 											  IndexBulkDeleteResult *stats,
 											  IndexBulkDeleteCallback callback,
 											  void *callback_state);
-extern IndexBulkDeleteResult *ivf_vacuum_cleanup(IndexVacuumInfo *info,
+extern IndexBulkDeleteResult *ivf_vacuumcleanup(IndexVacuumInfo *info,
 												 IndexBulkDeleteResult *stats);
 
 /* ---- ivf_cost.c: amcostestimate (model in the file header) ---- */
-extern void ivf_cost_estimate(struct PlannerInfo *root, struct IndexPath *path,
+extern void ivf_costestimate(struct PlannerInfo *root, struct IndexPath *path,
 							  double loop_count, Cost *indexStartupCost,
 							  Cost *indexTotalCost, Selectivity *indexSelectivity,
 							  double *indexCorrelation, double *indexPages);

@@ -941,7 +941,7 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
  * list whose centre is the origin (what a build on an empty table gives).
  */
 void
-ivf_build_empty(Relation index)
+ivf_buildempty(Relation index)
 {
 	int			dims = index_dims(index);
 	float	   *centre = palloc0(sizeof(float) * dims);

@@ -117,7 +117,7 @@ bulk_delete_page(Relation index, Buffer buf, void *arg)
  * counts removed and remaining items in `stats`.
  */
 IndexBulkDeleteResult *
-ivf_bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+ivf_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
 {
 	IvfBulkDeleteState bd;
@@ -151,7 +151,7 @@ count_page(Relation index, Buffer buf, void *arg)
  * bulk delete ran in this VACUUM (it counted them already otherwise).
  */
 IndexBulkDeleteResult *
-ivf_vacuum_cleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+ivf_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
 	if (info->analyze_only)
 		return stats;
