@@ -306,6 +306,12 @@ extern HnswCand hnsw_heap_pop(HnswHeap *h);
 
 #define HNSW_HEAP_TOP(h)	((h)->a[0])
 
+/*
+ * qsort comparator of HnswCands: ascending distance, ties broken by id so
+ * that the order, and thus the neighbours chosen, is deterministic.
+ */
+extern int	hnsw_cand_cmp(const void *a, const void *b);
+
 typedef struct HnswGraph HnswGraph;
 
 /*

@@ -198,17 +198,6 @@ mem_vector(HnswGraph *g, uint64 id, float *scratch)
 	return mem_vec(BUILD_STATE(g), id);
 }
 
-static int
-cand_cmp(const void *a, const void *b)
-{
-	const HnswCand *x = a,
-			   *y = b;
-
-	if (x->dist != y->dist)
-		return x->dist < y->dist ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 /*
  * Add `id` (at distance `d`) to the list of `nb` at `level`; a full list is
  * pruned with the heuristic over its members and the newcomer.  The list's
@@ -243,7 +232,7 @@ mem_add_link(HnswBuildState *bs, uint32 nb, uint32 id, int level, double d)
 	}
 	cands[cap].id = id;
 	cands[cap].dist = d;
-	qsort(cands, cap + 1, sizeof(HnswCand), cand_cmp);
+	qsort(cands, cap + 1, sizeof(HnswCand), hnsw_cand_cmp);
 	/* keep at least m, as for a new element's own list (see mem_insert) */
 	n = hnsw_select_neighbours(&bs->g, base, cands, cap + 1, cap, bs->shape.m, kept);
 	for (int i = 0; i < n; i++)
