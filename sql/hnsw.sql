@@ -178,5 +178,17 @@ DROP TABLE hp_err;
 
 -- operator class validation
 SELECT amvalidate(oid) FROM pg_opclass WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hnsw') ORDER BY opcname;
+-- a support function of another signature, a search operator, an ORDER BY
+-- operator of a sort family for integers; a class without its metric
+CREATE OPERATOR CLASS hp_bad_ops FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY integer_ops,
+	OPERATOR 2 = (vector, vector),
+	FUNCTION 1 vector_dims(vector);
+CREATE OPERATOR CLASS hp_nometric_ops FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops;
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'hp_bad_ops';
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'hp_nometric_ops';
+DROP OPERATOR FAMILY hp_bad_ops USING hnsw;
+DROP OPERATOR FAMILY hp_nometric_ops USING hnsw;
 DROP FUNCTION hp_check;
 DROP TABLE hp;

@@ -56,6 +56,17 @@ CREATE INDEX ivf_ip ON ivf_items USING ivfflat (v vector_ip_ops) WITH (lists = 8
 CREATE INDEX ivf_cos ON ivf_items USING ivfflat (v vector_cosine_ops) WITH (lists = 8);
 SELECT amvalidate(oid) FROM pg_opclass
 WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'ivfflat') ORDER BY opcname;
+-- the same validation as hnsw: classes with bad members, without a metric
+CREATE OPERATOR CLASS ivf_bad_ops FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY integer_ops,
+	OPERATOR 2 = (vector, vector),
+	FUNCTION 1 vector_dims(vector);
+CREATE OPERATOR CLASS ivf_nometric_ops FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops;
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'ivf_bad_ops';
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'ivf_nometric_ops';
+DROP OPERATOR FAMILY ivf_bad_ops USING ivfflat;
+DROP OPERATOR FAMILY ivf_nometric_ops USING ivfflat;
 SELECT indexrelid::regclass, lists, dims, metric, rows, min_list_rows > 0 AS no_empty_list,
        imbalance BETWEEN 1 AND 3 AS imbalance_ok, list_pages >= lists AS pages_ok
 FROM pg_index, vsim.ivfflat_index_stats(indexrelid)

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ivf.c
- *	  The ivfflat access method's handler, settings (ivfflat.*) and index
- *	  option (lists).
+ *	  The ivfflat access method's handler, settings (ivfflat.*), index
+ *	  option (lists) and operator class validation.
  *
  *-------------------------------------------------------------------------
  */
@@ -10,7 +10,7 @@
 
 #include "access/reloptions.h"
 #include "commands/progress.h"
-#include "commands/vacuum.h"
+#include "index/index.h"
 #include "ivf/ivf.h"
 #include "utils/guc.h"
 #include "utils/rel.h"
@@ -20,6 +20,15 @@ int			ivf_iterative_scan = IVF_ITERATIVE_OFF;
 int			ivf_max_probes = IVF_MAX_LISTS;
 
 static relopt_kind ivf_relopt_kind;
+
+static const VindexSupportProc ivf_procs[] = {VINDEX_METRIC_PROC};
+
+static const VindexMethod ivf_method = {
+	.name = "ivfflat",
+	.procs = ivf_procs,
+	.nprocs = lengthof(ivf_procs),
+	.usemaintenanceworkmem = false,
+};
 
 static const struct config_enum_entry ivf_iterative_scan_options[] = {
 	{"off", IVF_ITERATIVE_OFF, false},
@@ -33,11 +42,7 @@ ivf_init(void)
 	ivf_relopt_kind = add_reloption_kind();
 	add_int_reloption(ivf_relopt_kind, "lists",
 					  "Number of inverted lists (k-means centres)",
-					  IVF_DEFAULT_LISTS, 1, IVF_MAX_LISTS
-#if PG_VERSION_NUM >= 130000
-					  ,AccessExclusiveLock
-#endif
-		);
+					  IVF_DEFAULT_LISTS, 1, IVF_MAX_LISTS, AccessExclusiveLock);
 
 	DefineCustomIntVariable("ivfflat.probes",
 							"Number of lists an ivfflat index scan searches.",
@@ -81,6 +86,13 @@ ivf_get_lists(Relation index)
 	return opts ? opts->lists : IVF_DEFAULT_LISTS;
 }
 
+/* amvalidate: the rules of every vector index method (index.h). */
+bool
+ivf_validate(Oid opclassoid)
+{
+	return vindex_validate(&ivf_method, opclassoid);
+}
+
 char *
 ivf_buildphasename(int64 phasenum)
 {
@@ -100,65 +112,18 @@ ivf_buildphasename(int64 phasenum)
 	return NULL;
 }
 
-/*
- * ivfflathandler(internal) -> index_am_handler: the access method's entry
- * points and capabilities.  One key column, ordered by distance operators
- * only (amcanorderbyop); no WHERE-clause search, no uniqueness.
- */
 PG_FUNCTION_INFO_V1(ivfflathandler);
+
+/*
+ * ivfflathandler(internal) -> index_am_handler: the access method's
+ * routine, with the capabilities of every vector index method (index.h)
+ * and ivfflat's callbacks.
+ */
 Datum
 ivfflathandler(PG_FUNCTION_ARGS)
 {
-	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+	IndexAmRoutine *am = vindex_am_routine(&ivf_method);
 
-	am->amstrategies = 0;
-	am->amsupport = 1;
-#if PG_VERSION_NUM >= 130000
-	am->amoptsprocnum = 0;
-#endif
-	am->amcanorder = false;
-	am->amcanorderbyop = true;
-	am->amcanbackward = false;
-	am->amcanunique = false;
-	am->amcanmulticol = false;
-	am->amoptionalkey = true;
-	am->amsearcharray = false;
-	am->amsearchnulls = false;
-	am->amstorage = false;
-	am->amclusterable = false;
-	am->ampredlocks = false;
-	am->amcanparallel = false;
-	am->amcaninclude = false;
-#if PG_VERSION_NUM >= 130000
-	am->amusemaintenanceworkmem = false;
-	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-#endif
-	am->amkeytype = InvalidOid;
-
-	am->ambuild = ivf_build;
-	am->ambuildempty = ivf_buildempty;
-	am->aminsert = ivf_insert;
-	am->ambulkdelete = ivf_bulkdelete;
-	am->amvacuumcleanup = ivf_vacuumcleanup;
-	am->amcanreturn = NULL;
-	am->amcostestimate = ivf_costestimate;
-	am->amoptions = ivf_options;
-	am->amproperty = NULL;
-	am->ambuildphasename = ivf_buildphasename;
-	am->amvalidate = ivf_validate;
-#if PG_VERSION_NUM >= 140000
-	am->amadjustmembers = NULL;
-#endif
-	am->ambeginscan = ivf_beginscan;
-	am->amrescan = ivf_rescan;
-	am->amgettuple = ivf_gettuple;
-	am->amgetbitmap = NULL;
-	am->amendscan = ivf_endscan;
-	am->ammarkpos = NULL;
-	am->amrestrpos = NULL;
-	am->amestimateparallelscan = NULL;
-	am->aminitparallelscan = NULL;
-	am->amparallelrescan = NULL;
-
+	VINDEX_SET_CALLBACKS(am, ivf);
 	PG_RETURN_POINTER(am);
 }

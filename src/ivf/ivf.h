@@ -171,7 +171,7 @@ extern int	ivf_get_lists(Relation index);
 /* amoptions: parse WITH (lists = n); raises 22023 outside 1 .. 32768 */
 extern bytea *ivf_options(Datum reloptions, bool validate);
 
-/* amvalidate (ivf_validate.c): INFO per bad opclass member, false if any */
+/* amvalidate: vindex_validate with ivfflat's support functions */
 extern bool ivf_validate(Oid opclassoid);
 
 /* ambuildphasename: names of the IVF_PHASE_* build sub-phases */
