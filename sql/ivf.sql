@@ -176,13 +176,29 @@ DROP TABLE ivf_unlogged;
 -- monitoring function errors -------------------------------------------------
 SELECT * FROM vsim.ivfflat_index_stats('ivf_items_pkey');
 SELECT * FROM vsim.ivfflat_index_stats('ivf_items');
+\echo :LAST_ERROR_SQLSTATE
+-- VOLATILE (it reads live pages), EXECUTE for everyone; it needs SELECT on
+-- the table or pg_stat_scan_tables (which pg_monitor has)
+SELECT p.oid::regprocedure, provolatile, proparallel, proisstrict,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+  FROM pg_proc p WHERE p.oid = 'vsim.ivfflat_index_stats'::regproc;
 CREATE ROLE ivf_nobody;
-GRANT USAGE ON SCHEMA vsim TO ivf_nobody;
+CREATE ROLE ivf_reader;
+CREATE ROLE ivf_scanner IN ROLE pg_stat_scan_tables;
+CREATE ROLE ivf_monitor IN ROLE pg_monitor;
+GRANT SELECT ON ivf_items TO ivf_reader;
 SET ROLE ivf_nobody;
-SELECT * FROM vsim.ivfflat_index_stats('ivf_part');
+SELECT lists, rows FROM vsim.ivfflat_index_stats('ivf_part');
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE ivf_reader;
+SELECT lists, rows FROM vsim.ivfflat_index_stats('ivf_part');
+SET ROLE ivf_scanner;
+SELECT lists, rows FROM vsim.ivfflat_index_stats('ivf_part');
+SET ROLE ivf_monitor;
+SELECT lists, rows FROM vsim.ivfflat_index_stats('ivf_part');
 RESET ROLE;
-REVOKE USAGE ON SCHEMA vsim FROM ivf_nobody;
-DROP ROLE ivf_nobody;
+REVOKE SELECT ON ivf_items FROM ivf_reader;
+DROP ROLE ivf_nobody, ivf_reader, ivf_scanner, ivf_monitor;
 
 DROP TABLE ivf_items;
 

@@ -129,4 +129,22 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  */
 extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
 
+/* ---------------------------------------------------------------------
+ * Monitoring functions (index_stats.c)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * vindex_stats_open: open index `indexoid` for a monitoring function of
+ * access method `amname` (vsim.hnsw_index_stats, ...) and lock it
+ * AccessShareLock.  The caller must have SELECT on the index's table or
+ * the privileges of pg_stat_scan_tables (which pg_monitor has; so do
+ * superusers), else 42501 (insufficient_privilege); the privilege is
+ * checked before the lock is taken.  Raises 42809 (wrong_object_type)
+ * unless the relation is an index of `amname`, 42P01 (undefined_table)
+ * when there is no relation `indexoid`.  Close with vindex_stats_close.
+ */
+extern Relation vindex_stats_open(Oid indexoid, const char *amname);
+extern void vindex_stats_close(Relation index);
+
 #endif							/* VSIM_INDEX_H */
