@@ -33,7 +33,12 @@
 #include "postgres.h"
 
 #include "access/amapi.h"
+#include "access/parallel.h"
+#include "access/tableam.h"
 #include "catalog/pg_type_d.h"
+#include "executor/instrument.h"
+#include "nodes/execnodes.h"
+#include "utils/snapshot.h"
 #include "vector/vector.h"
 
 /* ---------------------------------------------------------------------
@@ -128,6 +133,113 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  * class and the method; returns false if there was any.
  */
 extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
+
+/* ---------------------------------------------------------------------
+ * Parallel builds (index_parallel.c)
+ * ---------------------------------------------------------------------
+ *
+ * The leader calls vindex_parallel_begin, which sets up one chunk of
+ * dynamic shared memory (the relations' OIDs, the parallel table scan,
+ * the query text, the workers' buffer and WAL usage, then the method's
+ * state, initialised by the method's callback) and launches the workers.
+ * Each worker runs the method's exported entry point, which hands its own
+ * share of the work to vindex_parallel_worker.  Leader and workers alike
+ * then see the build as a VindexParticipant and scan their share of the
+ * table with vindex_parallel_scan.  The leader waits for the workers with
+ * vindex_parallel_wait (their usage then counts towards its statement)
+ * and frees everything with vindex_parallel_end.
+ */
+
+/* One participant of a parallel build: the leader or a worker. */
+typedef struct VindexParticipant
+{
+	const char *amname;			/* the method's name, for messages */
+	Relation	heap;			/* locked: see vindex_parallel_worker */
+	Relation	index;
+	IndexInfo  *info;			/* of the index, ii_Concurrent as the build */
+	ParallelTableScanDesc pscan;	/* the table scan all participants share */
+	void	   *shared;			/* the method's state, MAXALIGNed */
+	dsm_segment *seg;			/* the segment (tuplesort_attach_shared ...) */
+} VindexParticipant;
+
+/* What a method tells vindex_parallel_begin. */
+typedef struct VindexParallelSpec
+{
+	const char *amname;			/* for the DEBUG1 message */
+	/* exported function (PGDLLEXPORT) of the vsim library each worker runs */
+	const char *worker_main;
+	Size		shared_size;	/* bytes of the method's shared state */
+	/* initialise the method's state, in the segment, before the launch */
+	void		(*init_shared) (void *shared, ParallelContext *pcxt, void *arg);
+	void	   *arg;			/* passed to init_shared */
+} VindexParallelSpec;
+
+/* A parallel build, as the leader holds it. */
+typedef struct VindexParallelBuild
+{
+	VindexParticipant leader;	/* the leader's view, for its own share */
+	int			nworkers_launched;
+	/* private to index_parallel.c */
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	bool		registered;		/* snapshot is registered (CONCURRENTLY) */
+	bool		finished;		/* workers waited for */
+	BufferUsage *bufferusage;	/* per worker */
+	WalUsage   *walusage;
+} VindexParallelBuild;
+
+/*
+ * vindex_parallel_begin: enter parallel mode, set up the shared memory of
+ * a build of `index` on `heap` for up to `nworkers` workers (the snapshot
+ * is SnapshotAny, or a registered MVCC snapshot for CREATE INDEX
+ * CONCURRENTLY as info->ii_Concurrent says), have spec->init_shared fill
+ * the method's part and launch the workers.  Returns once the launched
+ * workers have attached (so a leader that waits for a count of finished
+ * participants cannot hang on one that never started), having logged at
+ * DEBUG1 "<amname> build of "<index>": N parallel workers launched".
+ * Returns NULL, with parallel mode left, when no dynamic shared memory
+ * could be had; the caller then builds serially.  Zero workers may have
+ * been launched: the leader can do all the work, or end the build at once.
+ */
+extern VindexParallelBuild *vindex_parallel_begin(Relation heap, Relation index,
+												  IndexInfo *info, int nworkers,
+												  const VindexParallelSpec *spec);
+
+/*
+ * vindex_parallel_worker: the body of a method's worker entry point
+ * (`worker_main`, called with the segment and its table of contents).
+ * Opens the relations, the heap in ShareLock and the index in
+ * AccessExclusiveLock (ShareUpdateExclusiveLock and RowExclusiveLock when
+ * the build is CONCURRENTLY: the modes the leader holds, so that they add
+ * nothing to its lock group), reports the leader's query as its activity,
+ * runs `participate` and records its buffer and WAL usage for the leader.
+ */
+typedef void (*VindexParticipateFn) (const VindexParticipant *p);
+extern void vindex_parallel_worker(dsm_segment *seg, shm_toc *toc,
+								   VindexParticipateFn participate);
+
+/*
+ * vindex_parallel_scan: have table_index_build_scan pass this
+ * participant's share of the table's rows (all visible ones, or those of
+ * the build's snapshot) to `callback`, with progress reporting.  Logs at
+ * DEBUG1 "<amname> build of "<index>": worker N (or leader) scanned M heap
+ * tuples" and returns M.
+ */
+extern double vindex_parallel_scan(const VindexParticipant *p,
+								   IndexBuildCallback callback, void *state);
+
+/*
+ * vindex_parallel_wait: wait until every launched worker has finished and
+ * add their buffer and WAL usage to the leader's (once; later calls
+ * return at once).  The method's shared state stays readable.
+ */
+extern void vindex_parallel_wait(VindexParallelBuild *pb);
+
+/*
+ * vindex_parallel_end: vindex_parallel_wait, then free the shared memory,
+ * unregister the snapshot and leave parallel mode.  pb is freed.
+ */
+extern void vindex_parallel_end(VindexParallelBuild *pb);
 
 /* ---------------------------------------------------------------------
  * Monitoring functions (index_stats.c)
