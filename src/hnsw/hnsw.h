@@ -215,8 +215,10 @@ extern int	hnsw_max_level(int m);
 #define HNSW_POS_OFFSET(pos)	((uint32) ((pos) % HNSW_PAGE_DATA))
 #define HNSW_PAGE_BYTES(page)	((char *) (page) + SizeOfPageHeaderData)
 
+/* Store stream position `pos` (HNSW_INVALID_POS: none) in *ptr. */
 extern void hnsw_ptr_set(HnswPtr *ptr, uint64 pos);
 
+/* The stream position *ptr holds, HNSW_INVALID_POS for none. */
 static inline uint64
 hnsw_ptr_get(const HnswPtr *ptr)
 {
@@ -300,6 +302,7 @@ typedef struct HnswHeap
 
 /* An empty heap with room for `cap` (it grows), nearest on top unless max. */
 extern void hnsw_heap_init(HnswHeap *h, int cap, bool max);
+/* Add element `id` at distance `dist`, growing the array when full. */
 extern void hnsw_heap_push(HnswHeap *h, uint64 id, double dist);
 /* Remove and return the top; the heap must not be empty. */
 extern HnswCand hnsw_heap_pop(HnswHeap *h);
@@ -428,6 +431,10 @@ typedef struct HnswDiskGraph
 	float	   *scratch;		/* for vectors that span pages */
 } HnswDiskGraph;
 
+/*
+ * The index on disk as an HnswGraph of `shape`, elements named by stream
+ * position; pages are read under share locks, one at a time.
+ */
 extern void hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index,
 								 const HnswShape *shape);
 /* Copy the header of element `pos` (under a share lock). */
@@ -461,15 +468,45 @@ extern void hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 								  const HnswCand *add, int nadd, bool replace);
 
 /* ---------------------------------------------------------------------
- * Access method entry points (IndexAmRoutine callbacks; see the
- * PostgreSQL documentation "Index Access Method Interface Definition"):
- * hnsw_build.c (build, buildempty), hnsw_insert.c (insert),
- * hnsw_vacuum.c (bulkdelete, vacuumcleanup), hnsw_cost.c (costestimate),
- * hnsw.c (options, validate, buildphasename), hnsw_scan.c (scans).
+ * Access method entry points: the IndexAmRoutine callbacks (PostgreSQL
+ * documentation, "Index Access Method Interface Definition"), named after
+ * its fields and set by VINDEX_SET_CALLBACKS (index/index.h)
  * ---------------------------------------------------------------------
  */
+
+/* ---- hnsw.c ---- */
+
+/* amoptions: parse WITH (m, ef_construction); 22023 out of bounds */
+extern bytea *hnsw_options(Datum reloptions, bool validate);
+
+/* amvalidate: vindex_validate with hnsw's support functions */
+extern bool hnsw_validate(Oid opclassoid);
+
+/* ambuildphasename: names of the HNSW_PHASE_* build sub-phases */
+extern char *hnsw_buildphasename(int64 phasenum);
+
+/* ---- hnsw_build.c (see the file header) ---- */
+
+/*
+ * ambuild: the graph of every indexable row, built in memory (in parallel
+ * when the table is large enough and its graph fits) and written out, or
+ * continued on disk once maintenance_work_mem is full.  Raises 22023 when
+ * the column has no dimensions or ef_construction < 2 * m, 22000 on a
+ * vector of other dimensions than the column's, 54000 when a parallel
+ * build's graph outgrows the shared memory sized from the statistics.
+ */
 extern IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *info);
+
+/* ambuildempty: the init fork of an UNLOGGED index, an empty graph */
 extern void hnsw_buildempty(Relation index);
+
+/* ---- hnsw_insert.c ---- */
+
+/*
+ * aminsert: index one row (hnsw_disk_insert).  NULLs, and vectors the
+ * metric does not index, are skipped; 22000 when the vector's dimensions
+ * are not the index's.  Returns false (no uniqueness checks).
+ */
 extern bool hnsw_insert(Relation index, Datum *values, bool *isnull,
 						ItemPointer heap_tid, Relation heap,
 						IndexUniqueCheck checkUnique,
@@ -477,24 +514,44 @@ extern bool hnsw_insert(Relation index, Datum *values, bool *isnull,
 						bool indexUnchanged,
 #endif
 						IndexInfo *indexInfo);
+
+/* ---- hnsw_vacuum.c (see the file header) ---- */
+
+/*
+ * ambulkdelete: remove the heap TIDs `callback` says are dead, replace a
+ * dead entry point and repair the lists that name dead elements; counts
+ * removed and remaining rows in `stats`.
+ */
 extern IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info,
 											  IndexBulkDeleteResult *stats,
 											  IndexBulkDeleteCallback callback,
 											  void *callback_state);
+
+/*
+ * amvacuumcleanup: report the index size, and the number of rows when no
+ * bulk delete ran in this VACUUM (it counted them already otherwise).
+ */
 extern IndexBulkDeleteResult *hnsw_vacuumcleanup(IndexVacuumInfo *info,
 												 IndexBulkDeleteResult *stats);
+
+/* ---- hnsw_cost.c: amcostestimate (model in the file header) ---- */
 extern void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 							  Cost *indexStartupCost, Cost *indexTotalCost,
 							  Selectivity *indexSelectivity, double *indexCorrelation,
 							  double *indexPages);
-extern bytea *hnsw_options(Datum reloptions, bool validate);
-extern bool hnsw_validate(Oid opclassoid);
+
+/*
+ * ---- hnsw_scan.c: ambeginscan, amrescan, amgettuple, amendscan ----
+ * A scan takes one ORDER BY key (the query vector; raises 0A000 without
+ * one, 22000 when its dimensions differ from the index's) and returns heap
+ * TIDs nearest first, with the operator's value in xs_orderbyvals (no
+ * recheck).
+ */
 extern IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys);
 extern void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 						ScanKey orderbys, int norderbys);
 extern bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
 extern void hnsw_endscan(IndexScanDesc scan);
-extern char *hnsw_buildphasename(int64 phasenum);
 
 /* Build progress sub-phases (pg_stat_progress_create_index.phase). */
 #define HNSW_PHASE_LOAD		2

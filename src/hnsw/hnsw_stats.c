@@ -45,7 +45,7 @@ gather(void *arg, uint64 pos, HnswElementHeader *hdr)
 PG_FUNCTION_INFO_V1(hnsw_index_stats);
 
 /*
- * hnsw_index_stats(index regclass) -> record: elements, dead elements, heap
+ * vsim.hnsw_index_stats(index regclass) -> one row: elements, dead elements, heap
  * TIDs, levels (highest level + 1), entry point "(block,offset)" and level,
  * pages, average level-0 neighbours of live elements, m, ef_construction,
  * dimensions.  Who may call it, and the errors when the argument is not

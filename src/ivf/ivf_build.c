@@ -836,11 +836,6 @@ index_dims(Relation index)
 	return dims;
 }
 
-/*
- * ambuild: see the file header for the steps.  Raises 54000 when k-means
- * cannot fit in maintenance_work_mem, 22000 on a vector of other
- * dimensions than the column's.
- */
 IndexBuildResult *
 ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
@@ -895,10 +890,6 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	return result;
 }
 
-/*
- * ambuildempty: the init fork of an UNLOGGED index, an index of one empty
- * list whose centre is the origin (what a build on an empty table gives).
- */
 void
 ivf_buildempty(Relation index)
 {

@@ -148,11 +148,6 @@ list_append(Relation index, IvfTuple *item, Size size,
 	}
 }
 
-/*
- * aminsert: index one row.  NULLs, and zero vectors under the cosine
- * metric, are not indexed.  Raises 22000 when the vector's dimensions are
- * not the index's.  Always returns false (no uniqueness checks).
- */
 bool
 ivf_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		   Relation heap, IndexUniqueCheck checkUnique,

@@ -45,6 +45,8 @@ count_list(Relation index, BlockNumber blk, int64 *rows, int64 *pages)
 	}
 }
 
+PG_FUNCTION_INFO_V1(ivfflat_index_stats);
+
 /*
  * vsim.ivfflat_index_stats(index regclass) -> one row: lists,
  * requested_lists, dims, metric, rows, rows_at_build, min_list_rows,
@@ -55,7 +57,6 @@ count_list(Relation index, BlockNumber blk, int64 *rows, int64 *pages)
  * page, without a snapshot: two calls in one statement may see different
  * pages (VOLATILE).
  */
-PG_FUNCTION_INFO_V1(ivfflat_index_stats);
 Datum
 ivfflat_index_stats(PG_FUNCTION_ARGS)
 {

@@ -112,10 +112,6 @@ bulk_delete_page(Relation index, Buffer buf, void *arg)
 	return next;
 }
 
-/*
- * ambulkdelete: remove the items whose heap TIDs `callback` says are dead;
- * counts removed and remaining items in `stats`.
- */
 IndexBulkDeleteResult *
 ivf_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
@@ -146,10 +142,6 @@ count_page(Relation index, Buffer buf, void *arg)
 	return next;
 }
 
-/*
- * amvacuumcleanup: report the index size, and the number of items when no
- * bulk delete ran in this VACUUM (it counted them already otherwise).
- */
 IndexBulkDeleteResult *
 ivf_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
