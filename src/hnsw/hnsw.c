@@ -8,8 +8,6 @@
  */
 #include "postgres.h"
 
-#include <float.h>
-
 #include "access/reloptions.h"
 #include "commands/progress.h"
 #include "hnsw/hnsw.h"
@@ -33,7 +31,7 @@ static const VindexMethod hnsw_method = {
 	.usemaintenanceworkmem = true,
 };
 
-static const struct config_enum_entry iterative_scan_options[] = {
+static const struct config_enum_entry hnsw_iterative_scan_options[] = {
 	{"off", HNSW_ITERATIVE_OFF, false},
 	{"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
 	{"strict_order", HNSW_ITERATIVE_STRICT, false},
@@ -62,7 +60,7 @@ hnsw_init(void)
 							 "relaxed_order may return rows slightly out of order; "
 							 "strict_order skips rows that would break the order.",
 							 &hnsw_iterative_scan, HNSW_ITERATIVE_OFF,
-							 iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
+							 hnsw_iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnsw.max_scan_tuples",
 							"Elements an iterative HNSW scan examines before it stops.",
 							NULL, &hnsw_max_scan_tuples, 20000, 1, INT_MAX,

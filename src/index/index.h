@@ -88,10 +88,10 @@ typedef struct VindexMethod
  * handler to return) with the capabilities every vector index method has:
  * one key column, searched only by ORDER BY one of its operator class's
  * distance operators (amcanorderbyop; no strategies, no WHERE-clause
- * search, no uniqueness, no NULLs), no index-only or parallel scans,
- * parallel bulk delete in VACUUM.  amsupport is the highest support
- * function number of `method`.  The callbacks are left NULL: set them
- * with VINDEX_SET_CALLBACKS.
+ * search, no uniqueness; NULLs are not indexed), no index-only or
+ * parallel scans, parallel bulk delete in VACUUM.  amsupport is the
+ * highest support function number of `method`.  The callbacks are left
+ * NULL: set them with VINDEX_SET_CALLBACKS.
  */
 extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
 
@@ -210,9 +210,10 @@ extern VindexParallelBuild *vindex_parallel_begin(Relation heap, Relation index,
  * (`worker_main`, called with the segment and its table of contents).
  * Opens the relations, the heap in ShareLock and the index in
  * AccessExclusiveLock (ShareUpdateExclusiveLock and RowExclusiveLock when
- * the build is CONCURRENTLY: the modes the leader holds, so that they add
- * nothing to its lock group), reports the leader's query as its activity,
- * runs `participate` and records its buffer and WAL usage for the leader.
+ * the build is CONCURRENTLY): the modes the leader holds, so a worker asks
+ * for no lock its leader does not have.  Reports the leader's query as its
+ * activity, runs `participate` and records its buffer and WAL usage for
+ * the leader.
  */
 typedef void (*VindexParticipateFn) (const VindexParticipant *p);
 extern void vindex_parallel_worker(dsm_segment *seg, shm_toc *toc,

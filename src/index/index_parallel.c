@@ -10,15 +10,16 @@
  *
  * The segment holds one chunk, laid out as
  *
- *	  ParallelShared		 OIDs, CONCURRENTLY or not, offsets of the rest
+ *	  ParallelShared		 method, OIDs, CONCURRENTLY or not, offsets
  *	  parallel table scan	 table_parallelscan_estimate bytes
  *	  query text			 so that workers report the leader's statement
  *	  BufferUsage[nworkers]	 each worker's, added to the leader's at the end
  *	  WalUsage[nworkers]
  *	  the method's state	 spec->shared_size bytes
  *
- * each part MAXALIGNed.  The APIs used are the same in PostgreSQL 13 to
- * 18 (InstrEndParallelQuery took its two arguments in 13).
+ * each part MAXALIGNed.  The functions used here keep their signatures
+ * from PostgreSQL 13 (which gave InstrEndParallelQuery its WalUsage) to
+ * 18, so no version checks are needed.
  *
  *-------------------------------------------------------------------------
  */
@@ -113,7 +114,8 @@ vindex_parallel_begin(Relation heap, Relation index, IndexInfo *info, int nworke
 	}
 
 	sh = shm_toc_allocate(pb->pcxt->toc, total);
-	memset(sh, 0, total);
+	/* the method's part, maybe most of the chunk, is init_shared's affair */
+	memset(sh, 0, plan.method_off);
 	*sh = plan;
 	namestrcpy(&sh->amname, spec->amname);
 	sh->heaprelid = RelationGetRelid(heap);

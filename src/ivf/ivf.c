@@ -79,7 +79,7 @@ ivf_options(Datum reloptions, bool validate)
 }
 
 int
-ivf_get_lists(Relation index)
+ivf_index_lists(Relation index)
 {
 	IvfOptions *opts = (IvfOptions *) index->rd_options;
 

@@ -166,7 +166,7 @@ extern int	ivf_max_probes;
 extern void ivf_init(void);
 
 /* The `lists` option of an ivfflat index (IVF_DEFAULT_LISTS if unset). */
-extern int	ivf_get_lists(Relation index);
+extern int	ivf_index_lists(Relation index);
 
 /* ---- ivf_page.c ---- */
 

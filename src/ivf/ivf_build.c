@@ -842,7 +842,7 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	IndexBuildResult *result = palloc0(sizeof(IndexBuildResult));
 	VectorMetric metric = vector_index_metric(index, 1);
 	int			dims = index_dims(index);
-	int			lists = ivf_get_lists(index);
+	int			lists = ivf_index_lists(index);
 	IvfBuildState st;
 	IvfMetaPageData meta;
 	TupleDesc	desc = sort_desc(index);
@@ -901,7 +901,7 @@ ivf_buildempty(Relation index)
 				last;
 
 	assign_state_init(&st, NULL, index, vector_index_metric(index, 1), dims, 1, centre);
-	meta_init(&meta, index, st.metric, dims, 1, ivf_get_lists(index), 0);
+	meta_init(&meta, index, st.metric, dims, 1, ivf_index_lists(index), 0);
 	meta.ndirpages = write_meta_and_directory(index, INIT_FORKNUM, &meta, centre);
 	meta.build_imbalance = load_lists(&st, NULL, NULL, INIT_FORKNUM, &first, &last);
 	finish_meta_and_directory(index, INIT_FORKNUM, &meta, &first, &last);
