@@ -62,6 +62,7 @@
 #include "storage/block.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
+#include "index/index.h"
 #include "utils/relcache.h"
 #include "vector/vector.h"
 
@@ -468,90 +469,24 @@ extern void hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 								  const HnswCand *add, int nadd, bool replace);
 
 /* ---------------------------------------------------------------------
- * Access method entry points: the IndexAmRoutine callbacks (PostgreSQL
- * documentation, "Index Access Method Interface Definition"), named after
- * its fields and set by VINDEX_SET_CALLBACKS (index/index.h)
+ * Access method entry points: the IndexAmRoutine callbacks, which do what
+ * index/index.h says of every vector index method's.  hnsw.c holds
+ * options, validate and buildphasename, hnsw_build.c build and buildempty,
+ * hnsw_insert.c insert, hnsw_vacuum.c bulkdelete and vacuumcleanup,
+ * hnsw_cost.c costestimate, hnsw_scan.c the scans.  Besides:
+ *
+ *	  - hnsw_build builds the graph in memory (in parallel when the table
+ *		is large enough and its graph fits) and writes it out, or goes on
+ *		on disk once maintenance_work_mem is full.  It raises 22023 when
+ *		the column has no dimensions or ef_construction < 2 * m, 54000
+ *		when a parallel build's graph outgrows the shared memory sized
+ *		from the statistics.
+ *	  - hnsw_bulkdelete also replaces a dead entry point and repairs the
+ *		lists that name dead elements.
+ *	  - a scan without ORDER BY raises 0A000.
  * ---------------------------------------------------------------------
  */
-
-/* ---- hnsw.c ---- */
-
-/* amoptions: parse WITH (m, ef_construction); 22023 out of bounds */
-extern bytea *hnsw_options(Datum reloptions, bool validate);
-
-/* amvalidate: vindex_validate with hnsw's support functions */
-extern bool hnsw_validate(Oid opclassoid);
-
-/* ambuildphasename: names of the HNSW_PHASE_* build sub-phases */
-extern char *hnsw_buildphasename(int64 phasenum);
-
-/* ---- hnsw_build.c (see the file header) ---- */
-
-/*
- * ambuild: the graph of every indexable row, built in memory (in parallel
- * when the table is large enough and its graph fits) and written out, or
- * continued on disk once maintenance_work_mem is full.  Raises 22023 when
- * the column has no dimensions or ef_construction < 2 * m, 22000 on a
- * vector of other dimensions than the column's, 54000 when a parallel
- * build's graph outgrows the shared memory sized from the statistics.
- */
-extern IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *info);
-
-/* ambuildempty: the init fork of an UNLOGGED index, an empty graph */
-extern void hnsw_buildempty(Relation index);
-
-/* ---- hnsw_insert.c ---- */
-
-/*
- * aminsert: index one row (hnsw_disk_insert).  NULLs, and vectors the
- * metric does not index, are skipped; 22000 when the vector's dimensions
- * are not the index's.  Returns false (no uniqueness checks).
- */
-extern bool hnsw_insert(Relation index, Datum *values, bool *isnull,
-						ItemPointer heap_tid, Relation heap,
-						IndexUniqueCheck checkUnique,
-#if PG_VERSION_NUM >= 140000
-						bool indexUnchanged,
-#endif
-						IndexInfo *indexInfo);
-
-/* ---- hnsw_vacuum.c (see the file header) ---- */
-
-/*
- * ambulkdelete: remove the heap TIDs `callback` says are dead, replace a
- * dead entry point and repair the lists that name dead elements; counts
- * removed and remaining rows in `stats`.
- */
-extern IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info,
-											  IndexBulkDeleteResult *stats,
-											  IndexBulkDeleteCallback callback,
-											  void *callback_state);
-
-/*
- * amvacuumcleanup: report the index size, and the number of rows when no
- * bulk delete ran in this VACUUM (it counted them already otherwise).
- */
-extern IndexBulkDeleteResult *hnsw_vacuumcleanup(IndexVacuumInfo *info,
-												 IndexBulkDeleteResult *stats);
-
-/* ---- hnsw_cost.c: amcostestimate (model in the file header) ---- */
-extern void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-							  Cost *indexStartupCost, Cost *indexTotalCost,
-							  Selectivity *indexSelectivity, double *indexCorrelation,
-							  double *indexPages);
-
-/*
- * ---- hnsw_scan.c: ambeginscan, amrescan, amgettuple, amendscan ----
- * A scan takes one ORDER BY key (the query vector; raises 0A000 without
- * one, 22000 when its dimensions differ from the index's) and returns heap
- * TIDs nearest first, with the operator's value in xs_orderbyvals (no
- * recheck).
- */
-extern IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys);
-extern void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-						ScanKey orderbys, int norderbys);
-extern bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
-extern void hnsw_endscan(IndexScanDesc scan);
+VINDEX_DECLARE_CALLBACKS(hnsw);
 
 /* Build progress sub-phases (pg_stat_progress_create_index.phase). */
 #define HNSW_PHASE_LOAD		2

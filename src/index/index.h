@@ -9,11 +9,14 @@
  * describes itself once in a VindexMethod (its SQL name and the support
  * functions of its operator classes); from that this subsystem builds
  *
- *	  - its IndexAmRoutine (vindex_am_routine, VINDEX_SET_CALLBACKS; index.c),
+ *	  - its IndexAmRoutine (vindex_am_routine; index.c), whose callbacks
+ *		all methods declare and install alike (VINDEX_DECLARE_CALLBACKS,
+ *		VINDEX_SET_CALLBACKS), documented here once,
  *	  - its amvalidate (vindex_validate; index_validate.c),
  *
  * and provides
  *
+ *	  - vindex_vacuum_delay_point, for VACUUM's loops over an index,
  *	  - the parallel build machinery: dynamic shared memory holding the
  *		relations, the parallel table scan, the query text and the
  *		workers' buffer and WAL usage, around the method's own shared state
@@ -36,6 +39,7 @@
 #include "access/parallel.h"
 #include "access/tableam.h"
 #include "catalog/pg_type_d.h"
+#include "commands/vacuum.h"
 #include "executor/instrument.h"
 #include "nodes/execnodes.h"
 #include "utils/snapshot.h"
@@ -96,6 +100,77 @@ typedef struct VindexMethod
 extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
 
 /*
+ * The IndexAmRoutine callbacks of the method whose C names start with
+ * `prefix` (hnsw_build, ivf_gettuple, ...), declared by
+ * VINDEX_DECLARE_CALLBACKS(prefix) in the method's header and installed by
+ * VINDEX_SET_CALLBACKS (see the PostgreSQL documentation, "Index Access
+ * Method Interface Definition", for their calling conventions).  What they
+ * do in every method:
+ *
+ *	  _build			ambuild: index every row of the table that the
+ *						metric can index; 22000 (data_exception) on a
+ *						vector whose dimensions are not the column's
+ *	  _buildempty		ambuildempty: the init fork of an UNLOGGED index,
+ *						an index without rows
+ *	  _insert			aminsert: index one row; NULLs, and vectors the
+ *						metric does not index (vector_metric_indexable),
+ *						are skipped; 22000 when the vector's dimensions are
+ *						not the index's; returns false (no uniqueness)
+ *	  _bulkdelete		ambulkdelete: remove the heap TIDs `callback` says
+ *						are dead, counting removed and remaining rows
+ *	  _vacuumcleanup	amvacuumcleanup: the index's pages, and its rows
+ *						when no bulk delete ran in this VACUUM
+ *	  _costestimate		amcostestimate (each method's model is in the
+ *						header of its *_cost.c)
+ *	  _options			amoptions: parse WITH (...); 22023 out of bounds
+ *	  _validate			amvalidate: vindex_validate with the method's
+ *						VindexMethod
+ *	  _buildphasename	ambuildphasename: names of the build's sub-phases
+ *						(pg_stat_progress_create_index.phase)
+ *	  _beginscan, _rescan, _gettuple, _endscan
+ *						scans with one ORDER BY key, the query vector (22000
+ *						when its dimensions are not the index's): heap TIDs
+ *						nearest first, the operator's value in
+ *						xs_orderbyvals, no recheck
+ *
+ * A method's header adds what is its own (errors of its build, ...).
+ */
+#if PG_VERSION_NUM >= 140000
+#define VINDEX_INSERT_UNCHANGED_ARG bool indexUnchanged,
+#else
+#define VINDEX_INSERT_UNCHANGED_ARG
+#endif
+
+#define VINDEX_DECLARE_CALLBACKS(prefix) \
+	extern IndexBuildResult *prefix##_build(Relation heap, Relation index, \
+											IndexInfo *indexInfo); \
+	extern void prefix##_buildempty(Relation index); \
+	extern bool prefix##_insert(Relation index, Datum *values, bool *isnull, \
+								ItemPointer heap_tid, Relation heap, \
+								IndexUniqueCheck checkUnique, \
+								VINDEX_INSERT_UNCHANGED_ARG \
+								IndexInfo *indexInfo); \
+	extern IndexBulkDeleteResult *prefix##_bulkdelete(IndexVacuumInfo *info, \
+													  IndexBulkDeleteResult *stats, \
+													  IndexBulkDeleteCallback callback, \
+													  void *callback_state); \
+	extern IndexBulkDeleteResult *prefix##_vacuumcleanup(IndexVacuumInfo *info, \
+														 IndexBulkDeleteResult *stats); \
+	extern void prefix##_costestimate(struct PlannerInfo *root, struct IndexPath *path, \
+									  double loop_count, Cost *indexStartupCost, \
+									  Cost *indexTotalCost, \
+									  Selectivity *indexSelectivity, \
+									  double *indexCorrelation, double *indexPages); \
+	extern bytea *prefix##_options(Datum reloptions, bool validate); \
+	extern bool prefix##_validate(Oid opclassoid); \
+	extern char *prefix##_buildphasename(int64 phasenum); \
+	extern IndexScanDesc prefix##_beginscan(Relation index, int nkeys, int norderbys); \
+	extern void prefix##_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, \
+								ScanKey orderbys, int norderbys); \
+	extern bool prefix##_gettuple(IndexScanDesc scan, ScanDirection dir); \
+	extern void prefix##_endscan(IndexScanDesc scan)
+
+/*
  * Point the callbacks of `am` at the functions named after the
  * IndexAmRoutine fields with the method's prefix (hnsw_build for ambuild,
  * ivf_gettuple for amgettuple, ...), the naming rule of both methods: a
@@ -133,6 +208,21 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  * class and the method; returns false if there was any.
  */
 extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
+
+/*
+ * vindex_vacuum_delay_point: vacuum_delay_point() for VACUUM's loops over
+ * the index (cost-based delay, interrupts); PostgreSQL 18 gave it an
+ * is_analyze argument.
+ */
+static inline void
+vindex_vacuum_delay_point(void)
+{
+#if PG_VERSION_NUM >= 180000
+	vacuum_delay_point(false);
+#else
+	vacuum_delay_point();
+#endif
+}
 
 /* ---------------------------------------------------------------------
  * Parallel builds (index_parallel.c)

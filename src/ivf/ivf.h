@@ -48,6 +48,7 @@
 #include "nodes/execnodes.h"
 #include "storage/block.h"
 #include "common/relpath.h"
+#include "index/index.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
@@ -231,89 +232,22 @@ extern int	ivf_nearest_list(Relation index, const IvfMetaPageData *meta,
 extern VectorMetric ivf_list_metric(VectorMetric metric);
 
 /* ---------------------------------------------------------------------
- * Access method entry points: the IndexAmRoutine callbacks (PostgreSQL
- * documentation, "Index Access Method Interface Definition"), named after
- * its fields and set by VINDEX_SET_CALLBACKS (index/index.h)
+ * Access method entry points: the IndexAmRoutine callbacks, which do what
+ * index/index.h says of every vector index method's.  ivf.c holds
+ * options, validate and buildphasename, ivf_build.c build and buildempty,
+ * ivf_insert.c insert, ivf_vacuum.c bulkdelete and vacuumcleanup,
+ * ivf_cost.c costestimate, ivf_scan.c the scans.  Besides:
+ *
+ *	  - ivf_build samples the table, runs k-means, assigns every row to
+ *		its list (in parallel when the table is large enough) and writes
+ *		the lists.  It raises 42P17 when the column has no dimensions,
+ *		54000 when it has more than IVF_MAX_DIM or k-means cannot fit in
+ *		maintenance_work_mem.
+ *	  - ivf_buildempty's index has one empty list whose centre is the
+ *		origin (what a build on an empty table gives).
+ *	  - ivf_options accepts lists from 1 to IVF_MAX_LISTS.
  * ---------------------------------------------------------------------
  */
-
-/* ---- ivf.c ---- */
-
-/* amoptions: parse WITH (lists = n); raises 22023 outside 1 .. 32768 */
-extern bytea *ivf_options(Datum reloptions, bool validate);
-
-/* amvalidate: vindex_validate with ivfflat's support functions */
-extern bool ivf_validate(Oid opclassoid);
-
-/* ambuildphasename: names of the IVF_PHASE_* build sub-phases */
-extern char *ivf_buildphasename(int64 phasenum);
-
-/* ---- ivf_build.c (see the file header) ---- */
-
-/*
- * ambuild: sample, k-means, assign every indexable row to its list (in
- * parallel when the table is large enough), write the lists.  Raises
- * 42P17 when the column has no dimensions, 54000 when it has more than
- * IVF_MAX_DIM or k-means cannot fit in maintenance_work_mem, 22000 on a
- * vector of other dimensions than the column's.
- */
-extern IndexBuildResult *ivf_build(Relation heap, Relation index, IndexInfo *indexInfo);
-
-/*
- * ambuildempty: the init fork of an UNLOGGED index, an index of one empty
- * list whose centre is the origin (what a build on an empty table gives).
- */
-extern void ivf_buildempty(Relation index);
-
-/* ---- ivf_insert.c ---- */
-
-/*
- * aminsert: index one row in the list of its nearest centre.  NULLs, and
- * vectors the metric does not index, are skipped; 22000 when the vector's
- * dimensions are not the index's.  Returns false (no uniqueness checks).
- */
-extern bool ivf_insert(Relation index, Datum *values, bool *isnull,
-					   ItemPointer heap_tid, Relation heap,
-					   IndexUniqueCheck checkUnique,
-#if PG_VERSION_NUM >= 140000
-					   bool indexUnchanged,
-#endif
-					   IndexInfo *indexInfo);
-
-/* ---- ivf_vacuum.c (see the file header) ---- */
-
-/*
- * ambulkdelete: remove the items whose heap TIDs `callback` says are dead;
- * counts removed and remaining items in `stats`.
- */
-extern IndexBulkDeleteResult *ivf_bulkdelete(IndexVacuumInfo *info,
-											 IndexBulkDeleteResult *stats,
-											 IndexBulkDeleteCallback callback,
-											 void *callback_state);
-
-/*
- * amvacuumcleanup: report the index size, and the number of items when no
- * bulk delete ran in this VACUUM (it counted them already otherwise).
- */
-extern IndexBulkDeleteResult *ivf_vacuumcleanup(IndexVacuumInfo *info,
-												IndexBulkDeleteResult *stats);
-
-/* ---- ivf_cost.c: amcostestimate (model in the file header) ---- */
-extern void ivf_costestimate(struct PlannerInfo *root, struct IndexPath *path,
-							 double loop_count, Cost *indexStartupCost,
-							 Cost *indexTotalCost, Selectivity *indexSelectivity,
-							 double *indexCorrelation, double *indexPages);
-
-/*
- * ---- ivf_scan.c: ambeginscan, amrescan, amgettuple, amendscan ----
- * A scan takes one ORDER BY key (the query vector; raises 22000 when its
- * dimensions differ from the index's) and returns heap TIDs nearest first,
- * with the operator's value in xs_orderbyvals (no recheck).
- */
-extern IndexScanDesc ivf_beginscan(Relation index, int nkeys, int norderbys);
-extern void ivf_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-					   ScanKey orderbys, int norderbys);
-extern bool ivf_gettuple(IndexScanDesc scan, ScanDirection dir);
-extern void ivf_endscan(IndexScanDesc scan);
+VINDEX_DECLARE_CALLBACKS(ivf);
 
 #endif							/* VSIM_IVF_H */

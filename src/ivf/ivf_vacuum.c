@@ -16,6 +16,7 @@
 
 #include "access/generic_xlog.h"
 #include "commands/vacuum.h"
+#include "index/index.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -57,11 +58,7 @@ for_each_list_page(Relation index, BufferAccessStrategy strategy,
 		{
 			Buffer		buf;
 
-#if PG_VERSION_NUM >= 180000
-			vacuum_delay_point(false);
-#else
-			vacuum_delay_point();
-#endif
+			vindex_vacuum_delay_point();
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
 			blk = fn(index, buf, arg);
 			ReleaseBuffer(buf);
