@@ -57,6 +57,7 @@ signature_text(const VindexSupportProc *spec)
 	return s.data;
 }
 
+/* Is `proc` a support function of the method, of its signature? */
 static bool
 check_proc(const ValidateContext *cx, Form_pg_amproc proc)
 {
@@ -107,6 +108,7 @@ bad_operator(const ValidateContext *cx, Form_pg_amop op, const char *problem)
 	return false;
 }
 
+/* Is `op` an ORDER BY operator of the kind the method uses? */
 static bool
 check_operator(const ValidateContext *cx, Form_pg_amop op)
 {
