@@ -110,6 +110,26 @@ SELECT elements, heap_tids, dead_elements, m, ef_construction, dimensions,
        levels >= 1 AS has_levels, entry_point IS NOT NULL AS has_entry, pages > 1 AS has_pages
   FROM vsim.hnsw_index_stats('hp_l2');
 
+-- the statistics function: VOLATILE (it reads live pages), EXECUTE for
+-- everyone; it needs SELECT on the table or pg_stat_scan_tables
+SELECT p.oid::regprocedure, provolatile, proparallel, proisstrict,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+  FROM pg_proc p WHERE p.oid = 'vsim.hnsw_index_stats'::regproc;
+CREATE ROLE hp_nobody;
+CREATE ROLE hp_reader;
+CREATE ROLE hp_scanner IN ROLE pg_stat_scan_tables;
+GRANT SELECT ON hp TO hp_reader;
+SET ROLE hp_nobody;
+SELECT elements FROM vsim.hnsw_index_stats('hp_l2');
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE hp_reader;
+SELECT elements FROM vsim.hnsw_index_stats('hp_l2');
+SET ROLE hp_scanner;
+SELECT elements FROM vsim.hnsw_index_stats('hp_l2');
+RESET ROLE;
+REVOKE SELECT ON hp FROM hp_reader;
+DROP ROLE hp_nobody, hp_reader, hp_scanner;
+
 -- VACUUM removes deleted rows from the index
 DELETE FROM hp WHERE id > 1000 OR id % 2 = 0;
 VACUUM hp;
@@ -117,6 +137,8 @@ SELECT elements, heap_tids, dead_elements FROM vsim.hnsw_index_stats('hp_l2');
 SELECT count(*) AS deleted_returned FROM (SELECT id FROM hp ORDER BY v <-> '[7,7]' LIMIT 50) s WHERE id > 1000 OR id % 2 = 0;
 SELECT * FROM hp_check('<->', '[7,7]', 20);
 SELECT vsim.hnsw_index_stats('hp_pkey');
+SELECT vsim.hnsw_index_stats('hp');
+\echo :LAST_ERROR_SQLSTATE
 REINDEX INDEX hp_l2;
 SELECT elements, heap_tids, dead_elements FROM vsim.hnsw_index_stats('hp_l2');
 SELECT * FROM hp_check('<->', '[7,7]', 20);
@@ -178,5 +200,17 @@ DROP TABLE hp_err;
 
 -- operator class validation
 SELECT amvalidate(oid) FROM pg_opclass WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hnsw') ORDER BY opcname;
+-- a support function of another signature, a search operator, an ORDER BY
+-- operator of a sort family for integers; a class without its metric
+CREATE OPERATOR CLASS hp_bad_ops FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY integer_ops,
+	OPERATOR 2 = (vector, vector),
+	FUNCTION 1 vector_dims(vector);
+CREATE OPERATOR CLASS hp_nometric_ops FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops;
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'hp_bad_ops';
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'hp_nometric_ops';
+DROP OPERATOR FAMILY hp_bad_ops USING hnsw;
+DROP OPERATOR FAMILY hp_nometric_ops USING hnsw;
 DROP FUNCTION hp_check;
 DROP TABLE hp;

@@ -56,6 +56,17 @@ CREATE INDEX ivf_ip ON ivf_items USING ivfflat (v vector_ip_ops) WITH (lists = 8
 CREATE INDEX ivf_cos ON ivf_items USING ivfflat (v vector_cosine_ops) WITH (lists = 8);
 SELECT amvalidate(oid) FROM pg_opclass
 WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'ivfflat') ORDER BY opcname;
+-- the same validation as hnsw: classes with bad members, without a metric
+CREATE OPERATOR CLASS ivf_bad_ops FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY integer_ops,
+	OPERATOR 2 = (vector, vector),
+	FUNCTION 1 vector_dims(vector);
+CREATE OPERATOR CLASS ivf_nometric_ops FOR TYPE vector USING ivfflat AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops;
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'ivf_bad_ops';
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'ivf_nometric_ops';
+DROP OPERATOR FAMILY ivf_bad_ops USING ivfflat;
+DROP OPERATOR FAMILY ivf_nometric_ops USING ivfflat;
 SELECT indexrelid::regclass, lists, dims, metric, rows, min_list_rows > 0 AS no_empty_list,
        imbalance BETWEEN 1 AND 3 AS imbalance_ok, list_pages >= lists AS pages_ok
 FROM pg_index, vsim.ivfflat_index_stats(indexrelid)
@@ -165,13 +176,29 @@ DROP TABLE ivf_unlogged;
 -- monitoring function errors -------------------------------------------------
 SELECT * FROM vsim.ivfflat_index_stats('ivf_items_pkey');
 SELECT * FROM vsim.ivfflat_index_stats('ivf_items');
+\echo :LAST_ERROR_SQLSTATE
+-- VOLATILE (it reads live pages), EXECUTE for everyone; it needs SELECT on
+-- the table or pg_stat_scan_tables (which pg_monitor has)
+SELECT p.oid::regprocedure, provolatile, proparallel, proisstrict,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+  FROM pg_proc p WHERE p.oid = 'vsim.ivfflat_index_stats'::regproc;
 CREATE ROLE ivf_nobody;
-GRANT USAGE ON SCHEMA vsim TO ivf_nobody;
+CREATE ROLE ivf_reader;
+CREATE ROLE ivf_scanner IN ROLE pg_stat_scan_tables;
+CREATE ROLE ivf_monitor IN ROLE pg_monitor;
+GRANT SELECT ON ivf_items TO ivf_reader;
 SET ROLE ivf_nobody;
-SELECT * FROM vsim.ivfflat_index_stats('ivf_part');
+SELECT lists, rows FROM vsim.ivfflat_index_stats('ivf_part');
+\echo :LAST_ERROR_SQLSTATE
+SET ROLE ivf_reader;
+SELECT lists, rows FROM vsim.ivfflat_index_stats('ivf_part');
+SET ROLE ivf_scanner;
+SELECT lists, rows FROM vsim.ivfflat_index_stats('ivf_part');
+SET ROLE ivf_monitor;
+SELECT lists, rows FROM vsim.ivfflat_index_stats('ivf_part');
 RESET ROLE;
-REVOKE USAGE ON SCHEMA vsim FROM ivf_nobody;
-DROP ROLE ivf_nobody;
+REVOKE SELECT ON ivf_items FROM ivf_reader;
+DROP ROLE ivf_nobody, ivf_reader, ivf_scanner, ivf_monitor;
 
 DROP TABLE ivf_items;
 

@@ -1,25 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * hnsw.c
- *	  The HNSW access method's handler, settings, index options and
- *	  operator class validation.
+ *	  The HNSW access method's handler, settings (hnsw.*), index options
+ *	  (m, ef_construction) and operator class validation.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <float.h>
-
-#include "access/amvalidate.h"
 #include "access/reloptions.h"
-#include "catalog/pg_amproc.h"
-#include "catalog/pg_opclass.h"
 #include "commands/progress.h"
-#include "commands/vacuum.h"
 #include "hnsw/hnsw.h"
+#include "index/index.h"
 #include "utils/guc.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
 
 int			hnsw_ef_search = 40;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
@@ -28,7 +22,16 @@ double		hnsw_scan_mem_multiplier = 1;
 
 static relopt_kind hnsw_relopt_kind;
 
-static const struct config_enum_entry iterative_scan_options[] = {
+static const VindexSupportProc hnsw_procs[] = {VINDEX_METRIC_PROC};
+
+static const VindexMethod hnsw_method = {
+	.name = "hnsw",
+	.procs = hnsw_procs,
+	.nprocs = lengthof(hnsw_procs),
+	.usemaintenanceworkmem = true,
+};
+
+static const struct config_enum_entry hnsw_iterative_scan_options[] = {
 	{"off", HNSW_ITERATIVE_OFF, false},
 	{"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
 	{"strict_order", HNSW_ITERATIVE_STRICT, false},
@@ -57,7 +60,7 @@ hnsw_init(void)
 							 "relaxed_order may return rows slightly out of order; "
 							 "strict_order skips rows that would break the order.",
 							 &hnsw_iterative_scan, HNSW_ITERATIVE_OFF,
-							 iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
+							 hnsw_iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnsw.max_scan_tuples",
 							"Elements an iterative HNSW scan examines before it stops.",
 							NULL, &hnsw_max_scan_tuples, 20000, 1, INT_MAX,
@@ -101,51 +104,11 @@ hnsw_index_ef_construction(Relation index)
 	return opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 }
 
-/*
- * hnsw_validate: amvalidate.  An operator class is valid when it has
- * support function 1 (the metric) and only ordering operators.
- */
+/* amvalidate: the rules of every vector index method (index.h). */
 bool
 hnsw_validate(Oid opclassoid)
 {
-	HeapTuple	tup;
-	Form_pg_opclass opclass;
-	CatCList   *procs;
-	bool		has_metric = false;
-	bool		result = true;
-
-	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
-	opclass = (Form_pg_opclass) GETSTRUCT(tup);
-
-	procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opclass->opcfamily));
-	for (int i = 0; i < procs->n_members; i++)
-	{
-		Form_pg_amproc proc = (Form_pg_amproc) GETSTRUCT(&procs->members[i]->tuple);
-
-		if (proc->amprocnum == VECTOR_METRIC_SUPPORT_PROC)
-			has_metric = true;
-		else
-		{
-			ereport(INFO,
-					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-					 errmsg("hnsw operator family \"%s\" contains support function %d, which hnsw does not use",
-							NameStr(opclass->opcname), proc->amprocnum)));
-			result = false;
-		}
-	}
-	if (!has_metric)
-	{
-		ereport(INFO,
-				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("hnsw operator class \"%s\" lacks support function 1 (the metric)",
-						NameStr(opclass->opcname))));
-		result = false;
-	}
-	ReleaseCatCacheList(procs);
-	ReleaseSysCache(tup);
-	return result;
+	return vindex_validate(&hnsw_method, opclassoid);
 }
 
 char *
@@ -163,61 +126,18 @@ hnsw_buildphasename(int64 phasenum)
 	return NULL;
 }
 
-PG_FUNCTION_INFO_V1(hnsw_handler);
+PG_FUNCTION_INFO_V1(hnswhandler);
 
-/* hnsw_handler(internal) -> index_am_handler: the access method's routine. */
+/*
+ * hnswhandler(internal) -> index_am_handler: the access method's routine,
+ * with the capabilities of every vector index method (index.h) and hnsw's
+ * callbacks.
+ */
 Datum
-hnsw_handler(PG_FUNCTION_ARGS)
+hnswhandler(PG_FUNCTION_ARGS)
 {
-	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+	IndexAmRoutine *am = vindex_am_routine(&hnsw_method);
 
-	am->amstrategies = 0;
-	am->amsupport = 1;
-	am->amoptsprocnum = 0;
-	am->amcanorder = false;
-	am->amcanorderbyop = true;
-	am->amcanbackward = false;
-	am->amcanunique = false;
-	am->amcanmulticol = false;
-	am->amoptionalkey = true;
-	am->amsearcharray = false;
-	am->amsearchnulls = false;
-	am->amstorage = false;
-	am->amclusterable = false;
-	am->ampredlocks = false;
-	am->amcanparallel = false;
-	am->amcaninclude = false;
-	am->amusemaintenanceworkmem = true;
-#if PG_VERSION_NUM >= 160000
-	am->amsummarizing = false;
-#endif
-	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-	am->amkeytype = InvalidOid;
-
-	am->ambuild = hnsw_build;
-	am->ambuildempty = hnsw_buildempty;
-	am->aminsert = hnsw_insert;
-	am->ambulkdelete = hnsw_bulkdelete;
-	am->amvacuumcleanup = hnsw_vacuumcleanup;
-	am->amcanreturn = NULL;
-	am->amcostestimate = hnsw_costestimate;
-	am->amoptions = hnsw_options;
-	am->amproperty = NULL;
-	am->ambuildphasename = hnsw_buildphasename;
-	am->amvalidate = hnsw_validate;
-#if PG_VERSION_NUM >= 140000
-	am->amadjustmembers = NULL;
-#endif
-	am->ambeginscan = hnsw_beginscan;
-	am->amrescan = hnsw_rescan;
-	am->amgettuple = hnsw_gettuple;
-	am->amgetbitmap = NULL;
-	am->amendscan = hnsw_endscan;
-	am->ammarkpos = NULL;
-	am->amrestrpos = NULL;
-	am->amestimateparallelscan = NULL;
-	am->aminitparallelscan = NULL;
-	am->amparallelrescan = NULL;
-
+	VINDEX_SET_CALLBACKS(am, hnsw);
 	PG_RETURN_POINTER(am);
 }

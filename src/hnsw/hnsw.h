@@ -62,6 +62,7 @@
 #include "storage/block.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
+#include "index/index.h"
 #include "utils/relcache.h"
 #include "vector/vector.h"
 
@@ -215,8 +216,10 @@ extern int	hnsw_max_level(int m);
 #define HNSW_POS_OFFSET(pos)	((uint32) ((pos) % HNSW_PAGE_DATA))
 #define HNSW_PAGE_BYTES(page)	((char *) (page) + SizeOfPageHeaderData)
 
+/* Store stream position `pos` (HNSW_INVALID_POS: none) in *ptr. */
 extern void hnsw_ptr_set(HnswPtr *ptr, uint64 pos);
 
+/* The stream position *ptr holds, HNSW_INVALID_POS for none. */
 static inline uint64
 hnsw_ptr_get(const HnswPtr *ptr)
 {
@@ -300,11 +303,18 @@ typedef struct HnswHeap
 
 /* An empty heap with room for `cap` (it grows), nearest on top unless max. */
 extern void hnsw_heap_init(HnswHeap *h, int cap, bool max);
+/* Add element `id` at distance `dist`, growing the array when full. */
 extern void hnsw_heap_push(HnswHeap *h, uint64 id, double dist);
 /* Remove and return the top; the heap must not be empty. */
 extern HnswCand hnsw_heap_pop(HnswHeap *h);
 
 #define HNSW_HEAP_TOP(h)	((h)->a[0])
+
+/*
+ * qsort comparator of HnswCands: ascending distance, ties broken by id so
+ * that the order, and thus the neighbours chosen, is deterministic.
+ */
+extern int	hnsw_cand_cmp(const void *a, const void *b);
 
 typedef struct HnswGraph HnswGraph;
 
@@ -422,6 +432,10 @@ typedef struct HnswDiskGraph
 	float	   *scratch;		/* for vectors that span pages */
 } HnswDiskGraph;
 
+/*
+ * The index on disk as an HnswGraph of `shape`, elements named by stream
+ * position; pages are read under share locks, one at a time.
+ */
 extern void hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index,
 								 const HnswShape *shape);
 /* Copy the header of element `pos` (under a share lock). */
@@ -455,40 +469,24 @@ extern void hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 								  const HnswCand *add, int nadd, bool replace);
 
 /* ---------------------------------------------------------------------
- * Access method entry points (IndexAmRoutine callbacks; see the
- * PostgreSQL documentation "Index Access Method Interface Definition"):
- * hnsw_build.c (build, buildempty), hnsw_insert.c (insert),
- * hnsw_vacuum.c (bulkdelete, vacuumcleanup), hnsw_cost.c (costestimate),
- * hnsw.c (options, validate, buildphasename), hnsw_scan.c (scans).
+ * Access method entry points: the IndexAmRoutine callbacks, which do what
+ * index/index.h says of every vector index method's.  hnsw.c holds
+ * options, validate and buildphasename, hnsw_build.c build and buildempty,
+ * hnsw_insert.c insert, hnsw_vacuum.c bulkdelete and vacuumcleanup,
+ * hnsw_cost.c costestimate, hnsw_scan.c the scans.  Besides:
+ *
+ *	  - hnsw_build builds the graph in memory (in parallel when the table
+ *		is large enough and its graph fits) and writes it out, or goes on
+ *		on disk once maintenance_work_mem is full.  It raises 22023 when
+ *		the column has no dimensions or ef_construction < 2 * m, 54000
+ *		when a parallel build's graph outgrows the shared memory sized
+ *		from the statistics.
+ *	  - hnsw_bulkdelete also replaces a dead entry point and repairs the
+ *		lists that name dead elements.
+ *	  - a scan without ORDER BY raises 0A000.
  * ---------------------------------------------------------------------
  */
-extern IndexBuildResult *hnsw_build(Relation heap, Relation index, IndexInfo *info);
-extern void hnsw_buildempty(Relation index);
-extern bool hnsw_insert(Relation index, Datum *values, bool *isnull,
-						ItemPointer heap_tid, Relation heap,
-						IndexUniqueCheck checkUnique,
-#if PG_VERSION_NUM >= 140000
-						bool indexUnchanged,
-#endif
-						IndexInfo *indexInfo);
-extern IndexBulkDeleteResult *hnsw_bulkdelete(IndexVacuumInfo *info,
-											  IndexBulkDeleteResult *stats,
-											  IndexBulkDeleteCallback callback,
-											  void *callback_state);
-extern IndexBulkDeleteResult *hnsw_vacuumcleanup(IndexVacuumInfo *info,
-												 IndexBulkDeleteResult *stats);
-extern void hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-							  Cost *indexStartupCost, Cost *indexTotalCost,
-							  Selectivity *indexSelectivity, double *indexCorrelation,
-							  double *indexPages);
-extern bytea *hnsw_options(Datum reloptions, bool validate);
-extern bool hnsw_validate(Oid opclassoid);
-extern IndexScanDesc hnsw_beginscan(Relation index, int nkeys, int norderbys);
-extern void hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-						ScanKey orderbys, int norderbys);
-extern bool hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
-extern void hnsw_endscan(IndexScanDesc scan);
-extern char *hnsw_buildphasename(int64 phasenum);
+VINDEX_DECLARE_CALLBACKS(hnsw);
 
 /* Build progress sub-phases (pg_stat_progress_create_index.phase). */
 #define HNSW_PHASE_LOAD		2

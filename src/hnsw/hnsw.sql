@@ -1,10 +1,10 @@
 -- HNSW index access method ------------------------------------------------------
 
-CREATE FUNCTION hnsw_handler(internal) RETURNS index_am_handler
+CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler
 	AS 'MODULE_PATHNAME' LANGUAGE C;
-COMMENT ON FUNCTION hnsw_handler(internal) IS 'handler of the hnsw index access method';
+COMMENT ON FUNCTION hnswhandler(internal) IS 'handler of the hnsw index access method';
 
-CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnsw_handler;
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnswhandler;
 COMMENT ON ACCESS METHOD hnsw IS 'hierarchical navigable small world graph for approximate nearest-neighbour search';
 
 CREATE OPERATOR CLASS vector_l2_ops
@@ -29,8 +29,6 @@ CREATE FUNCTION vsim.hnsw_index_stats(index regclass,
 	OUT levels integer, OUT entry_point text, OUT entry_level integer,
 	OUT pages bigint, OUT avg_level0_neighbours double precision,
 	OUT m integer, OUT ef_construction integer, OUT dimensions integer)
-	AS 'MODULE_PATHNAME', 'hnsw_index_stats' LANGUAGE C STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME', 'hnsw_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.hnsw_index_stats(regclass) IS
-	'statistics of an hnsw index: elements, dead elements, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions';
-REVOKE ALL ON FUNCTION vsim.hnsw_index_stats(regclass) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vsim.hnsw_index_stats(regclass) TO pg_monitor;
+	'statistics of an hnsw index: elements, dead elements, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';

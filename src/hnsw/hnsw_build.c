@@ -26,25 +26,21 @@
 
 #include <sys/mman.h>
 
-#include "access/parallel.h"
-#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
-#include "catalog/index.h"
 #include "commands/progress.h"
 #include "hnsw/hnsw.h"
+#include "index/index.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/spin.h"
-#include "utils/snapmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #define HNSW_BUILD_STRIPES	512
-#define HNSW_PARALLEL_KEY	UINT64CONST(0x48534E5700000001)
 
 /* An element of the in-memory graph. */
 typedef struct MemElement
@@ -57,8 +53,8 @@ typedef struct MemElement
 
 /*
  * State shared by the participants of a build: in dynamic shared memory for
- * a parallel build (followed by the parallel table scan, the element array,
- * the base array and the arena), in local memory otherwise.
+ * a parallel build (followed by the element array, the base array and the
+ * arena), in local memory otherwise.
  *
  * Element i's vector and level-0 list lie at base + i * stride, so finding
  * them reads no other memory (the build is bound by memory latency); the
@@ -67,9 +63,6 @@ typedef struct MemElement
 typedef struct HnswBuildShared
 {
 	/* set before the workers start */
-	Oid			heaprelid;
-	Oid			indexrelid;
-	bool		isconcurrent;
 	int			tranche;
 	uint32		cap;			/* element slots */
 	Size		stride;			/* bytes per element in base */
@@ -198,17 +191,6 @@ mem_vector(HnswGraph *g, uint64 id, float *scratch)
 	return mem_vec(BUILD_STATE(g), id);
 }
 
-static int
-cand_cmp(const void *a, const void *b)
-{
-	const HnswCand *x = a,
-			   *y = b;
-
-	if (x->dist != y->dist)
-		return x->dist < y->dist ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 /*
  * Add `id` (at distance `d`) to the list of `nb` at `level`; a full list is
  * pruned with the heuristic over its members and the newcomer.  The list's
@@ -243,7 +225,7 @@ mem_add_link(HnswBuildState *bs, uint32 nb, uint32 id, int level, double d)
 	}
 	cands[cap].id = id;
 	cands[cap].dist = d;
-	qsort(cands, cap + 1, sizeof(HnswCand), cand_cmp);
+	qsort(cands, cap + 1, sizeof(HnswCand), hnsw_cand_cmp);
 	/* keep at least m, as for a new element's own list (see mem_insert) */
 	n = hnsw_select_neighbours(&bs->g, base, cands, cap + 1, cap, bs->shape.m, kept);
 	for (int i = 0; i < n; i++)
@@ -704,7 +686,42 @@ init_shared(HnswBuildShared *sh, const HnswShape *shape, uint32 cap, Size arena_
  */
 static int	build_tranche = 0;
 
-/* Pointers into a parallel build's shared segment. */
+/* What init_parallel_shared needs to know. */
+typedef struct ParallelArgs
+{
+	const HnswShape *shape;
+	uint32		cap;
+	Size		arena_cap;
+} ParallelArgs;
+
+/* Bytes of the shared graph: the state, then elements, base and arena. */
+static Size
+parallel_shared_size(const HnswShape *shape, uint32 cap, Size arena_cap)
+{
+	return MAXALIGN(sizeof(HnswBuildShared)) + MAXALIGN(sizeof(MemElement) * (Size) cap) +
+		mem_stride(shape) * cap + arena_cap;
+}
+
+/* VindexParallelSpec.init_shared: an empty graph in the segment. */
+static void
+init_parallel_shared(void *shared, ParallelContext *pcxt, void *arg)
+{
+	HnswBuildShared *sh = shared;
+	const ParallelArgs *a = arg;
+
+	if (build_tranche == 0)
+		build_tranche = LWLockNewTrancheId();
+	sh->tranche = build_tranche;
+	sh->elems_off = MAXALIGN(sizeof(HnswBuildShared));
+	sh->base_off = sh->elems_off + MAXALIGN(sizeof(MemElement) * (Size) a->cap);
+	sh->arena_off = sh->base_off + mem_stride(a->shape) * a->cap;
+	init_shared(sh, a->shape, a->cap, a->arena_cap);
+	LWLockInitialize(&sh->entry_lock, build_tranche);
+	for (int i = 0; i < HNSW_BUILD_STRIPES; i++)
+		LWLockInitialize(&sh->stripes[i], build_tranche);
+}
+
+/* Pointers into a parallel build's shared graph. */
 static void
 attach_shared(HnswBuildState *bs, HnswBuildShared *sh)
 {
@@ -716,24 +733,29 @@ attach_shared(HnswBuildState *bs, HnswBuildShared *sh)
 	LWLockRegisterTranche(sh->tranche, "hnsw build");
 }
 
-static ParallelTableScanDesc
-shared_scan(HnswBuildShared *sh)
-{
-	return (ParallelTableScanDesc) ((char *) sh + MAXALIGN(sizeof(HnswBuildShared)));
-}
-
 /* Scan this participant's share of the table into the shared graph. */
 static void
-participate(HnswBuildState *bs, IndexInfo *info)
+participate(HnswBuildState *bs, const VindexParticipant *p)
 {
-	TableScanDesc scan = table_beginscan_parallel(bs->heap, shared_scan(bs->sh));
 	double		reltuples;
 
-	reltuples = table_index_build_scan(bs->heap, bs->index, info, true, true,
-									   build_callback, bs, scan);
+	attach_shared(bs, p->shared);
+	init_build_state(bs, p->heap, p->index, &bs->shape);
+	reltuples = vindex_parallel_scan(p, build_callback, bs);
 	SpinLockAcquire(&bs->sh->mutex);
 	bs->sh->reltuples += reltuples;
 	SpinLockRelease(&bs->sh->mutex);
+}
+
+/* A worker's part: its own build state over the shared graph. */
+static void
+worker_participate(const VindexParticipant *p)
+{
+	HnswBuildState bs;
+
+	memset(&bs, 0, sizeof(bs));
+	build_shape(p->index, &bs.shape);
+	participate(&bs, p);
 }
 
 PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc);
@@ -745,22 +767,7 @@ PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc);
 void
 hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 {
-	HnswBuildShared *sh = shm_toc_lookup(toc, HNSW_PARALLEL_KEY, false);
-	LOCKMODE	heap_lock = sh->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
-	Relation	heap = table_open(sh->heaprelid, heap_lock);
-	Relation	index = index_open(sh->indexrelid, RowExclusiveLock);
-	IndexInfo  *info = BuildIndexInfo(index);
-	HnswBuildState bs;
-	HnswShape	shape;
-
-	info->ii_Concurrent = sh->isconcurrent;
-	memset(&bs, 0, sizeof(bs));
-	attach_shared(&bs, sh);
-	build_shape(index, &shape);
-	init_build_state(&bs, heap, index, &shape);
-	participate(&bs, info);
-	index_close(index, RowExclusiveLock);
-	table_close(heap, heap_lock);
+	vindex_parallel_worker(seg, toc, worker_participate);
 }
 
 /*
@@ -797,64 +804,27 @@ static bool
 build_parallel(HnswBuildState *bs, IndexInfo *info, int nworkers, uint32 cap,
 			   Size arena_cap)
 {
-	ParallelContext *pcxt;
-	Snapshot	snapshot;
-	Size		scan_bytes,
-				total;
-	HnswBuildShared *sh;
+	ParallelArgs args = {&bs->shape, cap, arena_cap};
+	VindexParallelSpec spec = {
+		.amname = "hnsw",
+		.worker_main = "hnsw_parallel_build_main",
+		.shared_size = parallel_shared_size(&bs->shape, cap, arena_cap),
+		.init_shared = init_parallel_shared,
+		.arg = &args,
+	};
+	VindexParallelBuild *pb = vindex_parallel_begin(bs->heap, bs->index, info,
+													nworkers, &spec);
 
-	EnterParallelMode();
-	pcxt = CreateParallelContext("vsim", "hnsw_parallel_build_main", nworkers);
-	snapshot = info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
-	scan_bytes = MAXALIGN(table_parallelscan_estimate(bs->heap, snapshot));
-	total = MAXALIGN(sizeof(HnswBuildShared)) + scan_bytes +
-		MAXALIGN(sizeof(MemElement) * (Size) cap) + mem_stride(&bs->shape) * cap + arena_cap;
-	shm_toc_estimate_chunk(&pcxt->estimator, total);
-	shm_toc_estimate_keys(&pcxt->estimator, 1);
-	InitializeParallelDSM(pcxt);
-	if (pcxt->seg == NULL)
-	{
-		if (IsMVCCSnapshot(snapshot))
-			UnregisterSnapshot(snapshot);
-		DestroyParallelContext(pcxt);
-		ExitParallelMode();
+	if (pb == NULL)
 		return false;
-	}
-
-	sh = shm_toc_allocate(pcxt->toc, total);
-	sh->heaprelid = RelationGetRelid(bs->heap);
-	sh->indexrelid = RelationGetRelid(bs->index);
-	sh->isconcurrent = info->ii_Concurrent;
-	if (build_tranche == 0)
-		build_tranche = LWLockNewTrancheId();
-	sh->tranche = build_tranche;
-	sh->elems_off = MAXALIGN(sizeof(HnswBuildShared)) + scan_bytes;
-	sh->base_off = sh->elems_off + MAXALIGN(sizeof(MemElement) * (Size) cap);
-	sh->arena_off = sh->base_off + mem_stride(&bs->shape) * cap;
-	init_shared(sh, &bs->shape, cap, arena_cap);
-	LWLockInitialize(&sh->entry_lock, build_tranche);
-	for (int i = 0; i < HNSW_BUILD_STRIPES; i++)
-		LWLockInitialize(&sh->stripes[i], build_tranche);
-	table_parallelscan_initialize(bs->heap, shared_scan(sh), snapshot);
-	shm_toc_insert(pcxt->toc, HNSW_PARALLEL_KEY, sh);
-
-	LaunchParallelWorkers(pcxt);
-	ereport(DEBUG1,
-			(errmsg_internal("hnsw build of \"%s\": %d parallel workers launched",
-							 RelationGetRelationName(bs->index), pcxt->nworkers_launched)));
-	attach_shared(bs, sh);
-	init_build_state(bs, bs->heap, bs->index, &bs->shape);
-	participate(bs, info);
-	WaitForParallelWorkersToFinish(pcxt);
-
+	participate(bs, &pb->leader);
+	vindex_parallel_wait(pb);
 	flush_graph(bs);
+	/* the result's counts outlive the segment */
 	bs->sh = palloc(sizeof(HnswBuildShared));
-	memcpy(bs->sh, sh, sizeof(HnswBuildShared));
+	memcpy(bs->sh, pb->leader.shared, sizeof(HnswBuildShared));
 	bs->parallel = false;
-	if (IsMVCCSnapshot(snapshot))
-		UnregisterSnapshot(snapshot);
-	DestroyParallelContext(pcxt);
-	ExitParallelMode();
+	vindex_parallel_end(pb);
 	return true;
 }
 

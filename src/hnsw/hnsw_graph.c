@@ -92,6 +92,17 @@ hnsw_heap_pop(HnswHeap *h)
 	return top;
 }
 
+int
+hnsw_cand_cmp(const void *a, const void *b)
+{
+	const HnswCand *x = a,
+			   *y = b;
+
+	if (x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 /* ---------------------------------------------------------------------
  * Visited set
  * ---------------------------------------------------------------------

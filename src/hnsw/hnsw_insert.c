@@ -20,17 +20,6 @@
  * Neighbour list updates
  * ---------------------------------------------------------------------
  */
-static int
-cand_cmp(const void *a, const void *b)
-{
-	const HnswCand *x = a,
-			   *y = b;
-
-	if (x->dist != y->dist)
-		return x->dist < y->dist ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 /* A neighbour list as read under a share lock, to detect concurrent change. */
 typedef struct ListSnapshot
 {
@@ -111,7 +100,7 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 		if (!dup)
 			cands[n++] = add[j];
 	}
-	qsort(cands, n, sizeof(HnswCand), cand_cmp);
+	qsort(cands, n, sizeof(HnswCand), hnsw_cand_cmp);
 	/* a repaired list stays as long as it was; a pruned one keeps m */
 	nkept = hnsw_select_neighbours(g, base, cands, n, cap,
 								   replace ? count : g->shape.m, kept);

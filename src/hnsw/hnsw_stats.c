@@ -9,10 +9,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/relation.h"
-#include "commands/defrem.h"
 #include "funcapi.h"
 #include "hnsw/hnsw.h"
+#include "index/index.h"
 #include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
@@ -46,17 +45,18 @@ gather(void *arg, uint64 pos, HnswElementHeader *hdr)
 PG_FUNCTION_INFO_V1(hnsw_index_stats);
 
 /*
- * hnsw_index_stats(index regclass) -> record: elements, dead elements, heap
+ * vsim.hnsw_index_stats(index regclass) -> one row: elements, dead elements, heap
  * TIDs, levels (highest level + 1), entry point "(block,offset)" and level,
  * pages, average level-0 neighbours of live elements, m, ef_construction,
- * dimensions.  Raises 42809 (wrong_object_type) unless `index` is an HNSW
- * index.  Takes AccessShareLock and reads every page once.
+ * dimensions.  Who may call it, and the errors when the argument is not
+ * an hnsw index, are those of vindex_stats_open (index.h).  Takes
+ * AccessShareLock and reads every page once, without a snapshot: two calls
+ * in one statement may see different pages (VOLATILE).
  */
 Datum
 hnsw_index_stats(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	Relation	index = relation_open(relid, AccessShareLock);
+	Relation	index = vindex_stats_open(PG_GETARG_OID(0), "hnsw");
 	TupleDesc	tupdesc;
 	HnswShape	shape;
 	uint64		entry,
@@ -66,11 +66,6 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 	Datum		values[11];
 	bool		nulls[11] = {0};
 
-	if (index->rd_rel->relkind != RELKIND_INDEX ||
-		index->rd_rel->relam != get_index_am_oid("hnsw", false))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
@@ -99,6 +94,6 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 	values[8] = Int32GetDatum(shape.m);
 	values[9] = Int32GetDatum(shape.ef_construction);
 	values[10] = Int32GetDatum(shape.dims);
-	relation_close(index, AccessShareLock);
+	vindex_stats_close(index);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -18,6 +18,7 @@
 
 #include "commands/vacuum.h"
 #include "hnsw/hnsw.h"
+#include "index/index.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
@@ -166,11 +167,7 @@ repair_graph(Relation index, VacuumState *vs, uint64 tail)
 	{
 		MemoryContext old = MemoryContextSwitchTo(ctx);
 
-#if PG_VERSION_NUM >= 180000
-		vacuum_delay_point(false);
-#else
-		vacuum_delay_point();
-#endif
+		vindex_vacuum_delay_point();
 		dg.g.vector(&dg.g, vs->repair[i], vec);
 		for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
 			if (vs->repair_levels[i] & (1 << l))

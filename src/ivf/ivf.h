@@ -48,6 +48,7 @@
 #include "nodes/execnodes.h"
 #include "storage/block.h"
 #include "common/relpath.h"
+#include "index/index.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
@@ -149,7 +150,7 @@ typedef enum IvfIterativeScan
 	IVF_ITERATIVE_RELAXED
 } IvfIterativeScan;
 
-/* settings (ivfutils.c) */
+/* settings (ivf.c) */
 extern int	ivf_probes;
 extern int	ivf_iterative_scan;
 extern int	ivf_max_probes;
@@ -160,13 +161,15 @@ extern int	ivf_max_probes;
 #define IVF_PHASE_ASSIGN		4
 #define IVF_PHASE_LOAD			5
 
-/* ---- ivfutils.c ---- */
+/* ---- ivf.c ---- */
 
 /* Register the reloption kind and the ivfflat.* settings; from _PG_init. */
 extern void ivf_init(void);
 
 /* The `lists` option of an ivfflat index (IVF_DEFAULT_LISTS if unset). */
-extern int	ivf_get_lists(Relation index);
+extern int	ivf_index_lists(Relation index);
+
+/* ---- ivf_page.c ---- */
 
 /*
  * ivf_get_meta: a copy of the metapage (immutable after the build), cached
@@ -184,27 +187,7 @@ extern void ivf_init_page(Page page, uint16 flags);
  */
 extern Buffer ivf_new_buffer(Relation index, ForkNumber forknum);
 
-/*
- * ivf_list_metric: the metric that puts a row in a list.  It is the index
- * metric, except for inner product: rows go to the nearest centre in L2
- * (centres from ordinary k-means), because assigning by inner product
- * sends most rows to the few centres of largest norm.  A query still ranks
- * the lists by inner product with their centres, i.e. by its mean inner
- * product with each list's rows.
- */
-extern VectorMetric ivf_list_metric(VectorMetric metric);
-
-
-/* amoptions: parse WITH (lists = n); raises 22023 outside 1 .. 32768 */
-extern bytea *ivf_options(Datum reloptions, bool validate);
-
-/* amvalidate (ivfvalidate.c): INFO per bad opclass member, false if any */
-extern bool ivf_validate(Oid opclassoid);
-
-/* ambuildphasename: names of the IVF_PHASE_* build sub-phases */
-extern char *ivf_build_phase_name(int64 phasenum);
-
-/* ---- ivfkmeans.c ---- */
+/* ---- ivf_kmeans.c ---- */
 
 /*
  * ivf_random: a uniform double in [0, 1) from a SplitMix64 generator
@@ -227,18 +210,7 @@ extern double ivf_random(uint64 *state);
 extern int	ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 					   int max_iterations, Size bounds_budget, float *centres);
 
-/* ---- ivfbuild.c: ambuild, ambuildempty (see the file header) ---- */
-extern IndexBuildResult *ivf_build(Relation heap, Relation index, IndexInfo *indexInfo);
-extern void ivf_build_empty(Relation index);
-
-/* ---- ivfinsert.c: aminsert ---- */
-extern bool ivf_insert(Relation index, Datum *values, bool *isnull,
-					   ItemPointer heap_tid, Relation heap,
-					   IndexUniqueCheck checkUnique,
-#if PG_VERSION_NUM >= 140000
-					   bool indexUnchanged,
-#endif
-					   IndexInfo *indexInfo);
+/* ---- ivf_insert.c: where a row goes ---- */
 
 /*
  * ivf_nearest_list: the list whose centre is nearest to `x` under the
@@ -250,29 +222,32 @@ extern int	ivf_nearest_list(Relation index, const IvfMetaPageData *meta,
 							 OffsetNumber *dir_off);
 
 /*
- * ---- ivfscan.c: ambeginscan, amrescan, amgettuple, amendscan ----
- * A scan takes one ORDER BY key (the query vector; raises 22000 when its
- * dimensions differ from the index's) and returns heap TIDs nearest first,
- * with the operator's value in xs_orderbyvals (no recheck).
+ * ivf_list_metric: the metric that puts a row in a list.  It is the index
+ * metric, except for inner product: rows go to the nearest centre in L2
+ * (centres from ordinary k-means), because assigning by inner product
+ * sends most rows to the few centres of largest norm.  A query still ranks
+ * the lists by inner product with their centres, i.e. by its mean inner
+ * product with each list's rows.
  */
-extern IndexScanDesc ivf_begin_scan(Relation index, int nkeys, int norderbys);
-extern void ivf_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
-					   ScanKey orderbys, int norderbys);
-extern bool ivf_get_tuple(IndexScanDesc scan, ScanDirection dir);
-extern void ivf_end_scan(IndexScanDesc scan);
+extern VectorMetric ivf_list_metric(VectorMetric metric);
 
-/* ---- ivfvacuum.c: ambulkdelete, amvacuumcleanup ---- */
-extern IndexBulkDeleteResult *ivf_bulk_delete(IndexVacuumInfo *info,
-											  IndexBulkDeleteResult *stats,
-											  IndexBulkDeleteCallback callback,
-											  void *callback_state);
-extern IndexBulkDeleteResult *ivf_vacuum_cleanup(IndexVacuumInfo *info,
-												 IndexBulkDeleteResult *stats);
-
-/* ---- ivfcost.c: amcostestimate (model in the file header) ---- */
-extern void ivf_cost_estimate(struct PlannerInfo *root, struct IndexPath *path,
-							  double loop_count, Cost *indexStartupCost,
-							  Cost *indexTotalCost, Selectivity *indexSelectivity,
-							  double *indexCorrelation, double *indexPages);
+/* ---------------------------------------------------------------------
+ * Access method entry points: the IndexAmRoutine callbacks, which do what
+ * index/index.h says of every vector index method's.  ivf.c holds
+ * options, validate and buildphasename, ivf_build.c build and buildempty,
+ * ivf_insert.c insert, ivf_vacuum.c bulkdelete and vacuumcleanup,
+ * ivf_cost.c costestimate, ivf_scan.c the scans.  Besides:
+ *
+ *	  - ivf_build samples the table, runs k-means, assigns every row to
+ *		its list (in parallel when the table is large enough) and writes
+ *		the lists.  It raises 42P17 when the column has no dimensions,
+ *		54000 when it has more than IVF_MAX_DIM or k-means cannot fit in
+ *		maintenance_work_mem.
+ *	  - ivf_buildempty's index has one empty list whose centre is the
+ *		origin (what a build on an empty table gives).
+ *	  - ivf_options accepts lists from 1 to IVF_MAX_LISTS.
+ * ---------------------------------------------------------------------
+ */
+VINDEX_DECLARE_CALLBACKS(ivf);
 
 #endif							/* VSIM_IVF_H */

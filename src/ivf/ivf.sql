@@ -31,5 +31,6 @@ CREATE FUNCTION vsim.ivfflat_index_stats(index regclass,
 	OUT min_list_rows bigint, OUT max_list_rows bigint, OUT mean_list_rows double precision,
 	OUT imbalance double precision, OUT imbalance_at_build double precision,
 	OUT empty_lists bigint, OUT list_pages bigint, OUT total_pages bigint)
-	AS 'MODULE_PATHNAME', 'ivfflat_index_stats' LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS 'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages';
+	AS 'MODULE_PATHNAME', 'ivfflat_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
+	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';

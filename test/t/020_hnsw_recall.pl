@@ -7,6 +7,7 @@ use warnings;
 use lib "$ENV{VSIM_ROOT}/test/lib";
 use PostgreSQL::Test::Utils;
 use Test::More;
+use List::Util qw(sum);
 use VsimTest;
 
 my ($ntrain, $ntest, $k) = (10000, 100, 10);
@@ -86,6 +87,11 @@ $node->psql('postgres', q{
 	stdout => \$stdout, stderr => \$stderr, on_error_die => 1);
 like($stderr, qr/hnsw build of "train_hnsw": [12] parallel workers launched/,
 	'parallel build launches workers');
+# every participant reports its share of the table scan (DEBUG1)
+my @shares = $stderr =~ /hnsw build of "train_hnsw": (leader|worker \d+) scanned (\d+) heap tuples/g;
+my %share = @shares;
+cmp_ok(scalar(grep { /^worker/ } keys %share), '>', 0, 'parallel build: workers scan part of the table');
+is(sum(values %share), $ntrain, 'parallel build: leader and workers scan every row once');
 my ($pids, $pdist) = knn_rows('<->', '');
 my $precall = recall_at_k($truth{l2}, $pids, $pdist, $k);
 cmp_ok($precall, '>=', 0.95, "parallel build: recall\@$k $precall >= 0.95");

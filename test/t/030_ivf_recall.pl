@@ -6,6 +6,7 @@ use warnings;
 use lib "$ENV{VSIM_ROOT}/test/lib";
 use PostgreSQL::Test::Utils;
 use Test::More;
+use List::Util qw(sum);
 use VsimTest;
 
 my ($ntrain, $ntest, $k, $lists) = (10000, 100, 10, 100);
@@ -73,6 +74,9 @@ for my $workers (0, 2)
 	});
 	my ($launched) = $err =~ /(\d+) parallel workers launched/;
 	$built{$workers}{launched} = $launched // 0;
+	# every participant reports its share of the assignment scan (DEBUG1)
+	my %share = $err =~ /ivfflat build of "train_ivf": (leader|worker \d+) scanned (\d+) heap tuples/g;
+	$built{$workers}{share} = \%share;
 	$built{$workers}{stats} = $node->safe_psql('postgres',
 		"SELECT rows, min_list_rows, max_list_rows, list_pages FROM vsim.ivfflat_index_stats('train_ivf')");
 	$built{$workers}{answers} = join ';', map { join ',', @$_ }
@@ -81,6 +85,9 @@ for my $workers (0, 2)
 }
 is($built{0}{launched}, 0, 'max_parallel_maintenance_workers = 0 builds serially');
 cmp_ok($built{2}{launched}, '>', 0, "a parallel build launched $built{2}{launched} workers");
+cmp_ok(scalar(grep { /^worker/ } keys %{ $built{2}{share} }), '>', 0,
+	'parallel build: workers scan part of the table');
+is(sum(values %{ $built{2}{share} }), $ntrain, 'parallel build: leader and workers scan every row once');
 is($built{2}{stats}, $built{0}{stats}, 'parallel and serial builds have the same lists');
 is($built{2}{answers}, $built{0}{answers}, 'parallel and serial builds give the same answers');
 

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfstats.c
+ * ivf_stats.c
  *	  vsim.ivfflat_index_stats(regclass): the shape of an ivfflat index.
  *
  * Reports the lists, how many rows each holds (min, max, mean and the
@@ -16,39 +16,13 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "catalog/index.h"
-#include "commands/defrem.h"
 #include "funcapi.h"
+#include "index/index.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
-
-/* Open `indexoid` for reading, checking that it is an ivfflat index the user may read */
-static Relation
-open_ivf_index(Oid indexoid)
-{
-	Relation	index;
-	Oid			heapoid = IndexGetRelation(indexoid, true);
-
-	if (!OidIsValid(heapoid) || get_rel_relkind(indexoid) != RELKIND_INDEX)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ivfflat index",
-						get_rel_name(indexoid) ? get_rel_name(indexoid) : "?")));
-	if (pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(heapoid));
-	index = index_open(indexoid, AccessShareLock);
-	if (index->rd_rel->relam != get_index_am_oid("ivfflat", false))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ivfflat index",
-						RelationGetRelationName(index))));
-	return index;
-}
 
 /* Items and pages of one list's chain */
 static void
@@ -71,18 +45,22 @@ count_list(Relation index, BlockNumber blk, int64 *rows, int64 *pages)
 	}
 }
 
+PG_FUNCTION_INFO_V1(ivfflat_index_stats);
+
 /*
  * vsim.ivfflat_index_stats(index regclass) -> one row: lists,
  * requested_lists, dims, metric, rows, rows_at_build, min_list_rows,
  * max_list_rows, mean_list_rows, imbalance, imbalance_at_build,
- * empty_lists, list_pages, total_pages.  Raises 42809 when `index` is not
- * an ivfflat index, 42501 without SELECT on its table.
+ * empty_lists, list_pages, total_pages.  Who may call it, and the errors
+ * when the argument is not an ivfflat index, are those of
+ * vindex_stats_open (index.h).  Takes AccessShareLock and reads every list
+ * page, without a snapshot: two calls in one statement may see different
+ * pages (VOLATILE).
  */
-PG_FUNCTION_INFO_V1(ivfflat_index_stats);
 Datum
 ivfflat_index_stats(PG_FUNCTION_ARGS)
 {
-	Relation	index = open_ivf_index(PG_GETARG_OID(0));
+	Relation	index = vindex_stats_open(PG_GETARG_OID(0), "ivfflat");
 	const IvfMetaPageData *meta = ivf_get_meta(index);
 	TupleDesc	desc;
 	int64		rows = 0,
@@ -146,6 +124,6 @@ ivfflat_index_stats(PG_FUNCTION_ARGS)
 	values[12] = Int64GetDatum(list_pages);
 	values[13] = Int64GetDatum(RelationGetNumberOfBlocks(index));
 
-	index_close(index, AccessShareLock);
+	vindex_stats_close(index);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

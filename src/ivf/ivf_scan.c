@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfscan.c
+ * ivf_scan.c
  *	  Index scans of ivfflat: ORDER BY vector <op> query [LIMIT k].
  *
  * A scan ranks the lists by the distance from the query to their centres,
@@ -20,7 +20,7 @@
  * a time, until ivfflat.max_probes lists have been read; rows of later
  * lists may then come out of order with earlier ones.
  *
- * A scan without ORDER BY (the planner never chooses one, see ivfcost.c)
+ * A scan without ORDER BY (the planner never chooses one, see ivf_cost.c)
  * would return every row, unordered.
  *
  * The centres and the lists' first blocks never change after the build, so
@@ -110,7 +110,7 @@ load_directory(IndexScanDesc scan, IvfScanOpaque so)
 }
 
 IndexScanDesc
-ivf_begin_scan(Relation index, int nkeys, int norderbys)
+ivf_beginscan(Relation index, int nkeys, int norderbys)
 {
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	IvfScanOpaque so = palloc0(sizeof(IvfScanOpaqueData));
@@ -359,7 +359,7 @@ start_scan(IndexScanDesc scan, IvfScanOpaque so)
 }
 
 bool
-ivf_get_tuple(IndexScanDesc scan, ScanDirection dir)
+ivf_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	IvfCandidate top;
@@ -390,7 +390,7 @@ ivf_get_tuple(IndexScanDesc scan, ScanDirection dir)
 }
 
 void
-ivf_end_scan(IndexScanDesc scan)
+ivf_endscan(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 

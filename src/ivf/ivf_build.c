@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * ivfbuild.c
+ * ivf_build.c
  *	  Building an ivfflat index (ambuild, ambuildempty).
  *
  * 1. Sample: one scan of the table (table_index_build_scan, so partial
  *	  index predicates and index expressions apply) keeps a uniform
  *	  reservoir sample (Vitter's algorithm R) of IVF_SAMPLE_ROWS_PER_LIST
  *	  rows per list, shrunk to fit maintenance_work_mem.
- * 2. k-means on the sample (ivfkmeans.c) gives the centres: spherical
+ * 2. k-means on the sample (ivf_kmeans.c) gives the centres: spherical
  *	  k-means for the cosine metric, ordinary k-means otherwise (see
  *	  ivf_list_metric() for inner product).
  * 3. Assign: a second scan gives every row to the list of its nearest
@@ -25,17 +25,14 @@
 
 #include <math.h>
 
-#include "access/parallel.h"
-#include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "access/xact.h"
 #include "access/xloginsert.h"
-#include "catalog/index.h"
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/progress.h"
 #include "executor/tuptable.h"
+#include "index/index.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
@@ -44,10 +41,8 @@
 #include "storage/bufmgr.h"
 #include "storage/condition_variable.h"
 #include "storage/spin.h"
-#include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 #include "utils/tuplesort.h"
 
 #if PG_VERSION_NUM >= 150000
@@ -62,21 +57,17 @@
 /* Above this many lists the centre distance matrix for pruning is not kept */
 #define IVF_ASSIGN_MAX_PAIRWISE 2048
 
-/* Keys of the parallel build's shared memory table of contents */
-#define IVF_KEY_SHARED			UINT64CONST(0xA1F0000000000001)
-#define IVF_KEY_TUPLESORT		UINT64CONST(0xA1F0000000000002)
-#define IVF_KEY_SCAN			UINT64CONST(0xA1F0000000000003)
-
-/* State shared by the leader and the workers of a parallel build */
+/*
+ * State shared by the leader and the workers of a parallel build, followed
+ * by the shared tuplesort (at sort_off)
+ */
 typedef struct IvfShared
 {
-	Oid			heaprelid;
-	Oid			indexrelid;
-	bool		isconcurrent;
 	int			nlists;
 	int			dims;
 	int			metric;
 	int			sortmem;		/* kB of sort memory per participant */
+	Size		sort_off;		/* of the Sharedsort, from this struct */
 
 	ConditionVariable done_cv;
 	slock_t		mutex;
@@ -554,32 +545,63 @@ prepare_pruning(IvfBuildState *st)
 
 /* ---- parallel assignment --------------------------------------------- */
 
+/* Bytes of IvfShared with its centres, where the Sharedsort starts. */
+static Size
+shared_centres_size(int nlists, int dims)
+{
+	return MAXALIGN(offsetof(IvfShared, centres) + sizeof(float) * nlists * dims);
+}
+
+static Sharedsort *
+shared_sort(IvfShared *shared)
+{
+	return (Sharedsort *) ((char *) shared + shared->sort_off);
+}
+
+/*
+ * VindexParallelSpec.init_shared: the centres, sort memory per participant
+ * and a shared tuplesort for the leader and every worker asked for.
+ */
+static void
+init_parallel_shared(void *sh, ParallelContext *pcxt, void *arg)
+{
+	IvfShared  *shared = sh;
+	const IvfBuildState *st = arg;
+
+	memset(shared, 0, offsetof(IvfShared, centres));
+	shared->nlists = st->nlists;
+	shared->dims = st->dims;
+	shared->metric = st->metric;
+	shared->sortmem = Max(64, maintenance_work_mem / (pcxt->nworkers + 1));
+	shared->sort_off = shared_centres_size(st->nlists, st->dims);
+	ConditionVariableInit(&shared->done_cv);
+	SpinLockInit(&shared->mutex);
+	memcpy(shared->centres, st->centres, sizeof(float) * st->nlists * st->dims);
+	tuplesort_initialize_shared(shared_sort(shared), pcxt->nworkers + 1, pcxt->seg);
+}
+
 /*
  * One participant's share of the parallel scan: assign its rows into its
  * own worker tuplesort, sort them, and report to the leader.
  */
 static void
-parallel_scan_and_sort(IvfShared *shared, Sharedsort *sharedsort,
-					   ParallelTableScanDesc pscan, Relation heap, Relation index,
-					   IndexInfo *indexInfo)
+parallel_scan_and_sort(const VindexParticipant *p)
 {
+	IvfShared  *shared = p->shared;
 	IvfBuildState st;
 	SortCoordinateData coordinate;
-	TupleDesc	desc = sort_desc(index);
-	TableScanDesc scan;
+	TupleDesc	desc = sort_desc(p->index);
 
-	assign_state_init(&st, heap, index, (VectorMetric) shared->metric,
+	assign_state_init(&st, p->heap, p->index, (VectorMetric) shared->metric,
 					  shared->dims, shared->nlists, shared->centres);
 	prepare_pruning(&st);
 	coordinate.isWorker = true;
 	coordinate.nParticipants = -1;
-	coordinate.sharedsort = sharedsort;
+	coordinate.sharedsort = shared_sort(shared);
 	st.sort = sort_begin(desc, shared->sortmem, &coordinate);
 	st.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
 
-	scan = table_beginscan_parallel(heap, pscan);
-	table_index_build_scan(heap, index, indexInfo, true, true,
-						   assign_callback, &st, scan);
+	vindex_parallel_scan(p, assign_callback, &st);
 	tuplesort_performsort(st.sort);
 
 	SpinLockAcquire(&shared->mutex);
@@ -593,30 +615,19 @@ parallel_scan_and_sort(IvfShared *shared, Sharedsort *sharedsort,
 	ExecDropSingleTupleTableSlot(st.slot);
 }
 
-/* Entry point of a parallel build worker (named in CreateParallelContext). */
+/* A worker's part: its tuplesort attaches to the shared one first. */
+static void
+worker_scan_and_sort(const VindexParticipant *p)
+{
+	tuplesort_attach_shared(shared_sort(p->shared), p->seg);
+	parallel_scan_and_sort(p);
+}
+
+/* Entry point of a parallel build worker (named in VindexParallelSpec). */
 void
 ivf_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 {
-	IvfShared  *shared = shm_toc_lookup(toc, IVF_KEY_SHARED, false);
-	Sharedsort *sharedsort = shm_toc_lookup(toc, IVF_KEY_TUPLESORT, false);
-	ParallelTableScanDesc pscan = shm_toc_lookup(toc, IVF_KEY_SCAN, false);
-	LOCKMODE	heaplock = shared->isconcurrent ? ShareUpdateExclusiveLock : ShareLock;
-	LOCKMODE	indexlock = shared->isconcurrent ? RowExclusiveLock : AccessExclusiveLock;
-	Relation	heap;
-	Relation	index;
-	IndexInfo  *indexInfo;
-
-	pgstat_report_activity(STATE_RUNNING, "ivfflat parallel build");
-	heap = table_open(shared->heaprelid, heaplock);
-	index = index_open(shared->indexrelid, indexlock);
-	indexInfo = BuildIndexInfo(index);
-	indexInfo->ii_Concurrent = shared->isconcurrent;
-	tuplesort_attach_shared(sharedsort, seg);
-
-	parallel_scan_and_sort(shared, sharedsort, pscan, heap, index, indexInfo);
-
-	index_close(index, indexlock);
-	table_close(heap, heaplock);
+	vindex_parallel_worker(seg, toc, worker_scan_and_sort);
 }
 
 /*
@@ -658,80 +669,40 @@ assign_workers(Relation heap, Relation index, IndexInfo *indexInfo)
 /*
  * Run the assignment scan in parallel; returns the merged tuplesort, ready
  * to read, or NULL when no worker could be launched (the caller then runs
- * it serially).  *pcxt_out must be finished with end_parallel_assign.
+ * it serially).  *pb_out must be finished with vindex_parallel_end once
+ * the sort is read.
  */
 static Tuplesortstate *
 parallel_assign(IvfBuildState *st, IndexInfo *indexInfo, int nworkers,
-				TupleDesc desc, ParallelContext **pcxt_out, Snapshot *snapshot_out)
+				TupleDesc desc, VindexParallelBuild **pb_out)
 {
-	ParallelContext *pcxt;
-	Snapshot	snapshot;
-	Size		sharedsize = offsetof(IvfShared, centres) +
-		sizeof(float) * st->nlists * st->dims;
-	Size		scansize;
+	VindexParallelSpec spec = {
+		.amname = "ivfflat",
+		.worker_main = "ivf_parallel_build_main",
+		.shared_size = shared_centres_size(st->nlists, st->dims) +
+		tuplesort_estimate_shared(nworkers + 1),
+		.init_shared = init_parallel_shared,
+		.arg = st,
+	};
+	VindexParallelBuild *pb = vindex_parallel_begin(st->heap, st->index, indexInfo,
+													nworkers, &spec);
 	IvfShared  *shared;
-	Sharedsort *sharedsort;
-	ParallelTableScanDesc pscan;
 	SortCoordinateData coordinate;
 	Tuplesortstate *merged;
 	int			nparticipants;
 
-	EnterParallelMode();
-	pcxt = CreateParallelContext("vsim", "ivf_parallel_build_main", nworkers);
-	snapshot = indexInfo->ii_Concurrent ?
-		RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
-	scansize = table_parallelscan_estimate(st->heap, snapshot);
-	shm_toc_estimate_chunk(&pcxt->estimator, sharedsize);
-	shm_toc_estimate_chunk(&pcxt->estimator, tuplesort_estimate_shared(nworkers + 1));
-	shm_toc_estimate_chunk(&pcxt->estimator, scansize);
-	shm_toc_estimate_keys(&pcxt->estimator, 3);
-	InitializeParallelDSM(pcxt);
-	if (pcxt->seg == NULL)
+	if (pb == NULL)
+		return NULL;
+	if (pb->nworkers_launched == 0)
 	{
-		if (IsMVCCSnapshot(snapshot))
-			UnregisterSnapshot(snapshot);
-		DestroyParallelContext(pcxt);
-		ExitParallelMode();
+		vindex_parallel_end(pb);
 		return NULL;
 	}
-
-	shared = shm_toc_allocate(pcxt->toc, sharedsize);
-	memset(shared, 0, offsetof(IvfShared, centres));
-	shared->heaprelid = RelationGetRelid(st->heap);
-	shared->indexrelid = RelationGetRelid(st->index);
-	shared->isconcurrent = indexInfo->ii_Concurrent;
-	shared->nlists = st->nlists;
-	shared->dims = st->dims;
-	shared->metric = st->metric;
-	shared->sortmem = Max(64, maintenance_work_mem / (nworkers + 1));
-	ConditionVariableInit(&shared->done_cv);
-	SpinLockInit(&shared->mutex);
-	memcpy(shared->centres, st->centres, sizeof(float) * st->nlists * st->dims);
-	sharedsort = shm_toc_allocate(pcxt->toc, tuplesort_estimate_shared(nworkers + 1));
-	tuplesort_initialize_shared(sharedsort, nworkers + 1, pcxt->seg);
-	pscan = shm_toc_allocate(pcxt->toc, scansize);
-	table_parallelscan_initialize(st->heap, pscan, snapshot);
-	shm_toc_insert(pcxt->toc, IVF_KEY_SHARED, shared);
-	shm_toc_insert(pcxt->toc, IVF_KEY_TUPLESORT, sharedsort);
-	shm_toc_insert(pcxt->toc, IVF_KEY_SCAN, pscan);
-
-	LaunchParallelWorkers(pcxt);
-	if (pcxt->nworkers_launched == 0)
-	{
-		WaitForParallelWorkersToFinish(pcxt);
-		if (IsMVCCSnapshot(snapshot))
-			UnregisterSnapshot(snapshot);
-		DestroyParallelContext(pcxt);
-		ExitParallelMode();
-		return NULL;
-	}
-	nparticipants = pcxt->nworkers_launched + 1;
-	elog(DEBUG1, "ivfflat build of \"%s\": %d parallel workers launched",
-		 RelationGetRelationName(st->index), pcxt->nworkers_launched);
-	WaitForParallelWorkersToAttach(pcxt);
+	shared = pb->leader.shared;
+	nparticipants = pb->nworkers_launched + 1;
 
 	/* the leader takes part as one more worker */
-	parallel_scan_and_sort(shared, sharedsort, pscan, st->heap, st->index, indexInfo);
+	parallel_scan_and_sort(&pb->leader);
 
 	for (;;)
 	{
@@ -750,22 +721,11 @@ parallel_assign(IvfBuildState *st, IndexInfo *indexInfo, int nworkers,
 
 	coordinate.isWorker = false;
 	coordinate.nParticipants = nparticipants;
-	coordinate.sharedsort = sharedsort;
+	coordinate.sharedsort = shared_sort(shared);
 	merged = sort_begin(desc, maintenance_work_mem, &coordinate);
 	tuplesort_performsort(merged);
-	*pcxt_out = pcxt;
-	*snapshot_out = snapshot;
+	*pb_out = pb;
 	return merged;
-}
-
-static void
-end_parallel_assign(ParallelContext *pcxt, Snapshot snapshot)
-{
-	WaitForParallelWorkersToFinish(pcxt);
-	if (IsMVCCSnapshot(snapshot))
-		UnregisterSnapshot(snapshot);
-	DestroyParallelContext(pcxt);
-	ExitParallelMode();
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -876,24 +836,18 @@ index_dims(Relation index)
 	return dims;
 }
 
-/*
- * ambuild: see the file header for the steps.  Raises 54000 when k-means
- * cannot fit in maintenance_work_mem, 22000 on a vector of other
- * dimensions than the column's.
- */
 IndexBuildResult *
 ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result = palloc0(sizeof(IndexBuildResult));
 	VectorMetric metric = vector_index_metric(index, 1);
 	int			dims = index_dims(index);
-	int			lists = ivf_get_lists(index);
+	int			lists = ivf_index_lists(index);
 	IvfBuildState st;
 	IvfMetaPageData meta;
 	TupleDesc	desc = sort_desc(index);
 	Tuplesortstate *sort = NULL;
-	ParallelContext *pcxt = NULL;
-	Snapshot	snapshot = NULL;
+	VindexParallelBuild *pb = NULL;
 	BlockNumber *first;
 	BlockNumber *last;
 	int			nworkers;
@@ -911,7 +865,7 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	prepare_pruning(&st);
 	nworkers = assign_workers(heap, index, indexInfo);
 	if (nworkers > 0)
-		sort = parallel_assign(&st, indexInfo, nworkers, desc, &pcxt, &snapshot);
+		sort = parallel_assign(&st, indexInfo, nworkers, desc, &pb);
 	if (sort == NULL)
 	{
 		st.sort = sort_begin(desc, maintenance_work_mem, NULL);
@@ -927,8 +881,8 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	meta.build_imbalance = load_lists(&st, sort, desc, MAIN_FORKNUM, first, last);
 	meta.build_rows = (int64) st.index_tuples;
 	tuplesort_end(sort);
-	if (pcxt)
-		end_parallel_assign(pcxt, snapshot);
+	if (pb)
+		vindex_parallel_end(pb);
 	finish_meta_and_directory(index, MAIN_FORKNUM, &meta, first, last);
 
 	result->heap_tuples = st.heap_tuples;
@@ -936,12 +890,8 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	return result;
 }
 
-/*
- * ambuildempty: the init fork of an UNLOGGED index, an index of one empty
- * list whose centre is the origin (what a build on an empty table gives).
- */
 void
-ivf_build_empty(Relation index)
+ivf_buildempty(Relation index)
 {
 	int			dims = index_dims(index);
 	float	   *centre = palloc0(sizeof(float) * dims);
@@ -951,7 +901,7 @@ ivf_build_empty(Relation index)
 				last;
 
 	assign_state_init(&st, NULL, index, vector_index_metric(index, 1), dims, 1, centre);
-	meta_init(&meta, index, st.metric, dims, 1, ivf_get_lists(index), 0);
+	meta_init(&meta, index, st.metric, dims, 1, ivf_index_lists(index), 0);
 	meta.ndirpages = write_meta_and_directory(index, INIT_FORKNUM, &meta, centre);
 	meta.build_imbalance = load_lists(&st, NULL, NULL, INIT_FORKNUM, &first, &last);
 	finish_meta_and_directory(index, INIT_FORKNUM, &meta, &first, &last);

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfvacuum.c
+ * ivf_vacuum.c
  *	  VACUUM of ivfflat indexes (ambulkdelete, amvacuumcleanup).
  *
  * Bulk delete walks every list's chain and removes the items whose heap
@@ -16,6 +16,7 @@
 
 #include "access/generic_xlog.h"
 #include "commands/vacuum.h"
+#include "index/index.h"
 #include "ivf/ivf.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -57,11 +58,7 @@ for_each_list_page(Relation index, BufferAccessStrategy strategy,
 		{
 			Buffer		buf;
 
-#if PG_VERSION_NUM >= 180000
-			vacuum_delay_point(false);
-#else
-			vacuum_delay_point();
-#endif
+			vindex_vacuum_delay_point();
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
 			blk = fn(index, buf, arg);
 			ReleaseBuffer(buf);
@@ -112,12 +109,8 @@ bulk_delete_page(Relation index, Buffer buf, void *arg)
 	return next;
 }
 
-/*
- * ambulkdelete: remove the items whose heap TIDs `callback` says are dead;
- * counts removed and remaining items in `stats`.
- */
 IndexBulkDeleteResult *
-ivf_bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+ivf_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
 {
 	IvfBulkDeleteState bd;
@@ -146,12 +139,8 @@ count_page(Relation index, Buffer buf, void *arg)
 	return next;
 }
 
-/*
- * amvacuumcleanup: report the index size, and the number of items when no
- * bulk delete ran in this VACUUM (it counted them already otherwise).
- */
 IndexBulkDeleteResult *
-ivf_vacuum_cleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+ivf_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
 	if (info->analyze_only)
 		return stats;

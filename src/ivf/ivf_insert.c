@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfinsert.c
+ * ivf_insert.c
  *	  aminsert for ivfflat: a new row goes to the end of the list whose
  *	  centre is nearest.
  *
@@ -20,6 +20,12 @@
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+
+VectorMetric
+ivf_list_metric(VectorMetric metric)
+{
+	return metric == VECTOR_METRIC_IP ? VECTOR_METRIC_L2 : metric;
+}
 
 int
 ivf_nearest_list(Relation index, const IvfMetaPageData *meta, const float *x,
@@ -142,11 +148,6 @@ list_append(Relation index, IvfTuple *item, Size size,
 	}
 }
 
-/*
- * aminsert: index one row.  NULLs, and zero vectors under the cosine
- * metric, are not indexed.  Raises 22000 when the vector's dimensions are
- * not the index's.  Always returns false (no uniqueness checks).
- */
 bool
 ivf_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		   Relation heap, IndexUniqueCheck checkUnique,

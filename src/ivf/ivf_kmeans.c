@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfkmeans.c
+ * ivf_kmeans.c
  *	  k-means clustering of the build sample into the ivfflat centres.
  *
  * Seeding is k-means++ (Arthur & Vassilvitskii, "k-means++: the advantages

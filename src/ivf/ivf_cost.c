@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ivfcost.c
+ * ivf_cost.c
  *	  amcostestimate for ivfflat.
  *
  * An ivfflat scan is only useful for ORDER BY distance; without one the
@@ -38,7 +38,7 @@
 #endif
 
 void
-ivf_cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count,
+ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 				  Cost *indexStartupCost, Cost *indexTotalCost,
 				  Selectivity *indexSelectivity, double *indexCorrelation,
 				  double *indexPages)

@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * index.c
+ *	  The IndexAmRoutine shared by vsim's vector index access methods.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/vacuum.h"
+#include "index/index.h"
+
+IndexAmRoutine *
+vindex_am_routine(const VindexMethod *method)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	/* makeNode zeroes the rest: false, NULL, InvalidOid */
+	am->amstrategies = 0;
+	am->amsupport = 0;
+	for (int i = 0; i < method->nprocs; i++)
+		am->amsupport = Max(am->amsupport, method->procs[i].number);
+	am->amoptsprocnum = 0;
+	am->amcanorderbyop = true;
+	am->amoptionalkey = true;
+	am->amusemaintenanceworkmem = method->usemaintenanceworkmem;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+	return am;
+}

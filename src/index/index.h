@@ -1,0 +1,353 @@
+/*-------------------------------------------------------------------------
+ *
+ * index.h
+ *	  What vsim's vector index access methods share: the parts of an index
+ *	  method that do not depend on how it organises its pages.
+ *
+ * Users: the hnsw (src/hnsw/) and ivfflat (src/ivf/) access methods, and
+ * every index method added later, so that all have one shape.  Each method
+ * describes itself once in a VindexMethod (its SQL name and the support
+ * functions of its operator classes); from that this subsystem builds
+ *
+ *	  - its IndexAmRoutine (vindex_am_routine; index.c), whose callbacks
+ *		all methods declare and install alike (VINDEX_DECLARE_CALLBACKS,
+ *		VINDEX_SET_CALLBACKS), documented here once,
+ *	  - its amvalidate (vindex_validate; index_validate.c),
+ *
+ * and provides
+ *
+ *	  - vindex_vacuum_delay_point, for VACUUM's loops over an index,
+ *	  - the parallel build machinery: dynamic shared memory holding the
+ *		relations, the parallel table scan, the query text and the
+ *		workers' buffer and WAL usage, around the method's own shared state
+ *		(vindex_parallel_*; index_parallel.c),
+ *	  - the opening and privilege check of the monitoring functions
+ *		(vindex_stats_open; index_stats.c).
+ *
+ * Names start with vindex_ ("vector index"), not index_: that is
+ * PostgreSQL's own prefix (index_open, index_build, ...), and a server
+ * function of the same name would silently take the place of ours.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VSIM_INDEX_H
+#define VSIM_INDEX_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/parallel.h"
+#include "access/tableam.h"
+#include "catalog/pg_type_d.h"
+#include "commands/vacuum.h"
+#include "executor/instrument.h"
+#include "nodes/execnodes.h"
+#include "utils/snapshot.h"
+#include "vector/vector.h"
+
+/* ---------------------------------------------------------------------
+ * Describing a method (index.c, index_validate.c)
+ * ---------------------------------------------------------------------
+ */
+#define VINDEX_MAX_PROC_ARGS	3
+
+/*
+ * A support function of the method's operator classes: its number
+ * (pg_amproc.amprocnum), what it is for (named in messages), whether every
+ * operator class must have it, and its exact signature.
+ */
+typedef struct VindexSupportProc
+{
+	int16		number;
+	const char *purpose;
+	bool		required;
+	Oid			rettype;
+	int			nargs;			/* 0 .. VINDEX_MAX_PROC_ARGS */
+	Oid			argtypes[VINDEX_MAX_PROC_ARGS];
+} VindexSupportProc;
+
+/*
+ * Support function 1 of every vector operator class: the metric, a
+ * vsim_metric_*(internal) RETURNS internal function (see vector.h).
+ */
+#define VINDEX_METRIC_PROC \
+	{VECTOR_METRIC_SUPPORT_PROC, "distance metric", true, INTERNALOID, 1, {INTERNALOID}}
+
+/*
+ * The strategy number of the one operator of a vector operator class: an
+ * ORDER BY operator (vector, vector) -> double precision, the distance.
+ */
+#define VINDEX_ORDER_STRATEGY	1
+
+typedef struct VindexMethod
+{
+	const char *name;			/* SQL name of the access method */
+	const VindexSupportProc *procs; /* its support functions */
+	int			nprocs;
+	bool		usemaintenanceworkmem;	/* amusemaintenanceworkmem */
+} VindexMethod;
+
+/*
+ * vindex_am_routine: a new IndexAmRoutine (palloc'd, for an index AM
+ * handler to return) with the capabilities every vector index method has:
+ * one key column, searched only by ORDER BY one of its operator class's
+ * distance operators (amcanorderbyop; no strategies, no WHERE-clause
+ * search, no uniqueness; NULLs are not indexed), no index-only or
+ * parallel scans, parallel bulk delete in VACUUM.  amsupport is the
+ * highest support function number of `method`.  The callbacks are left
+ * NULL: set them with VINDEX_SET_CALLBACKS.
+ */
+extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
+
+/*
+ * The IndexAmRoutine callbacks of the method whose C names start with
+ * `prefix` (hnsw_build, ivf_gettuple, ...), declared by
+ * VINDEX_DECLARE_CALLBACKS(prefix) in the method's header and installed by
+ * VINDEX_SET_CALLBACKS (see the PostgreSQL documentation, "Index Access
+ * Method Interface Definition", for their calling conventions).  What they
+ * do in every method:
+ *
+ *	  _build			ambuild: index every row of the table that the
+ *						metric can index; 22000 (data_exception) on a
+ *						vector whose dimensions are not the column's
+ *	  _buildempty		ambuildempty: the init fork of an UNLOGGED index,
+ *						an index without rows
+ *	  _insert			aminsert: index one row; NULLs, and vectors the
+ *						metric does not index (vector_metric_indexable),
+ *						are skipped; 22000 when the vector's dimensions are
+ *						not the index's; returns false (no uniqueness)
+ *	  _bulkdelete		ambulkdelete: remove the heap TIDs `callback` says
+ *						are dead, counting removed and remaining rows
+ *	  _vacuumcleanup	amvacuumcleanup: the index's pages, and its rows
+ *						when no bulk delete ran in this VACUUM
+ *	  _costestimate		amcostestimate (each method's model is in the
+ *						header of its *_cost.c)
+ *	  _options			amoptions: parse WITH (...); 22023 out of bounds
+ *	  _validate			amvalidate: vindex_validate with the method's
+ *						VindexMethod
+ *	  _buildphasename	ambuildphasename: names of the build's sub-phases
+ *						(pg_stat_progress_create_index.phase)
+ *	  _beginscan, _rescan, _gettuple, _endscan
+ *						scans with one ORDER BY key, the query vector (22000
+ *						when its dimensions are not the index's): heap TIDs
+ *						nearest first, the operator's value in
+ *						xs_orderbyvals, no recheck
+ *
+ * A method's header adds what is its own (errors of its build, ...).
+ */
+#if PG_VERSION_NUM >= 140000
+#define VINDEX_INSERT_UNCHANGED_ARG bool indexUnchanged,
+#else
+#define VINDEX_INSERT_UNCHANGED_ARG
+#endif
+
+#define VINDEX_DECLARE_CALLBACKS(prefix) \
+	extern IndexBuildResult *prefix##_build(Relation heap, Relation index, \
+											IndexInfo *indexInfo); \
+	extern void prefix##_buildempty(Relation index); \
+	extern bool prefix##_insert(Relation index, Datum *values, bool *isnull, \
+								ItemPointer heap_tid, Relation heap, \
+								IndexUniqueCheck checkUnique, \
+								VINDEX_INSERT_UNCHANGED_ARG \
+								IndexInfo *indexInfo); \
+	extern IndexBulkDeleteResult *prefix##_bulkdelete(IndexVacuumInfo *info, \
+													  IndexBulkDeleteResult *stats, \
+													  IndexBulkDeleteCallback callback, \
+													  void *callback_state); \
+	extern IndexBulkDeleteResult *prefix##_vacuumcleanup(IndexVacuumInfo *info, \
+														 IndexBulkDeleteResult *stats); \
+	extern void prefix##_costestimate(struct PlannerInfo *root, struct IndexPath *path, \
+									  double loop_count, Cost *indexStartupCost, \
+									  Cost *indexTotalCost, \
+									  Selectivity *indexSelectivity, \
+									  double *indexCorrelation, double *indexPages); \
+	extern bytea *prefix##_options(Datum reloptions, bool validate); \
+	extern bool prefix##_validate(Oid opclassoid); \
+	extern char *prefix##_buildphasename(int64 phasenum); \
+	extern IndexScanDesc prefix##_beginscan(Relation index, int nkeys, int norderbys); \
+	extern void prefix##_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, \
+								ScanKey orderbys, int norderbys); \
+	extern bool prefix##_gettuple(IndexScanDesc scan, ScanDirection dir); \
+	extern void prefix##_endscan(IndexScanDesc scan)
+
+/*
+ * Point the callbacks of `am` at the functions named after the
+ * IndexAmRoutine fields with the method's prefix (hnsw_build for ambuild,
+ * ivf_gettuple for amgettuple, ...), the naming rule of both methods: a
+ * callback named otherwise does not compile.  The optional callbacks
+ * (amcanreturn, amproperty, amgetbitmap, ammarkpos, parallel scans ...)
+ * stay NULL.
+ */
+#define VINDEX_SET_CALLBACKS(am, prefix) \
+	do { \
+		(am)->ambuild = prefix##_build; \
+		(am)->ambuildempty = prefix##_buildempty; \
+		(am)->aminsert = prefix##_insert; \
+		(am)->ambulkdelete = prefix##_bulkdelete; \
+		(am)->amvacuumcleanup = prefix##_vacuumcleanup; \
+		(am)->amcostestimate = prefix##_costestimate; \
+		(am)->amoptions = prefix##_options; \
+		(am)->ambuildphasename = prefix##_buildphasename; \
+		(am)->amvalidate = prefix##_validate; \
+		(am)->ambeginscan = prefix##_beginscan; \
+		(am)->amrescan = prefix##_rescan; \
+		(am)->amgettuple = prefix##_gettuple; \
+		(am)->amendscan = prefix##_endscan; \
+	} while (0)
+
+/*
+ * vindex_validate: the amvalidate of `method`, for operator class
+ * `opclassoid`.  Checks every member of the class's operator family:
+ * support functions must have a number of method->procs and exactly that
+ * entry's signature; operators must be ORDER BY operators at strategy
+ * VINDEX_ORDER_STRATEGY, binary, of the member's types, returning double
+ * precision, with a btree sort family that sorts double precision.  Each
+ * pair of types in the family, and the class's own type, must have every
+ * required support function.  Each problem is reported with
+ * ereport(INFO, ERRCODE_INVALID_OBJECT_DEFINITION), naming the family or
+ * class and the method; returns false if there was any.
+ */
+extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
+
+/*
+ * vindex_vacuum_delay_point: vacuum_delay_point() for VACUUM's loops over
+ * the index (cost-based delay, interrupts); PostgreSQL 18 gave it an
+ * is_analyze argument.
+ */
+static inline void
+vindex_vacuum_delay_point(void)
+{
+#if PG_VERSION_NUM >= 180000
+	vacuum_delay_point(false);
+#else
+	vacuum_delay_point();
+#endif
+}
+
+/* ---------------------------------------------------------------------
+ * Parallel builds (index_parallel.c)
+ * ---------------------------------------------------------------------
+ *
+ * The leader calls vindex_parallel_begin, which sets up one chunk of
+ * dynamic shared memory (the relations' OIDs, the parallel table scan,
+ * the query text, the workers' buffer and WAL usage, then the method's
+ * state, initialised by the method's callback) and launches the workers.
+ * Each worker runs the method's exported entry point, which hands its own
+ * share of the work to vindex_parallel_worker.  Leader and workers alike
+ * then see the build as a VindexParticipant and scan their share of the
+ * table with vindex_parallel_scan.  The leader waits for the workers with
+ * vindex_parallel_wait (their usage then counts towards its statement)
+ * and frees everything with vindex_parallel_end.
+ */
+
+/* One participant of a parallel build: the leader or a worker. */
+typedef struct VindexParticipant
+{
+	const char *amname;			/* the method's name, for messages */
+	Relation	heap;			/* locked: see vindex_parallel_worker */
+	Relation	index;
+	IndexInfo  *info;			/* of the index, ii_Concurrent as the build */
+	ParallelTableScanDesc pscan;	/* the table scan all participants share */
+	void	   *shared;			/* the method's state, MAXALIGNed */
+	dsm_segment *seg;			/* the segment (tuplesort_attach_shared ...) */
+} VindexParticipant;
+
+/* What a method tells vindex_parallel_begin. */
+typedef struct VindexParallelSpec
+{
+	const char *amname;			/* for the DEBUG1 message */
+	/* exported function (PGDLLEXPORT) of the vsim library each worker runs */
+	const char *worker_main;
+	Size		shared_size;	/* bytes of the method's shared state */
+	/* initialise the method's state, in the segment, before the launch */
+	void		(*init_shared) (void *shared, ParallelContext *pcxt, void *arg);
+	void	   *arg;			/* passed to init_shared */
+} VindexParallelSpec;
+
+/* A parallel build, as the leader holds it. */
+typedef struct VindexParallelBuild
+{
+	VindexParticipant leader;	/* the leader's view, for its own share */
+	int			nworkers_launched;
+	/* private to index_parallel.c */
+	ParallelContext *pcxt;
+	Snapshot	snapshot;
+	bool		registered;		/* snapshot is registered (CONCURRENTLY) */
+	bool		finished;		/* workers waited for */
+	BufferUsage *bufferusage;	/* per worker */
+	WalUsage   *walusage;
+} VindexParallelBuild;
+
+/*
+ * vindex_parallel_begin: enter parallel mode, set up the shared memory of
+ * a build of `index` on `heap` for up to `nworkers` workers (the snapshot
+ * is SnapshotAny, or a registered MVCC snapshot for CREATE INDEX
+ * CONCURRENTLY as info->ii_Concurrent says), have spec->init_shared fill
+ * the method's part and launch the workers.  Returns once the launched
+ * workers have attached (so a leader that waits for a count of finished
+ * participants cannot hang on one that never started), having logged at
+ * DEBUG1 "<amname> build of "<index>": N parallel workers launched".
+ * Returns NULL, with parallel mode left, when no dynamic shared memory
+ * could be had; the caller then builds serially.  Zero workers may have
+ * been launched: the leader can do all the work, or end the build at once.
+ */
+extern VindexParallelBuild *vindex_parallel_begin(Relation heap, Relation index,
+												  IndexInfo *info, int nworkers,
+												  const VindexParallelSpec *spec);
+
+/*
+ * vindex_parallel_worker: the body of a method's worker entry point
+ * (`worker_main`, called with the segment and its table of contents).
+ * Opens the relations, the heap in ShareLock and the index in
+ * AccessExclusiveLock (ShareUpdateExclusiveLock and RowExclusiveLock when
+ * the build is CONCURRENTLY): the modes the leader holds, so a worker asks
+ * for no lock its leader does not have.  Reports the leader's query as its
+ * activity, runs `participate` and records its buffer and WAL usage for
+ * the leader.
+ */
+typedef void (*VindexParticipateFn) (const VindexParticipant *p);
+extern void vindex_parallel_worker(dsm_segment *seg, shm_toc *toc,
+								   VindexParticipateFn participate);
+
+/*
+ * vindex_parallel_scan: have table_index_build_scan pass this
+ * participant's share of the table's rows (all visible ones, or those of
+ * the build's snapshot) to `callback`, with progress reporting.  Logs at
+ * DEBUG1 "<amname> build of "<index>": worker N (or leader) scanned M heap
+ * tuples" and returns M.
+ */
+extern double vindex_parallel_scan(const VindexParticipant *p,
+								   IndexBuildCallback callback, void *state);
+
+/*
+ * vindex_parallel_wait: wait until every launched worker has finished and
+ * add their buffer and WAL usage to the leader's (once; later calls
+ * return at once).  The method's shared state stays readable.
+ */
+extern void vindex_parallel_wait(VindexParallelBuild *pb);
+
+/*
+ * vindex_parallel_end: vindex_parallel_wait, then free the shared memory,
+ * unregister the snapshot and leave parallel mode.  pb is freed.
+ */
+extern void vindex_parallel_end(VindexParallelBuild *pb);
+
+/* ---------------------------------------------------------------------
+ * Monitoring functions (index_stats.c)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * vindex_stats_open: open index `indexoid` for a monitoring function of
+ * access method `amname` (vsim.hnsw_index_stats, ...) and lock it
+ * AccessShareLock.  The caller must have SELECT on the index's table or
+ * the privileges of pg_stat_scan_tables (which pg_monitor has; so do
+ * superusers), else 42501 (insufficient_privilege); the privilege is
+ * checked before the lock is taken.  Raises 42809 (wrong_object_type)
+ * unless the relation is an index of `amname`, 42P01 (undefined_table)
+ * when there is no relation `indexoid`.  Close with vindex_stats_close.
+ */
+extern Relation vindex_stats_open(Oid indexoid, const char *amname);
+extern void vindex_stats_close(Relation index);
+
+#endif							/* VSIM_INDEX_H */

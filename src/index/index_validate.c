@@ -1,0 +1,220 @@
+/*-------------------------------------------------------------------------
+ *
+ * index_validate.c
+ *	  amvalidate for every vector index method: checks an operator class's
+ *	  family against the method's table of support functions.
+ *
+ * The rules are in index.h (vindex_validate).  As PostgreSQL's own
+ * validators do, every problem is reported and the check goes on, so one
+ * call lists all that is wrong with a class.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/amvalidate.h"
+#include "access/htup_details.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_opfamily.h"
+#include "index/index.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+
+/* What is being validated, for the messages. */
+typedef struct ValidateContext
+{
+	const VindexMethod *method;
+	const char *opfamilyname;
+	const char *opclassname;
+	Oid			opcintype;
+} ValidateContext;
+
+/* The method's entry for support function `number`, NULL if it has none. */
+static const VindexSupportProc *
+find_proc(const VindexMethod *method, int number)
+{
+	for (int i = 0; i < method->nprocs; i++)
+		if (method->procs[i].number == number)
+			return &method->procs[i];
+	return NULL;
+}
+
+/* "(internal) RETURNS internal": the signature `spec` asks for. */
+static char *
+signature_text(const VindexSupportProc *spec)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '(');
+	for (int i = 0; i < spec->nargs; i++)
+		appendStringInfo(&s, "%s%s", i > 0 ? ", " : "", format_type_be(spec->argtypes[i]));
+	appendStringInfo(&s, ") RETURNS %s", format_type_be(spec->rettype));
+	return s.data;
+}
+
+/* Is `proc` a support function of the method, of its signature? */
+static bool
+check_proc(const ValidateContext *cx, Form_pg_amproc proc)
+{
+	const VindexSupportProc *spec = find_proc(cx->method, proc->amprocnum);
+
+	if (spec == NULL)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("operator family \"%s\" of access method %s contains function %s with support number %d, which the access method does not use",
+						cx->opfamilyname, cx->method->name,
+						format_procedure(proc->amproc), proc->amprocnum)));
+		return false;
+	}
+
+	/*
+	 * check_amproc_signature reads as many argument types as maxargs; the
+	 * array has room for all of them whatever nargs is.
+	 */
+	StaticAssertStmt(VINDEX_MAX_PROC_ARGS == 3, "check_amproc_signature call passes three types");
+	if (!check_amproc_signature(proc->amproc, spec->rettype, true,
+								spec->nargs, spec->nargs, spec->argtypes[0],
+								spec->argtypes[1], spec->argtypes[2]))
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("operator family \"%s\" of access method %s contains function %s with the wrong signature for support number %d",
+						cx->opfamilyname, cx->method->name,
+						format_procedure(proc->amproc), proc->amprocnum),
+				 errdetail("Support function %d (%s) must be %s.",
+						   spec->number, spec->purpose, signature_text(spec))));
+		return false;
+	}
+	return true;
+}
+
+/* Report an invalid operator of the family; returns false. */
+static bool
+bad_operator(const ValidateContext *cx, Form_pg_amop op, const char *problem)
+{
+	ereport(INFO,
+			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+			 errmsg("operator family \"%s\" of access method %s contains operator %s %s",
+					cx->opfamilyname, cx->method->name,
+					format_operator(op->amopopr), problem),
+			 errdetail("Operators of access method %s are ORDER BY operators at strategy %d returning double precision.",
+					   cx->method->name, VINDEX_ORDER_STRATEGY)));
+	return false;
+}
+
+/* Is `op` an ORDER BY operator of the kind the method uses? */
+static bool
+check_operator(const ValidateContext *cx, Form_pg_amop op)
+{
+	bool		ok = true;
+
+	if (op->amopstrategy != VINDEX_ORDER_STRATEGY)
+		ok = bad_operator(cx, op, psprintf("with invalid strategy number %d",
+										   op->amopstrategy));
+	if (op->amoppurpose != AMOP_ORDER)
+		ok = bad_operator(cx, op, "for search, not for ORDER BY");
+	else if (!opfamily_can_sort_type(op->amopsortfamily, FLOAT8OID))
+		ok = bad_operator(cx, op, "with an ORDER BY operator family that cannot sort double precision");
+	if (!check_amop_signature(op->amopopr, FLOAT8OID, op->amoplefttype,
+							  op->amoprighttype))
+		ok = bad_operator(cx, op, "with the wrong signature");
+	return ok;
+}
+
+/*
+ * Report each required support function missing from `functionset` (bit
+ * n set: function n present) of `object` (the family or class, "for
+ * types ..." in `types`); false if any.
+ */
+static bool
+check_required(const ValidateContext *cx, uint64 functionset, const char *object,
+			   const char *types)
+{
+	bool		ok = true;
+
+	for (int i = 0; i < cx->method->nprocs; i++)
+	{
+		const VindexSupportProc *spec = &cx->method->procs[i];
+
+		if (!spec->required || (functionset & (UINT64CONST(1) << spec->number)))
+			continue;
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("%s of access method %s lacks support function %d (%s)%s",
+						object, cx->method->name, spec->number, spec->purpose,
+						types)));
+		ok = false;
+	}
+	return ok;
+}
+
+/* Every pair of types, and the class's own type, has the required functions. */
+static bool
+check_groups(const ValidateContext *cx, CatCList *oprlist, CatCList *proclist)
+{
+	List	   *groups = identify_opfamily_groups(oprlist, proclist);
+	ListCell   *lc;
+	bool		ok = true;
+	bool		own_type = false;
+
+	foreach(lc, groups)
+	{
+		OpFamilyOpFuncGroup *group = lfirst(lc);
+
+		ok &= check_required(cx, group->functionset,
+							 psprintf("operator family \"%s\"", cx->opfamilyname),
+							 psprintf(" for types %s and %s",
+									  format_type_be(group->lefttype),
+									  format_type_be(group->righttype)));
+		own_type |= group->lefttype == cx->opcintype &&
+			group->righttype == cx->opcintype;
+	}
+	if (!own_type)
+		ok &= check_required(cx, 0, psprintf("operator class \"%s\"", cx->opclassname), "");
+	return ok;
+}
+
+bool
+vindex_validate(const VindexMethod *method, Oid opclassoid)
+{
+	HeapTuple	classtup;
+	HeapTuple	familytup;
+	Form_pg_opclass classform;
+	ValidateContext cx;
+	CatCList   *proclist;
+	CatCList   *oprlist;
+	bool		ok = true;
+
+	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+	classform = (Form_pg_opclass) GETSTRUCT(classtup);
+	familytup = SearchSysCache1(OPFAMILYOID, ObjectIdGetDatum(classform->opcfamily));
+	if (!HeapTupleIsValid(familytup))
+		elog(ERROR, "cache lookup failed for operator family %u", classform->opcfamily);
+
+	cx.method = method;
+	cx.opclassname = NameStr(classform->opcname);
+	cx.opfamilyname = NameStr(((Form_pg_opfamily) GETSTRUCT(familytup))->opfname);
+	cx.opcintype = classform->opcintype;
+
+	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(classform->opcfamily));
+	for (int i = 0; i < proclist->n_members; i++)
+		ok &= check_proc(&cx, (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple));
+	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(classform->opcfamily));
+	for (int i = 0; i < oprlist->n_members; i++)
+		ok &= check_operator(&cx, (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple));
+	ok &= check_groups(&cx, oprlist, proclist);
+
+	ReleaseCatCacheList(oprlist);
+	ReleaseCatCacheList(proclist);
+	ReleaseSysCache(familytup);
+	ReleaseSysCache(classtup);
+	return ok;
+}
