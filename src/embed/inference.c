@@ -107,23 +107,6 @@ bad_output_shape(const EmbedModelDef *def, const EmbedOutput *out,
 			 errhint("Check the model's options pooling, output and dimensions.")));
 }
 
-/* L2-normalise x[0..n) in place (a zero vector stays zero). */
-static void
-l2_normalize(float *x, int n)
-{
-	double		ss = 0;
-
-	for (int i = 0; i < n; i++)
-		ss += (double) x[i] * x[i];
-	if (ss > 0)
-	{
-		double		inv = 1.0 / sqrt(ss);
-
-		for (int i = 0; i < n; i++)
-			x[i] = (float) (x[i] * inv);
-	}
-}
-
 /*
  * Pool output `out` of a text batch of `nb` rows padded to `seq` tokens
  * (`mask` [nb, seq]) into result[row] (`dims` floats each, palloc'd),
@@ -180,7 +163,7 @@ pool_output(EmbedModelDef *def, const EmbedOutput *out, int nb, int seq,
 			pfree(acc);
 		}
 		if (def->normalize)
-			l2_normalize(r, dims);
+			vector_l2_normalize_into(r, dims, r);
 		result[b] = r;
 	}
 }
@@ -337,7 +320,7 @@ tensor_vector(EmbedModelDef *def, EmbedOutput *out)
 		bad_output_shape(def, out, def->dimensions > 0 ?
 						 psprintf("[1, %d]", def->dimensions) : "[1, ...]");
 	if (def->normalize)
-		l2_normalize(out->data, def->dimensions);
+		vector_l2_normalize_into(out->data, def->dimensions, out->data);
 	return float_vector(out->data, def->dimensions);
 }
 

@@ -433,11 +433,8 @@ nearest_centre(IvfBuildState *st, const float *v)
 
 	if (st->metric == VECTOR_METRIC_COSINE)
 	{
-		double		norm = sqrt(vector_kernels->inner_product(v, v, dims));
-
-		for (int d = 0; d < dims && norm > 0; d++)
-			st->unit[d] = (float) (v[d] / norm);
-		x = norm > 0 ? st->unit : v;
+		vector_l2_normalize_into(v, dims, st->unit);
+		x = st->unit;
 	}
 	bestd = sqrtf(vector_kernels->l2_squared(x, st->centres, dims));
 	for (int j = 1; j < st->nlists; j++)

@@ -145,22 +145,6 @@ kmeans_nearest_two(const float *p, const float *centres, int k, int dims,
 	return best;
 }
 
-static void
-normalise(float *v, int dims)
-{
-	double		s = 0;
-
-	for (int i = 0; i < dims; i++)
-		s += (double) v[i] * v[i];
-	if (s > 0)
-	{
-		float		inv = (float) (1.0 / sqrt(s));
-
-		for (int i = 0; i < dims; i++)
-			v[i] *= inv;
-	}
-}
-
 /* Move point p from cluster `from` to cluster `to` in the running sums. */
 static inline void
 kmeans_move(const float *p, int dims, int from, int to, double *sums, int *counts)
@@ -223,7 +207,7 @@ kmeans_update(const float *x, int n, int dims, int k, bool spherical,
 		for (int d = 0; d < dims; d++)
 			c[d] = (float) (sums[(size_t) j * dims + d] / counts[j]);
 		if (spherical)
-			normalise(c, dims);
+			vector_l2_normalize_into(c, dims, c);
 		moved[j] = euclid(old, c, dims);
 	}
 	pfree(old);

@@ -63,6 +63,15 @@ extern void vector_check_same_dims(const Vector *a, const Vector *b);
 extern void vector_check_finite(const float *x, int dim);
 
 /*
+ * vector_l2_normalize_into: out[0..n) = x[0..n) / |x|, the norm taken in
+ * double precision (so vectors too small for a float4 sum of squares keep
+ * their direction); `out` may be `x`.  Returns false, leaving out = x,
+ * when x is all zeros.  The one normalisation of vsim: l2_normalize(), the
+ * embedding outputs, spherical k-means.
+ */
+extern bool vector_l2_normalize_into(const float *x, int n, float *out);
+
+/*
  * vector_check_typmod: check that `v` has `typmod` dimensions (typmod -1
  * accepts any); raises 22000 with the expected and actual dimensions.
  */

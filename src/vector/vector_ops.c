@@ -154,6 +154,26 @@ vector_norm(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(sqrt(s));
 }
 
+bool
+vector_l2_normalize_into(const float *x, int n, float *out)
+{
+	double		s = 0;
+	double		inv;
+
+	for (int i = 0; i < n; i++)
+		s += (double) x[i] * x[i];
+	if (s == 0)
+	{
+		if (out != x)
+			memcpy(out, x, sizeof(float) * n);
+		return false;
+	}
+	inv = 1.0 / sqrt(s);
+	for (int i = 0; i < n; i++)
+		out[i] = (float) (x[i] * inv);
+	return true;
+}
+
 /* l2_normalize(vector) -> vector of norm 1; a zero vector stays zero */
 PG_FUNCTION_INFO_V1(vector_l2_normalize);
 Datum
@@ -161,17 +181,8 @@ vector_l2_normalize(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 	Vector	   *r = new_vector(v->dim);
-	double		s = 0;
 
-	for (int i = 0; i < v->dim; i++)
-		s += (double) v->x[i] * v->x[i];
-	if (s > 0)
-	{
-		double		inv = 1.0 / sqrt(s);
-
-		for (int i = 0; i < v->dim; i++)
-			r->x[i] = (float) (v->x[i] * inv);
-	}
+	vector_l2_normalize_into(v->x, v->dim, r->x);
 	PG_RETURN_VECTOR_P(r);
 }
 

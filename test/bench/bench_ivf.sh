@@ -10,6 +10,7 @@
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/../../scripts/lib.sh"
+. "$here/lib.sh"
 py=/usr/bin/python3
 vsim_data_dir || true    # sets VSIM_DATA_DIR; stops here if VSIM_DATA names no directory
 
@@ -17,21 +18,8 @@ $py "$here/annbench.py" --dataset fmnist --metric l2 \
   --index "ivfflat (v vector_l2_ops) WITH (lists = 245)" \
   --workers 0,1 --sweep ivfflat.probes=1,2,5,10
 
-# vsim.embed is overloaded, so look it up in pg_proc (to_regproc() gives
-# NULL for an ambiguous name).
-if [ "$(psql -X -At -c "SELECT count(*) > 0 FROM pg_proc WHERE oid::regprocedure::text LIKE 'vsim.embed(%'")" != t ]; then
-  echo "bench_ivf: skipping the cnn256 data set: vsim.embed is not available (embedding subsystem not built)" >&2
-elif [ -z "$VSIM_DATA_DIR" ]; then
-  echo "bench_ivf: skipping the cnn256 data set: no data directory (VSIM_DATA is not set, ../shared/data does not exist)" >&2
-elif [ ! -f "$VSIM_DATA_DIR/models/fashion-mnist-cnn/fashion_mnist_embed256.onnx" ]; then
-  echo "bench_ivf: skipping the cnn256 data set: no $VSIM_DATA_DIR/models/fashion-mnist-cnn/fashion_mnist_embed256.onnx" >&2
-else
-  # the embedding subsystem reads models only from vsim.model_directory (a
-  # setting of the library, so load it before ALTER SYSTEM knows the name)
-  models=$VSIM_DATA_DIR/models/fashion-mnist-cnn
-  psql -X -q -v ON_ERROR_STOP=1 -c "LOAD 'vsim'" \
-    -c "ALTER SYSTEM SET vsim.model_directory = '$models'" -c "SELECT pg_reload_conf()" >/dev/null
-  $py "$here/annbench.py" --dataset cnn256 --metric cosine --model-dir "$models" \
+if cnn_model_dir bench_ivf; then
+  $py "$here/annbench.py" --dataset cnn256 --metric cosine --model-dir "$CNN_MODEL_DIR" \
     --index "ivfflat (v vector_cosine_ops) WITH (lists = 245)" \
     --workers 0,1 --sweep ivfflat.probes=1,2,5,10
 fi
