@@ -15,8 +15,8 @@
  * That is the startup cost; rows then come from a list in memory.  Selectivity is 1 (an iterative scan can
  * return every row), so the heap fetches make a query without LIMIT cost
  * more than a sequential scan and sort, while ORDER BY ... LIMIT k pays
- * only k of them.  Without ORDER BY the index is useless and costs
- * disable_cost.
+ * only k of them.  Without ORDER BY the index is useless and is priced
+ * out (vindex_cost_unusable).
  *
  *-------------------------------------------------------------------------
  */
@@ -42,13 +42,10 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		visited;
 	double		pages;
 
-	*indexCorrelation = 0;
 	if (path->indexorderbys == NIL)
 	{
-		*indexStartupCost = disable_cost;
-		*indexTotalCost = disable_cost;
-		*indexSelectivity = 0;
-		*indexPages = 0;
+		vindex_cost_unusable(indexStartupCost, indexTotalCost,
+							 indexSelectivity, indexCorrelation, indexPages);
 		return;
 	}
 
@@ -63,5 +60,6 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		visited * (cpu_index_tuple_cost + cpu_operator_cost);
 	*indexTotalCost = *indexStartupCost;
 	*indexSelectivity = 1;
+	*indexCorrelation = 0;
 	*indexPages = pages;
 }

@@ -42,6 +42,7 @@
 #include "commands/vacuum.h"
 #include "executor/instrument.h"
 #include "nodes/execnodes.h"
+#include "optimizer/cost.h"
 #include "utils/snapshot.h"
 #include "vector/vector.h"
 
@@ -208,6 +209,32 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  * class and the method; returns false if there was any.
  */
 extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
+
+/*
+ * vindex_cost_unusable: the amcostestimate result of a path the index
+ * cannot serve (no ORDER BY distance operator: a vector index answers
+ * nothing else).  The cost is above even a disabled sequential scan
+ * (disable_cost plus its run cost), which enable_seqscan = off would
+ * otherwise make lose to this index; disable_cost is gone in PostgreSQL
+ * 18, where a fixed 1e20 serves.
+ */
+static inline void
+vindex_cost_unusable(Cost *indexStartupCost, Cost *indexTotalCost,
+					 Selectivity *indexSelectivity, double *indexCorrelation,
+					 double *indexPages)
+{
+#if PG_VERSION_NUM >= 180000
+	const Cost	unusable = 1.0e20;
+#else
+	const Cost	unusable = disable_cost * 1.0e10;
+#endif
+
+	*indexStartupCost = unusable;
+	*indexTotalCost = unusable;
+	*indexSelectivity = 0;
+	*indexCorrelation = 0;
+	*indexPages = 0;
+}
 
 /*
  * vindex_vacuum_delay_point: vacuum_delay_point() for VACUUM's loops over

@@ -25,18 +25,6 @@
 #include "utils/rel.h"
 #include "utils/spccache.h"
 
-/*
- * Cost of a path that must not be chosen: above even a disabled sequential
- * scan (disable_cost plus its run cost), which enable_seqscan = off would
- * otherwise make lose to an index-only "scan" of this index that cannot
- * return anything.  disable_cost is gone in PG 18.
- */
-#if PG_VERSION_NUM >= 180000
-#define IVF_UNUSABLE_COST 1.0e20
-#else
-#define IVF_UNUSABLE_COST (disable_cost * 1.0e10)
-#endif
-
 void
 ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 				  Cost *indexStartupCost, Cost *indexTotalCost,
@@ -56,11 +44,8 @@ ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	if (path->indexorderbys == NIL)
 	{
-		*indexStartupCost = IVF_UNUSABLE_COST;
-		*indexTotalCost = IVF_UNUSABLE_COST;
-		*indexSelectivity = 0;
-		*indexCorrelation = 0;
-		*indexPages = 0;
+		vindex_cost_unusable(indexStartupCost, indexTotalCost,
+							 indexSelectivity, indexCorrelation, indexPages);
 		return;
 	}
 
