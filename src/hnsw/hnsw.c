@@ -41,6 +41,7 @@ static const struct config_enum_entry hnsw_iterative_scan_options[] = {
 void
 hnsw_init(void)
 {
+	vindex_register_method(&hnsw_method);
 	hnsw_relopt_kind = add_reloption_kind();
 	add_int_reloption(hnsw_relopt_kind, "m",
 					  "Maximum number of neighbours per element and level (twice that at level 0)",

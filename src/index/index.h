@@ -22,7 +22,10 @@
  *		workers' buffer and WAL usage, around the method's own shared state
  *		(vindex_parallel_*; index_parallel.c),
  *	  - the opening and privilege check of the monitoring functions
- *		(vindex_stats_open; index_stats.c).
+ *		(vindex_stats_open; index_stats.c),
+ *	  - vsim.index_check(), which calls each method's structure check
+ *		(VindexMethod.check; index_check.c), and the one way to report a
+ *		corrupted page (vindex_report_corrupted).
  *
  * Names start with vindex_ ("vector index"), not index_: that is
  * PostgreSQL's own prefix (index_open, index_build, ...), and a server
@@ -80,13 +83,46 @@ typedef struct VindexSupportProc
  */
 #define VINDEX_ORDER_STRATEGY	1
 
+/*
+ * A method's structure check, called by vsim.index_check() (index_check.c)
+ * with `index` locked AccessShareLock and, when heapallindexed, its table
+ * `heap` locked AccessShareLock and an MVCC snapshot registered.  Reports
+ * the first damage found with vindex_report_corrupted (XX002) and returns
+ * normally when the index is sound.
+ */
+typedef void (*VindexCheckFn) (Relation index, Relation heap, bool heapallindexed);
+
 typedef struct VindexMethod
 {
 	const char *name;			/* SQL name of the access method */
 	const VindexSupportProc *procs; /* its support functions */
 	int			nprocs;
 	bool		usemaintenanceworkmem;	/* amusemaintenanceworkmem */
+	VindexCheckFn check;		/* for vsim.index_check() */
 } VindexMethod;
+
+/*
+ * vindex_register_method: make `method` known to vsim.index_check(); each
+ * method calls it once from its init function (at _PG_init).  `method`
+ * must be static.
+ */
+extern void vindex_register_method(const VindexMethod *method);
+
+/*
+ * vindex_report_corrupted: raise ERRCODE_INDEX_CORRUPTED (XX002) for damage
+ * found in block `blkno` of `index`; the remaining arguments are a printf
+ * format and its arguments saying what is wrong (the errdetail).  Every
+ * read path that finds an impossible on-disk value, and every check of
+ * vsim.index_check(), reports through this, so the message names the
+ * index and the block in one form.
+ */
+#define vindex_report_corrupted(index, blkno, ...) \
+	ereport(ERROR, \
+			(errcode(ERRCODE_INDEX_CORRUPTED), \
+			 errmsg("index \"%s\" is corrupted at block %u", \
+					RelationGetRelationName(index), (unsigned) (blkno)), \
+			 errdetail_internal(__VA_ARGS__), \
+			 errhint("REINDEX the index to rebuild it from its table.")))
 
 /*
  * vindex_am_routine: a new IndexAmRoutine (palloc'd, for an index AM

@@ -39,6 +39,7 @@ static const struct config_enum_entry ivf_iterative_scan_options[] = {
 void
 ivf_init(void)
 {
+	vindex_register_method(&ivf_method);
 	ivf_relopt_kind = add_reloption_kind();
 	add_int_reloption(ivf_relopt_kind, "lists",
 					  "Number of inverted lists (k-means centres)",
