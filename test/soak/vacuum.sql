@@ -1,0 +1,3 @@
+-- VACUUM both tables (run by one client at a time, every few seconds)
+VACUUM soak_hnsw;
+VACUUM soak_ivf;
