@@ -6,7 +6,7 @@
 # subsystem needs no change here.
 
 EXTENSION = vsim
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 SUBSYSTEMS = vector $(sort $(filter-out vector,$(notdir $(wildcard src/*))))
 SQL_FRAGMENTS = $(foreach s,$(SUBSYSTEMS),$(wildcard src/$(s)/$(s).sql))
@@ -14,6 +14,9 @@ SQL_FRAGMENTS = $(foreach s,$(SUBSYSTEMS),$(wildcard src/$(s)/$(s).sql))
 MODULE_big = vsim
 OBJS = src/vsim.o $(patsubst %.c,%.o,$(sort $(wildcard src/*/*.c)))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# Earlier versions' install scripts, frozen, and the upgrade scripts from each
+# to the next (ALTER EXTENSION vsim UPDATE).
+DATA = $(wildcard upgrade/$(EXTENSION)--*.sql)
 
 # pg_regress: every file in sql/ is a test, run in name order.
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))

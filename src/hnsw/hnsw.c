@@ -142,3 +142,15 @@ hnswhandler(PG_FUNCTION_ARGS)
 	VINDEX_SET_CALLBACKS(am, hnsw);
 	PG_RETURN_POINTER(am);
 }
+
+/*
+ * hnsw_handler: the C name of the handler in vsim 0.1.0's install script,
+ * kept so that a 0.1.0 catalog works with this library until ALTER
+ * EXTENSION vsim UPDATE renames the function (upgrade/vsim--0.1.0--0.2.0.sql).
+ */
+PG_FUNCTION_INFO_V1(hnsw_handler);
+Datum
+hnsw_handler(PG_FUNCTION_ARGS)
+{
+	return hnswhandler(fcinfo);
+}

@@ -1,0 +1,29 @@
+-- vsim 0.1.0 -> 0.2.0 (ALTER EXTENSION vsim UPDATE).  Brings a 0.1.0
+-- catalog to what vsim--0.2.0.sql creates; test/t/013_upgrade.pl compares
+-- the two object by object.
+\echo Use "ALTER EXTENSION vsim UPDATE" to load this file. \quit
+
+-- The hnsw handler takes pgvector's name.  Renaming and then replacing the
+-- function keeps its OID, which the access method refers to.
+ALTER FUNCTION hnsw_handler(internal) RENAME TO hnswhandler;
+CREATE OR REPLACE FUNCTION hnswhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME', 'hnswhandler' LANGUAGE C;
+
+-- Both statistics functions: one privilege rule (checked in C: SELECT on
+-- the table or pg_stat_scan_tables), VOLATILE (they read live pages).
+ALTER FUNCTION vsim.hnsw_index_stats(regclass) VOLATILE;
+REVOKE ALL ON FUNCTION vsim.hnsw_index_stats(regclass) FROM pg_monitor;
+GRANT EXECUTE ON FUNCTION vsim.hnsw_index_stats(regclass) TO PUBLIC;
+COMMENT ON FUNCTION vsim.hnsw_index_stats(regclass) IS
+	'statistics of an hnsw index: elements, dead elements, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+ALTER FUNCTION vsim.ivfflat_index_stats(regclass) VOLATILE;
+COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
+	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+
+-- New in 0.2.0: structure checks of both index methods.
+CREATE FUNCTION vsim.index_check(index regclass, heapallindexed boolean DEFAULT false)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'vsim_index_check' LANGUAGE C STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION vsim.index_check(regclass, boolean) IS
+	'verify the structure of an hnsw or ivfflat index (page kinds, bounds, references, chains) and, with heapallindexed, that every visible row of its table is in it; raises XX002 for damage; superuser only unless granted';
+REVOKE ALL ON FUNCTION vsim.index_check(regclass, boolean) FROM PUBLIC;
