@@ -23,20 +23,32 @@ LANGUAGE sql AS $$
   UNION ALL SELECT 'l1', max(abs((va <+> vb) - l1) / (1 + abs(l1))) < 1e-5, count(*) FROM t_ref
   UNION ALL SELECT 'cosine', max(abs((va <=> vb) - cos)) < 1e-5, count(*) FROM t_ref
 $$;
+-- every kernel set returns the same bits as the portable one (one
+-- canonical summation order, vector.h)
 SET vsim.distance_kernel = portable;
+CREATE TABLE t_bits AS
+SELECT n, va <-> vb AS b_l2, inner_product(va, vb) AS b_ip, va <+> vb AS b_l1, va <=> vb AS b_cos
+FROM t_ref;
+CREATE FUNCTION kernel_differences() RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FROM t_ref JOIN t_bits USING (n)
+  WHERE (va <-> vb) <> b_l2 OR inner_product(va, vb) <> b_ip OR (va <+> vb) <> b_l1
+     OR (va <=> vb) <> b_cos
+$$;
 SHOW vsim.distance_kernel;
 SELECT * FROM kernel_errors();
 SET vsim.distance_kernel = avx2;
 SHOW vsim.distance_kernel;
 SELECT * FROM kernel_errors();
+SELECT kernel_differences() AS differing_from_portable;
 SET vsim.distance_kernel = avx512;
 SHOW vsim.distance_kernel;
 SELECT * FROM kernel_errors();
+SELECT kernel_differences() AS differing_from_portable;
 SET vsim.distance_kernel = sse9;
 RESET vsim.distance_kernel;
 SELECT current_setting('vsim.distance_kernel') LIKE 'auto (%)' AS auto_names_its_choice;
-DROP FUNCTION kernel_errors();
-DROP TABLE t_kern, t_ref;
+DROP FUNCTION kernel_errors(), kernel_differences();
+DROP TABLE t_kern, t_ref, t_bits;
 -- only superusers choose the kernels: the low bits of distances, which are
 -- IMMUTABLE, depend on them
 CREATE ROLE vsim_kernel_user;

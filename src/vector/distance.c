@@ -5,9 +5,10 @@
  *	  set the CPU supports, and the setting vsim.distance_kernel that lets
  *	  tests and benchmarks force a particular set.
  *
- * The portable kernels keep four independent float accumulators so that
- * the compiler can overlap the additions; the x86 sets live in
- * distance_x86.c.
+ * Every kernel set sums in the same canonical order (vector.h,
+ * VECTOR_KERNEL_LANES), so all return the same bits: the portable kernels
+ * here spell that order out with fmaf(); the x86 sets, in
+ * distance_x86.c, keep the lanes in registers.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,95 +21,72 @@
 
 const VectorKernels *vector_kernels = &vector_kernels_portable;
 
+/*
+ * Fold the VECTOR_KERNEL_LANES lane sums in the canonical tree (see
+ * vector.h): lane j takes lane j + w for w = 16, 8, 4, 2, 1.
+ */
+static inline float
+fold_lanes(float *lane)
+{
+	for (int w = VECTOR_KERNEL_LANES / 2; w >= 1; w /= 2)
+		for (int j = 0; j < w; j++)
+			lane[j] += lane[j + w];
+	return lane[0];
+}
+
 static float
 portable_l2_squared(const float *a, const float *b, int n)
 {
-	float		s0 = 0,
-				s1 = 0,
-				s2 = 0,
-				s3 = 0;
-	int			i = 0;
+	float		lane[VECTOR_KERNEL_LANES] = {0};
 
-	for (; i + 4 <= n; i += 4)
-	{
-		float		d0 = a[i] - b[i],
-					d1 = a[i + 1] - b[i + 1],
-					d2 = a[i + 2] - b[i + 2],
-					d3 = a[i + 3] - b[i + 3];
-
-		s0 += d0 * d0;
-		s1 += d1 * d1;
-		s2 += d2 * d2;
-		s3 += d3 * d3;
-	}
-	for (; i < n; i++)
+	for (int i = 0; i < n; i++)
 	{
 		float		d = a[i] - b[i];
 
-		s0 += d * d;
+		lane[i % VECTOR_KERNEL_LANES] = fmaf(d, d, lane[i % VECTOR_KERNEL_LANES]);
 	}
-	return (s0 + s1) + (s2 + s3);
+	return fold_lanes(lane);
 }
 
 static float
 portable_inner_product(const float *a, const float *b, int n)
 {
-	float		s0 = 0,
-				s1 = 0,
-				s2 = 0,
-				s3 = 0;
-	int			i = 0;
+	float		lane[VECTOR_KERNEL_LANES] = {0};
 
-	for (; i + 4 <= n; i += 4)
-	{
-		s0 += a[i] * b[i];
-		s1 += a[i + 1] * b[i + 1];
-		s2 += a[i + 2] * b[i + 2];
-		s3 += a[i + 3] * b[i + 3];
-	}
-	for (; i < n; i++)
-		s0 += a[i] * b[i];
-	return (s0 + s1) + (s2 + s3);
+	for (int i = 0; i < n; i++)
+		lane[i % VECTOR_KERNEL_LANES] = fmaf(a[i], b[i], lane[i % VECTOR_KERNEL_LANES]);
+	return fold_lanes(lane);
 }
 
 static float
 portable_l1(const float *a, const float *b, int n)
 {
-	float		s0 = 0,
-				s1 = 0,
-				s2 = 0,
-				s3 = 0;
-	int			i = 0;
+	float		lane[VECTOR_KERNEL_LANES] = {0};
 
-	for (; i + 4 <= n; i += 4)
-	{
-		s0 += fabsf(a[i] - b[i]);
-		s1 += fabsf(a[i + 1] - b[i + 1]);
-		s2 += fabsf(a[i + 2] - b[i + 2]);
-		s3 += fabsf(a[i + 3] - b[i + 3]);
-	}
-	for (; i < n; i++)
-		s0 += fabsf(a[i] - b[i]);
-	return (s0 + s1) + (s2 + s3);
+	for (int i = 0; i < n; i++)
+		lane[i % VECTOR_KERNEL_LANES] += fabsf(a[i] - b[i]);
+	return fold_lanes(lane);
 }
 
 static void
 portable_cosine_parts(const float *a, const float *b, int n,
 					  float *dot, float *aa, float *bb)
 {
-	float		d = 0,
-				x = 0,
-				y = 0;
+	float		d[VECTOR_KERNEL_LANES] = {0},
+				x[VECTOR_KERNEL_LANES] = {0},
+				y[VECTOR_KERNEL_LANES] = {0};
 
 	for (int i = 0; i < n; i++)
 	{
-		d += a[i] * b[i];
-		x += a[i] * a[i];
-		y += b[i] * b[i];
+		int			j = i % VECTOR_KERNEL_LANES;
+
+		d[j] = fmaf(a[i], b[i], d[j]);
+		x[j] = fmaf(a[i], a[i], x[j]);
+		y[j] = fmaf(b[i], b[i], y[j]);
 	}
-	*dot = d;
-	*aa = x;
-	*bb = y;
+	*dot = fold_lanes(d);
+	*aa = fold_lanes(x);
+	*bb = fold_lanes(y);
 }
 
 const VectorKernels vector_kernels_portable = {

@@ -6,8 +6,10 @@
  * Each function is compiled for its instruction set with a target
  * attribute, so the shared library as a whole still targets the baseline
  * x86-64 ISA; distance.c calls these only after CPUID says they will run.
- * Tails shorter than a register are handled with masked loads (AVX-512) or
- * a scalar loop (AVX2), so any length is exact.
+ * Both sum in the canonical order of vector.h (32 lanes, one fused
+ * multiply-add per term, a fixed folding tree), so they return the same bits
+ * as the portable kernels; the last, partial block of 32 is read with masked
+ * loads.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,128 +29,119 @@
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 #define AVX512_TARGET __attribute__((target("avx512f,avx2,fma")))
 
-/* horizontal sum of 8 lanes */
-AVX2_TARGET static inline float
-hsum256(__m256 v)
-{
-	__m128		lo = _mm256_castps256_ps128(v);
-	__m128		hi = _mm256_extractf128_ps(v, 1);
+/*
+ * The canonical order (vector.h) with 32 lanes: AVX2 keeps them in four
+ * 8-lane registers r[0..3] (lanes 0-7, 8-15, 16-23, 24-31), AVX-512 in two
+ * 16-lane registers.  A block of 32 elements goes lane by lane; the last,
+ * partial block is read with masked loads, whose zero lanes add +0, which
+ * leaves a lane unchanged (a lane never holds -0: it starts at +0, and a sum
+ * is -0 only when both terms are).
+ */
 
-	lo = _mm_add_ps(lo, hi);
+/* lanes 0-7 of the fold after w = 16 and 8 are done: fold w = 4, 2, 1 */
+AVX2_TARGET static inline float
+fold8(__m256 v)
+{
+	__m128		lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
 	lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
 	lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
 	return _mm_cvtss_f32(lo);
 }
 
+/* the 32 lanes in four AVX2 registers: fold w = 16 (r0+r2, r1+r3), 8, ... */
+AVX2_TARGET static inline float
+fold32_avx2(const __m256 *r)
+{
+	return fold8(_mm256_add_ps(_mm256_add_ps(r[0], r[2]), _mm256_add_ps(r[1], r[3])));
+}
+
+/* AVX2 mask of the first `left` lanes (0 <= left <= 8) of a block of 8 */
+AVX2_TARGET static inline __m256i
+mask8(int left)
+{
+	static const int32 ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+	return _mm256_loadu_si256((const __m256i *) (ones + 8 - left));
+}
+
+/* elements [i, i + 8) of x as lanes, zero past n */
+AVX2_TARGET static inline __m256
+load8(const float *x, int i, int n)
+{
+	if (i + 8 <= n)
+		return _mm256_loadu_ps(x + i);
+	return _mm256_maskload_ps(x + i, mask8(Max(0, n - i)));
+}
+
 AVX2_TARGET static float
 avx2_l2_squared(const float *a, const float *b, int n)
 {
-	__m256		s0 = _mm256_setzero_ps(),
-				s1 = _mm256_setzero_ps();
-	int			i = 0;
-	float		tail = 0;
+	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+	_mm256_setzero_ps(), _mm256_setzero_ps()};
 
-	for (; i + 16 <= n; i += 16)
-	{
-		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 4; k++)
+		{
+			__m256		d = _mm256_sub_ps(load8(a, i + 8 * k, n), load8(b, i + 8 * k, n));
 
-		s0 = _mm256_fmadd_ps(d0, d0, s0);
-		s1 = _mm256_fmadd_ps(d1, d1, s1);
-	}
-	for (; i + 8 <= n; i += 8)
-	{
-		__m256		d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-
-		s0 = _mm256_fmadd_ps(d, d, s0);
-	}
-	for (; i < n; i++)
-	{
-		float		d = a[i] - b[i];
-
-		tail += d * d;
-	}
-	return hsum256(_mm256_add_ps(s0, s1)) + tail;
+			r[k] = _mm256_fmadd_ps(d, d, r[k]);
+		}
+	return fold32_avx2(r);
 }
 
 AVX2_TARGET static float
 avx2_inner_product(const float *a, const float *b, int n)
 {
-	__m256		s0 = _mm256_setzero_ps(),
-				s1 = _mm256_setzero_ps();
-	int			i = 0;
-	float		tail = 0;
+	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+	_mm256_setzero_ps(), _mm256_setzero_ps()};
 
-	for (; i + 16 <= n; i += 16)
-	{
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-	}
-	for (; i + 8 <= n; i += 8)
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-	for (; i < n; i++)
-		tail += a[i] * b[i];
-	return hsum256(_mm256_add_ps(s0, s1)) + tail;
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 4; k++)
+			r[k] = _mm256_fmadd_ps(load8(a, i + 8 * k, n), load8(b, i + 8 * k, n), r[k]);
+	return fold32_avx2(r);
 }
 
 AVX2_TARGET static float
 avx2_l1(const float *a, const float *b, int n)
 {
 	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-	__m256		s0 = _mm256_setzero_ps(),
-				s1 = _mm256_setzero_ps();
-	int			i = 0;
-	float		tail = 0;
+	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+	_mm256_setzero_ps(), _mm256_setzero_ps()};
 
-	for (; i + 16 <= n; i += 16)
-	{
-		__m256		d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-		__m256		d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 4; k++)
+		{
+			__m256		d = _mm256_sub_ps(load8(a, i + 8 * k, n), load8(b, i + 8 * k, n));
 
-		s0 = _mm256_add_ps(s0, _mm256_and_ps(d0, absmask));
-		s1 = _mm256_add_ps(s1, _mm256_and_ps(d1, absmask));
-	}
-	for (; i + 8 <= n; i += 8)
-	{
-		__m256		d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-
-		s0 = _mm256_add_ps(s0, _mm256_and_ps(d, absmask));
-	}
-	for (; i < n; i++)
-		tail += fabsf(a[i] - b[i]);
-	return hsum256(_mm256_add_ps(s0, s1)) + tail;
+			r[k] = _mm256_add_ps(r[k], _mm256_and_ps(d, absmask));
+		}
+	return fold32_avx2(r);
 }
 
 AVX2_TARGET static void
 avx2_cosine_parts(const float *a, const float *b, int n,
 				  float *dot, float *aa, float *bb)
 {
-	__m256		sd = _mm256_setzero_ps(),
-				sa = _mm256_setzero_ps(),
-				sb = _mm256_setzero_ps();
-	int			i = 0;
-	float		td = 0,
-				ta = 0,
-				tb = 0;
+	__m256		rd[4],
+				ra[4],
+				rb[4];
 
-	for (; i + 8 <= n; i += 8)
-	{
-		__m256		va = _mm256_loadu_ps(a + i);
-		__m256		vb = _mm256_loadu_ps(b + i);
+	for (int k = 0; k < 4; k++)
+		rd[k] = ra[k] = rb[k] = _mm256_setzero_ps();
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 4; k++)
+		{
+			__m256		va = load8(a, i + 8 * k, n);
+			__m256		vb = load8(b, i + 8 * k, n);
 
-		sd = _mm256_fmadd_ps(va, vb, sd);
-		sa = _mm256_fmadd_ps(va, va, sa);
-		sb = _mm256_fmadd_ps(vb, vb, sb);
-	}
-	for (; i < n; i++)
-	{
-		td += a[i] * b[i];
-		ta += a[i] * a[i];
-		tb += b[i] * b[i];
-	}
-	*dot = hsum256(sd) + td;
-	*aa = hsum256(sa) + ta;
-	*bb = hsum256(sb) + tb;
+			rd[k] = _mm256_fmadd_ps(va, vb, rd[k]);
+			ra[k] = _mm256_fmadd_ps(va, va, ra[k]);
+			rb[k] = _mm256_fmadd_ps(vb, vb, rb[k]);
+		}
+	*dot = fold32_avx2(rd);
+	*aa = fold32_avx2(ra);
+	*bb = fold32_avx2(rb);
 }
 
 static const VectorKernels avx2_kernels = {
@@ -159,102 +152,113 @@ static const VectorKernels avx2_kernels = {
 	.cosine_parts = avx2_cosine_parts,
 };
 
-/* mask selecting the first `left` (< 16) lanes */
-#define TAIL_MASK(left) ((__mmask16) ((1u << (left)) - 1))
+/* the 32 lanes in two AVX-512 registers: fold w = 16 (r0+r1), then 8, ... */
+AVX512_TARGET static inline float
+fold32_avx512(__m512 r0, __m512 r1)
+{
+	__m512		t = _mm512_add_ps(r0, r1);
+
+	/* the upper 8 lanes through a 64-bit extract: AVX512F alone has no
+	 * 32-bit one */
+	__m256		hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1));
+
+	return fold8(_mm256_add_ps(_mm512_castps512_ps256(t), hi));
+}
+
+/* mask of the elements [i, i + 16) below n */
+AVX512_TARGET static inline __mmask16
+mask16(int i, int n)
+{
+	int			left = n - i;
+
+	if (left >= 16)
+		return (__mmask16) 0xFFFF;
+	return left <= 0 ? 0 : (__mmask16) ((1u << left) - 1);
+}
 
 AVX512_TARGET static float
 avx512_l2_squared(const float *a, const float *b, int n)
 {
-	__m512		s0 = _mm512_setzero_ps(),
-				s1 = _mm512_setzero_ps();
-	int			i = 0;
+	__m512		r0 = _mm512_setzero_ps(),
+				r1 = _mm512_setzero_ps();
 
-	for (; i + 32 <= n; i += 32)
+	for (int i = 0; i < n; i += 32)
 	{
-		__m512		d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-		__m512		d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+		__mmask16	m0 = mask16(i, n),
+					m1 = mask16(i + 16, n);
+		__m512		d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m0, a + i),
+									   _mm512_maskz_loadu_ps(m0, b + i));
+		__m512		d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m1, a + i + 16),
+									   _mm512_maskz_loadu_ps(m1, b + i + 16));
 
-		s0 = _mm512_fmadd_ps(d0, d0, s0);
-		s1 = _mm512_fmadd_ps(d1, d1, s1);
+		r0 = _mm512_fmadd_ps(d0, d0, r0);
+		r1 = _mm512_fmadd_ps(d1, d1, r1);
 	}
-	for (; i < n; i += 16)
-	{
-		__mmask16	m = (n - i >= 16) ? (__mmask16) 0xFFFF : TAIL_MASK(n - i);
-		__m512		d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i),
-									  _mm512_maskz_loadu_ps(m, b + i));
-
-		s0 = _mm512_fmadd_ps(d, d, s0);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+	return fold32_avx512(r0, r1);
 }
 
 AVX512_TARGET static float
 avx512_inner_product(const float *a, const float *b, int n)
 {
-	__m512		s0 = _mm512_setzero_ps(),
-				s1 = _mm512_setzero_ps();
-	int			i = 0;
+	__m512		r0 = _mm512_setzero_ps(),
+				r1 = _mm512_setzero_ps();
 
-	for (; i + 32 <= n; i += 32)
+	for (int i = 0; i < n; i += 32)
 	{
-		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-	}
-	for (; i < n; i += 16)
-	{
-		__mmask16	m = (n - i >= 16) ? (__mmask16) 0xFFFF : TAIL_MASK(n - i);
+		__mmask16	m0 = mask16(i, n),
+					m1 = mask16(i + 16, n);
 
-		s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i),
-							 _mm512_maskz_loadu_ps(m, b + i), s0);
+		r0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, a + i),
+							 _mm512_maskz_loadu_ps(m0, b + i), r0);
+		r1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, a + i + 16),
+							 _mm512_maskz_loadu_ps(m1, b + i + 16), r1);
 	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+	return fold32_avx512(r0, r1);
 }
 
 AVX512_TARGET static float
 avx512_l1(const float *a, const float *b, int n)
 {
-	__m512		s0 = _mm512_setzero_ps(),
-				s1 = _mm512_setzero_ps();
-	int			i = 0;
+	__m512		r0 = _mm512_setzero_ps(),
+				r1 = _mm512_setzero_ps();
 
-	for (; i + 32 <= n; i += 32)
+	for (int i = 0; i < n; i += 32)
 	{
-		s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i),
-														   _mm512_loadu_ps(b + i))));
-		s1 = _mm512_add_ps(s1, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(a + i + 16),
-														   _mm512_loadu_ps(b + i + 16))));
-	}
-	for (; i < n; i += 16)
-	{
-		__mmask16	m = (n - i >= 16) ? (__mmask16) 0xFFFF : TAIL_MASK(n - i);
+		__mmask16	m0 = mask16(i, n),
+					m1 = mask16(i + 16, n);
 
-		s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i),
-														   _mm512_maskz_loadu_ps(m, b + i))));
+		r0 = _mm512_add_ps(r0, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m0, a + i),
+														   _mm512_maskz_loadu_ps(m0, b + i))));
+		r1 = _mm512_add_ps(r1, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m1, a + i + 16),
+														   _mm512_maskz_loadu_ps(m1, b + i + 16))));
 	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+	return fold32_avx512(r0, r1);
 }
 
 AVX512_TARGET static void
 avx512_cosine_parts(const float *a, const float *b, int n,
 					float *dot, float *aa, float *bb)
 {
-	__m512		sd = _mm512_setzero_ps(),
-				sa = _mm512_setzero_ps(),
-				sb = _mm512_setzero_ps();
+	__m512		rd[2],
+				ra[2],
+				rb[2];
 
-	for (int i = 0; i < n; i += 16)
-	{
-		__mmask16	m = (n - i >= 16) ? (__mmask16) 0xFFFF : TAIL_MASK(n - i);
-		__m512		va = _mm512_maskz_loadu_ps(m, a + i);
-		__m512		vb = _mm512_maskz_loadu_ps(m, b + i);
+	for (int k = 0; k < 2; k++)
+		rd[k] = ra[k] = rb[k] = _mm512_setzero_ps();
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 2; k++)
+		{
+			__mmask16	m = mask16(i + 16 * k, n);
+			__m512		va = _mm512_maskz_loadu_ps(m, a + i + 16 * k);
+			__m512		vb = _mm512_maskz_loadu_ps(m, b + i + 16 * k);
 
-		sd = _mm512_fmadd_ps(va, vb, sd);
-		sa = _mm512_fmadd_ps(va, va, sa);
-		sb = _mm512_fmadd_ps(vb, vb, sb);
-	}
-	*dot = _mm512_reduce_add_ps(sd);
-	*aa = _mm512_reduce_add_ps(sa);
-	*bb = _mm512_reduce_add_ps(sb);
+			rd[k] = _mm512_fmadd_ps(va, vb, rd[k]);
+			ra[k] = _mm512_fmadd_ps(va, va, ra[k]);
+			rb[k] = _mm512_fmadd_ps(vb, vb, rb[k]);
+		}
+	*dot = fold32_avx512(rd[0], rd[1]);
+	*aa = fold32_avx512(ra[0], ra[1]);
+	*bb = fold32_avx512(rb[0], rb[1]);
 }
 
 static const VectorKernels avx512_kernels = {

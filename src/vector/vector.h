@@ -85,8 +85,17 @@ extern void vector_check_typmod(const Vector *v, int32 typmod);
  * set; the active set is chosen at load time from CPUID and can be forced
  * with the setting vsim.distance_kernel (portable | avx2 | avx512), which
  * is how tests reach every variant.
+ *
+ * All sets return the same bits, so a distance never depends on the CPU a
+ * server (a standby, a shard) runs on: they sum in one canonical order.
+ * Element i goes to lane i % VECTOR_KERNEL_LANES, each lane accumulating in
+ * order of i with one fused multiply-add per term (L1: one add of
+ * |a[i] - b[i]|), starting from +0; then lane j takes lane j + w for
+ * w = 16, 8, 4, 2, 1, and lane 0 is the result.
  * ---------------------------------------------------------------------
  */
+#define VECTOR_KERNEL_LANES 32
+
 typedef struct VectorKernels
 {
 	const char *name;
