@@ -333,7 +333,8 @@ typedef struct EmbedTokenizer EmbedTokenizer;
  * to vocab.txt; tokenizer.json says itself whether the model is uncased.
  * `data`/`len` are the file's bytes.  Allocates in `cxt`.  Raises 22P02
  * (invalid_text_representation) for a malformed file and 22023 when the
- * vocabulary lacks [CLS], [SEP] or [UNK].
+ * vocabulary lacks [CLS], [SEP] or [UNK] or max_input_chars_per_word is
+ * above 1000.
  */
 extern EmbedTokenizer *embed_tokenizer_load(const char *path,
 											const char *data, size_t len,
@@ -347,7 +348,10 @@ extern int	embed_tokenizer_max_length(const EmbedTokenizer *tok);
  * embed_tokenize: token ids of the UTF-8 text `text` (`len` bytes):
  * [CLS], the WordPiece tokens truncated to max_length - 2, [SEP].  Writes
  * at most `max_length` ids (max_length >= 2) to `ids` and returns how many.
- * Invalid UTF-8 is skipped byte by byte, like a control character.
+ * Invalid UTF-8 is skipped byte by byte, like a control character.  Reads
+ * the text only until the ids are complete, in memory for one word (at
+ * most the tokenizer's max_input_chars_per_word code points), whatever the
+ * text's length and script.
  */
 extern int	embed_tokenize(const EmbedTokenizer *tok, const char *text,
 						   int len, int max_length, int64 *ids);
