@@ -765,7 +765,9 @@ embed_registry_get(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
-				 errhint("Registered models are listed in vsim.models.")));
+				 check_function_bodies ?
+				 errhint("Registered models are listed in vsim.models.") :
+				 errhint("If a dump is being restored, restore the data of vsim.model_registry before the tables that embed with it: see \"Dump and restore\" in vsim's README.")));
 	}
 	/* ids start over when the extension is created again: check both */
 	if (m->cxt && m->model.def->id == def->id && m->registry == registry_relid &&
