@@ -118,6 +118,9 @@ is(restore('restored', '--data-only', '--schema=vsim'), '', 'restore 2/3: the re
 $err = restore('restored', '--section=data', '--section=post-data', '--exclude-schema=vsim', '-j', '2');
 is($dst->safe_psql('restored', 'SELECT string_agg(name || \' \' || model_path, \', \' ORDER BY name) FROM vsim.models'),
 	'bert tiny_bert.onnx, mlp2 mlp_copy.onnx', 'the registry is restored, its paths relative');
+is($dst->safe_psql('restored', "SELECT vsim.create_model('bert2', 'tiny_bert.onnx', 'vocab.txt'); "
+		  . "SELECT string_agg(id::text, ',' ORDER BY id) FROM vsim.models"),
+	"32\n1,2,3", '... with its ids and their sequence');
 is($dst->safe_psql('restored', 'SELECT count(*), count(v) FROM docs'), '500|500', 'restore 3/3: every row');
 is($dst->safe_psql('restored', $digest), $original,
 	'the vectors recomputed on the new server are identical to the bit');
