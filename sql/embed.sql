@@ -31,6 +31,10 @@ SELECT vsim.tokenize('no_such_model', 'text');
 SELECT vsim.drop_model('no_such_model');
 SELECT vsim.drop_model('no_such_model', if_exists => true);
 SELECT vsim.embed(NULL, 'x') IS NULL AS strict;
+-- ... during a restore (pg_dump's scripts and pg_restore turn this off)
+SET check_function_bodies = off;
+SELECT vsim.embed('no_such_model', 'some text');
+RESET check_function_bodies;
 -- names that are not models leave nothing behind in the backend's cache
 SELECT total_bytes AS cache_bytes FROM pg_backend_memory_contexts WHERE name = 'vsim models' \gset
 DO $$

@@ -33,10 +33,12 @@ elif [ -z "$embed_data" ] || [ ! -f "$embed_data/models/text-word64/model.onnx" 
 else
 
 step "Registering models from $embed_data/models (ONNX Runtime $embed_runtime)"
-# The model directory is a superuser setting; registration reads files only from it.
+# The model directory is a superuser setting; registration reads files only
+# from it, and every later load finds the registered paths in it again, so
+# it is set for all the demo's sessions (spaces escaped for PGOPTIONS).
+export PGOPTIONS="$PGOPTIONS -c vsim.model_directory=${embed_data// /\\ }/models"
 sql <<SQL
 \o /dev/null
-SET vsim.model_directory = '$embed_data/models';
 SELECT vsim.drop_model(name, true) FROM unnest(ARRAY['movies', 'fmnist_classes', 'fmnist_embed']) name;
 SELECT vsim.create_model('movies', 'text-word64/model.onnx', 'text-word64/tokenizer.json');
 SELECT vsim.create_model('fmnist_classes', 'fashion-mnist-cnn/fashion_mnist_embed256.onnx',

@@ -54,9 +54,10 @@ embed_init(void)
  * records their SHA-256, loads the model (ONNX Runtime needed), checks
  * the inputs and outputs named by the options, and runs one trial
  * inference to learn or check the output dimensions.  Returns the
- * dimensions.  Errors: 42710 if the name exists (unless replace), 42501 for
- * a path outside the directory, 58P01 for a missing file, 22023 for bad
- * options or names not in the model, 22000 for an output of the wrong shape.
+ * dimensions.  Errors: 42710 if the name exists (unless replace), 58P01 for
+ * a path refused (missing or outside the directory alike), 42809 for a file
+ * that is not a regular file, 22023 for bad options or names not in the
+ * model, 22000 for an output of the wrong shape.
  */
 Datum
 vsim_create_model(PG_FUNCTION_ARGS)

@@ -333,7 +333,8 @@ typedef struct EmbedTokenizer EmbedTokenizer;
  * to vocab.txt; tokenizer.json says itself whether the model is uncased.
  * `data`/`len` are the file's bytes.  Allocates in `cxt`.  Raises 22P02
  * (invalid_text_representation) for a malformed file and 22023 when the
- * vocabulary lacks [CLS], [SEP] or [UNK].
+ * vocabulary lacks [CLS], [SEP] or [UNK] or max_input_chars_per_word is
+ * above 1000.
  */
 extern EmbedTokenizer *embed_tokenizer_load(const char *path,
 											const char *data, size_t len,
@@ -347,7 +348,10 @@ extern int	embed_tokenizer_max_length(const EmbedTokenizer *tok);
  * embed_tokenize: token ids of the UTF-8 text `text` (`len` bytes):
  * [CLS], the WordPiece tokens truncated to max_length - 2, [SEP].  Writes
  * at most `max_length` ids (max_length >= 2) to `ids` and returns how many.
- * Invalid UTF-8 is skipped byte by byte, like a control character.
+ * Invalid UTF-8 is skipped byte by byte, like a control character.  Reads
+ * the text only until the ids are complete, in memory for one word (at
+ * most the tokenizer's max_input_chars_per_word code points), whatever the
+ * text's length and script.
  */
 extern int	embed_tokenize(const EmbedTokenizer *tok, const char *text,
 						   int len, int max_length, int64 *ids);
@@ -360,44 +364,53 @@ extern int	embed_tokenize(const EmbedTokenizer *tok, const char *text,
 /* Define the setting vsim.model_directory. */
 extern void embed_model_file_init(void);
 
-/* What tells a loaded model that its file changed. */
+/* Where a loaded model's file is and what tells that it changed. */
 typedef struct EmbedFileStamp
 {
+	char		path[MAXPGPATH];	/* absolute and symlink-free */
 	off_t		size;
 	time_t		mtime;
 	ino_t		ino;
 } EmbedFileStamp;
 
 /*
- * embed_resolve_model_path: the absolute, symlink-free path of `given`
- * (absolute, or relative to vsim.model_directory), palloc'd; `what`
- * ("model", "tokenizer") names it in messages.  Raises 55000 when
- * vsim.model_directory is not set, 22023 for an empty path, 42501 for a
- * path with ".." or outside the directory, 58P01 for a missing file.
+ * embed_resolve_model_path: find the file `given` names (absolute, or
+ * relative to vsim.model_directory): checked by name first (no "..",
+ * inside the directory), then resolved, and inside the directory again.
+ * Puts its absolute, symlink-free path in path[MAXPGPATH] and returns its
+ * path relative to the directory (palloc'd), which is what the registry
+ * keeps and messages show.  `what` ("model", "tokenizer") names the file
+ * in messages.  Raises 55000 when vsim.model_directory is not set, 22023
+ * for an empty path, and 58P01 for every refused path, missing or not,
+ * with the reason in the detail for superusers only.
  */
-extern char *embed_resolve_model_path(const char *given, const char *what);
+extern char *embed_resolve_model_path(const char *given, const char *what,
+									  char *path);
 
 /*
- * embed_read_file: the whole file at `path` (palloc'd, NUL-terminated, in
- * the current context) and its SHA-256 in hex; *len gets the size.  Raises
- * 58P01 when missing, 42809 when not a regular file, and the file-access
- * error otherwise.
+ * embed_read_file: the whole file at the absolute `path` (`name` in
+ * messages), palloc'd and NUL-terminated in the current context, and its
+ * SHA-256 in hex; *len gets the size, *stamp (unless NULL) the file's
+ * stamp.  The file is opened without blocking: raises 42809 unless it is
+ * a regular file, and the file-access error otherwise.  Reads in chunks,
+ * checking for interrupts.
  */
-extern char *embed_read_file(const char *path, size_t *len,
-							 char sha256_hex[PG_SHA256_DIGEST_STRING_LENGTH]);
+extern char *embed_read_file(const char *path, const char *name, size_t *len,
+							 char sha256_hex[PG_SHA256_DIGEST_STRING_LENGTH],
+							 EmbedFileStamp *stamp);
 
 /*
- * embed_read_verified: embed_read_file of the registered path `path` of
- * model `model`, whose SHA-256 must still be `expected` (else XX001,
- * data_corrupted); *stamp gets the file's stamp.  Raises 42501 when the
- * path no longer resolves to itself (a symbolic link was put in its way).
+ * embed_read_verified: embed_read_file of the registered `what` file
+ * `name` (relative to vsim.model_directory, found again by
+ * embed_resolve_model_path) of model `model`, whose SHA-256 must still be
+ * `expected` (else XX001, data_corrupted); *stamp gets the file's stamp.
  */
-extern char *embed_read_verified(const char *path, const char *expected,
-								 const char *model, size_t *len,
-								 EmbedFileStamp *stamp);
+extern char *embed_read_verified(const char *name, const char *what,
+								 const char *expected, const char *model,
+								 size_t *len, EmbedFileStamp *stamp);
 
-/* True if the file at `path` is gone or differs from `stamp`. */
-extern bool embed_file_changed(const char *path, const EmbedFileStamp *stamp);
+/* True if the file stamped in `stamp` is gone or differs from it. */
+extern bool embed_file_changed(const EmbedFileStamp *stamp);
 
 /* ---------------------------------------------------------------------
  * Models (filled in by registry.c, run by inference.c)
@@ -423,8 +436,8 @@ typedef struct EmbedModelDef
 	int64		id;				/* changes when the model is re-registered */
 	char	   *name;
 	EmbedInputKind kind;
-	char	   *model_path;		/* absolute, inside the model directory */
-	char	   *tokenizer_path; /* absolute, or NULL for tensor models */
+	char	   *model_path;		/* relative to vsim.model_directory */
+	char	   *tokenizer_path; /* likewise, or NULL for tensor models */
 	char	   *input_names[3]; /* text: ids, mask, type ids ("" = unused);
 								 * tensor: [0] only */
 	int			input_rank;		/* tensor models: the input shape */

@@ -7,7 +7,8 @@ GRANT USAGE ON SCHEMA vsim TO PUBLIC;
 -- registry ----------------------------------------------------------------
 
 -- Written only by vsim.create_model / vsim.drop_model (SECURITY DEFINER);
--- read by everybody through the view vsim.models.
+-- read by everybody through the view vsim.models.  model_path and
+-- tokenizer_path are relative to vsim.model_directory.
 CREATE TABLE vsim.model_registry (
 	id bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
 	name text PRIMARY KEY,

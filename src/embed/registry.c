@@ -484,19 +484,20 @@ new_model_def(const char *name, bool has_tokenizer, Jsonb **options)
 }
 
 /*
- * Load the tokenizer of text model `def` into `cxt`, recording the file's
- * SHA-256, and default def->max_length to the length the file declares
- * (else 512).
+ * Load the tokenizer of text model `def` from the absolute `path` into
+ * `cxt`, recording the file's SHA-256, and default def->max_length to the
+ * length the file declares (else 512).
  */
 static EmbedTokenizer *
-load_tokenizer(EmbedModelDef *def, MemoryContext cxt)
+load_tokenizer(EmbedModelDef *def, const char *path, MemoryContext cxt)
 {
 	char	   *bytes;
 	size_t		len;
 	EmbedTokenizer *tok;
 	int			declared;
 
-	bytes = embed_read_file(def->tokenizer_path, &len, def->tokenizer_sha256);
+	bytes = embed_read_file(path, def->tokenizer_path, &len,
+							def->tokenizer_sha256, NULL);
 	tok = embed_tokenizer_load(def->tokenizer_path, bytes, len,
 							   def->lowercase, cxt);
 	pfree(bytes);
@@ -523,13 +524,15 @@ load_tokenizer(EmbedModelDef *def, MemoryContext cxt)
 }
 
 /*
- * Load `def`'s files (resolved paths), recording their SHA-256, and check
- * the model with a trial inference, which fills in the defaults left.  The
+ * Load `def`'s files from the absolute paths `model_file` and `tok_file`
+ * (unused for tensor models), recording their SHA-256, and check the
+ * model with a trial inference, which fills in the defaults left.  The
  * session is released again; names in `def` may point into the memory
  * context this creates under the current one.
  */
 static void
-check_model_files(EmbedModelDef *def)
+check_model_files(EmbedModelDef *def, const char *model_file,
+				  const char *tok_file)
 {
 	MemoryContext cxt;
 	EmbedModel	m = {def, NULL, NULL};
@@ -539,8 +542,9 @@ check_model_files(EmbedModelDef *def)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "vsim model check",
 								ALLOCSET_DEFAULT_SIZES);
 	if (def->kind == EMBED_INPUT_TEXT)
-		m.tok = load_tokenizer(def, cxt);
-	bytes = embed_read_file(def->model_path, &len, def->model_sha256);
+		m.tok = load_tokenizer(def, tok_file, cxt);
+	bytes = embed_read_file(model_file, def->model_path, &len,
+							def->model_sha256, NULL);
 	m.session = embed_ort_open(def->model_path, bytes, len, 1, cxt);
 	pfree(bytes);
 	PG_TRY();
@@ -561,12 +565,15 @@ embed_registry_create(const char *name, const char *model_path,
 					  const char *tokenizer_path, Jsonb *options, bool replace)
 {
 	EmbedModelDef *def = new_model_def(name, tokenizer_path != NULL, &options);
+	char		model_file[MAXPGPATH];
+	char		tok_file[MAXPGPATH];
 
-	def->model_path = embed_resolve_model_path(model_path, "model");
+	def->model_path = embed_resolve_model_path(model_path, "model",
+											   model_file);
 	if (def->kind == EMBED_INPUT_TEXT)
 		def->tokenizer_path = embed_resolve_model_path(tokenizer_path,
-													   "tokenizer");
-	check_model_files(def);
+													   "tokenizer", tok_file);
+	check_model_files(def, model_file, tok_file);
 	store_model(def, options, replace);
 	return def->dimensions;
 }
@@ -685,15 +692,16 @@ load_model(LoadedModel *m, EmbedModelDef *def)
 		m->model.def = copy_def(def, m->cxt);
 		if (def->kind == EMBED_INPUT_TEXT)
 		{
-			bytes = embed_read_verified(def->tokenizer_path,
+			bytes = embed_read_verified(def->tokenizer_path, "tokenizer",
 										def->tokenizer_sha256, def->name,
 										&len, &m->tok_stamp);
 			m->model.tok = embed_tokenizer_load(def->tokenizer_path, bytes,
 												len, def->lowercase, m->cxt);
 			pfree(bytes);
 		}
-		bytes = embed_read_verified(def->model_path, def->model_sha256,
-									def->name, &len, &m->model_stamp);
+		bytes = embed_read_verified(def->model_path, "model",
+									def->model_sha256, def->name, &len,
+									&m->model_stamp);
 		m->threads = intra_op_threads;
 		m->model.session = embed_ort_open(def->model_path, bytes, len,
 										  m->threads, m->cxt);
@@ -718,9 +726,8 @@ static bool
 still_current(const LoadedModel *m)
 {
 	return m->threads == intra_op_threads &&
-		!embed_file_changed(m->model.def->model_path, &m->model_stamp) &&
-		(m->model.tok == NULL ||
-		 !embed_file_changed(m->model.def->tokenizer_path, &m->tok_stamp));
+		!embed_file_changed(&m->model_stamp) &&
+		(m->model.tok == NULL || !embed_file_changed(&m->tok_stamp));
 }
 
 EmbedModel *
@@ -758,7 +765,9 @@ embed_registry_get(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name),
-				 errhint("Registered models are listed in vsim.models.")));
+				 check_function_bodies ?
+				 errhint("Registered models are listed in vsim.models.") :
+				 errhint("If a dump is being restored, restore the data of vsim.model_registry before the tables that embed with it: see \"Dump and restore\" in vsim's README.")));
 	}
 	/* ids start over when the extension is created again: check both */
 	if (m->cxt && m->model.def->id == def->id && m->registry == registry_relid &&

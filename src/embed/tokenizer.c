@@ -19,6 +19,10 @@
  *	   completely, or has more than 100 characters, becomes [UNK];
  *	6. [CLS] tokens... [SEP], truncated to the maximum length.
  *
+ * The steps run one code point at a time, only until the ids are
+ * complete (see "Tokenizing" below), so a text costs memory for one word
+ * whatever its length or script.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -30,6 +34,10 @@
 #include "embed/embed.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+
+/* Largest max_input_chars_per_word a tokenizer.json may declare: every
+ * call keeps that many code points of a word (BERT's is 100). */
+#define TOKENIZE_MAX_WORD_CHARS 1000
 
 /*
  * Vocabulary: token -> id, simplehash tables keyed by (bytes, length), so
@@ -359,6 +367,11 @@ embed_tokenizer_load(const char *path, const char *data, size_t len,
 	else
 		load_vocab_txt(tok, data, len);
 
+	if (tok->max_word_chars > TOKENIZE_MAX_WORD_CHARS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tokenizer file \"%s\" declares max_input_chars_per_word %d, more than %d",
+						path, tok->max_word_chars, TOKENIZE_MAX_WORD_CHARS)));
 	index_pieces(tok);
 	tok->cls_id = special_id(tok, path, "[CLS]");
 	tok->sep_id = special_id(tok, path, "[SEP]");
@@ -420,175 +433,66 @@ is_cjk(int32 c)
 		(c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-/*
- * Decode `text` to code points, dropping invalid UTF-8 bytes; with
- * `nfd`, canonically decomposed and ordered.  Returns a palloc'd array,
- * its length in *n.
- */
-static int32 *
-decode_text(const char *text, int len, bool nfd, int *n)
-{
-	char	   *valid;
-	int			vlen = 0;
-	int32	   *cps;
-	utf8proc_ssize_t count;
-	int			ascii = 0;
-
-	/* ASCII, the common case, is valid and its own decomposition */
-	while (ascii < len && !IS_HIGHBIT_SET(text[ascii]))
-		ascii++;
-	if (ascii == len)
-	{
-		cps = palloc(sizeof(int32) * (len + 1));
-		for (int i = 0; i < len; i++)
-			cps[i] = (unsigned char) text[i];
-		*n = len;
-		return cps;
-	}
-
-	valid = palloc(len + 1);
-	for (int i = 0; i < len;)
-	{
-		utf8proc_int32_t c;
-		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *) text + i,
-											  len - i, &c);
-
-		if (k <= 0)
-		{
-			i++;
-			continue;
-		}
-		memcpy(valid + vlen, text + i, k);
-		vlen += k;
-		i += k;
-	}
-
-	/* A UTF-8 byte never decomposes to more than 4 code points in practice;
-	 * utf8proc says how many it needs if that is too few. */
-	cps = palloc(sizeof(int32) * (vlen * 4 + 1));
-	if (nfd)
-	{
-		count = utf8proc_decompose((const utf8proc_uint8_t *) valid, vlen,
-								   cps, vlen * 4 + 1, UTF8PROC_DECOMPOSE);
-		if (count > vlen * 4 + 1)
-		{
-			utf8proc_ssize_t need = count;
-
-			cps = repalloc(cps, sizeof(int32) * need);
-			count = utf8proc_decompose((const utf8proc_uint8_t *) valid, vlen,
-									   cps, need, UTF8PROC_DECOMPOSE);
-		}
-	}
-	else
-	{
-		count = 0;
-		for (int i = 0; i < vlen;)
-		{
-			i += utf8proc_iterate((const utf8proc_uint8_t *) valid + i,
-								  vlen - i, &cps[count]);
-			count++;
-		}
-	}
-	if (count < 0)
-		elog(ERROR, "could not decompose text: %s", utf8proc_errmsg(count));
-	pfree(valid);
-	*n = (int) count;
-	return cps;
-}
-
-/*
- * Normalise: steps 1 to 3 above.  Returns code points (palloc'd) where a
- * space separates words; *n gets their number.
- */
-static int32 *
-normalize_text(const EmbedTokenizer *tok, const char *text, int len, int *n)
-{
-	int			ncp;
-	int32	   *cps = decode_text(text, len, tok->strip_accents, &ncp);
-	int32	   *out = palloc(sizeof(int32) * (ncp * 3 + 1));
-	int			k = 0;
-
-	for (int i = 0; i < ncp; i++)
-	{
-		int32		c = cps[i];
-		utf8proc_category_t cat;
-
-		/* ASCII letters and digits, the common case, need no tables */
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-		{
-			out[k++] = c;
-			continue;
-		}
-		if (c >= 'A' && c <= 'Z')
-		{
-			out[k++] = tok->lowercase ? c + ('a' - 'A') : c;
-			continue;
-		}
-		cat = utf8proc_category(c);
-
-		if (tok->clean_text && (c == 0 || c == 0xFFFD || is_other(c, cat)))
-			continue;
-		if (is_space(c, cat))
-		{
-			out[k++] = ' ';
-			continue;
-		}
-		if (tok->strip_accents && cat == UTF8PROC_CATEGORY_MN)
-			continue;
-		if (tok->cjk_words && is_cjk(c))
-		{
-			out[k++] = ' ';
-			out[k++] = c;
-			out[k++] = ' ';
-			continue;
-		}
-		if (tok->lowercase && c == 0x130)
-		{
-			/* the one character whose lower case is two: i + dot above */
-			out[k++] = 'i';
-			out[k++] = 0x307;
-			continue;
-		}
-		out[k++] = tok->lowercase ? utf8proc_tolower(c) : c;
-	}
-	pfree(cps);
-	*n = k;
-	return out;
-}
-
 /* ---------------------------------------------------------------------
- * WordPiece
+ * Tokenizing
  * ---------------------------------------------------------------------
  */
 
-/* Output buffer of token ids with its limit (room kept for [SEP]), and
- * scratch space for wordpiece() sized for the piece of text being split. */
-typedef struct IdSink
+/*
+ * A text is tokenized in one pass over its bytes, and only until the ids
+ * are complete: each code point is decoded, decomposed (uncased models),
+ * normalised and added to the word being read, and each word ends in
+ * WordPiece ids as soon as a space or punctuation mark ends it.  Memory is
+ * one word's worth (max_word_chars code points), whatever the length and
+ * the script of the text: a text without spaces, as Chinese or Thai is
+ * written, costs no more than any other.  A word longer than
+ * max_word_chars becomes [UNK] whatever its characters, so only its length
+ * is counted past that point.
+ */
+
+/* State of tokenizing one text. */
+typedef struct TokenizeState
 {
-	int64	   *ids;
+	const EmbedTokenizer *tok;
+	int64	   *ids;			/* the ids so far */
 	int			n;
-	int			limit;
-	int		   *offset;			/* byte offset of each character of a word */
-	char	   *utf8;			/* a word in UTF-8 */
-} IdSink;
+	int			limit;			/* room kept for [SEP] */
+	int32	   *word;			/* the word being read: its first
+								 * max_word_chars + 1 code points */
+	int			word_len;		/* its length in code points */
+	int32	   *marks;			/* non-starters waiting for canonical
+								 * ordering (at most max_word_chars + 1) */
+	int			n_marks;
+	int		   *offset;			/* wordpiece(): byte offset of each character */
+	char	   *utf8;			/* wordpiece(): the word in UTF-8 */
+} TokenizeState;
+
+/* Append `id` unless the ids are complete. */
+static void
+push_id(TokenizeState *st, int32 id)
+{
+	if (st->n < st->limit)
+		st->ids[st->n++] = id;
+}
 
 /*
- * Split the word `cps[0..len)` greedily into vocabulary entries (the first
- * from tok->vocab, the continuations from tok->pieces) and append their
- * ids; the whole word becomes [UNK] when it does not split.
+ * Step 5: split the word `cps[0..len)` greedily into vocabulary entries
+ * (the first from tok->vocab, the continuations from tok->pieces) and
+ * append their ids; the whole word becomes [UNK] when it does not split or
+ * is longer than max_word_chars (cps is then not read).
  */
 static void
-wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink)
+wordpiece(TokenizeState *st, const int32 *cps, int len)
 {
-	int		   *offset = sink->offset;
-	char	   *utf8 = sink->utf8;
+	const EmbedTokenizer *tok = st->tok;
+	int		   *offset = st->offset;
+	char	   *utf8 = st->utf8;
 	int			start = 0;
-	int			first = sink->n;
+	int			first = st->n;
 
 	if (len > tok->max_word_chars)
 	{
-		if (sink->n < sink->limit)
-			sink->ids[sink->n++] = tok->unk_id;
+		push_id(st, tok->unk_id);
 		return;
 	}
 
@@ -611,103 +515,202 @@ wordpiece(const EmbedTokenizer *tok, const int32 *cps, int len, IdSink *sink)
 		if (id < 0)
 		{
 			/* no split: the word's pieces so far are replaced by [UNK] */
-			sink->n = first;
+			st->n = first;
 			id = tok->unk_id;
 			end = len;
 		}
-		if (sink->n < sink->limit)
-			sink->ids[sink->n++] = id;
+		push_id(st, id);
 		start = end;
 	}
 }
 
-/*
- * A text is normalised and split a piece at a time, and only until the
- * ids are complete, so that a long text costs what its first max_length
- * tokens do (normalising a whole text of hundreds of megabytes would need
- * over 1 GB of code points).  Pieces are about TOKENIZE_PIECE_BYTES long
- * and end just after an ASCII white space or punctuation byte: such a
- * character ends a word whatever follows it, is a starter (canonical
- * ordering moves no mark across it), and is never part of a multibyte
- * UTF-8 sequence, so the pieces give exactly the tokens of the whole text.
- */
-#define TOKENIZE_PIECE_BYTES 65536
-
-static bool
-is_cut_byte(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		(!IS_HIGHBIT_SET(c) && is_punct((unsigned char) c));
-}
-
-/* End (exclusive) of the piece of text[0..len) that starts at `start` */
-static int
-piece_end(const char *text, int start, int len)
-{
-	int			end;
-
-	if (len - start <= TOKENIZE_PIECE_BYTES)
-		return len;
-	end = start + TOKENIZE_PIECE_BYTES;
-	while (end > start && !is_cut_byte(text[end - 1]))
-		end--;
-	if (end > start)
-		return end;
-	/* no cut in the first TOKENIZE_PIECE_BYTES: the next one, or the end */
-	end = start + TOKENIZE_PIECE_BYTES;
-	while (end < len && !is_cut_byte(text[end - 1]))
-		end++;
-	return end;
-}
-
-/* Append the tokens of one piece (whole words only) to the sink. */
+/* The word being read is complete: append its ids and start the next. */
 static void
-tokenize_piece(const EmbedTokenizer *tok, const char *text, int len,
-			   IdSink *sink)
+end_word(TokenizeState *st)
 {
-	int			ncp;
-	int32	   *cps = normalize_text(tok, text, len, &ncp);
-	int			word = 0;
+	if (st->word_len > 0)
+		wordpiece(st, st->word, st->word_len);
+	st->word_len = 0;
+}
 
-	sink->offset = palloc(sizeof(int) * (ncp + 1));
-	sink->utf8 = palloc(ncp * 4 + 1);
-
-	for (int i = 0; i <= ncp && sink->n < sink->limit; i++)
+/* Step 4: one normalised code point, where a space separates words. */
+static void
+split_char(TokenizeState *st, int32 c)
+{
+	if (c == ' ')
+		end_word(st);
+	else if (is_punct(c))
 	{
-		bool		at_end = i == ncp;
-
-		if (at_end || cps[i] == ' ' || is_punct(cps[i]))
-		{
-			if (i > word)
-				wordpiece(tok, cps + word, i - word, sink);
-			if (!at_end && cps[i] != ' ' && sink->n < sink->limit)
-				wordpiece(tok, cps + i, 1, sink);
-			word = i + 1;
-		}
-		if ((i & 1023) == 1023)
-			CHECK_FOR_INTERRUPTS();
+		end_word(st);
+		wordpiece(st, &c, 1);
 	}
-	pfree(cps);
-	pfree(sink->offset);
-	pfree(sink->utf8);
+	else
+	{
+		if (st->word_len <= st->tok->max_word_chars)
+			st->word[st->word_len] = c;
+		st->word_len++;
+	}
+}
+
+/* Steps 1 to 3 for one code point (already decomposed for NFD). */
+static void
+normalize_char(TokenizeState *st, int32 c)
+{
+	const EmbedTokenizer *tok = st->tok;
+	utf8proc_category_t cat;
+
+	/* ASCII letters and digits, the common case, need no tables */
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+	{
+		split_char(st, c);
+		return;
+	}
+	if (c >= 'A' && c <= 'Z')
+	{
+		split_char(st, tok->lowercase ? c + ('a' - 'A') : c);
+		return;
+	}
+	cat = utf8proc_category(c);
+
+	if (tok->clean_text && (c == 0 || c == 0xFFFD || is_other(c, cat)))
+		return;
+	if (is_space(c, cat))
+		split_char(st, ' ');
+	else if (tok->strip_accents && cat == UTF8PROC_CATEGORY_MN)
+		return;
+	else if (tok->cjk_words && is_cjk(c))
+	{
+		split_char(st, ' ');
+		split_char(st, c);
+		split_char(st, ' ');
+	}
+	else if (tok->lowercase && c == 0x130)
+	{
+		/* the one character whose lower case is two: i + dot above */
+		split_char(st, 'i');
+		split_char(st, 0x307);
+	}
+	else
+		split_char(st, tok->lowercase ? utf8proc_tolower(c) : c);
+}
+
+static int
+combining_class(int32 c)
+{
+	return utf8proc_get_property(c)->combining_class;
+}
+
+/* Canonical ordering: normalise the waiting non-starters, stably sorted
+ * by combining class. */
+static void
+flush_marks(TokenizeState *st)
+{
+	int32	   *m = st->marks;
+
+	for (int i = 1; i < st->n_marks; i++)
+	{
+		int32		c = m[i];
+		int			ccc = combining_class(c);
+		int			j = i;
+
+		for (; j > 0 && combining_class(m[j - 1]) > ccc; j--)
+			m[j] = m[j - 1];
+		m[j] = c;
+	}
+	for (int i = 0; i < st->n_marks; i++)
+		normalize_char(st, m[i]);
+	st->n_marks = 0;
+}
+
+/*
+ * Step 3's NFD for one code point of the text: its canonical
+ * decomposition, each run of non-starters (combining class > 0) put in
+ * canonical order before it is normalised.  Such characters are never
+ * spaces, punctuation or CJK, so a run always lies inside one word.
+ * Nonspacing marks (Mn) are dropped here rather than in normalize_char:
+ * NFD is only done when accents are stripped, and dropping some elements
+ * leaves the sorted order of the others as it was.  A run longer than
+ * max_word_chars makes its word [UNK], so past that its order is moot and
+ * it need not be kept.
+ */
+static void
+decompose_char(TokenizeState *st, int32 c)
+{
+	utf8proc_int32_t d[8];		/* canonical decompositions have <= 4 */
+	utf8proc_ssize_t n;
+	int			boundclass = 0;
+
+	if (c < 0x80)
+	{
+		/* ASCII is a starter and its own decomposition */
+		flush_marks(st);
+		normalize_char(st, c);
+		return;
+	}
+	n = utf8proc_decompose_char(c, d, lengthof(d), UTF8PROC_DECOMPOSE,
+								&boundclass);
+	if (n < 0 || n > lengthof(d))
+		elog(ERROR, "could not decompose code point U+%04X", (unsigned int) c);
+	for (int i = 0; i < n; i++)
+	{
+		if (combining_class(d[i]) == 0)
+		{
+			flush_marks(st);
+			normalize_char(st, d[i]);
+		}
+		else if (utf8proc_category(d[i]) == UTF8PROC_CATEGORY_MN)
+			continue;
+		else if (st->n_marks > st->tok->max_word_chars)
+			normalize_char(st, d[i]);
+		else
+			st->marks[st->n_marks++] = d[i];
+	}
 }
 
 int
 embed_tokenize(const EmbedTokenizer *tok, const char *text, int len,
 			   int max_length, int64 *ids)
 {
-	IdSink		sink = {ids, 0, max_length - 1};
+	int			room = tok->max_word_chars + 1;
+	TokenizeState st = {tok, ids, 0, max_length - 1};
 
 	Assert(max_length >= 2);
-	sink.ids[sink.n++] = tok->cls_id;
-	for (int start = 0; start < len && sink.n < sink.limit;)
-	{
-		int			end = piece_end(text, start, len);
+	st.word = palloc(sizeof(int32) * room);
+	st.marks = palloc(sizeof(int32) * room);
+	st.offset = palloc(sizeof(int) * (room + 1));
+	st.utf8 = palloc(4 * room);
 
-		CHECK_FOR_INTERRUPTS();
-		tokenize_piece(tok, text + start, end - start, &sink);
-		start = end;
+	st.ids[st.n++] = tok->cls_id;
+	for (int i = 0, count = 0; i < len && st.n < st.limit; count++)
+	{
+		utf8proc_int32_t c;
+
+		if (!IS_HIGHBIT_SET(text[i]))
+			c = (unsigned char) text[i++];
+		else
+		{
+			utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *) text + i,
+												  len - i, &c);
+
+			/* invalid UTF-8 is skipped byte by byte */
+			i += k > 0 ? k : 1;
+			if (k <= 0)
+				continue;
+		}
+		if (tok->strip_accents)
+			decompose_char(&st, c);
+		else
+			normalize_char(&st, c);
+		if ((count & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
-	sink.ids[sink.n++] = tok->sep_id;
-	return sink.n;
+	flush_marks(&st);
+	end_word(&st);
+	st.ids[st.n++] = tok->sep_id;
+
+	pfree(st.word);
+	pfree(st.marks);
+	pfree(st.offset);
+	pfree(st.utf8);
+	return st.n;
 }

@@ -2,10 +2,10 @@
 #
 # Models are generated here with python3-onnx (test/embed/models.py).
 # Covers: the ONNX Runtime library missing or too old; the registry's
-# privileges, path checks and options; every error of registration and
-# inference; a model file changed on disk; session invalidation across
-# backends; query cancel, statement_timeout and pg_terminate_backend during
-# inference; several backends embedding at once.
+# privileges and options (its paths: 054_embed_paths.pl); every error of
+# registration and inference; a model file changed on disk; session
+# invalidation across backends; query cancel, statement_timeout and
+# pg_terminate_backend during inference; several backends embedding at once.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -70,18 +70,7 @@ like(sql_error("SET ROLE embed_user; SELECT vsim.drop_model('m')"),
 	qr/^42501: permission denied for function drop_model/, 'ordinary roles cannot drop models');
 like(sql_error("SELECT '[1]'::vector; SET ROLE embed_user; SET vsim.model_directory = '/'"),
 	qr/^42501: permission denied to set parameter/, 'vsim.model_directory is superuser-only');
-is(sql_error("SELECT vsim.create_model('m', '../etc/passwd')"),
-	qq(42501: model file path "../etc/passwd" must not contain ".."), '".." is refused');
-is(sql_error("SELECT vsim.create_model('m', 'sub/../../x.onnx')"),
-	qq(42501: model file path "sub/../../x.onnx" must not contain ".."), '".." inside a path is refused');
-like(sql_error("SELECT vsim.create_model('m', '/etc/hostname')"),
-	qr/^42501: model file "\/etc\/hostname" is outside the model directory/, 'absolute paths outside are refused');
-symlink('/etc/hostname', "$models/escape.onnx") or die;
-like(sql_error("SELECT vsim.create_model('m', 'escape.onnx')"),
-	qr/^42501: model file "escape.onnx" is outside the model directory/,
-	'a symbolic link leading out of the directory is refused');
-like(sql_error("SELECT vsim.create_model('m', 'missing.onnx')"),
-	qr/^58P01: model file ".*missing.onnx" does not exist/, 'missing model file: 58P01');
+# (where files may come from: test/t/054_embed_paths.pl)
 copy("$models/mlp.onnx", "$models/unreadable.onnx") or die;
 chmod 0000, "$models/unreadable.onnx";
 like(sql_error("SELECT vsim.create_model('m', 'unreadable.onnx')"),
@@ -95,7 +84,8 @@ query("GRANT EXECUTE ON FUNCTION vsim.create_model(text, text, text, jsonb, bool
 is($node->safe_psql('embed', "SET ROLE model_admin; SELECT vsim.create_model('mlp', 'mlp.onnx', options => '{\"output\": \"embedding\"}')"),
 	'4', 'a granted role registers a model; its dimensions are detected');
 like(sql_error("SET ROLE model_admin; SELECT vsim.create_model('m', '/etc/hostname')"),
-	qr/^42501: .* is outside the model directory/, 'a granted role is still confined to the directory');
+	qr/^58P01: model file "\/etc\/hostname" was not found in vsim.model_directory/,
+	'a granted role is still confined to the directory');
 is(query("SET ROLE embed_user; SELECT name, input_kind, dimensions, pooling, normalize, input_shape, registered_by FROM vsim.models"),
 	'mlp|tensor|4|none|f|{1,2,3}|postgres', 'vsim.models is readable by everybody');
 is(query("SET ROLE embed_user; SELECT vsim.embed('mlp', '{1,2,3,4,5,6}'::real[]) IS NOT NULL"),
@@ -133,7 +123,7 @@ my %bad = (
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'vocab.txt', '{"pooling": "none"}')} => qr/^22000: output "last_hidden_state" of model "b" has shape \[2, \d+, 32\], expected \[2, 32\] \(pooling none\)/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'vocab.txt', '{"dimensions": 7}')} => qr/^22000: output "last_hidden_state" of model "b" has shape \[2, \d+, 32\], expected \[2, \d+, 7\]/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'trunc1.json')} => qr/^22023: tokenizer file ".*trunc1.json" declares max_length 1, outside 2 to 8192/,
-	q{vsim.create_model('b', 'tiny_bert.onnx', 'missing.txt')} => qr/^58P01: tokenizer file ".*missing.txt" does not exist/,
+	q{vsim.create_model('b', 'tiny_bert.onnx', 'missing.txt')} => qr/^58P01: tokenizer file "missing.txt" was not found in vsim.model_directory/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'mlp.npz')} => qr/^22023: tokenizer file ".*mlp.npz" has no token "\[CLS\]"/,
 	q{vsim.create_model('b', 'tiny_bert.onnx')} => qr/^22023: model "b" has 3 inputs/,
 	q{vsim.create_model('b', 'tiny_bert.onnx', 'vocab.txt', '{"token_type_ids": ""}')} => qr/^22023: model "b" has inputs vsim would not feed/,
@@ -228,20 +218,6 @@ chmod(0644, "$models/kind2.onnx") or die;
 is($again, $kind, 'the same name registered again as a tensor model stays loaded after a failed load');
 is($bg->{stderr}, '', '... without reading its file again');
 $bg->{stderr} = '';
-
-# Files removed or replaced by a symbolic link after registration.
-copy("$models/vocab.txt", "$models/vocab2.txt") or die;
-copy("$models/mlp.onnx", "$models/moved.onnx") or die;
-query("SELECT vsim.create_model('bert2', 'tiny_bert.onnx', 'vocab2.txt')");
-query("SELECT vsim.create_model('moved', 'moved.onnx')");
-unlink("$models/vocab2.txt") or die;
-like(sql_error("SELECT vsim.embed('bert2', 'hello')"),
-	qr/^58P01: file ".*vocab2.txt" of a registered model does not exist/, 'a tokenizer file removed after registration');
-unlink("$models/moved.onnx") or die;
-symlink("$models/mlp.onnx", "$models/moved.onnx") or die;
-like(sql_error(q{SELECT vsim.embed('moved', '{1,2,3,4,5,6}'::real[])}),
-	qr/^42501: file ".*moved.onnx" of a registered model now resolves to ".*mlp.onnx"/,
-	'a model file replaced by a symbolic link after registration');
 
 # --- invalidation across backends ---------------------------------------------
 query("SELECT vsim.create_model('swap', 'mlp.onnx', options => '{\"output\": \"embedding\"}')");

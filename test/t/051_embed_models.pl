@@ -144,10 +144,12 @@ SKIP:
 	skip "no data directory (VSIM_DATA is not set, ../shared/data does not exist)", 7
 	  unless defined $data;
 	skip "no corpora at $data/corpus", 7 unless -d "$data/corpus";
-	query("SET vsim.model_directory = '$data/models'");
-	my $set = "SET vsim.model_directory = '$data/models';";
-	$node->safe_psql('embed', $set
-		  . "SELECT vsim.create_model('w64json', 'text-word64/model.onnx', 'text-word64/tokenizer.json');"
+	# registered paths are found again under vsim.model_directory at every
+	# load, so the setting applies to every session
+	$node->append_conf('postgresql.conf', "vsim.model_directory = '$data/models'\n");
+	$node->reload;
+	$node->safe_psql('embed',
+		"SELECT vsim.create_model('w64json', 'text-word64/model.onnx', 'text-word64/tokenizer.json');"
 		  . "SELECT vsim.create_model('w64txt', 'text-word64/model.onnx', 'text-word64/vocab.txt', '{\"max_length\": 128}');"
 		  . "SELECT vsim.create_model('minilm_tok', 'text-word64/model.onnx', 'bert-uncased-tokenizer/tokenizer.json');");
 	is(query("SELECT vsim.tokenize('minilm_tok', 'Hello, world!')"), '{101,7592,1010,2088,999,102}',
@@ -172,8 +174,8 @@ SKIP:
 	$node->safe_psql('postgres',
 		"CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
 	$node->safe_psql('latin', 'CREATE EXTENSION vsim');
-	$node->safe_psql('latin', $set
-		  . "SELECT vsim.create_model('w64json', 'text-word64/model.onnx', 'text-word64/tokenizer.json')");
+	$node->safe_psql('latin',
+		"SELECT vsim.create_model('w64json', 'text-word64/model.onnx', 'text-word64/tokenizer.json')");
 	my $word = "na\x{ef}ve caf\x{e9} cr\x{e8}me";    # as Perl characters; psql gets UTF-8
 	utf8::encode(my $bytes = "SET client_encoding = 'UTF8'; SELECT vsim.tokenize('w64json', '$word')");
 	my $latin = $node->safe_psql('latin', $bytes);
