@@ -27,3 +27,15 @@ CREATE FUNCTION vsim.index_check(index regclass, heapallindexed boolean DEFAULT 
 COMMENT ON FUNCTION vsim.index_check(regclass, boolean) IS
 	'verify the structure of an hnsw or ivfflat index (page kinds, bounds, references, chains) and, with heapallindexed, that every visible row of its table is in it; raises XX002 for damage; superuser only unless granted';
 REVOKE ALL ON FUNCTION vsim.index_check(regclass, boolean) FROM PUBLIC;
+
+-- 0.2.0 keeps model and tokenizer paths relative to vsim.model_directory
+-- (vsim.models shows them so); 0.1.0 stored absolute ones.  Those under the
+-- directory as set in this session become relative; any other keeps working
+-- as long as it stays inside the directory.
+UPDATE vsim.model_registry r SET
+	model_path = CASE WHEN starts_with(r.model_path, d.dir || '/')
+		THEN substr(r.model_path, length(d.dir) + 2) ELSE r.model_path END,
+	tokenizer_path = CASE WHEN starts_with(r.tokenizer_path, d.dir || '/')
+		THEN substr(r.tokenizer_path, length(d.dir) + 2) ELSE r.tokenizer_path END
+FROM (SELECT rtrim(current_setting('vsim.model_directory', true), '/') AS dir) d
+WHERE d.dir <> '';
