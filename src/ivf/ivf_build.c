@@ -184,7 +184,7 @@ write_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta,
 
 	writer_start(&w, index, fork, IVF_PAGE_DIRECTORY);
 	entry->first_blkno = InvalidBlockNumber;
-	entry->last_blkno = InvalidBlockNumber;
+	entry->insert_blkno = InvalidBlockNumber;
 	for (int i = 0; i < meta->nlists; i++)
 	{
 		BlockNumber before = BufferGetBlockNumber(w.buf);
@@ -237,7 +237,7 @@ finish_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta
 			IvfListEntry *e = (IvfListEntry *) PageGetItem(page, PageGetItemId(page, off));
 
 			e->first_blkno = first[list];
-			e->last_blkno = last[list];
+			e->insert_blkno = last[list];
 		}
 		blk = IvfPageGetOpaque(page)->nextblkno;
 		START_CRIT_SECTION();
