@@ -25,7 +25,13 @@
  *
  * The centres and the lists' first blocks never change after the build, so
  * they are read once per scan and reused across rescans (the inner side of
- * a LATERAL join rescans once per outer row).
+ * a LATERAL join rescans once per outer row).  Every (re)scan counts once
+ * in pg_stat_user_indexes.idx_scan, as a btree scan does.
+ *
+ * Damage: the directory is read through ivf_read_directory, each list page
+ * is checked (ivf_verify_page, one pass over its line pointers) before its
+ * items are read, each next block before it is pinned, and a chain longer
+ * than the relation is a cycle: XX002, never a read outside a page.
  *
  *-------------------------------------------------------------------------
  */

@@ -86,6 +86,35 @@ cmp_ok($bytes, '<=', 1.2 * $fresh_bytes,
 cmp_ok(abs($recall - $fresh_recall), '<=', 0.01,
 	"recall\@$k $recall is within 0.01 of the fresh index's $fresh_recall");
 
+# Inserts, scans and VACUUM at once: two clients put deleted rows back
+# (filling the pages VACUUM compacts while it runs), one scans, one runs
+# VACUUM.  Every statement must work and the index must then hold every row.
+$node->safe_psql('postgres', 'DELETE FROM train WHERE id % 3 = 0');
+$node->pgbench(
+	'--no-vacuum --client=4 --transactions=200',
+	0, [qr{processed: 800/800}], [qr{^$}],
+	'concurrent inserts, scans and VACUUM',
+	{
+		'ivf_reuse_insert@2' => q{
+			\set r random(1, 20000)
+			INSERT INTO train SELECT * FROM pool WHERE id = :r AND id % 3 = 0 ON CONFLICT DO NOTHING;
+		},
+		'ivf_reuse_scan@1' => qq{
+			\\set q random(1, $nqueries)
+			SET enable_seqscan = off;
+			SELECT count(*) FROM (SELECT t.id FROM train t ORDER BY t.v <-> (SELECT v FROM test WHERE id = :q) LIMIT $k) s;
+		},
+		'ivf_reuse_vacuum@1' => 'VACUUM train;',
+	});
+$node->safe_psql('postgres', 'INSERT INTO train SELECT * FROM pool WHERE id % 3 = 0 ON CONFLICT DO NOTHING');
+is($node->safe_psql('postgres', "SELECT vsim.index_check('train_ivf', true)"), '',
+	'after concurrent inserts, scans and VACUUM the index is sound and holds every row');
+is($node->safe_psql('postgres', qq{
+	SET enable_seqscan = off; SET ivfflat.probes = $lists;
+	SELECT count(*) FROM (SELECT id FROM train ORDER BY v <-> (SELECT v FROM test WHERE id = 1)) s}),
+	$nrows, "... and a scan of every list returns the $nrows rows once each");
+cmp_ok(index_bytes(), '<=', 1.2 * $fresh_bytes, '... within 1.2x its fresh size');
+
 # what a rebuild gives on the same rows, for comparison
 $node->safe_psql('postgres', 'REINDEX INDEX train_ivf');
 note 'after REINDEX: ' . index_bytes() . ' bytes, recall@' . $k . ' ' . recall();
