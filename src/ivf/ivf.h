@@ -340,7 +340,7 @@ extern void ivf_set_insert_page(IvfReader *r, const IvfListRef *ref,
  * ivf_index_check: the VindexMethod.check of ivfflat (what it verifies is
  * in the header of ivf_check.c); raises XX002 for the first damage found,
  * returns when the index is sound.  With heapallindexed it holds a hash
- * set of the index's heap TIDs, about 32 bytes a row.
+ * set of the index's heap TIDs, 16 to 36 bytes a row.
  */
 extern void ivf_index_check(Relation index, Relation heap, bool heapallindexed);
 

@@ -14,7 +14,7 @@
  *		list's insert page in its own chain, and every row: heap TID within
  *		the table, elements finite, a vector the metric indexes,
  *	  - with heapallindexed, that every row of the table the index should
- *		hold is in it: the index's heap TIDs go into a hash set (about 32
+ *		hold is in it: the index's heap TIDs go into a hash set (16 to 36
  *		bytes a row), then table_index_build_scan (which evaluates index
  *		expressions and a partial index's predicate) passes every row
  *		visible to an MVCC snapshot, taken before the index is read, to a
