@@ -1,5 +1,6 @@
 -- ivfflat index access method: options, errors, operator classes, NULLs,
--- ordering, EXPLAIN, iterative scan, monitoring.
+-- ordering, EXPLAIN, iterative scan, space reuse, vsim.index_check(),
+-- monitoring.
 SET client_min_messages = notice;
 
 CREATE TABLE ivf_items (id int PRIMARY KEY, cat int, v vector(3));
@@ -39,10 +40,16 @@ DROP TABLE ivf_nodims, ivf_wide, ivf_big;
 -- an empty table gives one list and a NOTICE; inserts then work
 CREATE TABLE ivf_empty (id int, v vector(2));
 CREATE INDEX ivf_empty_idx ON ivf_empty USING ivfflat (v vector_l2_ops) WITH (lists = 4);
+CREATE INDEX ivf_empty_cos ON ivf_empty USING ivfflat (v vector_cosine_ops) WITH (lists = 2);
+SELECT vsim.index_check('ivf_empty_idx', true), vsim.index_check('ivf_empty_cos', true);
 INSERT INTO ivf_empty VALUES (1, '[1,1]'), (2, '[2,2]'), (3, '[0,0]'), (4, NULL);
 SET enable_seqscan = off;
 SELECT id, v <-> '[0,0]' AS d FROM ivf_empty ORDER BY v <-> '[0,0]' LIMIT 10;
 SELECT lists, requested_lists, rows, rows_at_build FROM vsim.ivfflat_index_stats('ivf_empty_idx');
+-- the index is sound after the inserts; so is a cosine index built on the
+-- empty table (one list whose centre is the origin), before and after
+SELECT vsim.index_check('ivf_empty_idx', true), vsim.index_check('ivf_empty_cos', true);
+DROP INDEX ivf_empty_cos;
 -- a tiny table: fewer lists than asked, with a NOTICE
 REINDEX INDEX ivf_empty_idx;
 SELECT lists, requested_lists, rows, rows_at_build FROM vsim.ivfflat_index_stats('ivf_empty_idx');
@@ -149,6 +156,8 @@ SET ivfflat.probes = 8;
 SELECT count(*) FROM (SELECT id FROM ivf_items ORDER BY v <-> '[1,1,1]') s;
 RESET ivfflat.probes;
 RESET enable_seqscan;
+-- every index is sound after inserts, deletes and VACUUM, with every row
+SELECT vsim.index_check(i, true) FROM unnest(ARRAY['ivf_l2', 'ivf_ip', 'ivf_cos']::regclass[]) i;
 
 -- REINDEX, CONCURRENTLY, partial and expression indexes, UNLOGGED -------------
 REINDEX INDEX ivf_l2;
@@ -160,6 +169,9 @@ CREATE INDEX ivf_part ON ivf_items USING ivfflat (v) WITH (lists = 2) WHERE cat 
 CREATE INDEX ivf_expr ON ivf_items USING ivfflat ((subvector(v, 1, 2)::vector(2))) WITH (lists = 2);
 SELECT indexrelid::regclass, rows, dims FROM pg_index, vsim.ivfflat_index_stats(indexrelid)
 WHERE indexrelid IN ('ivf_part'::regclass, 'ivf_expr'::regclass) ORDER BY 1;
+-- a partial and an expression index hold exactly their rows
+SELECT vsim.index_check('ivf_part', true), vsim.index_check('ivf_expr', true),
+       vsim.index_check('ivf_cc', true);
 DROP INDEX ivf_l2, ivf_cc;
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM ivf_items WHERE cat < 10 ORDER BY v <-> '[1,2,3]' LIMIT 3;
@@ -171,7 +183,37 @@ CREATE UNLOGGED TABLE ivf_unlogged (v vector(2));
 INSERT INTO ivf_unlogged SELECT ARRAY[i, i % 7] FROM generate_series(1, 100) i;
 CREATE INDEX ivf_unlogged_idx ON ivf_unlogged USING ivfflat (v) WITH (lists = 3);
 SELECT lists, rows FROM vsim.ivfflat_index_stats('ivf_unlogged_idx');
+SELECT vsim.index_check('ivf_unlogged_idx', true);
 DROP TABLE ivf_unlogged;
+
+-- space reuse: rows inserted after a VACUUM fill the space it freed ---------
+CREATE TABLE ivf_reuse (id int, v vector(16));
+INSERT INTO ivf_reuse SELECT i, array_fill((i % 4)::real, ARRAY[16]) FROM generate_series(1, 3000) i;
+CREATE INDEX ivf_reuse_idx ON ivf_reuse USING ivfflat (v) WITH (lists = 4);
+SELECT total_pages AS fresh_pages FROM vsim.ivfflat_index_stats('ivf_reuse_idx') \gset
+DELETE FROM ivf_reuse WHERE id % 2 = 0;
+VACUUM ivf_reuse;
+INSERT INTO ivf_reuse SELECT i, array_fill((i % 4)::real, ARRAY[16]) FROM generate_series(3002, 6000, 2) i;
+SELECT rows, total_pages = :fresh_pages AS same_pages FROM vsim.ivfflat_index_stats('ivf_reuse_idx');
+SELECT vsim.index_check('ivf_reuse_idx', true);
+DROP TABLE ivf_reuse;
+
+-- monitoring: scans count in pg_stat_user_indexes.idx_scan, once per scan
+-- or rescan (here one query, then a LATERAL join rescanning three times) --
+CREATE TABLE ivf_scans (id int, v vector(2));
+INSERT INTO ivf_scans SELECT i, ARRAY[i, i % 3] FROM generate_series(1, 50) i;
+CREATE INDEX ivf_scans_idx ON ivf_scans USING ivfflat (v) WITH (lists = 2);
+SET enable_seqscan = off;
+SELECT id FROM ivf_scans ORDER BY v <-> '[1,1]' LIMIT 1;
+SELECT count(*) FROM (VALUES ('[1,1]'::vector), ('[5,0]'), ('[9,2]')) q(qv)
+CROSS JOIN LATERAL (SELECT id FROM ivf_scans ORDER BY v <-> q.qv LIMIT 2) n;
+RESET enable_seqscan;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'ivf_scans_idx';
+DROP TABLE ivf_scans;
+-- the build's phases in pg_stat_progress_create_index
+SELECT n, pg_indexam_progress_phasename(oid, n) FROM pg_am, generate_series(1, 6) n
+WHERE amname = 'ivfflat' ORDER BY n;
 
 -- monitoring function errors -------------------------------------------------
 SELECT * FROM vsim.ivfflat_index_stats('ivf_items_pkey');

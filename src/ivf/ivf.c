@@ -28,6 +28,7 @@ static const VindexMethod ivf_method = {
 	.procs = ivf_procs,
 	.nprocs = lengthof(ivf_procs),
 	.usemaintenanceworkmem = false,
+	.check = ivf_index_check,
 };
 
 static const struct config_enum_entry ivf_iterative_scan_options[] = {

@@ -17,23 +17,45 @@
  *
  *	  block 0				metapage: IvfMetaPageData in the page contents
  *	  blocks 1 .. D			directory: one item (IvfListEntry) per list,
- *							lists in order, pages chained by nextblkno
+ *							lists in order, as many per page as fit, pages
+ *							chained by nextblkno (D = ndirpages, fixed by
+ *							nlists and dims)
  *	  blocks D+1 ..			list pages: items are IvfTuples; each list is
  *							a chain of pages linked by nextblkno, the
  *							first page written by the build (so a list
  *							always has at least one page and its first
- *							block never changes), new rows appended to the
- *							last page
+ *							block never changes)
  *
  * Directory and list pages carry IvfPageOpaqueData in their special space.
  * The build writes each list's pages contiguously; later inserts extend the
- * relation, so a chain may then jump around.
+ * relation, so a chain may then jump around.  Pages never leave their chain.
  *
- * Locking: the metapage and the centres never change after the build.  An
- * insert locks the list's last page, and when it must extend the list, the
- * new page and the directory page too (in that order, in one WAL record).
- * Scans and VACUUM lock one page at a time.  No one holds a directory page
- * lock while waiting for a list page lock, so there are no lock cycles.
+ * Space: an insert goes to the list's insert page (IvfListEntry), or, when
+ * that is full, to the first page after it in the chain with room; past the
+ * chain's end it extends the list.  It then moves the insert page to where
+ * the row went.  VACUUM compacts the pages it deletes from and moves each
+ * list's insert page back to its first page with room for a row, so space
+ * freed anywhere in a list is used again by that list's inserts.
+ * PostgreSQL's free space map is per relation: a page it offers may belong
+ * to any list, and a row must go to its own list, so the per-list insert
+ * page takes its place.  An index built before space reuse has each list's
+ * last page there, which is a valid insert page.
+ *
+ * Locking: the metapage and the centres never change after the build; a
+ * directory item's insert page does.  An insert locks one list page at a
+ * time, walking its chain; when it extends the list it holds the chain's
+ * last page, locks the new page and then the directory page, and writes
+ * the three in one WAL record.  Moving the insert page otherwise locks only
+ * the directory page, after the list page is released.  Scans, VACUUM and
+ * vsim.index_check() lock one page at a time.  No one holds a directory
+ * page lock while waiting for a list page lock, so there are no lock
+ * cycles.
+ *
+ * Damage: every reader checks what it reads before using it (the metapage
+ * when it is cached, each directory and list page when it is locked, each
+ * block number before it is read) and reports damage with
+ * vindex_report_corrupted (XX002), so a damaged index gives errors, never
+ * a crash or an endless loop.
  *
  *-------------------------------------------------------------------------
  */
@@ -101,13 +123,13 @@ typedef IvfMetaPageData *IvfMetaPage;
 #define IvfPageGetMeta(page) ((IvfMetaPage) PageGetContents(page))
 
 /*
- * Directory item: one list.  Only last_blkno ever changes after the build
- * (when an insert extends the list).
+ * Directory item: one list.  Only insert_blkno ever changes after the
+ * build (see "Space" above).
  */
 typedef struct IvfListEntry
 {
 	BlockNumber first_blkno;	/* first page of the list's chain */
-	BlockNumber last_blkno;		/* page new rows go to */
+	BlockNumber insert_blkno;	/* page of the chain an insert tries first */
 	float		centre[FLEXIBLE_ARRAY_MEMBER];	/* dims floats */
 } IvfListEntry;
 
@@ -128,9 +150,18 @@ typedef struct IvfTuple
 #define IVF_TUPLE_SIZE(dims) \
 	MAXALIGN(offsetof(IvfTuple, x) + sizeof(float) * (dims))
 
+/* Where the special space of a directory or list page starts */
+#define IVF_SPECIAL_OFFSET		(BLCKSZ - MAXALIGN(sizeof(IvfPageOpaqueData)))
+
 /* Usable bytes of an empty directory or list page */
 #define IVF_PAGE_FREE_SPACE \
-	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfPageOpaqueData)))
+	(IVF_SPECIAL_OFFSET - MAXALIGN(SizeOfPageHeaderData))
+
+/* Directory items per page, and directory pages, for nlists lists of dims */
+#define IVF_LISTS_PER_DIR_PAGE(dims) \
+	((int) (IVF_PAGE_FREE_SPACE / (IVF_LIST_ENTRY_SIZE(dims) + sizeof(ItemIdData))))
+#define IVF_DIR_PAGES(nlists, dims) \
+	(((nlists) + IVF_LISTS_PER_DIR_PAGE(dims) - 1) / IVF_LISTS_PER_DIR_PAGE(dims))
 
 /* Largest dims whose list item (with its line pointer) fits on a page */
 #define IVF_MAX_DIM \
@@ -169,13 +200,33 @@ extern void ivf_init(void);
 /* The `lists` option of an ivfflat index (IVF_DEFAULT_LISTS if unset). */
 extern int	ivf_index_lists(Relation index);
 
-/* ---- ivf_page.c ---- */
+/* ---- ivf_page.c: pages, and checking them as they are read ---- */
 
 /*
  * ivf_get_meta: a copy of the metapage (immutable after the build), cached
- * in the relcache entry.  Raises XX002 (index_corrupted) on a bad magic.
+ * in the relcache entry, checked by ivf_verify_meta when it is read.
  */
 extern const IvfMetaPageData *ivf_get_meta(Relation index);
+
+/*
+ * ivf_verify_meta: raise XX002 (vindex_report_corrupted at block 0) unless
+ * `page`, the locked metapage of `index`, has the magic and version, dims
+ * from 1 to IVF_MAX_DIM equal to the indexed column's, nlists from 1 to
+ * IVF_MAX_LISTS, IVF_DIR_PAGES(nlists, dims) directory pages and the
+ * metric of the operator class.
+ */
+extern void ivf_verify_meta(Relation index, Page page);
+
+/*
+ * ivf_verify_page: raise XX002 unless `page` (block `blkno` of `index`,
+ * locked) is an initialised ivfflat page of kind `kind` (IVF_PAGE_LIST or
+ * IVF_PAGE_DIRECTORY) with a sound header and special space, whose items
+ * are all normal, `itemsz` bytes long, MAXALIGNed and within the page's
+ * item space.  A caller may then read every item of the page.  One pass
+ * over the line pointers: cheap next to reading the items.
+ */
+extern void ivf_verify_page(Relation index, BlockNumber blkno, Page page,
+							uint16 kind, Size itemsz);
 
 /* PageInit a directory or list page (IVF_PAGE_* in `flags`). */
 extern void ivf_init_page(Page page, uint16 flags);
@@ -186,6 +237,112 @@ extern void ivf_init_page(Page page, uint16 flags);
  * the relation extension lock, so concurrent inserters are safe.
  */
 extern Buffer ivf_new_buffer(Relation index, ForkNumber forknum);
+
+/* ---- ivf_read.c: reading the directory and the lists' chains ---- */
+
+/*
+ * What one operation (a scan, an insert, a VACUUM pass, ...) reads with:
+ * the index, its metapage and where list pages may be.  The relation grows
+ * while we read it (inserts extend it), so its size is read again when a
+ * block number beyond the last one seen comes up.
+ */
+typedef struct IvfReader
+{
+	Relation	index;
+	const IvfMetaPageData *meta;
+	BufferAccessStrategy strategy;	/* for every read, or NULL */
+	Size		tuple_size;		/* IVF_TUPLE_SIZE(meta->dims) */
+	BlockNumber first_list_blkno;	/* 1 + ndirpages */
+	BlockNumber nblocks;		/* relation size last read; 0 before */
+} IvfReader;
+
+/* One list as its directory item gives it. */
+typedef struct IvfListRef
+{
+	int			list;			/* 0 .. nlists - 1, directory order */
+	BlockNumber dir_blkno;		/* where the item is */
+	OffsetNumber dir_off;
+	BlockNumber first_blkno;	/* checked by ivf_is_list_blkno */
+	BlockNumber insert_blkno;	/* checked by ivf_is_list_blkno */
+} IvfListRef;
+
+/* A reader of `index` with metapage `meta` (ivf_get_meta's or a copy). */
+extern void ivf_reader_init(IvfReader *r, Relation index,
+							const IvfMetaPageData *meta,
+							BufferAccessStrategy strategy);
+
+/*
+ * ivf_is_list_blkno: whether `blkno` can be a list page: after the
+ * directory and before the end of the relation.
+ */
+extern bool ivf_is_list_blkno(IvfReader *r, BlockNumber blkno);
+
+/*
+ * ivf_next_list_blkno: the page after `page` (block `blkno`, a verified
+ * list page, locked) in its chain, or InvalidBlockNumber at its end.
+ * `*chain_pages` counts the pages of the chain followed so far (start it
+ * at 0 on the chain's first page).  XX002 when the next block cannot be a
+ * list page, or when the chain has run over more pages than the relation
+ * has (a cycle).
+ */
+extern BlockNumber ivf_next_list_blkno(IvfReader *r, BlockNumber blkno,
+									   Page page, BlockNumber *chain_pages);
+
+/*
+ * ivf_read_directory: call `fn` for every list, in order, with its
+ * directory item's reference and centre (meta->dims floats on the
+ * directory page, share-locked during the call; `fn` must take no other
+ * lock).  Checks every directory page (ivf_verify_page; blocks 1 ..
+ * ndirpages chained in order; each full but the last; nlists items in
+ * all) and every item's block numbers (ivf_is_list_blkno) before `fn`
+ * sees them; XX002 otherwise.
+ */
+typedef void (*IvfDirectoryFn) (const IvfListRef *ref, const float *centre,
+								void *arg);
+extern void ivf_read_directory(IvfReader *r, IvfDirectoryFn fn, void *arg);
+
+/* ivf_list_refs: every list's reference (palloc'd, meta->nlists of them) */
+extern IvfListRef *ivf_list_refs(IvfReader *r);
+
+/*
+ * ivf_walk_list: call `fn` for every page of the list's chain, in order,
+ * with the page locked in `lockmode` (BUFFER_LOCK_SHARE or _EXCLUSIVE)
+ * and checked (ivf_verify_page, ivf_next_list_blkno).  `fn` may change the
+ * page's items, not its next page.  Honours VACUUM's cost delay and
+ * interrupts (vindex_vacuum_delay_point) between pages.
+ */
+typedef struct IvfListPage
+{
+	const IvfListRef *ref;		/* the list */
+	BlockNumber blkno;
+	Buffer		buf;			/* pinned, locked */
+	Page		page;
+	BlockNumber next;			/* next page, InvalidBlockNumber if last */
+} IvfListPage;
+
+typedef void (*IvfListPageFn) (IvfReader *r, const IvfListPage *lp, void *arg);
+extern void ivf_walk_list(IvfReader *r, const IvfListRef *ref, int lockmode,
+						  IvfListPageFn fn, void *arg);
+
+/*
+ * ivf_set_insert_page: make `blkno` the insert page of list `ref` if the
+ * directory item still has `expected` there (another insert or VACUUM may
+ * have moved it meanwhile: then theirs stands).  Locks the directory page
+ * exclusively (hold no directory page lock when calling); one GenericXLog
+ * record when the item changes.
+ */
+extern void ivf_set_insert_page(IvfReader *r, const IvfListRef *ref,
+								BlockNumber expected, BlockNumber blkno);
+
+/* ---- ivf_check.c ---- */
+
+/*
+ * ivf_index_check: the VindexMethod.check of ivfflat (what it verifies is
+ * in the header of ivf_check.c); raises XX002 for the first damage found,
+ * returns when the index is sound.  With heapallindexed it holds a hash
+ * set of the index's heap TIDs, 16 to 36 bytes a row.
+ */
+extern void ivf_index_check(Relation index, Relation heap, bool heapallindexed);
 
 /* ---- ivf_kmeans.c ---- */
 
@@ -213,13 +370,11 @@ extern int	ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 /* ---- ivf_insert.c: where a row goes ---- */
 
 /*
- * ivf_nearest_list: the list whose centre is nearest to `x` under the
- * index metric, reading the directory pages.  Returns its number and sets
- * *dir_blkno / *dir_off to where its directory item is.
+ * ivf_nearest_list: the list whose centre is nearest to `x` (dims floats)
+ * under ivf_list_metric(), read with `r` (ivf_read_directory's checks and
+ * errors).
  */
-extern int	ivf_nearest_list(Relation index, const IvfMetaPageData *meta,
-							 const float *x, BlockNumber *dir_blkno,
-							 OffsetNumber *dir_off);
+extern IvfListRef ivf_nearest_list(IvfReader *r, const float *x);
 
 /*
  * ivf_list_metric: the metric that puts a row in a list.  It is the index

@@ -12,7 +12,8 @@
  *	  ivf_list_metric() for inner product).
  * 3. Assign: a second scan gives every row to the list of its nearest
  *	  centre and feeds (list, tid, vector) to a tuplesort, so memory stays
- *	  bounded.  With max_parallel_maintenance_workers this scan runs in
+ *	  bounded.  A serial build reports the rows assigned as tuples_done,
+ *	  of the rows the sample scan saw (tuples_total).  With max_parallel_maintenance_workers this scan runs in
  *	  parallel workers (and the leader), each with its own share of a
  *	  parallel tuplesort, which the leader merges.
  * 4. Load: the sorted stream is written list after list, each list's pages
@@ -102,6 +103,7 @@ typedef struct IvfBuildState
 	TupleTableSlot *slot;
 	double		heap_tuples;
 	double		index_tuples;
+	bool		report_progress;	/* index_tuples as tuples_done (serial) */
 	MemoryContext tmpctx;
 } IvfBuildState;
 
@@ -184,7 +186,7 @@ write_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta,
 
 	writer_start(&w, index, fork, IVF_PAGE_DIRECTORY);
 	entry->first_blkno = InvalidBlockNumber;
-	entry->last_blkno = InvalidBlockNumber;
+	entry->insert_blkno = InvalidBlockNumber;
 	for (int i = 0; i < meta->nlists; i++)
 	{
 		BlockNumber before = BufferGetBlockNumber(w.buf);
@@ -237,7 +239,7 @@ finish_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta
 			IvfListEntry *e = (IvfListEntry *) PageGetItem(page, PageGetItemId(page, off));
 
 			e->first_blkno = first[list];
-			e->last_blkno = last[list];
+			e->insert_blkno = last[list];
 		}
 		blk = IvfPageGetOpaque(page)->nextblkno;
 		START_CRIT_SECTION();
@@ -474,6 +476,9 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		ExecStoreVirtualTuple(slot);
 		tuplesort_puttupleslot(st->sort, slot);
 		st->index_tuples++;
+		if (st->report_progress)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE,
+										 (int64) st->index_tuples);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->tmpctx);
@@ -858,7 +863,9 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	meta.sample_rows = st.nsample;
 	meta.ndirpages = write_meta_and_directory(index, MAIN_FORKNUM, &meta, st.centres);
 
+	/* the rows to assign: those the sampling scan saw */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) st.sample_seen);
 	prepare_pruning(&st);
 	nworkers = assign_workers(heap, index, indexInfo);
 	if (nworkers > 0)
@@ -867,6 +874,7 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	{
 		st.sort = sort_begin(desc, maintenance_work_mem, NULL);
 		st.slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+		st.report_progress = true;
 		table_index_build_scan(heap, index, indexInfo, true, true,
 							   assign_callback, &st, NULL);
 		tuplesort_performsort(st.sort);

@@ -1,15 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * ivf_insert.c
- *	  aminsert for ivfflat: a new row goes to the end of the list whose
- *	  centre is nearest.
+ *	  aminsert for ivfflat: a new row goes to the list whose centre is
+ *	  nearest, on the list's insert page or the first page after it with
+ *	  room (see "Space" in ivf.h).
  *
- * Concurrency: the inserter locks the list's last page exclusively.  If a
- * concurrent inserter extended the list meanwhile, the page has a next
- * page and we follow the chain.  Extending allocates a page (under the
- * relation extension lock), links it from the old last page and records it
- * in the directory, all in one GenericXLog record, so a crash never leaves
- * a half-linked chain.
+ * Concurrency: the inserter locks one page of the chain at a time,
+ * exclusively.  If the chain's last page is full, it extends the list
+ * while holding that page: a new page (under the relation extension lock),
+ * linked from the old last page and made the insert page in the directory,
+ * all in one GenericXLog record, so a crash never leaves a half-linked
+ * chain; concurrent inserters waiting for the old last page then find its
+ * next page and follow the chain.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,124 +29,124 @@ ivf_list_metric(VectorMetric metric)
 	return metric == VECTOR_METRIC_IP ? VECTOR_METRIC_L2 : metric;
 }
 
-int
-ivf_nearest_list(Relation index, const IvfMetaPageData *meta, const float *x,
-				 BlockNumber *dir_blkno, OffsetNumber *dir_off)
+typedef struct IvfNearest
 {
-	VectorMetric metric = ivf_list_metric((VectorMetric) meta->metric);
-	double		best = 0;
-	int			bestlist = -1;
-	int			list = 0;
+	VectorMetric metric;
+	const float *x;
+	int			dims;
+	double		best;
+	IvfListRef	ref;			/* of the nearest list so far; list -1: none */
+} IvfNearest;
 
-	for (BlockNumber blk = IVF_FIRST_DIR_BLKNO; blk != InvalidBlockNumber;)
-	{
-		Buffer		buf = ReadBuffer(index, blk);
-		Page		page;
-		OffsetNumber maxoff;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++, list++)
-		{
-			IvfListEntry *e = (IvfListEntry *) PageGetItem(page, PageGetItemId(page, off));
-			double		d = vector_metric_distance(metric, x, e->centre, meta->dims);
-
-			if (bestlist < 0 || d < best)
-			{
-				best = d;
-				bestlist = list;
-				*dir_blkno = blk;
-				*dir_off = off;
-			}
-		}
-		blk = IvfPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
-	if (bestlist < 0)
-		elog(ERROR, "ivfflat index \"%s\" has an empty directory",
-			 RelationGetRelationName(index));
-	return bestlist;
-}
-
-/* The list's current last page, from its directory item */
-static BlockNumber
-list_last_page(Relation index, BlockNumber dir_blkno, OffsetNumber dir_off)
-{
-	Buffer		buf = ReadBuffer(index, dir_blkno);
-	Page		page;
-	BlockNumber last;
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	last = ((IvfListEntry *) PageGetItem(page, PageGetItemId(page, dir_off)))->last_blkno;
-	UnlockReleaseBuffer(buf);
-	return last;
-}
-
-/* Append `item` to the list, extending it when its last page is full. */
 static void
-list_append(Relation index, IvfTuple *item, Size size,
-			BlockNumber dir_blkno, OffsetNumber dir_off)
+nearer_list(const IvfListRef *ref, const float *centre, void *arg)
 {
-	BlockNumber blk = list_last_page(index, dir_blkno, dir_off);
+	IvfNearest *n = arg;
+	double		d = vector_metric_distance(n->metric, n->x, centre, n->dims);
+
+	if (n->ref.list < 0 || d < n->best)
+	{
+		n->best = d;
+		n->ref = *ref;
+	}
+}
+
+IvfListRef
+ivf_nearest_list(IvfReader *r, const float *x)
+{
+	IvfNearest	n = {ivf_list_metric((VectorMetric) r->meta->metric), x, r->meta->dims};
+
+	n.ref.list = -1;
+	ivf_read_directory(r, nearer_list, &n);
+	Assert(n.ref.list >= 0);	/* the metapage has nlists >= 1 */
+	return n.ref;
+}
+
+/* PageAddItem `item` to `page`, which has room for it. */
+static void
+page_add(Relation index, Page page, IvfTuple *item, Size size)
+{
+	if (PageAddItem(page, (Item) item, size, InvalidOffsetNumber,
+					false, false) == InvalidOffsetNumber)
+		elog(ERROR, "failed to add item to ivfflat index \"%s\"",
+			 RelationGetRelationName(index));
+}
+
+/*
+ * Extend the list after its last page, in `buf` (full, exclusively
+ * locked), with a new page holding `item`: the new page, the link to it
+ * and the directory's insert page in one WAL record.
+ */
+static void
+extend_list(IvfReader *r, const IvfListRef *ref, Buffer buf, IvfTuple *item)
+{
+	Relation	index = r->index;
+	Buffer		newbuf = ivf_new_buffer(index, MAIN_FORKNUM);
+	Buffer		dirbuf = ReadBuffer(index, ref->dir_blkno);
+	GenericXLogState *state;
+	Page		newpage;
+	Page		dirpage;
+	IvfListEntry *entry;
+
+	LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	IvfPageGetOpaque(GenericXLogRegisterBuffer(state, buf, 0))->nextblkno =
+		BufferGetBlockNumber(newbuf);
+	newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+	ivf_init_page(newpage, IVF_PAGE_LIST);
+	page_add(index, newpage, item, r->tuple_size);
+	/* checked by ivf_nearest_list; only items' insert pages ever change */
+	dirpage = GenericXLogRegisterBuffer(state, dirbuf, 0);
+	entry = (IvfListEntry *) PageGetItem(dirpage, PageGetItemId(dirpage, ref->dir_off));
+	if (entry->insert_blkno == ref->insert_blkno)
+		entry->insert_blkno = BufferGetBlockNumber(newbuf);
+	GenericXLogFinish(state);
+
+	UnlockReleaseBuffer(dirbuf);
+	UnlockReleaseBuffer(newbuf);
+}
+
+/*
+ * Add `item` to the list: on its insert page, or the first page after it
+ * in the chain with room, or a new page at the chain's end; then make that
+ * page the insert page.
+ */
+static void
+list_add(IvfReader *r, const IvfListRef *ref, IvfTuple *item)
+{
+	BlockNumber blk = ref->insert_blkno;
+	BlockNumber chain_pages = 0;
 
 	for (;;)
 	{
-		Buffer		buf = ReadBuffer(index, blk);
+		Buffer		buf = ReadBuffer(r->index, blk);
 		Page		page;
-		GenericXLogState *state;
+		BlockNumber next;
 
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
-		if (PageGetFreeSpace(page) >= size)
+		ivf_verify_page(r->index, blk, page, IVF_PAGE_LIST, r->tuple_size);
+		next = ivf_next_list_blkno(r, blk, page, &chain_pages);
+		if (PageGetFreeSpace(page) >= r->tuple_size)
 		{
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, buf, 0);
-			if (PageAddItem(page, (Item) item, size, InvalidOffsetNumber,
-							false, false) == InvalidOffsetNumber)
-				elog(ERROR, "failed to add item to ivfflat index \"%s\"",
-					 RelationGetRelationName(index));
+			GenericXLogState *state = GenericXLogStart(r->index);
+
+			page_add(r->index, GenericXLogRegisterBuffer(state, buf, 0), item,
+					 r->tuple_size);
 			GenericXLogFinish(state);
+			UnlockReleaseBuffer(buf);
+			/* only a hint: moved after the page is released */
+			ivf_set_insert_page(r, ref, ref->insert_blkno, blk);
+			return;
+		}
+		if (next == InvalidBlockNumber)
+		{
+			extend_list(r, ref, buf, item);
 			UnlockReleaseBuffer(buf);
 			return;
 		}
-		if (IvfPageGetOpaque(page)->nextblkno != InvalidBlockNumber)
-		{
-			/* someone extended the list after we read the directory */
-			blk = IvfPageGetOpaque(page)->nextblkno;
-			UnlockReleaseBuffer(buf);
-			continue;
-		}
-
-		{
-			Buffer		newbuf = ivf_new_buffer(index, MAIN_FORKNUM);
-			Buffer		dirbuf = ReadBuffer(index, dir_blkno);
-			Page		newpage;
-			Page		dirpage;
-			IvfListEntry *entry;
-
-			LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
-			state = GenericXLogStart(index);
-			page = GenericXLogRegisterBuffer(state, buf, 0);
-			newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
-			dirpage = GenericXLogRegisterBuffer(state, dirbuf, 0);
-
-			ivf_init_page(newpage, IVF_PAGE_LIST);
-			if (PageAddItem(newpage, (Item) item, size, InvalidOffsetNumber,
-							false, false) == InvalidOffsetNumber)
-				elog(ERROR, "failed to add item to ivfflat index \"%s\"",
-					 RelationGetRelationName(index));
-			IvfPageGetOpaque(page)->nextblkno = BufferGetBlockNumber(newbuf);
-			entry = (IvfListEntry *) PageGetItem(dirpage, PageGetItemId(dirpage, dir_off));
-			entry->last_blkno = BufferGetBlockNumber(newbuf);
-			GenericXLogFinish(state);
-
-			UnlockReleaseBuffer(dirbuf);
-			UnlockReleaseBuffer(newbuf);
-			UnlockReleaseBuffer(buf);
-			return;
-		}
+		UnlockReleaseBuffer(buf);
+		blk = next;
 	}
 }
 
@@ -177,13 +179,14 @@ ivf_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	{
 		Size		size = IVF_TUPLE_SIZE(meta->dims);
 		IvfTuple   *item = palloc0(size);
-		BlockNumber dir_blkno;
-		OffsetNumber dir_off;
+		IvfReader	r;
+		IvfListRef	ref;
 
 		item->heap_tid = *heap_tid;
 		memcpy(item->x, v->x, sizeof(float) * meta->dims);
-		ivf_nearest_list(index, meta, item->x, &dir_blkno, &dir_off);
-		list_append(index, item, size, dir_blkno, dir_off);
+		ivf_reader_init(&r, index, meta, NULL);
+		ref = ivf_nearest_list(&r, item->x);
+		list_add(&r, &ref, item);
 	}
 
 	MemoryContextSwitchTo(old);

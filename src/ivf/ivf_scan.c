@@ -25,7 +25,13 @@
  *
  * The centres and the lists' first blocks never change after the build, so
  * they are read once per scan and reused across rescans (the inner side of
- * a LATERAL join rescans once per outer row).
+ * a LATERAL join rescans once per outer row).  Every (re)scan counts once
+ * in pg_stat_user_indexes.idx_scan, as a btree scan does.
+ *
+ * Damage: the directory is read through ivf_read_directory, each list page
+ * is checked (ivf_verify_page, one pass over its line pointers) before its
+ * items are read, each next block before it is pinned, and a chain longer
+ * than the relation is a cycle: XX002, never a read outside a page.
  *
  *-------------------------------------------------------------------------
  */
@@ -49,6 +55,7 @@ typedef struct IvfCandidate
 typedef struct IvfScanOpaqueData
 {
 	IvfMetaPageData meta;
+	IvfReader	reader;			/* of the index, with `meta` */
 	VectorMetric metric;
 	float	   *centres;		/* nlists x dims, loaded at the first rescan */
 	BlockNumber *first;			/* first page of each list */
@@ -69,44 +76,24 @@ typedef struct IvfScanOpaqueData
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
 
+static void
+copy_centre(const IvfListRef *ref, const float *centre, void *arg)
+{
+	IvfScanOpaque so = arg;
+
+	memcpy(so->centres + (size_t) ref->list * so->meta.dims, centre,
+		   sizeof(float) * so->meta.dims);
+	so->first[ref->list] = ref->first_blkno;
+}
+
 /* Read the centres and first blocks from the directory, once per scan. */
 static void
-load_directory(IndexScanDesc scan, IvfScanOpaque so)
+load_directory(IvfScanOpaque so)
 {
-	int			dims = so->meta.dims;
-	int			list = 0;
-
 	so->centres = MemoryContextAllocHuge(so->scanctx,
-										 sizeof(float) * so->meta.nlists * dims);
+										 sizeof(float) * so->meta.nlists * so->meta.dims);
 	so->first = MemoryContextAlloc(so->scanctx, sizeof(BlockNumber) * so->meta.nlists);
-	for (BlockNumber blk = IVF_FIRST_DIR_BLKNO; blk != InvalidBlockNumber;)
-	{
-		Buffer		buf;
-		Page		page;
-		OffsetNumber maxoff;
-
-		/* a list can span many pages: stay cancellable within it */
-		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(scan->indexRelation, blk);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++, list++)
-		{
-			IvfListEntry *e = (IvfListEntry *) PageGetItem(page, PageGetItemId(page, off));
-
-			memcpy(so->centres + (size_t) list * dims, e->centre, sizeof(float) * dims);
-			so->first[list] = e->first_blkno;
-		}
-		blk = IvfPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
-	if (list != so->meta.nlists)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("ivfflat index \"%s\" has %d lists in its directory, expected %d",
-						RelationGetRelationName(scan->indexRelation), list,
-						so->meta.nlists)));
+	ivf_read_directory(&so->reader, copy_centre, so);
 }
 
 IndexScanDesc
@@ -116,6 +103,7 @@ ivf_beginscan(Relation index, int nkeys, int norderbys)
 	IvfScanOpaque so = palloc0(sizeof(IvfScanOpaqueData));
 
 	so->meta = *ivf_get_meta(index);
+	ivf_reader_init(&so->reader, index, &so->meta, NULL);
 	so->metric = (VectorMetric) so->meta.metric;
 	so->scanctx = CurrentMemoryContext;
 	so->queryctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat scan",
@@ -134,7 +122,7 @@ ivf_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	MemoryContext old;
 
 	if (so->centres == NULL)
-		load_directory(scan, so);
+		load_directory(so);
 	MemoryContextReset(so->queryctx);
 	so->query = NULL;
 	so->started = false;
@@ -176,8 +164,11 @@ cmp_ranked_list(const void *a, const void *b)
 	const IvfRankedList *x = a;
 	const IvfRankedList *y = b;
 
-	if (x->dist != y->dist)
-		return x->dist < y->dist ? -1 : 1;
+	/* a total order even with NaN (a damaged centre): NaN sorts last */
+	if (x->dist < y->dist || (!isnan(x->dist) && isnan(y->dist)))
+		return -1;
+	if (x->dist > y->dist || (isnan(x->dist) && !isnan(y->dist)))
+		return 1;
 	return x->list - y->list;
 }
 
@@ -255,9 +246,11 @@ static Buffer
 read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 {
 	int			dims = so->meta.dims;
+	BlockNumber chain_pages = 0;
 
 	for (;;)
 	{
+		BlockNumber blkno = BufferGetBlockNumber(buf);
 		Page		page;
 		OffsetNumber maxoff;
 		BlockNumber nextblk;
@@ -267,7 +260,9 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		nextblk = IvfPageGetOpaque(page)->nextblkno;
+		ivf_verify_page(scan->indexRelation, blkno, page, IVF_PAGE_LIST,
+						so->reader.tuple_size);
+		nextblk = ivf_next_list_blkno(&so->reader, blkno, page, &chain_pages);
 
 		/*
 		 * Only pinned, not locked, until it is read: we never hold two
@@ -287,16 +282,12 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 				palloc(sizeof(IvfCandidate) * so->capacity) :
 				repalloc(so->heap, sizeof(IvfCandidate) * so->capacity);
 		}
+		/* ivf_verify_page checked every item */
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
-			ItemId		iid = PageGetItemId(page, off);
-			IvfTuple   *t;
-			IvfCandidate *c;
+			IvfTuple   *t = (IvfTuple *) PageGetItem(page, PageGetItemId(page, off));
+			IvfCandidate *c = &so->heap[so->nheap++];
 
-			if (!ItemIdIsUsed(iid) || ItemIdIsDead(iid))
-				continue;
-			t = (IvfTuple *) PageGetItem(page, iid);
-			c = &so->heap[so->nheap++];
 			c->tid = t->heap_tid;
 			c->dist = so->query == NULL ? 0 :
 				vector_metric_distance(so->metric, so->query, t->x, dims);

@@ -24,25 +24,20 @@
 #include "utils/builtins.h"
 #include "utils/rel.h"
 
-/* Items and pages of one list's chain */
-static void
-count_list(Relation index, BlockNumber blk, int64 *rows, int64 *pages)
+typedef struct IvfListCount
 {
-	*rows = 0;
-	*pages = 0;
-	while (blk != InvalidBlockNumber)
-	{
-		Buffer		buf = ReadBuffer(index, blk);
-		Page		page;
+	int64		rows;
+	int64		pages;
+} IvfListCount;
 
-		CHECK_FOR_INTERRUPTS();
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		*rows += PageGetMaxOffsetNumber(page);
-		(*pages)++;
-		blk = IvfPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
+/* IvfListPageFn: count the page and its items */
+static void
+count_page(IvfReader *r, const IvfListPage *lp, void *arg)
+{
+	IvfListCount *c = arg;
+
+	c->rows += PageGetMaxOffsetNumber(lp->page);
+	c->pages++;
 }
 
 PG_FUNCTION_INFO_V1(ivfflat_index_stats);
@@ -69,56 +64,41 @@ ivfflat_index_stats(PG_FUNCTION_ARGS)
 				list_pages = 0,
 				empty = 0;
 	double		sumsq = 0;
-	int			list = 0;
+	int			nlists = meta->nlists;	/* >= 1: ivf_verify_meta */
+	IvfReader	r;
+	IvfListRef *refs;
 	Datum		values[14];
 	bool		nulls[14] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	for (BlockNumber dir = IVF_FIRST_DIR_BLKNO; dir != InvalidBlockNumber;)
+	ivf_reader_init(&r, index, meta, NULL);
+	refs = ivf_list_refs(&r);
+	for (int list = 0; list < nlists; list++)
 	{
-		Buffer		buf = ReadBuffer(index, dir);
-		Page		page;
-		OffsetNumber maxoff;
-		BlockNumber *first;
-		int			n = 0;
+		IvfListCount c = {0, 0};
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		first = palloc(sizeof(BlockNumber) * maxoff);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
-			first[n++] = ((IvfListEntry *) PageGetItem(page, PageGetItemId(page, off)))->first_blkno;
-		dir = IvfPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-
-		for (int i = 0; i < n; i++, list++)
-		{
-			int64		r,
-						p;
-
-			count_list(index, first[i], &r, &p);
-			rows += r;
-			list_pages += p;
-			minrows = Min(minrows, r);
-			maxrows = Max(maxrows, r);
-			sumsq += (double) r * r;
-			empty += r == 0;
-		}
-		pfree(first);
+		ivf_walk_list(&r, &refs[list], BUFFER_LOCK_SHARE, count_page, &c);
+		rows += c.rows;
+		list_pages += c.pages;
+		minrows = Min(minrows, c.rows);
+		maxrows = Max(maxrows, c.rows);
+		sumsq += (double) c.rows * c.rows;
+		empty += c.rows == 0;
 	}
+	pfree(refs);
 
-	values[0] = Int32GetDatum(meta->nlists);
+	values[0] = Int32GetDatum(nlists);
 	values[1] = Int32GetDatum(meta->requested_lists);
 	values[2] = Int32GetDatum(meta->dims);
 	values[3] = CStringGetTextDatum(vector_metric_name((VectorMetric) meta->metric));
 	values[4] = Int64GetDatum(rows);
 	values[5] = Int64GetDatum(meta->build_rows);
-	values[6] = Int64GetDatum(list > 0 ? minrows : 0);
+	values[6] = Int64GetDatum(minrows);
 	values[7] = Int64GetDatum(maxrows);
-	values[8] = Float8GetDatum(list > 0 ? (double) rows / list : 0);
-	values[9] = Float8GetDatum(rows > 0 ? list * sumsq / ((double) rows * rows) : 0);
+	values[8] = Float8GetDatum((double) rows / nlists);
+	values[9] = Float8GetDatum(rows > 0 ? nlists * sumsq / ((double) rows * rows) : 0);
 	values[10] = Float8GetDatum(meta->build_imbalance);
 	values[11] = Int64GetDatum(empty);
 	values[12] = Int64GetDatum(list_pages);

@@ -5,10 +5,15 @@
  *
  * Bulk delete walks every list's chain and removes the items whose heap
  * TIDs VACUUM reports dead, one page at a time, each change one
- * GenericXLog record.  Scans copy candidates out of a page before releasing
- * it and never hold a pin across pages, so an exclusive lock (no cleanup
- * lock) is enough.  Pages stay in their chains; their free space is used
- * again when they are the list's last page.
+ * GenericXLog record; PageIndexMultiDelete compacts the page, so its free
+ * space is one piece.  Scans copy candidates out of a page before releasing
+ * it, so an exclusive lock (no cleanup lock) is enough.  Pages stay in
+ * their chains.  After each list, its insert page becomes the list's first
+ * page with room for a row (its last page if none has), so inserts fill
+ * the space VACUUM freed before they extend the list (see "Space" in
+ * ivf.h).  This moves the insert page back only where an insert has not
+ * moved it since VACUUM read the directory; an insert that has is at a
+ * page it found with room, which is good enough.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,97 +27,53 @@
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
-/*
- * Call `fn` for every list page of the index, in list then chain order;
- * `fn` locks the (pinned) page itself and returns its next block, read
- * under the lock.
- */
-typedef BlockNumber (*IvfPageFn) (Relation index, Buffer buf, void *arg);
-
-static void
-for_each_list_page(Relation index, BufferAccessStrategy strategy,
-				   IvfPageFn fn, void *arg)
-{
-	const IvfMetaPageData *meta = ivf_get_meta(index);
-	BlockNumber *first = palloc(sizeof(BlockNumber) * meta->nlists);
-	int			list = 0;
-
-	for (BlockNumber blk = IVF_FIRST_DIR_BLKNO; blk != InvalidBlockNumber;)
-	{
-		Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
-		Page		page;
-		OffsetNumber maxoff;
-
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && list < meta->nlists; off++)
-			first[list++] = ((IvfListEntry *) PageGetItem(page, PageGetItemId(page, off)))->first_blkno;
-		blk = IvfPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
-
-	for (int i = 0; i < list; i++)
-	{
-		for (BlockNumber blk = first[i]; blk != InvalidBlockNumber;)
-		{
-			Buffer		buf;
-
-			vindex_vacuum_delay_point();
-			buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
-			blk = fn(index, buf, arg);
-			ReleaseBuffer(buf);
-		}
-	}
-	pfree(first);
-}
-
 typedef struct IvfBulkDeleteState
 {
 	IndexBulkDeleteResult *stats;
 	IndexBulkDeleteCallback callback;
 	void	   *callback_state;
+	BlockNumber room;			/* this list's first page with room for a row */
 } IvfBulkDeleteState;
 
-static BlockNumber
-bulk_delete_page(Relation index, Buffer buf, void *arg)
+/*
+ * IvfListPageFn: delete the page's dead items (compacting it) and note
+ * the list's first page with room, or else its last page.
+ */
+static void
+bulk_delete_page(IvfReader *r, const IvfListPage *lp, void *arg)
 {
 	IvfBulkDeleteState *bd = arg;
-	Page		page;
 	OffsetNumber dead[MaxOffsetNumber];
 	int			ndead = 0;
-	OffsetNumber maxoff;
-	BlockNumber next;
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(lp->page);
 
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	page = BufferGetPage(buf);
-	maxoff = PageGetMaxOffsetNumber(page);
 	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 	{
-		IvfTuple   *t = (IvfTuple *) PageGetItem(page, PageGetItemId(page, off));
+		IvfTuple   *t = (IvfTuple *) PageGetItem(lp->page, PageGetItemId(lp->page, off));
 
 		if (bd->callback(&t->heap_tid, bd->callback_state))
 			dead[ndead++] = off;
 	}
 	if (ndead > 0)
 	{
-		GenericXLogState *state = GenericXLogStart(index);
+		GenericXLogState *state = GenericXLogStart(r->index);
 
-		page = GenericXLogRegisterBuffer(state, buf, 0);
-		PageIndexMultiDelete(page, dead, ndead);
+		PageIndexMultiDelete(GenericXLogRegisterBuffer(state, lp->buf, 0), dead, ndead);
 		GenericXLogFinish(state);
 	}
 	bd->stats->tuples_removed += ndead;
 	bd->stats->num_index_tuples += maxoff - ndead;
-	next = IvfPageGetOpaque(page)->nextblkno;
-	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-	return next;
+	if (bd->room == InvalidBlockNumber &&
+		(PageGetFreeSpace(lp->page) >= r->tuple_size || lp->next == InvalidBlockNumber))
+		bd->room = lp->blkno;
 }
 
 IndexBulkDeleteResult *
 ivf_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
-				IndexBulkDeleteCallback callback, void *callback_state)
+			   IndexBulkDeleteCallback callback, void *callback_state)
 {
+	IvfReader	r;
+	IvfListRef *refs;
 	IvfBulkDeleteState bd;
 
 	if (stats == NULL)
@@ -122,21 +83,24 @@ ivf_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	bd.stats = stats;
 	bd.callback = callback;
 	bd.callback_state = callback_state;
-	for_each_list_page(info->index, info->strategy, bulk_delete_page, &bd);
+	ivf_reader_init(&r, info->index, ivf_get_meta(info->index), info->strategy);
+	refs = ivf_list_refs(&r);
+	for (int i = 0; i < r.meta->nlists; i++)
+	{
+		bd.room = InvalidBlockNumber;
+		ivf_walk_list(&r, &refs[i], BUFFER_LOCK_EXCLUSIVE, bulk_delete_page, &bd);
+		/* inserts may have moved it since refs was read: theirs stands */
+		ivf_set_insert_page(&r, &refs[i], refs[i].insert_blkno, bd.room);
+	}
+	pfree(refs);
 	return stats;
 }
 
-static BlockNumber
-count_page(Relation index, Buffer buf, void *arg)
+/* IvfListPageFn: count the page's items */
+static void
+count_page(IvfReader *r, const IvfListPage *lp, void *arg)
 {
-	IndexBulkDeleteResult *stats = arg;
-	BlockNumber next;
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	stats->num_index_tuples += PageGetMaxOffsetNumber(BufferGetPage(buf));
-	next = IvfPageGetOpaque(BufferGetPage(buf))->nextblkno;
-	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-	return next;
+	((IndexBulkDeleteResult *) arg)->num_index_tuples += PageGetMaxOffsetNumber(lp->page);
 }
 
 IndexBulkDeleteResult *
@@ -146,8 +110,15 @@ ivf_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		return stats;
 	if (stats == NULL)
 	{
+		IvfReader	r;
+		IvfListRef *refs;
+
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
-		for_each_list_page(info->index, info->strategy, count_page, stats);
+		ivf_reader_init(&r, info->index, ivf_get_meta(info->index), info->strategy);
+		refs = ivf_list_refs(&r);
+		for (int i = 0; i < r.meta->nlists; i++)
+			ivf_walk_list(&r, &refs[i], BUFFER_LOCK_SHARE, count_page, stats);
+		pfree(refs);
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	stats->estimated_count = false;
