@@ -247,8 +247,9 @@ choose_terms(FitState *st, int max_features, int *n)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("the documents contain no terms"),
-				 errdetail("A term is a run of at least two letters, digits or underscores; %lld documents were read.",
-						   (long long) st->docs)));
+				 errdetail_plural("A term is a run of at least two letters, digits or underscores; %lld document was read.",
+								  "A term is a run of at least two letters, digits or underscores; %lld documents were read.",
+								  st->docs, (long long) st->docs)));
 	if (max_features > 0 && count > max_features)
 	{
 		qsort(all, count, sizeof(TermEntry *), frequency_order);
