@@ -14,7 +14,11 @@ JSON object saying how the two compare.
 
 Subcommands:
   tokens DOCS TOKENS                 CountVectorizer().build_analyzer()
-  tfidf DOCS VOCAB NONZEROS [MAX]    TfidfVectorizer(max_features=MAX)
+  tfidf DOCS VOCAB NONZEROS [MAX [SAMPLE]]
+                                     TfidfVectorizer(max_features=MAX) fitted on
+                                     DOCS (MAX 0: no limit); vsim's vectors are
+                                     those of DOCS, or of the documents in the
+                                     file SAMPLE (same form) when given
   hashing DOCS NONZEROS DIMS         HashingVectorizer(n_features=DIMS, norm=None)
   hasher TOKENS NONZEROS DIMS        FeatureHasher(n_features=DIMS, input_type='string')
   unicode-docs OUT                   documents with every code point Python knows
@@ -77,21 +81,24 @@ def cmd_tokens(docs_path, tokens_path):
             'differ': len(diffs), 'first': first}
 
 
-def cmd_tfidf(docs_path, vocab_path, nonzeros_path, max_features=None):
+def cmd_tfidf(docs_path, vocab_path, nonzeros_path, max_features='0', sample_path=None):
     ids, docs = read_docs(docs_path)
+    sample_ids, sample = read_docs(sample_path) if sample_path else (ids, docs)
+    max_features = int(max_features) or None
     with open(vocab_path, encoding='utf-8', newline='') as f:
         vocab = [(r[0], int(r[1]), int(r[2]), int(r[3]), float(r[4])) for r in csv.reader(f)]
     vocab.sort(key=lambda t: t[1])
     terms = [t[0] for t in vocab]
-    sk = TfidfVectorizer(max_features=int(max_features) if max_features else None).fit(docs)
+    sk = TfidfVectorizer(max_features=max_features).fit(docs)
     sk_terms = list(sk.get_feature_names_out())
     result = {'terms': len(terms), 'sklearn_terms': len(sk_terms),
               'same_vocabulary': terms == sk_terms}
     # The same vocabulary given to scikit-learn: idf from the same documents.
     fixed = TfidfVectorizer(vocabulary=terms).fit(docs)
     result['max_idf_diff'] = float(np.abs(fixed.idf_ - np.array([t[4] for t in vocab])).max())
-    result.update(compare(read_nonzeros(nonzeros_path, ids, len(terms)),
-                          fixed.transform(docs).toarray()))
+    result.update(compare(read_nonzeros(nonzeros_path, sample_ids, len(terms)),
+                          fixed.transform(sample).toarray()))
+    result['documents'] = len(sample)
     if max_features:
         # max_features: the terms kept, by occurrences, against scikit-learn's
         counter = CountVectorizer()
