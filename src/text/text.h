@@ -69,8 +69,9 @@ typedef void (*TextTokenCallback) (const char *token, int len, void *arg);
  *	   (capital I with dot above), which becomes "i" + U+0307, and capital
  *	   sigma, which becomes final sigma (U+03C2) when the characters before
  *	   it, skipping case-ignorable ones, end in a cased letter and those
- *	   after it do not begin with one (Unicode's Final_Sigma condition, The
- *	   Unicode Standard 15.0, section 3.13, table 3-17);
+ *	   after it do not begin with one (the Final_Sigma casing context of
+ *	   The Unicode Standard 15.0, section 3.13, with "cased" and
+ *	   "case-ignorable" as its definitions D135 and D136 give them);
  *	2. a token is every maximal run of two or more word characters of the
  *	   lowercased text.  A word character is what Python's \w matches in a
  *	   str pattern: a letter (categories Lu, Ll, Lt, Lm, Lo), a number (Nd,

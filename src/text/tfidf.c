@@ -91,8 +91,8 @@ typedef struct TermEntry
 
 /* Find or add the term of `len` bytes at `str`; a new one is copied to cxt. */
 static TermEntry *
-term_insert(terms_hash *terms, MemoryContext cxt, const char *str, int len,
-			bool *found)
+term_find_or_add(terms_hash *terms, MemoryContext cxt, const char *str,
+				 int len, bool *found)
 {
 	TermKey		key = {str, len};
 	TermEntry  *e = terms_insert(terms, key, found);
@@ -151,7 +151,7 @@ count_term(const char *token, int len, void *arg)
 {
 	FitState   *st = (FitState *) arg;
 	bool		found;
-	TermEntry  *e = term_insert(st->terms, st->cxt, token, len, &found);
+	TermEntry  *e = term_find_or_add(st->terms, st->cxt, token, len, &found);
 
 	if (!found)
 	{
@@ -235,7 +235,8 @@ count_documents(const char *query, FitState *st)
 static TermEntry **
 choose_terms(FitState *st, int max_features, int *n)
 {
-	TermEntry **all = palloc(sizeof(TermEntry *) * Max(st->terms->members, 1));
+	TermEntry **all = MemoryContextAllocHuge(CurrentMemoryContext,
+											 sizeof(TermEntry *) * Max(st->terms->members, 1));
 	terms_iterator it;
 	TermEntry  *e;
 	int64		count = 0;
@@ -503,7 +504,7 @@ vocab_cache_add(VocabCache *c, const char *relname, HeapTuple row,
 	if (!isfinite(idf))
 		invalid_vocabulary(relname, psprintf("The idf at position %d is not finite.", position));
 	utf8 = text_to_utf8(DatumGetTextPP(term), &len);
-	term_insert(c->terms, c->cxt, utf8, len, &found)->position = position - 1;
+	term_find_or_add(c->terms, c->cxt, utf8, len, &found)->position = position - 1;
 	if (found)
 		invalid_vocabulary(relname, psprintf("The term at position %d occurs twice.", position));
 	seen[position - 1] = true;

@@ -20,6 +20,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "text/text.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -141,10 +142,14 @@ cased_letter_next_to(const utf8proc_uint8_t *start, const utf8proc_uint8_t *p,
 	}
 }
 
-/* Hand the run to the callback if it is a token (2+ characters); empty it. */
+/*
+ * Hand the run to the callback if it is a token (2+ characters); empty it.
+ * Texts can be long: this is where the tokenizer checks for interrupts.
+ */
 static void
 end_run(TokenRun *run)
 {
+	CHECK_FOR_INTERRUPTS();
 	if (run->chars >= 2)
 		run->callback(run->bytes.data, run->bytes.len, run->arg);
 	resetStringInfo(&run->bytes);
