@@ -9,18 +9,17 @@ JSON object saying how the two compare.
   docs.csv        id,text                      the documents
   tokens.csv      id,json array of tokens      vsim.text_tokens(text)
   vocab.csv       term,position,df,occurrences,idf   a vsim.tfidf_fit table
-  nonzeros.csv    id,position,value            the non-zero elements of
-                                               vsim's vectors (1-based)
+  vectors.csv     id,vector                    vsim's vectors ([x1,x2,...])
 
 Subcommands:
   tokens DOCS TOKENS                 CountVectorizer().build_analyzer()
-  tfidf DOCS VOCAB NONZEROS [MAX [SAMPLE]]
+  tfidf DOCS VOCAB VECTORS [MAX [SAMPLE]]
                                      TfidfVectorizer(max_features=MAX) fitted on
                                      DOCS (MAX 0: no limit); vsim's vectors are
                                      those of DOCS, or of the documents in the
                                      file SAMPLE (same form) when given
-  hashing DOCS NONZEROS DIMS         HashingVectorizer(n_features=DIMS, norm=None)
-  hasher TOKENS NONZEROS DIMS        FeatureHasher(n_features=DIMS, input_type='string')
+  hashing DOCS VECTORS DIMS          HashingVectorizer(n_features=DIMS, norm=None)
+  hasher TOKENS VECTORS DIMS         FeatureHasher(n_features=DIMS, input_type='string')
   unicode-docs OUT                   documents with every code point Python knows
   intmin-token                       a token whose MurmurHash3 is -2**31
 """
@@ -51,13 +50,13 @@ def read_tokens(path):
         return {int(r[0]): json.loads(r[1]) for r in csv.reader(f)}
 
 
-def read_nonzeros(path, ids, dims):
-    """vsim's vectors as a dense float64 matrix, rows in the order of ids."""
+def read_vectors(path, ids, dims):
+    """vsim's vectors as a float64 matrix, rows in the order of ids."""
     row = {i: k for k, i in enumerate(ids)}
     out = np.zeros((len(ids), dims))
     with open(path, newline='') as f:
         for r in csv.reader(f):
-            out[row[int(r[0])], int(r[1]) - 1] = float(r[2])
+            out[row[int(r[0])]] = np.fromstring(r[1][1:-1], sep=',')
     return out
 
 
@@ -81,7 +80,7 @@ def cmd_tokens(docs_path, tokens_path):
             'differ': len(diffs), 'first': first}
 
 
-def cmd_tfidf(docs_path, vocab_path, nonzeros_path, max_features='0', sample_path=None):
+def cmd_tfidf(docs_path, vocab_path, vectors_path, max_features='0', sample_path=None):
     ids, docs = read_docs(docs_path)
     sample_ids, sample = read_docs(sample_path) if sample_path else (ids, docs)
     max_features = int(max_features) or None
@@ -96,7 +95,7 @@ def cmd_tfidf(docs_path, vocab_path, nonzeros_path, max_features='0', sample_pat
     # The same vocabulary given to scikit-learn: idf from the same documents.
     fixed = TfidfVectorizer(vocabulary=terms).fit(docs)
     result['max_idf_diff'] = float(np.abs(fixed.idf_ - np.array([t[4] for t in vocab])).max())
-    result.update(compare(read_nonzeros(nonzeros_path, sample_ids, len(terms)),
+    result.update(compare(read_vectors(vectors_path, sample_ids, len(terms)),
                           fixed.transform(sample).toarray()))
     result['documents'] = len(sample)
     if max_features:
@@ -120,18 +119,18 @@ def cmd_tfidf(docs_path, vocab_path, nonzeros_path, max_features='0', sample_pat
     return result
 
 
-def cmd_hashing(docs_path, nonzeros_path, dims):
+def cmd_hashing(docs_path, vectors_path, dims):
     ids, docs = read_docs(docs_path)
     sk = HashingVectorizer(n_features=int(dims), norm=None).transform(docs).toarray()
-    return compare(read_nonzeros(nonzeros_path, ids, int(dims)), sk)
+    return compare(read_vectors(vectors_path, ids, int(dims)), sk)
 
 
-def cmd_hasher(tokens_path, nonzeros_path, dims):
+def cmd_hasher(tokens_path, vectors_path, dims):
     tokens = read_tokens(tokens_path)
     ids = sorted(tokens)
     sk = FeatureHasher(n_features=int(dims), input_type='string').transform(
         [tokens[i] for i in ids]).toarray()
-    return compare(read_nonzeros(nonzeros_path, ids, int(dims)), sk)
+    return compare(read_vectors(vectors_path, ids, int(dims)), sk)
 
 
 def cmd_unicode_docs(out_path):

@@ -45,29 +45,20 @@ sub check
 	return $result;
 }
 
-# Export (id, text) rows of a query, for scikit-learn to read.
-sub export_docs
+# Export the rows of a query (id, then a text or a vector) to CSV file
+# $file, for scikit-learn's side to read; returns its path.
+sub export_csv
 {
 	my ($file, $select) = @_;
 	query("COPY ($select) TO '$dir/$file' WITH (FORMAT csv)");
 	return "$dir/$file";
 }
 
-# Export the non-zero elements (id, 1-based position, value) of the
-# vectors of a query returning (id, vector).
-sub export_nonzeros
-{
-	my ($file, $select) = @_;
-	query("COPY (SELECT s.id, u.i, u.x FROM ($select) s(id, v),
-		unnest(s.v::real[]) WITH ORDINALITY u(x, i) WHERE u.x <> 0)
-		TO '$dir/$file' WITH (FORMAT csv)");
-	return "$dir/$file";
-}
-
+# Export the (id, token array) rows of a query as (id, JSON array).
 sub export_tokens
 {
 	my ($file, $select) = @_;
-	return export_docs($file, "SELECT id, array_to_json(t) FROM ($select) s(id, t)");
+	return export_csv($file, "SELECT id, array_to_json(t) FROM ($select) s(id, t)");
 }
 
 # Fit vocabulary $vocab on the documents of table $docs (id, body) with
@@ -80,12 +71,12 @@ sub tfidf_check
 	is(query("SELECT vsim.tfidf_fit('$vocab', 'SELECT body FROM $docs'$limit)"),
 		query("SELECT count(*) FROM $vocab"), "$vocab: tfidf_fit returns the number of terms");
 	my @sample;
-	@sample = (export_docs("$vocab.sample.csv", "SELECT id, body FROM $docs WHERE $sample"))
+	@sample = (export_csv("$vocab.sample.csv", "SELECT id, body FROM $docs WHERE $sample"))
 	  if $sample;
 	query("COPY $vocab TO '$dir/$vocab.csv' WITH (FORMAT csv)");
-	my $r = check('tfidf', export_docs("$docs.csv", "SELECT id, body FROM $docs"),
+	my $r = check('tfidf', export_csv("$docs.csv", "SELECT id, body FROM $docs"),
 		"$dir/$vocab.csv",
-		export_nonzeros("$vocab.nz.csv",
+		export_csv("$vocab.vectors.csv",
 			"SELECT id, vsim.tfidf_vector(body, '$vocab') FROM $docs WHERE "
 			  . ($sample // 'true')),
 		$max, @sample);
@@ -118,7 +109,7 @@ is(query('SELECT count(*) FROM tmdb_raw') . ',' . query('SELECT count(*) FROM im
 	'4803,1000', 'the corpora are loaded');
 
 # --- tokens -------------------------------------------------------------------------
-my $r = check('tokens', export_docs('texts.csv', 'SELECT id, body FROM texts'),
+my $r = check('tokens', export_csv('texts.csv', 'SELECT id, body FROM texts'),
 	export_tokens('texts.tokens.csv', 'SELECT id, vsim.text_tokens(body) FROM texts'));
 is($r->{differ}, 0,
 	"text_tokens: the analyzer's tokens for $r->{documents} texts ($r->{tokens} tokens)")
@@ -148,7 +139,7 @@ like($err, qr/54000: vocabulary of 21263 terms exceeds the 16000 dimensions/,
 # a cut inside a tie: the 16,000 most frequent of 21,263 terms
 $r = tfidf_check('overviews', 'vocab_16000', 16000, 'id % 8 = 0');
 ok($r->{same_above_cut} && $r->{occurrences_match},
-	"max_features 16000: the terms above the cut ($r->{cut_occurrences} occurrences) are scikit-learn's");
+	"max_features 16000: the terms with more occurrences than at the cut ($r->{cut_occurrences}) are scikit-learn's");
 is($r->{kept_at_cut}, $r->{sklearn_kept_at_cut},
 	"max_features 16000: as many of the $r->{tied_at_cut} tied terms kept as scikit-learn keeps");
 ok($r->{kept_at_cut_are_first_in_term_order},
@@ -163,7 +154,7 @@ ok($r->{same_vocabulary} && $r->{tied_at_cut} == $r->{kept_at_cut},
 
 # --- feature hashing ----------------------------------------------------------------------
 $r = check('hashing', "$dir/overviews.csv",
-	export_nonzeros('hashing.nz.csv', 'SELECT id, vsim.hash_vector(body, 1024) FROM overviews'),
+	export_csv('hashing.vectors.csv', 'SELECT id, vsim.hash_vector(body, 1024) FROM overviews'),
 	1024);
 is($r->{max_abs_diff} + $r->{pattern_diffs}, 0,
 	"hash_vector(text, 1024): HashingVectorizer(norm=None)'s vectors exactly ($r->{nonzeros} non-zeros)");
@@ -172,7 +163,7 @@ my $intmin = check('intmin-token');
 is($intmin->{murmurhash3_32}, -2**31, "token '$intmin->{token}' hashes to -2^31 in scikit-learn");
 my $arrays = "SELECT id, vsim.text_tokens(body) || ARRAY['$intmin->{token}', 'Ünïcödé', '', 'x'] FROM texts WHERE id <= 3000";
 $r = check('hasher', export_tokens('arrays.csv', $arrays),
-	export_nonzeros('hasher.nz.csv', "SELECT id, vsim.hash_vector(t, 997) FROM ($arrays) s(id, t)"),
+	export_csv('hasher.vectors.csv', "SELECT id, vsim.hash_vector(t, 997) FROM ($arrays) s(id, t)"),
 	997);
 is($r->{max_abs_diff} + $r->{pattern_diffs}, 0,
 	"hash_vector(text[], 997): FeatureHasher's vectors exactly ($r->{nonzeros} non-zeros)");
