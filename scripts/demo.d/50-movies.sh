@@ -3,7 +3,8 @@
 # feature hashing, as scikit-learn computes them) and, when part 40
 # registered it, the text-word64 embedding model; exact search against
 # HNSW, with timings.  Sourced by scripts/demo.sh (uses its step,
-# step_done, show and sql).
+# step_done, show and sql).  The shared TMDB copy has no genres or
+# keywords columns: a movie's text is its title, tagline and overview.
 #
 # The corpora come from the data directory (vsim_data_dir in
 # scripts/lib.sh: $VSIM_DATA, default ../shared/data beside the checkout):
@@ -163,6 +164,7 @@ CREATE TABLE imdb_recs AS
 SELECT rank AS id, title, year, genre, concat_ws(' ', genre, description, director, actors) AS doc FROM imdb_csv;
 SQL
 show "SELECT vsim.tfidf_fit('imdb_terms', 'SELECT doc FROM imdb_recs') AS terms;"
+echo "(TF-IDF weighs rare words most: here shared actors and directors count more than shared genres)"
 show "ALTER TABLE imdb_recs ADD tfidf vector;
 UPDATE imdb_recs SET tfidf = vsim.tfidf_vector(doc, 'imdb_terms');
 SELECT title, year, genre, round((tfidf <=> q.v)::numeric, 3) AS cosine_distance
