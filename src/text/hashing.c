@@ -14,6 +14,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "port/pg_bitutils.h"
 #include "text/text.h"
 #include "utils/array.h"
@@ -81,6 +82,16 @@ hash_add(const char *token, int len, void *arg)
 	v->x[magnitude % v->dim] += h < 0 ? -1.0f : 1.0f;
 }
 
+/* The zero vector of argument 1 (dims) elements; raises as text_check_dims. */
+static Vector *
+new_hash_vector(FunctionCallInfo fcinfo)
+{
+	int32		dims = PG_GETARG_INT32(1);
+
+	text_check_dims(dims, "dims");
+	return new_vector(dims);
+}
+
 /*
  * vsim.hash_vector(tokens text[], dims integer) RETURNS vector(dims): the
  * sum of the signed features of the tokens (each as its UTF-8 bytes), so
@@ -94,13 +105,11 @@ Datum
 vsim_hash_vector_tokens(PG_FUNCTION_ARGS)
 {
 	ArrayType  *tokens = PG_GETARG_ARRAYTYPE_P(0);
-	int32		dims = PG_GETARG_INT32(1);
+	Vector	   *v = new_hash_vector(fcinfo);
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
-	Vector	   *v;
 
-	text_check_dims(dims, "dims");
 	if (ARR_NDIM(tokens) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
@@ -110,12 +119,12 @@ vsim_hash_vector_tokens(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("array of tokens must not contain nulls")));
 	deconstruct_array(tokens, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	v = new_vector(dims);
 	for (int i = 0; i < n; i++)
 	{
 		int			len;
 		const char *utf8 = text_to_utf8(DatumGetTextPP(elems[i]), &len);
 
+		CHECK_FOR_INTERRUPTS();
 		hash_add(utf8, len, v);
 	}
 	PG_RETURN_VECTOR_P(v);
@@ -132,14 +141,10 @@ Datum
 vsim_hash_vector_text(PG_FUNCTION_ARGS)
 {
 	text	   *doc = PG_GETARG_TEXT_PP(0);
-	int32		dims = PG_GETARG_INT32(1);
-	Vector	   *v;
+	Vector	   *v = new_hash_vector(fcinfo);
 	int			len;
-	const char *utf8;
+	const char *utf8 = text_to_utf8(doc, &len);
 
-	text_check_dims(dims, "dims");
-	v = new_vector(dims);
-	utf8 = text_to_utf8(doc, &len);
 	text_tokenize(utf8, len, hash_add, v);
 	PG_RETURN_VECTOR_P(v);
 }
