@@ -301,7 +301,7 @@ store_vocabulary(const char *name, TermEntry **terms, int n, int64 docs)
 	Datum		arrays[5];
 	StringInfoData sql;
 
-	for (int c = 0; c < 5; c++)
+	for (int c = 0; c < lengthof(cols); c++)
 		cols[c] = palloc(sizeof(Datum) * n);
 	for (int i = 0; i < n; i++)
 	{
@@ -316,7 +316,7 @@ store_vocabulary(const char *name, TermEntry **terms, int n, int64 docs)
 		cols[3][i] = Int64GetDatum(e->occurrences);
 		cols[4][i] = Float8GetDatum(log((1.0 + docs) / (1.0 + e->df)) + 1.0);
 	}
-	for (int c = 0; c < 5; c++)
+	for (int c = 0; c < lengthof(cols); c++)
 		arrays[c] = column_array(cols[c], n, elems[c]);
 
 	initStringInfo(&sql);
@@ -328,7 +328,7 @@ store_vocabulary(const char *name, TermEntry **terms, int n, int64 docs)
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %s (term, position, df, occurrences, idf)"
 					 " SELECT * FROM unnest($1, $2, $3, $4, $5)", name);
-	spi_run(sql.data, 5, types, arrays, SPI_OK_INSERT);
+	spi_run(sql.data, lengthof(types), types, arrays, SPI_OK_INSERT);
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "COMMENT ON TABLE %s IS %s", name,
 					 quote_literal_cstr(psprintf("TF-IDF vocabulary of %d terms from %lld documents (vsim.tfidf_fit)",
