@@ -14,7 +14,7 @@ VSIM_STAGE=$VSIM_ROOT/build/tmp_install
 # Debian packages the build, the tests and the demo need.
 VSIM_APT_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
   postgresql-client-$PG_MAJOR libipc-run-perl python3 python3-numpy python3-onnx
-  python3-psycopg2 libopenblas0-pthread dataset-fashion-mnist libutf8proc-dev
+  python3-psycopg2 python3-sklearn libopenblas0-pthread dataset-fashion-mnist libutf8proc-dev
   ca-certificates"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
