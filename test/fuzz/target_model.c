@@ -198,15 +198,24 @@ mutate_vocab(Rng *r, Buf *b)
 	buf_free(&line);
 }
 
-/* Spans of the JSON number, string and literal tokens of b. */
+/* A scalar token of a JSON text: its span, and whether it is a key. */
+typedef struct JsonToken
+{
+	size_t		start;
+	size_t		len;
+	bool		key;
+} JsonToken;
+
+/* The number, string and literal tokens of b (at most max). */
 static int
-json_tokens(const Buf *b, size_t *start, size_t *len, int max)
+json_tokens(const Buf *b, JsonToken *tokens, int max)
 {
 	int			n = 0;
 
 	for (size_t i = 0; i < b->len && n < max; i++)
 	{
 		size_t		j = i + 1;
+		size_t		after;
 
 		if (b->data[i] == '"')
 		{
@@ -219,52 +228,64 @@ json_tokens(const Buf *b, size_t *start, size_t *len, int max)
 				j++;
 		else
 			continue;
-		start[n] = i;
-		len[n++] = j - i;
+		for (after = j; after < b->len && strchr(" \t\r\n", b->data[after]); after++)
+			;
+		tokens[n].start = i;
+		tokens[n].len = j - i;
+		tokens[n++].key = after < b->len && b->data[after] == ':';
 		i = j - 1;
 	}
 	return n;
 }
 
-/* Replace one token of tokenizer.json with another value, nest it
- * deeply, or mutate bytes. */
+/* A value of any type, sometimes nested deeply, to replace a token. */
 static void
-mutate_json(Rng *r, Buf *b)
+put_json_replacement(Rng *r, Buf *b, bool key)
 {
+	static const char *const keys[] = {"\"model\"", "\"vocab\"", "\"type\"",
+		"\"truncation\"", "\"normalizer\"", "\"max_length\"", "\"lowercase\"",
+		"\"strip_accents\"", "\"unk_token\"", "\"continuing_subword_prefix\"",
+		"\"max_input_chars_per_word\"", "\"[CLS]\"", "\"[SEP]\"", "\"[UNK]\"",
+	"\"x\"", "\"\"", "\"\\u0000\"", "\"\\ud800\"", "\"##\""};
 	static const char *const values[] = {"-1", "0", "1", "2147483647",
 		"2147483648", "1e5", "1.5", "-0", "8193", "99999999999999999999",
 		"\"\"", "\"WordPiece\"", "\"BPE\"", "\"[UNK]\"", "\"##\"", "\"\\u0000\"",
 		"\"\\ud800\"", "\"\\u00e9\"", "true", "false", "null", "{}", "[]",
-	"\"model\"", "\"vocab\"", "\"[CLS]\"", "{\"a\": [1, {\"b\": 2}]}"};
-	static size_t start[65536];
-	static size_t len[65536];
-	int			n = json_tokens(b, start, len, 65536);
-	int			k = n ? (int) rng_below(r, (uint32_t) n) : 0;
-	Buf			deep = {0};
+	"\"model\"", "\"[CLS]\"", "{\"a\": [1, {\"b\": 2}]}", "[[\"a\", 1.0]]"};
+	int			depth = rng_percent(r, 50) ? rng_range(r, 5, 50) : rng_range(r, 1000, 200000);
 
-	if (n == 0 || rng_percent(r, 40))
+	if (key)
+		buf_puts(b, rng_pick(r, keys, sizeof(keys) / sizeof(keys[0])));
+	else if (rng_percent(r, 95))
+		buf_puts(b, rng_pick(r, values, sizeof(values) / sizeof(values[0])));
+	else
+	{
+		for (int i = 0; i < depth; i++)
+			buf_putc(b, '[');
+		for (int i = 0; i < depth; i++)
+			buf_putc(b, ']');
+	}
+}
+
+/* Replace one token of tokenizer.json (a key by another key, a value by
+ * a value of any type), or mutate bytes. */
+static void
+mutate_json(Rng *r, Buf *b)
+{
+	static JsonToken tokens[65536];
+	int			n = json_tokens(b, tokens, 65536);
+	JsonToken  *t = n ? &tokens[rng_below(r, (uint32_t) n)] : NULL;
+	Buf			v = {0};
+
+	if (t == NULL || rng_percent(r, 5))
 	{
 		mutate_bytes(r, b, json_dict, N_JSON_DICT, 6);
 		return;
 	}
-	buf_erase(b, start[k], len[k]);
-	if (rng_percent(r, 5))
-	{
-		int			depth = rng_percent(r, 50) ? rng_range(r, 5, 50) : rng_range(r, 1000, 200000);
-
-		for (int i = 0; i < depth; i++)
-			buf_putc(&deep, '[');
-		for (int i = 0; i < depth; i++)
-			buf_putc(&deep, ']');
-		buf_insert(b, start[k], deep.data, deep.len);
-	}
-	else
-	{
-		const char *v = rng_pick(r, values, sizeof(values) / sizeof(values[0]));
-
-		buf_insert(b, start[k], v, strlen(v));
-	}
-	buf_free(&deep);
+	put_json_replacement(r, &v, t->key);
+	buf_erase(b, t->start, t->len);
+	buf_insert(b, t->start, v.data, v.len);
+	buf_free(&v);
 }
 
 /* ---------------------------------------------------------------------
@@ -314,6 +335,31 @@ put_json_value(Rng *r, Buf *b, int depth)
 	}
 }
 
+/* A value of the type option `key` takes (any range, any name). */
+static void
+put_fitting_value(Rng *r, Buf *b, const char *key)
+{
+	static const char *const names[] = {"\"input_ids\"", "\"attention_mask\"",
+		"\"token_type_ids\"", "\"last_hidden_state\"", "\"pixels\"",
+	"\"embedding\"", "\"scores\"", "\"x\"", "\"y\"", "\"\"", "\"nope\""};
+	static const char *const numbers[] = {"0", "1", "2", "3", "4", "5", "6",
+	"10", "512", "8192", "8193", "16000", "16001", "-1", "1.5", "1e10"};
+
+	if (strcmp(key, "input_shape") == 0)
+		put_shape(r, b);
+	else if (strcmp(key, "input") == 0)
+		buf_puts(b, rng_percent(r, 50) ? "\"text\"" : "\"tensor\"");
+	else if (strcmp(key, "pooling") == 0)
+		buf_puts(b, rng_pick(r, (const char *const[]) {"\"mean\"", "\"cls\"", "\"none\"", "\"auto\""}, 4));
+	else if (strcmp(key, "normalize") == 0 || strcmp(key, "lowercase") == 0)
+		buf_puts(b, rng_percent(r, 50) ? "true" : "false");
+	else if (strcmp(key, "max_length") == 0 || strcmp(key, "dimensions") == 0 ||
+			 strcmp(key, "input_scale") == 0)
+		buf_puts(b, rng_pick(r, numbers, sizeof(numbers) / sizeof(numbers[0])));
+	else
+		buf_puts(b, rng_pick(r, names, sizeof(names) / sizeof(names[0])));
+}
+
 static void
 put_options(Rng *r, Buf *b)
 {
@@ -334,8 +380,8 @@ put_options(Rng *r, Buf *b)
 		const char *key = rng_pick(r, keys, sizeof(keys) / sizeof(keys[0]));
 
 		buf_printf(b, "%s\"%s\": ", i ? ", " : "", key);
-		if (strcmp(key, "input_shape") == 0 && rng_percent(r, 70))
-			put_shape(r, b);
+		if (rng_percent(r, 60))
+			put_fitting_value(r, b, key);
 		else
 			put_json_value(r, b, 0);
 	}
