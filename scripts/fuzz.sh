@@ -31,7 +31,7 @@ done
 
 "$VSIM_ROOT/scripts/setup.sh" >&2
 stage_install
-make -s -C test/fuzz BUILD="$VSIM_ROOT/build/fuzz" PG_CONFIG="$PG_CONFIG" >/dev/null
+make -s -C test/fuzz BUILD="$VSIM_ROOT/build/fuzz" >/dev/null
 chmod -R a+rX "$VSIM_ROOT/build/fuzz"
 
 FUZZ_DIR=$(pg_tempdir fuzz)

@@ -1,0 +1,68 @@
+# test/t/060_fuzz.pl: a short fuzz run of vsim's input functions.
+#
+# Builds test/fuzz/vsim_fuzz and runs each of its targets with a fixed seed
+# against a node with the test models of test/embed/models.py: text
+# (vector_in) and binary (vector_recv) against the driver's reference of
+# both formats, with a bit-exact round trip of every accepted value;
+# tokenize (vsim.tokenize) against the tokenizer's invariants and an ASCII
+# reference WordPiece; model (vsim.create_model) with mutated ONNX and
+# tokenizer files and options.  Every target must finish with no failure
+# (a wrong value, an unexpected SQLSTATE, a lost connection, a WARNING, a
+# crash in the server log), and with both accepted and rejected inputs, so
+# that each oracle saw both sides.  scripts/fuzz.sh runs the long version.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib "$ENV{VSIM_ROOT}/test/lib";
+use VsimTest;
+
+my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set";
+my $seed = 20261202;
+my %inputs = (text => 8000, binary => 8000, tokenize => 3700, model => 300);
+
+my ($node, $models) = embed_test_node('fuzz');
+# most inputs raise an ERROR: keep them (and every statement) out of the log
+$node->append_conf('postgresql.conf', "log_statement = none\nlog_min_messages = log\n");
+$node->reload;
+
+my $bin = PostgreSQL::Test::Utils::tempdir();
+PostgreSQL::Test::Utils::system_or_bail('make', '-s', '-C', "$root/test/fuzz", "BUILD=$bin");
+
+# Run target $t; returns (success, figures line, stderr).
+sub fuzz
+{
+	my ($t) = @_;
+	my ($out, $err) = ('', '');
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	local $ENV{PGDATABASE} = 'embed';
+	my $ok = IPC::Run::run(
+		[
+			"$bin/vsim_fuzz", $t, '--inputs', $inputs{$t}, '--seed', $seed,
+			'--model-dir', $models, '--server-log', $node->logfile
+		],
+		'>', \$out, '2>', \$err);
+	return ($ok, $out, $err);
+}
+
+for my $t (qw(text binary tokenize model))
+{
+	my ($ok, $out, $err) = fuzz($t);
+	ok($ok, "$t: no failure") or diag($err);
+	note($out);
+	my ($n, $accepted, $rejected, $failed) =
+	  $out =~ /"inputs": (\d+), "accepted": (\d+), "rejected": (\d+), "failed": (\d+)/;
+	is($n, $inputs{$t}, "$t: all $inputs{$t} inputs ran");
+	is($failed, 0, "$t: no input failed");
+	cmp_ok($accepted // 0, '>', 0, "$t: some inputs were accepted");
+	cmp_ok($rejected // 0, '>', 0, "$t: some inputs were rejected");
+}
+
+is($node->safe_psql('embed', 'SELECT vector_dims(\'[1,2,3]\'::vector)'), '3',
+	'the server still answers');
+unlike(slurp_file($node->logfile), qr/PANIC|TRAP:|terminated by signal/,
+	'the server log shows no crash');
+
+done_testing();
