@@ -104,7 +104,8 @@ void
 buf_put(Buf *b, const void *data, size_t n)
 {
 	buf_reserve(b, n);
-	memcpy(b->data + b->len, data, n);
+	if (n > 0)					/* data may be NULL then */
+		memcpy(b->data + b->len, data, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }

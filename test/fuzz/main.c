@@ -252,11 +252,17 @@ count(Outcome outcome, const char *state)
 	}
 }
 
-/* Count a judged case; returns false (after reporting) when it failed. */
+/*
+ * Count a judged case; returns false (after reporting) when it failed.  A
+ * case run on its own also fails when it leaves the connection broken
+ * (pipelined cases after a crash still read the answers that came before
+ * it, so there only a missing answer counts).
+ */
 static bool
-conclude(const Options *o, PGconn *conn, const Case *c, Outcome outcome, Buf *why)
+conclude(const Options *o, PGconn *conn, const Case *c, Outcome outcome,
+		 Buf *why, bool alone)
 {
-	if (outcome != OUTCOME_FAILED && PQstatus(conn) == CONNECTION_BAD)
+	if (outcome != OUTCOME_FAILED && alone && PQstatus(conn) == CONNECTION_BAD)
 	{
 		buf_reset(why);
 		buf_printf(why, "connection lost: %s", PQerrorMessage(conn));
@@ -290,7 +296,8 @@ case_clear(Case *c, uint64_t index)
 	}
 }
 
-static void
+/* Queue case c and its Sync; false when the connection failed. */
+static bool
 send_case(PGconn *conn, const Case *c)
 {
 	const char *values[CASE_MAX_PARAMS];
@@ -298,10 +305,9 @@ send_case(PGconn *conn, const Case *c)
 	int			formats[CASE_MAX_PARAMS];
 
 	case_args(c, values, lengths, formats);
-	if (!PQsendQueryPrepared(conn, c->stmt, c->n_params, values, lengths,
-							 formats, c->binary_result ? 1 : 0) ||
-		!PQpipelineSync(conn))
-		die_conn(conn, "could not send");
+	return PQsendQueryPrepared(conn, c->stmt, c->n_params, values, lengths,
+							   formats, c->binary_result ? 1 : 0) &&
+		PQpipelineSync(conn);
 }
 
 /* Judge the result of one pipelined case and consume its Sync. */
@@ -326,7 +332,7 @@ receive_case(const Options *o, PGconn *conn, const Case *c)
 		while ((res = PQgetResult(conn)) != NULL)
 			PQclear(res);		/* up to the NULL that ends the case */
 	}
-	ok = conclude(o, conn, c, outcome, &why);
+	ok = conclude(o, conn, c, outcome, &why, false);
 	if (ok && ((res = PQgetResult(conn)) == NULL ||
 			   PQresultStatus(res) != PGRES_PIPELINE_SYNC))
 	{
@@ -380,8 +386,9 @@ run_pipelined(const Options *o, PGconn *conn, double deadline)
 	{
 		int			n = 0;
 		size_t		bytes = 0;
+		bool		sent = true;
 
-		while (n < BATCH_CASES && next < end && bytes < BATCH_BYTES)
+		while (sent && n < BATCH_CASES && next < end && bytes < BATCH_BYTES)
 		{
 			Rng			r;
 
@@ -390,12 +397,13 @@ run_pipelined(const Options *o, PGconn *conn, double deadline)
 			o->target->generate(&r, &cases[n]);
 			for (int i = 0; i < cases[n].n_params; i++)
 				bytes += cases[n].param[i].len;
-			send_case(conn, &cases[n++]);
+			sent = send_case(conn, &cases[n++]);
 		}
+		/* after a failed send, the first case without its answer fails */
 		for (int i = 0; i < n; i++)
 			if (!receive_case(o, conn, &cases[i]))
 				return false;
-		if (!log_clean(o, &cases[n - 1]))
+		if (!log_clean(o, &cases[n - 1]) || !sent)
 			return false;
 	}
 	return true;
@@ -417,7 +425,7 @@ run_one_by_one(const Options *o, PGconn *conn, double deadline)
 		buf_reset(&why);
 		rng_seed(&r, o->cfg.seed, i);
 		outcome = o->target->run(conn, &r, &c, &why);
-		ok = conclude(o, conn, &c, outcome, &why) && log_clean(o, &c);
+		ok = conclude(o, conn, &c, outcome, &why, true) && log_clean(o, &c);
 	}
 	buf_free(&why);
 	return ok;

@@ -123,6 +123,16 @@ put_white(Rng *r, Buf *b)
 		buf_putc(b, white[rng_below(r, sizeof(white) - 1)]);
 }
 
+/* An element that reads back as exactly `bits`. */
+static void
+put_exact(Buf *b, uint32_t bits)
+{
+	float		f;
+
+	memcpy(&f, &bits, sizeof(f));
+	buf_printf(b, "%.9g", (double) f);
+}
+
 /* One element in one of many spellings (not all of them exact). */
 static void
 put_float(Rng *r, Buf *b, uint32_t bits)
@@ -190,8 +200,9 @@ put_decimal(Rng *r, Buf *b)
 		buf_printf(b, "%c%d", rng_percent(r, 80) ? 'e' : 'E', rng_range(r, -25, 25));
 }
 
-/* Elements rendered from float bits (printf) in small vectors and for a
- * tenth of the elements of large ones, random decimals otherwise. */
+/* Elements rendered from float bits in all spellings in small vectors;
+ * in large ones (whose every element must be right for the vector to be
+ * accepted) a tenth rendered exactly, the rest random decimals. */
 static void
 render_text(Rng *r, Buf *b, int dim)
 {
@@ -203,8 +214,10 @@ render_text(Rng *r, Buf *b, int dim)
 		if (i > 0)
 			buf_putc(b, ',');
 		put_white(r, b);
-		if (dim <= 32 || rng_percent(r, 10))
+		if (dim <= 32)
 			put_float(r, b, random_float_bits(r));
+		else if (rng_percent(r, 10))
+			put_exact(b, random_float_bits(r));
 		else
 			put_decimal(r, b);
 		put_white(r, b);
@@ -389,17 +402,17 @@ make_binary_input(Rng *r, Buf *b, int dim)
  * ---------------------------------------------------------------------
  */
 
+/* The statements $1::vector(n) for every n of cast_dims. */
 static void
-prepare_casts(PGconn *conn, const char *const *names, const char *param,
-			  int n_params, const unsigned int *types)
+prepare_casts(PGconn *conn, const char *const *names, const unsigned int *types)
 {
 	char		sql[256];
 
 	for (int i = 0; i < N_CAST_DIMS; i++)
 	{
-		snprintf(sql, sizeof(sql), "SELECT %s::vector(%d)::text, %s::vector(%d)",
-				 param, cast_dims[i], param, cast_dims[i]);
-		prepare_or_die(conn, names[i], sql, n_params, types);
+		snprintf(sql, sizeof(sql), "SELECT $1::vector(%d)::text, $1::vector(%d)",
+				 cast_dims[i], cast_dims[i]);
+		prepare_or_die(conn, names[i], sql, 1, types);
 	}
 }
 
@@ -410,7 +423,7 @@ setup_text(PGconn *conn, const FuzzConfig *cfg)
 	prepare_or_die(conn, "t_in",
 				   "SELECT v::text, v FROM (SELECT vector_in($1::cstring, 0, $2::int) AS v) s",
 				   2, NULL);
-	prepare_casts(conn, mod_text_stmts, "$1", 1, NULL);
+	prepare_casts(conn, mod_text_stmts, NULL);
 }
 
 static void
@@ -427,7 +440,7 @@ setup_binary(PGconn *conn, const FuzzConfig *cfg)
 	oid = (unsigned int) strtoul(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	prepare_or_die(conn, "b_plain", "SELECT $1::text, $1", 1, &oid);
-	prepare_casts(conn, mod_binary_stmts, "$1", 1, &oid);
+	prepare_casts(conn, mod_binary_stmts, &oid);
 }
 
 /* A type modifier for vector_in: none, the dimensions, or anything. */

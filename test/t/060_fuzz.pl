@@ -15,6 +15,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 use lib "$ENV{VSIM_ROOT}/test/lib";
 use VsimTest;
 
@@ -64,5 +65,34 @@ is($node->safe_psql('embed', 'SELECT vector_dims(\'[1,2,3]\'::vector)'), '3',
 	'the server still answers');
 unlike(slurp_file($node->logfile), qr/PANIC|TRAP:|terminated by signal/,
 	'the server log shows no crash');
+
+# A crash is caught: the backend serving the driver dies of SIGSEGV in the
+# middle of a run, and the driver fails naming an input.  Last, because
+# the node does not restart after a crash.
+{
+	local $ENV{PGHOST} = $node->host;
+	local $ENV{PGPORT} = $node->port;
+	local $ENV{PGDATABASE} = 'embed';
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[
+			"$bin/vsim_fuzz", 'binary', '--inputs', 100000000, '--seconds', 120,
+			'--seed', $seed, '--server-log', $node->logfile
+		],
+		'>', \$out, '2>', \$err);
+	my $pid = '';
+	for (my $i = 0; $pid eq '' && $i < 300; $i++)
+	{
+		usleep(100_000);
+		$pid = $node->safe_psql('embed',
+			"SELECT pid FROM pg_stat_activity WHERE application_name = 'vsim_fuzz'");
+	}
+	kill 'SEGV', $pid if $pid ne '';
+	$h->finish;
+	is($h->result(0), 1, 'a backend killed by SIGSEGV: the driver exits with status 1');
+	like($err, qr/FAILED: target binary, seed $seed, input \d+:.*reproduce: vsim_fuzz binary --seed $seed --from \d+ --inputs 1/s,
+		'... and names the input it was running');
+	$node->stop('immediate', fail_ok => 1);
+}
 
 done_testing();
