@@ -201,7 +201,7 @@ static bool
 server_log_crashed(const Options *o, Buf *why)
 {
 	static const char *const marks[] = {"PANIC:", "TRAP:", "terminated by signal",
-	"was terminated", "Segmentation fault"};
+	"was terminated"};
 	FILE	   *f;
 	char		line[4096];
 	bool		crashed = false;
@@ -210,7 +210,7 @@ server_log_crashed(const Options *o, Buf *why)
 		return false;
 	fseek(f, server_log_offset, SEEK_SET);
 	while (fgets(line, sizeof(line), f))
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < (int) (sizeof(marks) / sizeof(marks[0])); i++)
 			if (strstr(line, marks[i]))
 			{
 				buf_printf(why, "%sserver log: %s", crashed ? "" : "\n", line);
@@ -504,7 +504,8 @@ connect_server(const Options *o)
 	encoding = PQparameterStatus(conn, "server_encoding");
 	if (encoding == NULL || strcmp(encoding, "UTF8") != 0)
 	{
-		fprintf(stderr, "vsim_fuzz: the database must be UTF8, not %s\n", encoding);
+		fprintf(stderr, "vsim_fuzz: the database must be UTF8, not %s\n",
+				encoding ? encoding : "unknown");
 		exit(2);
 	}
 	PQsetNoticeReceiver(conn, notice_receiver, NULL);

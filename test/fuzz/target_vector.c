@@ -82,7 +82,7 @@ random_float_bits(Rng *r)
 {
 	static const float special[] = {0.0f, -0.0f, FLT_MAX, -FLT_MAX, FLT_MIN,
 		-FLT_MIN, 1.0f, -1.0f, 0.1f, 1.0f / 3.0f, 1e-45f, 3.4028233e38f,
-	16777216.0f, 16777217.0f};
+	16777215.0f, 16777216.0f};
 	uint32_t	sign = rng_percent(r, 30) ? 0x80000000u : 0;
 
 	switch (rng_below(r, 8))
