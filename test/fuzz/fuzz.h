@@ -189,11 +189,11 @@ extern void vecref_binary(const unsigned char *p, size_t len, int typmod,
 /* The binary form of an accepted vector, into b. */
 extern void vecref_encode(const VecRef *v, Buf *b);
 
-/* True when the server's text output `s` is in canonical form: "[",
- * elements separated by ",", "]", each element without white space, at
- * most 15 characters and with no more significant digits than it takes to
- * read back exactly. */
-extern bool vecref_canonical_text(const char *s);
+/* True when the server's text output `s` is the canonical form of v: "[",
+ * elements separated by ",", "]", each element reading back as exactly
+ * v's, without white space, at most 15 characters and with no more
+ * significant digits than it takes to read back. */
+extern bool vecref_canonical_text(const char *s, const VecRef *v);
 
 /* ---------------------------------------------------------------------
  * UTF-8 (utf8_gen.c)

@@ -41,7 +41,6 @@ static const char *const mod_binary_stmts[] = {"b_mod0", "b_mod1", "b_mod2", "b_
 
 /* Oracle scratch (a VecRef holds 16000 elements). */
 static VecRef ref;
-static VecRef reread;
 
 /* ---------------------------------------------------------------------
  * Valid vectors
@@ -54,15 +53,15 @@ random_dim(Rng *r)
 {
 	int			p = (int) rng_below(r, 1000);
 
-	if (p < 3)
+	if (p < 2)
 		return VEC_MAX_DIM;
-	if (p < 6)
+	if (p < 4)
 		return VEC_MAX_DIM + 1;
-	if (p < 700)
+	if (p < 720)
 		return rng_range(r, 1, 16);
-	if (p < 910)
+	if (p < 945)
 		return rng_range(r, 17, 256);
-	if (p < 990)
+	if (p < 995)
 		return rng_range(r, 257, 2048);
 	return rng_range(r, 2049, VEC_MAX_DIM);
 }
@@ -521,8 +520,8 @@ generate_binary(Rng *r, Case *c)
  * ---------------------------------------------------------------------
  */
 
-/* An accepted value: send output = encoding of ref, text output canonical
- * and reading back to the same bits. */
+/* An accepted value: send output = encoding of ref, text output the
+ * canonical form of ref. */
 static Outcome
 check_value(const PGresult *res, Buf *why)
 {
@@ -539,16 +538,9 @@ check_value(const PGresult *res, Buf *why)
 		buf_printf(why, "binary output differs from the value of the input (%d dimensions)", ref.dim);
 		return OUTCOME_FAILED;
 	}
-	if (!vecref_canonical_text(text))
+	if (!vecref_canonical_text(text, &ref))
 	{
-		buf_printf(why, "text output is not canonical: %.200s", text);
-		return OUTCOME_FAILED;
-	}
-	vecref_text(text, strlen(text), -1, &reread);
-	if (reread.sqlstate || reread.dim != ref.dim ||
-		memcmp(reread.bits, ref.bits, sizeof(uint32_t) * ref.dim) != 0)
-	{
-		buf_printf(why, "text output does not read back to the same value: %.200s", text);
+		buf_printf(why, "text output is not the canonical form of the value: %.200s", text);
 		return OUTCOME_FAILED;
 	}
 	return OUTCOME_ACCEPTED;

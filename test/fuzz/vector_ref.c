@@ -256,9 +256,10 @@ reads_back(float f, int digits)
 }
 
 /* One output element s[0, len): a float literal without white space, at
- * most 15 characters, with no more digits than it takes to read back. */
+ * most 15 characters, with no more digits than it takes to read back, that
+ * reads back as `bits`. */
 static bool
-canonical_element(const char *s, size_t len)
+canonical_element(const char *s, size_t len, uint32_t bits)
 {
 	char		tmp[16];
 	char	   *end;
@@ -270,17 +271,18 @@ canonical_element(const char *s, size_t len)
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';
 	f = strtof(tmp, &end);
-	if (*end != '\0' || is_white(tmp[0]))
+	if (*end != '\0' || is_white(tmp[0]) || float_bits(f) != bits)
 		return false;
 	digits = significant_digits(tmp, len);
 	return digits <= 9 && (digits == 1 || !reads_back(f, digits - 1));
 }
 
 bool
-vecref_canonical_text(const char *s)
+vecref_canonical_text(const char *s, const VecRef *v)
 {
 	size_t		len = strlen(s);
 	size_t		start = 1;
+	int			n = 0;
 
 	if (len < 3 || s[0] != '[' || s[len - 1] != ']')
 		return false;
@@ -288,9 +290,9 @@ vecref_canonical_text(const char *s)
 	{
 		if (s[i] != ',' && s[i] != ']')
 			continue;
-		if (!canonical_element(s + start, i - start))
+		if (n == v->dim || !canonical_element(s + start, i - start, v->bits[n++]))
 			return false;
 		start = i + 1;
 	}
-	return true;
+	return n == v->dim;
 }
