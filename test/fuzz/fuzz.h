@@ -116,6 +116,9 @@ typedef enum Outcome
 	OUTCOME_FAILED				/* anything else: a bug */
 } Outcome;
 
+/* The driver's statement_timeout: a statement running longer hangs. */
+#define STATEMENT_TIMEOUT "60s"
+
 /* Settings every target may use. */
 typedef struct FuzzConfig
 {
@@ -163,6 +166,8 @@ extern Outcome judge_error(const PGresult *res, const char *const *allowed,
 						   int n, Buf *why);
 /* Execute a case synchronously (for run targets); the caller PQclears. */
 extern PGresult *exec_case(PGconn *conn, const Case *c);
+/* A monotonic clock, in seconds. */
+extern double now_seconds(void);
 
 /* ---------------------------------------------------------------------
  * Vector formats (vector_ref.c)

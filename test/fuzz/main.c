@@ -345,7 +345,7 @@ receive_case(const Options *o, PGconn *conn, const Case *c)
 	return ok;
 }
 
-static double
+double
 now_seconds(void)
 {
 	struct timespec ts;
@@ -510,7 +510,7 @@ connect_server(const Options *o)
 	}
 	PQsetNoticeReceiver(conn, notice_receiver, NULL);
 	exec_or_die(conn, "SET client_min_messages = warning");
-	exec_or_die(conn, "SET statement_timeout = '60s'");
+	exec_or_die(conn, "SET statement_timeout = '" STATEMENT_TIMEOUT "'");
 	exec_or_die(conn, "CREATE EXTENSION IF NOT EXISTS vsim");
 	if (o->server_log && (log = fopen(o->server_log, "r")) != NULL)
 	{

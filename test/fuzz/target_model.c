@@ -54,6 +54,11 @@ static const char *const register_errors[] = {
 };
 static const char *const use_errors[] = {"38000", "22000", "22003", "53200", "54000", "22023"};
 
+/* A registered tokenizer must let vsim.tokenize be cancelled: with this
+ * statement_timeout, within CANCEL_SLACK seconds. */
+#define CANCEL_TIMEOUT "1s"
+#define CANCEL_SLACK 5.0
+
 #define N_REGISTER_ERRORS ((int) (sizeof(register_errors) / sizeof(register_errors[0])))
 #define N_USE_ERRORS ((int) (sizeof(use_errors) / sizeof(use_errors[0])))
 
@@ -111,7 +116,7 @@ setup_model(PGconn *conn, const FuzzConfig *cfg)
 		perror(link);
 	prepare_or_die(conn, "reg", "SELECT vsim.create_model($1, $2, $3, $4::jsonb, true)",
 				   4, text4);
-	prepare_or_die(conn, "use_tok", "SELECT vsim.tokenize($1, 'hello world, the cat')", 1, text4);
+	prepare_or_die(conn, "use_tok", "SELECT vsim.tokenize($1, $2)", 2, text4);
 	prepare_or_die(conn, "use_text",
 				   "SELECT vector_dims(vsim.embed($1, 'the cat sat on the mat'))", 1, text4);
 	prepare_or_die(conn, "shape",
@@ -529,9 +534,72 @@ use_model(PGconn *conn, const Case *c, const char *stmt, const char *arg,
 	return value;
 }
 
+/* A text to tokenize with a registered tokenizer: short, random, or one
+ * long word the test vocabulary splits into one-letter pieces (the most
+ * work for a tokenizer whose file allows long words). */
+static void
+sample_text(Rng *r, Buf *b)
+{
+	int			p = (int) rng_below(r, 10);
+
+	if (p < 4)
+		buf_puts(b, "hello world, the cat");
+	else if (p < 7)
+		utf8_random_text(r, b, (size_t) rng_range(r, 1, 3000));
+	else
+	{
+		buf_putc(b, 'a');
+		for (int n = rng_range(r, 1000, 5000); n > 0; n--)
+			buf_putc(b, "aeinorst"[rng_below(r, 8)]);
+	}
+}
+
+/*
+ * Tokenize a sample text with the registered text model under a short
+ * statement_timeout: it must give an int[], or a clean error, or be
+ * cancelled soon after the timeout (a long loop without interrupt checks
+ * cannot be cancelled or terminated).
+ */
+static void
+check_tokenize(PGconn *conn, Rng *r, const Case *c, bool *failed, Buf *why)
+{
+	Buf			text = {0};
+	const char *values[2] = {c->param[0].data, NULL};
+	PGresult   *res;
+	double		start;
+	double		took;
+
+	sample_text(r, &text);
+	values[1] = text.data;
+	PQclear(PQexec(conn, "SET statement_timeout = '" CANCEL_TIMEOUT "'"));
+	start = now_seconds();
+	res = PQexecPrepared(conn, "use_tok", 2, values, NULL, NULL, 0);
+	took = now_seconds() - start;
+	PQclear(PQexec(conn, "SET statement_timeout = '" STATEMENT_TIMEOUT "'"));
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] != '{')
+		buf_printf(why, "tokenize gave %.100s", PQgetvalue(res, 0, 0));
+	else if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		buf_reset(why);
+	else if (result_sqlstate(res) && strcmp(result_sqlstate(res), "57014") == 0)
+	{
+		if (took > CANCEL_SLACK)
+			buf_printf(why, "with statement_timeout = " CANCEL_TIMEOUT ", vsim.tokenize was cancelled only after %.1f s", took);
+	}
+	else if (judge_error(res, use_errors, N_USE_ERRORS, why) == OUTCOME_REJECTED)
+		buf_reset(why);
+	if (why->len > 0)
+	{
+		buf_printf(why, " (after registration; the text: %zu bytes, %.60s...)", text.len, text.data);
+		*failed = true;
+	}
+	PQclear(res);
+	buf_free(&text);
+}
+
 /* An embedding of the registered model, which must have `dims`. */
 static void
-check_embedding(PGconn *conn, const Case *c, int dims, bool *failed, Buf *why)
+check_embedding(PGconn *conn, Rng *r, const Case *c, int dims, bool *failed,
+				Buf *why)
 {
 	char	   *got = NULL;
 
@@ -545,15 +613,9 @@ check_embedding(PGconn *conn, const Case *c, int dims, bool *failed, Buf *why)
 	}
 	else
 	{
-		char	   *ids = use_model(conn, c, "use_tok", NULL, failed, why);
-
-		if (ids && ids[0] != '{')
-		{
-			buf_printf(why, "tokenize gave %s", ids);
-			*failed = true;
-		}
-		free(ids);
-		got = use_model(conn, c, "use_text", NULL, failed, why);
+		check_tokenize(conn, r, c, failed, why);
+		if (!*failed)
+			got = use_model(conn, c, "use_text", NULL, failed, why);
 	}
 	if (got && atoi(got) != dims)
 	{
@@ -587,7 +649,7 @@ run_model(PGconn *conn, Rng *r, Case *c, Buf *why)
 		buf_printf(why, "registered with %d dimensions", dims);
 		return OUTCOME_FAILED;
 	}
-	check_embedding(conn, c, dims, &failed, why);
+	check_embedding(conn, r, c, dims, &failed, why);
 	dropped = use_model(conn, c, "drop", NULL, &failed, why);
 	if (!failed && (dropped == NULL || strcmp(dropped, "t") != 0))
 	{
