@@ -14,8 +14,10 @@
  *	- odd names and paths (empty, too long, "..", outside the directory,
  *	  a symbolic link out of it, a directory, missing files).
  * The oracle: registration returns dimensions in 1..16000 or raises one
- * of the SQLSTATEs of a clean refusal.  A registered model must then
- * tokenize (text models) and embed a sample, giving a vector of the
+ * of the SQLSTATEs of a clean refusal.  A registered text model must then
+ * tokenize a sample text (short, random, or one long word the vocabulary
+ * splits) under statement_timeout 1s, answering or being cancelled within
+ * 5 s; every registered model must embed a sample, giving a vector of the
  * registered dimensions or a clean error, and drop.
  *
  *-------------------------------------------------------------------------
