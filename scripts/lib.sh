@@ -15,7 +15,7 @@ VSIM_STAGE=$VSIM_ROOT/build/tmp_install
 VSIM_APT_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
   postgresql-client-$PG_MAJOR libipc-run-perl python3 python3-numpy python3-onnx
   python3-psycopg2 python3-sklearn libopenblas0-pthread dataset-fashion-mnist libutf8proc-dev
-  ca-certificates"
+  ca-certificates libpq-dev pkgconf"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
