@@ -508,6 +508,8 @@ wordpiece(TokenizeState *st, const int32 *cps, int len)
 		int			end;
 		int32		id = -1;
 
+		/* each piece is a longest-match search: quadratic in the word */
+		CHECK_FOR_INTERRUPTS();
 		for (end = len; end > start; end--)
 			if ((id = vocab_find(table, utf8 + offset[start],
 								 offset[end] - offset[start])) >= 0)
