@@ -40,7 +40,8 @@ my $service = IPC::Run::start(
 	'>', $log, '2>&1');
 END { $service->kill_kill if $service; }
 
-my $http = HTTP::Tiny->new(timeout => 30);
+# a new connection per request, so that both workers serve requests
+my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
 my $json = JSON::PP->new->canonical;
 
 # ($status, $decoded_body, $raw_body) of a request; $body is a Perl value
