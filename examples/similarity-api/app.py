@@ -12,8 +12,10 @@ SIMAPI_MODEL (a model registered with vsim.create_model; required),
 SIMAPI_TABLE (default items), SIMAPI_DSN (libpq connection string; empty:
 the PG* variables), SIMAPI_POOL_SIZE (server connections per process,
 default 4), SIMAPI_POOL_TIMEOUT (seconds to wait for a connection, default
-5), SIMAPI_EF_SEARCH (hnsw.ef_search, default 40), SIMAPI_METRICS_DIR
-(where the worker processes keep their counters; needed with --workers).
+5), SIMAPI_EF_SEARCH (hnsw.ef_search, default 40), SIMAPI_PREPARE_THRESHOLD
+(executions of a statement before psycopg prepares it on that connection,
+default 5; "none": never), SIMAPI_METRICS_DIR (where the worker processes
+keep their counters; needed with --workers).
 """
 import json
 import logging
@@ -164,8 +166,10 @@ async def startup():
     options = (f"-c hnsw.ef_search={int(os.environ.get('SIMAPI_EF_SEARCH', '40'))}"
                " -c hnsw.iterative_scan=relaxed_order")
     size = int(os.environ.get("SIMAPI_POOL_SIZE", "4"))
+    threshold = os.environ.get("SIMAPI_PREPARE_THRESHOLD", "5")
+    kwargs = {"autocommit": True, "prepare_threshold": None if threshold == "none" else int(threshold)}
     pool = AsyncConnectionPool(make_conninfo(os.environ.get("SIMAPI_DSN", ""), options=options),
-                               min_size=size, max_size=size, kwargs={"autocommit": True},
+                               min_size=size, max_size=size, kwargs=kwargs,
                                timeout=float(os.environ.get("SIMAPI_POOL_TIMEOUT", "5")), open=False)
     await pool.open(wait=True, timeout=30)
     state["pool"] = pool
