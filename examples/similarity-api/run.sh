@@ -215,10 +215,12 @@ CREATE TEMP TABLE inserted (id text PRIMARY KEY);
 ANALYZE inserted;
 SET enable_seqscan = off;    -- the search is to go through the HNSW index, whatever the planner thinks
 \\set check 'FROM inserted i LEFT JOIN items_$m t ON t.id = i.id LEFT JOIN LATERAL (SELECT bool_or(n.id = t.id) AS found FROM (SELECT o.id FROM items_$m o ORDER BY o.embedding <=> t.embedding LIMIT 10) n) f ON true'
-EXPLAIN (COSTS OFF) SELECT count(*) :check;
-SELECT 'counts', count(*), count(t.id), count(*) FILTER (WHERE f.found) :check;
+\\set counts 'SELECT \\'counts\\', count(*), count(t.id), count(*) FILTER (WHERE f.found)'
+EXPLAIN (COSTS OFF) :counts :check;
+:counts :check;
 SQL
 )
+  echo "$out" > "$RESULTS/check-$tag.txt"
   plan=$(grep -c "Index Scan using items_${m}_embedding_idx" <<< "$out" || true)
   IFS='|' read -r _ n in_table found <<< "$(grep '^counts|' <<< "$out")"
   echo "| $label | $n | $in_table | $found | $([ "$plan" -ge 1 ] && echo "HNSW index scan" || echo "NOT the index") |" >> "$RESULTS/inserted.md"
@@ -311,8 +313,10 @@ pgbench_run() {
   # warm-up: the server connections load the model
   "$PGBIN/pgbench" "${args[@]}" -T 5 postgres > /dev/null 2>&1
   log "$label: pgbench ${PGB_TIME} s (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
-  ( sleep $((PGB_TIME / 2))
-    pids=$(sql -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
+  # the client backends, from ps: a new connection can take seconds to be
+  # served while 80 clients keep both cores busy
+  ( sleep $((PGB_TIME * 2 / 3))
+    pids=$(ps -o pid=,args= --ppid "$(head -n 1 "$work/data/postmaster.pid")" | awk '/postgres: postgres postgres/ { print $1 }')
     # shellcheck disable=SC2086
     /usr/bin/python3 "$HERE/report.py" memory $pids > "$work/mem-$tag" ) &
   local sampler=$!
