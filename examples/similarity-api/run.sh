@@ -31,7 +31,7 @@
 #   SIMAPI_EF_SEARCH [40]           SIMAPI_PREPARE_THRESHOLD [5]
 #   SIMAPI_TUNE  more Locust runs on the first model, ';'-separated, each a
 #                list of the settings above in lower case without the prefix,
-#                e.g. "workers=2; pool=8; ef_search=100; wait='0 0'" [none]
+#                e.g. "workers=2; pool=8; ef_search=100; wait='0 0' RUN_TIME=30" [none]
 #   SIMAPI_COPIES copies of the corpus in the table [14]
 #   SIMAPI_PGBENCH_POOLS pgbouncer server pool sizes [2 4 8]
 #   SIMAPI_PGBENCH_TIME seconds per pgbench run [30]
@@ -255,7 +255,7 @@ load_test() {
   rows=$(sql -c "SELECT count(*) FROM items_$m")
   note "$m: $rows rows in items_$m after the load tests"
 }
-settings() { echo "workers $workers, pool $pool, ef_search $ef_search, prepare $prepare, wait $wait s"; }
+settings() { echo "workers $workers, pool $pool, ef_search $ef_search, prepare $prepare, wait $wait s, $RUN_TIME s"; }
 
 # --- pgbench ----------------------------------------------------------------------
 start_pgbouncer() {
@@ -315,7 +315,7 @@ pgbench_run() {
   log "$label: pgbench ${PGB_TIME} s (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
   # the client backends, from ps: a new connection can take seconds to be
   # served while 80 clients keep both cores busy
-  ( sleep $((PGB_TIME * 2 / 3))
+  ( sleep $((PGB_TIME / 2))
     pids=$(ps -o pid=,args= --ppid "$(head -n 1 "$work/data/postmaster.pid")" | awk '/postgres: postgres postgres/ { print $1 }')
     # shellcheck disable=SC2086
     /usr/bin/python3 "$HERE/report.py" memory $pids > "$work/mem-$tag" ) &
