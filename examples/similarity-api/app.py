@@ -31,7 +31,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from pydantic import BaseModel, StrictBool, StrictFloat, StrictInt, StrictStr, conint, validator
+from pydantic import BaseModel, StrictBool, StrictFloat, StrictInt, StrictStr, conint, constr, validator
 from starlette.exceptions import HTTPException
 
 from metrics import Metrics
@@ -123,7 +123,7 @@ def _text(v):
 
 
 class InsertBody(BaseModel):
-    id: Optional[Union[StrictStr, StrictInt]] = None
+    id: Optional[Union[constr(strict=True, min_length=1), StrictInt]] = None
     description: StrictStr
     metadata: Dict[str, Any] = {}
     _description = validator("description", allow_reuse=True)(_text)

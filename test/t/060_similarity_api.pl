@@ -158,6 +158,7 @@ my @bad = (
 	[ '/insert', { description => '' }, 422, 'empty text' ],
 	[ '/insert', { description => "   \t" }, 422, 'blank text' ],
 	[ '/insert', { id => 'y' }, 422, 'no text' ],
+	[ '/insert', { id => '', description => 'x' }, 422, 'an empty id' ],
 	[ '/query', { description => '' }, 422, 'query: empty text' ],
 	[ '/query', { description => 'cat', k => 0 }, 422, 'k = 0' ],
 	[ '/query', { description => 'cat', k => 1001 }, 422, 'k = 1001' ],
