@@ -11,11 +11,13 @@ case ${VSIM_DATA:-} in '' | /*) ;; *) VSIM_DATA=$PWD/$VSIM_DATA ;; esac
 # Where the test suite stages a private copy of PostgreSQL with vsim in it.
 VSIM_STAGE=$VSIM_ROOT/build/tmp_install
 
-# Debian packages the build, the tests and the demo need.
+# Debian packages the build, the tests and the demo need (FastAPI, uvicorn and
+# psycopg 3 for the similarity API example's test, test/t/060_similarity_api.pl).
 VSIM_APT_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
   postgresql-client-$PG_MAJOR libipc-run-perl python3 python3-numpy python3-onnx
   python3-psycopg2 python3-sklearn libopenblas0-pthread dataset-fashion-mnist libutf8proc-dev
-  ca-certificates libpq-dev pkgconf"
+  ca-certificates libpq-dev pkgconf python3-fastapi python3-uvicorn python3-psycopg
+  python3-psycopg-pool"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
