@@ -12,7 +12,7 @@ case ${VSIM_DATA:-} in '' | /*) ;; *) VSIM_DATA=$PWD/$VSIM_DATA ;; esac
 VSIM_STAGE=$VSIM_ROOT/build/tmp_install
 
 # Debian packages the build, the tests and the demo need (FastAPI, uvicorn and
-# psycopg 3 for the similarity API example's test, test/t/060_similarity_api.pl).
+# psycopg 3 for the similarity API example's test, test/t/070_similarity_api.pl).
 VSIM_APT_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
   postgresql-client-$PG_MAJOR libipc-run-perl python3 python3-numpy python3-onnx
   python3-psycopg2 python3-sklearn libopenblas0-pthread dataset-fashion-mnist libutf8proc-dev

@@ -1,5 +1,5 @@
 -- Model-free text vectorizers (src/text): tokens, feature hashing, TF-IDF.
--- Expected values are scikit-learn 1.2.1's; test/t/060_text_vectorizers.pl
+-- Expected values are scikit-learn 1.2.1's; test/t/065_text_vectorizers.pl
 -- compares with scikit-learn itself on the TMDB and IMDB corpora.
 \set VERBOSITY default
 SELECT proname, oid::regprocedure AS function, provolatile, proisstrict, proparallel

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """sklearn_check.py: compare vsim's text vectorizers with scikit-learn.
 
-Used by test/t/060_text_vectorizers.pl.  The test exports what vsim computed
+Used by test/t/065_text_vectorizers.pl.  The test exports what vsim computed
 to CSV files (COPY ... TO, so both sides read the very same strings); each
 subcommand computes scikit-learn's result for the same input and prints one
 JSON object saying how the two compare.

@@ -1,4 +1,4 @@
-# test/t/060_similarity_api.pl: the similarity API example
+# test/t/070_similarity_api.pl: the similarity API example
 # (examples/similarity-api) against a real cluster, through its HTTP
 # interface only.
 #

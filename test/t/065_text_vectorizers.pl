@@ -1,4 +1,4 @@
-# test/t/060_text_vectorizers.pl: vsim's text vectorizers against
+# test/t/065_text_vectorizers.pl: vsim's text vectorizers against
 # scikit-learn (Debian's python3-sklearn, run by /usr/bin/python3) on the
 # TMDB 5000 and IMDB 1000 corpora of the data directory:
 #
