@@ -6,6 +6,8 @@
  *	  ABI it calls.  The rest of vsim calls only embed_init.
  *
  * Files, in dependency order: each calls functions of files above it only.
+ *	  onnx_check.c	the check of a model file's bytes before ONNX Runtime
+ *					reads them (a protobuf reader; no external data)
  *	  ort.c			ONNX Runtime in a backend: dlopen on first use, the
  *					backend's OrtEnv, sessions, runs (signals, logging,
  *					cancel watchdog); setting vsim.onnxruntime_library
@@ -23,7 +25,8 @@
  *					file's init
  *
  * Calls between them:
- *	  ort.c, tokenizer.c, model_file.c	none
+ *	  onnx_check.c, tokenizer.c, model_file.c	none
+ *	  ort.c			onnx_check.c
  *	  inference.c	ort.c, tokenizer.c
  *	  registry.c	ort.c, tokenizer.c, model_file.c, inference.c
  *	  embed.c		ort.c, model_file.c, inference.c, registry.c
@@ -229,6 +232,23 @@ ORT_SLOT(ReleaseSessionOptions, 100);
 ORT_SLOT(AddSessionConfigEntry, 130);
 
 /* ---------------------------------------------------------------------
+ * Model file check (onnx_check.c)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * embed_onnx_check: check the `len` bytes at `bytes`, the ONNX model file
+ * `path` (named in messages), before ONNX Runtime reads them.  Raises
+ * 0A000 (feature_not_supported) when a tensor anywhere in the model (graph
+ * initializers, node attributes, subgraphs, functions, training graphs)
+ * keeps its data in an external file, and 22023 when the bytes are not
+ * well-formed protobuf (a truncated value, a length past the end of its
+ * message, a group or unknown wire type, messages nested more than 100
+ * deep).  Reads nothing past bytes + len.
+ */
+extern void embed_onnx_check(const char *path, const void *bytes, size_t len);
+
+/* ---------------------------------------------------------------------
  * Runtime (ort.c)
  * ---------------------------------------------------------------------
  */
@@ -275,9 +295,11 @@ extern const char *embed_ort_version(void);
 /*
  * embed_ort_open: create a session from the `len` bytes of an ONNX model
  * (read from `path`, named in messages) with `threads` intra-op threads,
- * and describe its inputs and outputs, all in `cxt`.  Raises 22023 when ORT
- * rejects the model, 53200 when it runs out of memory.  Signals are
- * blocked while ORT may start threads.
+ * and describe its inputs and outputs, all in `cxt`.  The bytes pass
+ * embed_onnx_check first (and its errors) and are always parsed as ONNX
+ * protobuf, never as ORT's own format.  Raises 22023 when ORT rejects the
+ * model, 53200 when it runs out of memory.  Signals are blocked while ORT
+ * may start threads.
  */
 extern EmbedSession *embed_ort_open(const char *path, const void *bytes,
 									size_t len, int threads,

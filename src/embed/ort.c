@@ -3,8 +3,8 @@
  * ort.c
  *	  ONNX Runtime inside a backend: the setting vsim.onnxruntime_library,
  *	  loading the library with dlopen on first use, the backend's OrtEnv,
- *	  sessions, and running them.  This file calls no other file of the
- *	  subsystem.
+ *	  sessions, and running them.  Of the subsystem's other files it calls
+ *	  only onnx_check.c, which checks a model's bytes before ORT sees them.
  *
  * What running ORT inside a PostgreSQL backend needs (see
  * docs/onnxruntime-abi.md):
@@ -403,8 +403,12 @@ describe_tensors(OrtSession *session, bool is_input, int *n)
 	return infos;
 }
 
-/* Session options: `threads` intra-op threads, no spinning, all graph
- * optimisations, sequential execution. */
+/*
+ * Session options: `threads` intra-op threads, no spinning, all graph
+ * optimisations, sequential execution, and the model always read as ONNX
+ * protobuf: ORT would take bytes with "ORTM" at offset 4 for its own
+ * format, which embed_onnx_check does not read.
+ */
 static OrtSessionOptions *
 make_session_options(int threads)
 {
@@ -419,6 +423,8 @@ make_session_options(int threads)
 		st = ort->SetSessionExecutionMode(opts, ORT_EXECUTION_SEQUENTIAL);
 	if (st == NULL)
 		st = ort->SetSessionGraphOptimizationLevel(opts, ORT_GRAPH_OPT_ALL);
+	if (st == NULL)
+		st = ort->AddSessionConfigEntry(opts, "session.load_model_format", "ONNX");
 	if (st == NULL)
 		st = ort->AddSessionConfigEntry(opts, "session.intra_op.allow_spinning", "0");
 	if (st == NULL)
@@ -442,6 +448,7 @@ embed_ort_open(const char *path, const void *bytes, size_t len, int threads,
 	sigset_t	mask;
 	EmbedSession *s;
 
+	embed_onnx_check(path, bytes, len);
 	embed_ort_api();
 	opts = make_session_options(threads);
 	block_signals(&mask);
