@@ -6,6 +6,8 @@
  *	  ABI it calls.  The rest of vsim calls only embed_init.
  *
  * Files, in dependency order: each calls functions of files above it only.
+ *	  onnx_check.c	the check of a model file's bytes before ONNX Runtime
+ *					reads them (a protobuf reader; no external data)
  *	  ort.c			ONNX Runtime in a backend: dlopen on first use, the
  *					backend's OrtEnv, sessions, runs (signals, logging,
  *					cancel watchdog); setting vsim.onnxruntime_library
@@ -13,9 +15,11 @@
  *	  model_file.c	model and tokenizer files: path checks against the
  *					setting vsim.model_directory, reading with SHA-256,
  *					change stamps
- *	  inference.c	running a model: text batches, pooling, tensor inputs,
- *					named outputs, and registration's model check with a
- *					trial inference; setting vsim.embed_batch_size
+ *	  inference.c	running a model: text batches (held to an estimated
+ *					memory limit), pooling, tensor inputs, named outputs,
+ *					and registration's model check with a trial inference;
+ *					settings vsim.embed_batch_size and
+ *					vsim.inference_memory_limit
  *	  registry.c	the table vsim.model_registry (register, drop, look
  *					up) and the per-backend cache of loaded models with its
  *					invalidation; setting vsim.intra_op_threads
@@ -23,7 +27,8 @@
  *					file's init
  *
  * Calls between them:
- *	  ort.c, tokenizer.c, model_file.c	none
+ *	  onnx_check.c, tokenizer.c, model_file.c	none
+ *	  ort.c			onnx_check.c
  *	  inference.c	ort.c, tokenizer.c
  *	  registry.c	ort.c, tokenizer.c, model_file.c, inference.c
  *	  embed.c		ort.c, model_file.c, inference.c, registry.c
@@ -185,6 +190,9 @@ typedef struct OrtApi
 	OrtStatus  *(*AddSessionConfigEntry) (OrtSessionOptions *o,
 										  const char *key,
 										  const char *value);	/* 130 */
+	ORT_GAP(131, 164);
+	OrtStatus  *(*AddRunConfigEntry) (OrtRunOptions *ro, const char *key,
+									  const char *value);	/* 165 */
 } OrtApi;
 
 #define ORT_SLOT(member, slot) \
@@ -227,6 +235,24 @@ ORT_SLOT(ReleaseTypeInfo, 98);
 ORT_SLOT(ReleaseTensorTypeAndShapeInfo, 99);
 ORT_SLOT(ReleaseSessionOptions, 100);
 ORT_SLOT(AddSessionConfigEntry, 130);
+ORT_SLOT(AddRunConfigEntry, 165);
+
+/* ---------------------------------------------------------------------
+ * Model file check (onnx_check.c)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * embed_onnx_check: check the `len` bytes at `bytes`, the ONNX model file
+ * `path` (named in messages), before ONNX Runtime reads them.  Raises
+ * 0A000 (feature_not_supported) when a tensor anywhere in the model (graph
+ * initializers, node attributes, subgraphs, functions, training graphs)
+ * keeps its data in an external file, and 22023 when the bytes are not
+ * well-formed protobuf (a truncated value, a length past the end of its
+ * message, a group or unknown wire type, messages nested more than 100
+ * deep).  Reads nothing past bytes + len.
+ */
+extern void embed_onnx_check(const char *path, const void *bytes, size_t len);
 
 /* ---------------------------------------------------------------------
  * Runtime (ort.c)
@@ -275,9 +301,11 @@ extern const char *embed_ort_version(void);
 /*
  * embed_ort_open: create a session from the `len` bytes of an ONNX model
  * (read from `path`, named in messages) with `threads` intra-op threads,
- * and describe its inputs and outputs, all in `cxt`.  Raises 22023 when ORT
- * rejects the model, 53200 when it runs out of memory.  Signals are
- * blocked while ORT may start threads.
+ * and describe its inputs and outputs, all in `cxt`.  The bytes pass
+ * embed_onnx_check first (and its errors) and are always parsed as ONNX
+ * protobuf, never as ORT's own format.  Raises 22023 when ORT rejects the
+ * model, 53200 when it runs out of memory.  Signals are blocked while ORT
+ * may start threads.
  */
 extern EmbedSession *embed_ort_open(const char *path, const void *bytes,
 									size_t len, int threads,
@@ -309,16 +337,20 @@ typedef struct EmbedOutput
 /*
  * embed_ort_run: run session `s` of model `model` (for messages) on
  * `n_in` inputs, fetching the outputs named in `out_names` into `out`
- * (palloc'd in the current context).  Query cancel, statement_timeout and
- * backend termination stop the run (a watchdog thread asks ORT to
- * terminate) and are then reported as usual.  Raises 38000
- * (external_routine_exception) when ORT fails, 53200 when it runs out of
- * memory, 42804 (datatype_mismatch) for a non-float output.
+ * (palloc'd in the current context).  With `shrink`, ORT's memory arena
+ * gives the regions the run no longer uses back when it ends (the
+ * backend's allocator returns blocks of 1 MB or more to the system), so
+ * the backend does not keep the memory of a large run; the next run then
+ * maps its memory afresh, which costs a small run a few per cent.  Query
+ * cancel, statement_timeout and backend termination stop the run (a
+ * watchdog thread asks ORT to terminate) and are then reported as usual.
+ * Raises 38000 (external_routine_exception) when ORT fails, 53200 when it
+ * runs out of memory, 42804 (datatype_mismatch) for a non-float output.
  */
 extern void embed_ort_run(EmbedSession *s, const char *model,
 						  const EmbedInput *in, int n_in,
 						  const char *const *out_names, int n_out,
-						  EmbedOutput *out);
+						  EmbedOutput *out, bool shrink);
 
 /* ---------------------------------------------------------------------
  * Tokenizer (tokenizer.c)
@@ -466,7 +498,8 @@ typedef struct EmbedModel
  * ---------------------------------------------------------------------
  */
 
-/* Define the setting vsim.embed_batch_size. */
+/* Define the settings vsim.embed_batch_size and
+ * vsim.inference_memory_limit. */
 extern void embed_inference_init(void);
 
 /* Name of a pooling mode ("mean", "cls", "none"; "auto" for AUTO). */
@@ -485,9 +518,12 @@ extern int	embed_text_tokens(const EmbedModel *m, text *t, int64 **ids);
 /*
  * embed_texts: the embeddings of texts[0..n) with text model `m`, each of
  * def->dimensions elements, into vectors[0..n) (NULL for a NULL text).
- * The texts run in length-sorted batches of vsim.embed_batch_size.
- * Raises 22000 when the output does not have the registered shape, 22000
- * or 22003 for a NaN or infinite element, and the errors of embed_ort_run.
+ * The texts run in length-sorted batches of at most vsim.embed_batch_size
+ * texts whose estimated memory (see text_run_bytes in inference.c) is
+ * within vsim.inference_memory_limit.  Raises 54000
+ * (program_limit_exceeded) when one text alone exceeds it, 22000 when the
+ * output does not have the registered shape, 22000 or 22003 for a NaN or
+ * infinite element, and the errors of embed_ort_run.
  */
 extern void embed_texts(const EmbedModel *m, text **texts, int n,
 						Vector **vectors);
@@ -503,7 +539,8 @@ extern Vector *embed_tensor(const EmbedModel *m, float *x, int n);
  * embed_text_output, embed_tensor_output: the output named `output` of
  * model `m` for one text or tensor input, unpooled and not normalised,
  * into *out (palloc'd).  Raise 22023 when the model has no such output,
- * and the errors of embed_tensor and embed_ort_run.
+ * 54000 when the text exceeds vsim.inference_memory_limit (as in
+ * embed_texts), and the errors of embed_tensor and embed_ort_run.
  */
 extern void embed_text_output(const EmbedModel *m, text *t,
 							  const char *output, EmbedOutput *out);

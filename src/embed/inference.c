@@ -4,15 +4,29 @@
  *	  Running a loaded model: text batches (tokenized, padded, run, pooled,
  *	  normalised), tensor inputs, raw outputs by name, and registration's
  *	  check of a model against its session with one trial inference.  Also
- *	  the setting vsim.embed_batch_size and the names of the pooling modes.
+ *	  the settings vsim.embed_batch_size and vsim.inference_memory_limit,
+ *	  and the names of the pooling modes.
  *
  * Everything here runs on ort.c (sessions and runs) and tokenizer.c; it
  * reads no file and no catalog: callers hand in an EmbedModel.
+ *
+ * Memory: ONNX Runtime allocates a run's tensors outside PostgreSQL's
+ * memory contexts, and their size grows with the batch and the square of
+ * the sequence length, both of which callers choose.  So every text run
+ * is estimated first (text_run_bytes) and held to
+ * vsim.inference_memory_limit: batches are split to fit, and a text that
+ * cannot fit alone is an error.  Runs estimated at SHRINK_BYTES or more
+ * have ONNX Runtime's memory arena shrunk when they end, so that the
+ * backend does not keep their memory.  Tensor models run one input of
+ * their registered shape at a time, which registration's trial run has
+ * already run, so they are neither estimated nor shrunk: the arena keeps
+ * the memory of that one shape.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include "embed/embed.h"
@@ -26,7 +40,16 @@
 #include "vector/vector.h"
 
 static int	batch_size = 32;
+static int	memory_limit = 1024 * 1024;	/* kB */
 
+/*
+ * vsim.inference_memory_limit is superuser-only (PGC_SUSET), unlike
+ * work_mem: ONNX Runtime's memory is outside PostgreSQL's accounting, and
+ * a backend the kernel's out-of-memory killer ends makes the postmaster
+ * restart every backend, so the limit protects the server from its users.
+ * An administrator can still grant SET on it; users make their own runs
+ * smaller with vsim.embed_batch_size.
+ */
 void
 embed_inference_init(void)
 {
@@ -36,6 +59,12 @@ embed_inference_init(void)
 							&batch_size,
 							32, 1, 1024,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vsim.inference_memory_limit",
+							"Largest estimated memory of one inference of a text model.",
+							"Batches estimated above it are split; a text estimated above it alone is an error.",
+							&memory_limit,
+							1024 * 1024, 64, MAX_KILOBYTES,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -193,6 +222,76 @@ compare_length(const void *a, const void *b)
 }
 
 /*
+ * Estimated memory in bytes of one run of text model `def` on nb texts
+ * padded to seq tokens.  A transformer encoder of hidden size H (taken to
+ * be def->dimensions, the output's last dimension) holds at its peak about
+ *	 8 * nb * seq * 3					the int64 inputs vsim builds (ids,
+ *										mask, type ids)
+ * + 4 * nb * seq * H * 10				float tensors [nb, seq, H] alive at
+ *										once: the output and vsim's copy,
+ *										residuals, query, key, value, and
+ *										the feed-forward layer's 4 H
+ * + 4 * nb * seq^2 * max(1, H/32) * 3	attention: the scores, their masked
+ *										copy and the softmax, one [seq, seq]
+ *										matrix per head, with heads of at
+ *										least 32 dimensions (as in MiniLM
+ *										and BERT)
+ * Measured growth of the resident size of a backend running a MiniLM-sized
+ * encoder (H 384, 12 heads; batches of 2 to 32 texts of 122 to 512
+ * tokens) peaked at 65 to 96% of it, the tiny test encoder's (H 32) at
+ * 89%; runs estimated below 10 MB add a few MB of fixed costs.  In
+ * double, which cannot overflow here.
+ */
+#define EST_HIDDEN_TENSORS 10
+#define EST_HEAD_DIMS 32
+#define EST_ATTENTION_TENSORS 3
+
+static double
+text_run_bytes(const EmbedModelDef *def, int nb, int seq)
+{
+	double		tokens = (double) nb * seq;
+	double		heads = Max(1, def->dimensions / EST_HEAD_DIMS);
+
+	return tokens * (sizeof(int64) * 3 +
+					 sizeof(float) * (double) def->dimensions * EST_HIDDEN_TENSORS) +
+		sizeof(float) * tokens * seq * heads * EST_ATTENTION_TENSORS;
+}
+
+/*
+ * Text runs estimated at this size or more shrink the arena when they end.
+ * Smaller runs keep it: a run of a bag-of-words model takes some 15 us,
+ * and mapping its memory afresh every time cost a few per cent (measured);
+ * what the arena keeps stays below about this size.
+ */
+#define SHRINK_BYTES (16.0 * 1024 * 1024)
+
+/*
+ * How many of texts[0..n) (sorted by length) run at once within
+ * vsim.inference_memory_limit: at least one.  Raises 54000 when texts[0]
+ * alone does not fit.
+ */
+static int
+texts_within_limit(const EmbedModelDef *def, const TokenizedText *texts,
+				   int n)
+{
+	double		limit = (double) memory_limit * 1024;
+	int			nb = 0;
+
+	while (nb < n && text_run_bytes(def, nb + 1, texts[nb].len) <= limit)
+		nb++;
+	if (nb == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("inference of model \"%s\" would exceed vsim.inference_memory_limit",
+						def->name),
+				 errdetail("A text of %d tokens needs an estimated %.0f kB; the limit is %d kB.",
+						   texts[0].len, ceil(text_run_bytes(def, 1, texts[0].len) / 1024),
+						   memory_limit),
+				 errhint("Raise vsim.inference_memory_limit, or register the model with a lower max_length.")));
+	return nb;
+}
+
+/*
  * Run texts[0..nb) as one batch padded to the longest; result[index] gets
  * each text's vector (dims floats).  With `raw_name`, that output is
  * fetched instead and stored unpooled in *raw (callers pass nb = 1).
@@ -202,6 +301,7 @@ run_text_batch(EmbedModelDef *def, EmbedSession *s, TokenizedText *texts,
 			   int nb, float **result, const char *raw_name, EmbedOutput *raw)
 {
 	int			seq = 0;
+	double		estimate;
 	int64	   *buf;
 	EmbedInput	in[3];
 	int			n_in = 0;
@@ -211,6 +311,10 @@ run_text_batch(EmbedModelDef *def, EmbedSession *s, TokenizedText *texts,
 
 	for (int b = 0; b < nb; b++)
 		seq = Max(seq, texts[b].len);
+	estimate = text_run_bytes(def, nb, seq);
+	ereport(DEBUG1,
+			(errmsg_internal("inference of model \"%s\": %d texts of %d tokens, estimated %.0f kB",
+							 def->name, nb, seq, ceil(estimate / 1024))));
 	/* ids, mask and zero type ids, each [nb, seq] */
 	buf = palloc0(sizeof(int64) * nb * seq * 3);
 	for (int b = 0; b < nb; b++)
@@ -231,16 +335,17 @@ run_text_batch(EmbedModelDef *def, EmbedSession *s, TokenizedText *texts,
 		in[n_in].data = buf + (int64) i * nb * seq;
 		n_in++;
 	}
-	embed_ort_run(s, def->name, in, n_in, &out_name, 1, &out);
+	embed_ort_run(s, def->name, in, n_in, &out_name, 1, &out,
+				  estimate >= SHRINK_BYTES);
 	if (raw_name)
-	{
 		*raw = out;
-		return;
+	else
+	{
+		pool_output(def, &out, nb, seq, buf + nb * seq, pooled);
+		for (int b = 0; b < nb; b++)
+			result[texts[b].index] = pooled[b];
+		pfree(out.data);
 	}
-	pool_output(def, &out, nb, seq, buf + nb * seq, pooled);
-	for (int b = 0; b < nb; b++)
-		result[texts[b].index] = pooled[b];
-	pfree(out.data);
 	pfree(buf);
 	pfree(pooled);
 }
@@ -295,7 +400,7 @@ run_tensor(EmbedModelDef *def, EmbedSession *s, float *x, int n,
 		for (int i = 0; i < n; i++)
 			x[i] *= def->input_scale;
 	in.data = x;
-	embed_ort_run(s, def->name, &in, 1, &output, 1, out);
+	embed_ort_run(s, def->name, &in, 1, &output, 1, out, false);
 }
 
 /* A vector of the `dims` floats at x; raises 22000 (NaN) or 22003
@@ -407,11 +512,16 @@ embed_texts(const EmbedModel *m, text **texts, int n, Vector **vectors)
 	}
 	/* similar lengths in a batch: little work goes into padding */
 	qsort(tt, nt, sizeof(TokenizedText), compare_length);
-	for (int start = 0; start < nt; start += batch_size)
+	/* a text too large to run even alone fails the call before any work */
+	if (nt > 0)
+		texts_within_limit(m->def, tt + nt - 1, 1);
+	for (int start = 0, nb = 0; start < nt; start += nb)
 	{
 		CHECK_FOR_INTERRUPTS();
-		run_text_batch(m->def, m->session, tt + start,
-					   Min(batch_size, nt - start), result, NULL, NULL);
+		nb = texts_within_limit(m->def, tt + start,
+								Min(batch_size, nt - start));
+		run_text_batch(m->def, m->session, tt + start, nb, result, NULL,
+					   NULL);
 	}
 	for (int i = 0; i < n; i++)
 		vectors[i] = texts[i] ? float_vector(result[i], m->def->dimensions) : NULL;
@@ -435,6 +545,7 @@ embed_text_output(const EmbedModel *m, text *t, const char *output,
 	check_output_name(m, output);
 	tokenize_text(m->def, m->tok, t, &tt);
 	tt.index = 0;
+	texts_within_limit(m->def, &tt, 1);
 	run_text_batch(m->def, m->session, &tt, 1, NULL, output, out);
 }
 

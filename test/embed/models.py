@@ -25,6 +25,20 @@ Models (all random weights from a fixed seed, opset 13):
                    of 512x512 matrices: seconds of work, for cancel tests
   oom.onnx         input "x" [1, 1] expanded to 10^12 floats: allocation fails
   corrupt.onnx     random bytes
+  truncated.onnx   the first half of tiny_bert.onnx
+  deep.onnx        34 nested If subgraphs: protobuf messages 103 deep
+  ortm.onnx        mlp.onnx with producer_name "ORTM...": bytes 4-7 read
+                   "ORTM", ONNX Runtime's mark of its own model format
+Models with external data (vsim must refuse them all): each adds the bytes
+of its tensor "secret" (uint8 [n]) to its input "x" [1, n] -> "y" [1, n],
+so that a model that loads would return the bytes of the file it names.
+  external.onnx    mlp.onnx saved by onnx with its weights in external.data
+  leak_version.onnx      secret (initializer) from PG_VERSION
+  leak_conf.onnx         secret (a Constant node's tensor) from postgresql.conf
+  leak_subgraph.onnx     secret in a Constant inside an If's then_branch
+  leak_function.onnx     secret in a Constant inside a model-local function
+  leak_sparse.onnx       secret's values in a sparse initializer
+  leak_flag.onnx         secret with data_location EXTERNAL but no entries
 """
 import sys
 
@@ -296,6 +310,100 @@ def oom_graph():
                              [huge, init("axis1", np.array([1], dtype=np.int64))])
 
 
+# --- malformed and external-data models ----------------------------------------
+
+def leak_model(graph):
+    model = helper.make_model(graph, opset_imports=OPSET, producer_name="vsim-test")
+    model.ir_version = 8
+    return model
+
+
+def external_tensor(location, n, flag_only=False):
+    """uint8 [n] tensor "secret" whose data ONNX Runtime would read from location."""
+    t = TensorProto(name="secret", data_type=TensorProto.UINT8, dims=[n],
+                    data_location=TensorProto.EXTERNAL)
+    if not flag_only:
+        for key, value in (("location", location), ("offset", "0"), ("length", str(n))):
+            t.external_data.add(key=key, value=value)
+    return t
+
+
+def leak_graph(n, nodes=(), inits=(), sparse=()):
+    """y = x + float(secret): nodes/inits/sparse must provide "secret"."""
+    nodes = list(nodes) + [helper.make_node("Cast", ["secret"], ["s"], to=TensorProto.FLOAT),
+                           helper.make_node("Add", ["x", "s"], ["y"])]
+    return helper.make_graph(nodes, "leak",
+                             [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n])],
+                             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, n])],
+                             list(inits), sparse_initializer=list(sparse))
+
+
+def constant(tensor):
+    return helper.make_node("Constant", [], ["secret"], value=tensor)
+
+
+def leak_models(n=3):
+    """The leak_*.onnx models by file name."""
+    t = external_tensor("PG_VERSION", n)
+    sub = helper.make_graph([constant(t)], "then", [],
+                            [helper.make_tensor_value_info("secret", TensorProto.UINT8, [n])])
+    cond = init("cond", np.array(True))
+    other = helper.make_graph([constant(numpy_helper.from_array(np.zeros(n, np.uint8)))], "else", [],
+                              [helper.make_tensor_value_info("secret", TensorProto.UINT8, [n])])
+    branch = helper.make_node("If", ["cond"], ["secret"], then_branch=sub, else_branch=other)
+    func = helper.make_function("vsim.test", "Secret", [], ["out"],
+                                [helper.make_node("Constant", [], ["out"], value=t)], OPSET)
+    sparse_values = external_tensor("PG_VERSION", n)
+    sparse_values.name = "secret_values"
+    sparse = helper.make_sparse_tensor(sparse_values, numpy_helper.from_array(
+        np.arange(n, dtype=np.int64), "secret_indices"), [n])
+    sparse.values.name = "secret"
+    with_function = leak_model(leak_graph(n, [helper.make_node("Secret", [], ["secret"], domain="vsim.test")]))
+    with_function.functions.append(func)
+    with_function.opset_import.append(helper.make_opsetid("vsim.test", 1))
+    return {
+        "leak_version.onnx": leak_model(leak_graph(n, inits=[t])),
+        "leak_conf.onnx": leak_model(leak_graph(40, [constant(external_tensor("postgresql.conf", 40))])),
+        "leak_subgraph.onnx": leak_model(leak_graph(n, [branch], [cond])),
+        "leak_function.onnx": with_function,
+        "leak_sparse.onnx": leak_model(leak_graph(n, sparse=[sparse])),
+        "leak_flag.onnx": leak_model(leak_graph(n, inits=[external_tensor("", n, flag_only=True)])),
+    }
+
+
+def deep_model(levels=34):
+    """A model whose If subgraphs nest `levels` deep (3 messages a level)."""
+    out = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])]
+    leaf = helper.make_graph([helper.make_node("Constant", [], ["y"], value_floats=[1.0])], "leaf", [], out)
+    g = leaf
+    for i in range(levels):
+        g = helper.make_graph([helper.make_node("If", ["c"], ["y"], then_branch=g, else_branch=leaf)],
+                              f"g{i}", [], out, [init("c", np.array(True))])
+    return leak_model(g)
+
+
+def gen_refused(d, m):
+    """The models vsim refuses: malformed, external data; m: mlp weights."""
+    whole = open(f"{d}/tiny_bert.onnx", "rb").read()
+    with open(f"{d}/truncated.onnx", "wb") as f:
+        f.write(whole[:len(whole) // 2])
+    with open(f"{d}/deep.onnx", "wb") as f:
+        f.write(deep_model().SerializeToString())
+    ext = helper.make_model(mlp_graph(m), opset_imports=OPSET, producer_name="vsim-test")
+    ext.ir_version = 8
+    onnx.save_model(ext, f"{d}/external.onnx", save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="external.data", size_threshold=0)
+    for name, model in leak_models().items():
+        with open(f"{d}/{name}", "wb") as f:
+            f.write(model.SerializeToString())
+    ortm = helper.make_model(mlp_graph(m), opset_imports=OPSET, producer_name="ORTM, not ORT format")
+    ortm.ir_version = 8
+    data = ortm.SerializeToString()
+    assert data[4:8] == b"ORTM"
+    with open(f"{d}/ortm.onnx", "wb") as f:
+        f.write(data)
+
+
 def gen_minilm(d):
     """A MiniLM-sized encoder (6 layers, 384 hidden, 12 heads, 30522 tokens)
     with random weights, for the benchmark: real cost, meaningless vectors."""
@@ -321,6 +429,7 @@ def gen(d):
     save(oom_graph(), f"{d}/oom.onnx")
     with open(f"{d}/corrupt.onnx", "wb") as f:
         f.write(np.random.default_rng(1).bytes(4096))
+    gen_refused(d, m)
 
 
 def floats(s):
