@@ -1,4 +1,4 @@
-# test/t/054_embed_memory.pl: the native memory of inference is bounded.
+# test/t/056_embed_memory.pl: the native memory of inference is bounded.
 #
 # ONNX Runtime's memory is outside PostgreSQL's accounting and grows with
 # the batch size and the square of the sequence length, which callers
