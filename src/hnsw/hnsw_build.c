@@ -507,7 +507,7 @@ flush_graph(HnswBuildState *bs)
 	for (int l = 0; l <= shape->max_level; l++)
 		nbrs[l] = palloc(sizeof(uint64) * HNSW_CAP(shape->m, l));
 
-	hnsw_init_data_page(page.data);
+	hnsw_init_data_page(page.data, true);
 	for (uint32 i = 0; i < n; i++)
 	{
 		MemElement *e = &bs->elems[i];
@@ -534,7 +534,7 @@ flush_graph(HnswBuildState *bs)
 			if (HNSW_POS_BLOCK(p + done) != blkno)
 			{
 				write_new_page(bs->index, page.data, blkno++);
-				hnsw_init_data_page(page.data);
+				hnsw_init_data_page(page.data, off == 0 && done == 0);
 			}
 			memcpy(HNSW_PAGE_BYTES(page.data) + off, elem + done, n);
 			((PageHeader) page.data)->pd_lower = SizeOfPageHeaderData + off + n;

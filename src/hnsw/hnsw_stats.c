@@ -18,7 +18,8 @@
 
 typedef struct StatsState
 {
-	int			m;
+	Relation	index;
+	HnswShape	shape;
 	int64		elements;
 	int64		dead;
 	int64		tids;
@@ -26,11 +27,12 @@ typedef struct StatsState
 	int			max_level;
 } StatsState;
 
-static bool
+static HnswWalkAction
 gather(void *arg, uint64 pos, HnswElementHeader *hdr)
 {
 	StatsState *st = arg;
-	uint16		count = *(uint16 *) ((char *) hdr + hnsw_list_offset(st->m, 0));
+	int			count = hnsw_checked_count(st->index, &st->shape, hdr, 0,
+										   HNSW_POS_BLOCK(pos), pos);
 
 	st->elements++;
 	st->tids += hdr->ntids;
@@ -39,7 +41,7 @@ gather(void *arg, uint64 pos, HnswElementHeader *hdr)
 	else
 		st->level0_links += count;
 	st->max_level = Max(st->max_level, hdr->level);
-	return false;
+	return HNSW_WALK_NEXT;
 }
 
 PG_FUNCTION_INFO_V1(hnsw_index_stats);
@@ -70,9 +72,10 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	hnsw_read_meta(index, &shape, &entry, &entry_level, &tail);
-	st.m = shape.m;
+	st.index = index;
+	st.shape = shape;
 	st.max_level = -1;
-	hnsw_walk(index, &shape, tail, false, gather, &st);
+	hnsw_walk(index, &shape, 0, tail, false, gather, &st);
 
 	values[0] = Int64GetDatum(st.elements);
 	values[1] = Int64GetDatum(st.dead);

@@ -26,6 +26,8 @@
 
 typedef struct VacuumState
 {
+	Relation	index;
+	BlockNumber nblocks;		/* for hnsw_slot_pos */
 	IndexBulkDeleteResult *stats;
 	IndexBulkDeleteCallback callback;
 	void	   *callback_state;
@@ -42,7 +44,7 @@ typedef struct VacuumState
 } VacuumState;
 
 /* Pass 1: drop dead TIDs of one element. */
-static bool
+static HnswWalkAction
 remove_tids(void *arg, uint64 pos, HnswElementHeader *hdr)
 {
 	VacuumState *vs = arg;
@@ -69,26 +71,27 @@ remove_tids(void *arg, uint64 pos, HnswElementHeader *hdr)
 		vs->best = pos;
 		vs->best_level = hdr->level;
 	}
-	return kept != old;
+	return kept != old ? HNSW_WALK_CHANGED : HNSW_WALK_NEXT;
 }
 
 /* Pass 2, under the page's share lock: note lists that name dead elements. */
-static bool
+static HnswWalkAction
 find_repairs(void *arg, uint64 pos, HnswElementHeader *hdr)
 {
 	VacuumState *vs = arg;
 	uint32		levels = 0;
+	BlockNumber blkno = HNSW_POS_BLOCK(pos);
 
 	if (hdr->ntids == 0)
-		return false;
+		return HNSW_WALK_NEXT;
 	for (int l = 0; l <= hdr->level; l++)
 	{
-		char	   *list = (char *) hdr + hnsw_list_offset(vs->shape.m, l);
-		HnswPtr    *slots = (HnswPtr *) (list + sizeof(uint16));
-		int			n = Min(*(uint16 *) list, HNSW_CAP(vs->shape.m, l));
+		HnswPtr    *slots = hnsw_list_slots(hdr, vs->shape.m, l);
+		int			n = hnsw_checked_count(vs->index, &vs->shape, hdr, l, blkno, pos);
 
 		for (int i = 0; i < n; i++)
-			if (hnsw_visited_contains(&vs->dead, hnsw_ptr_get(&slots[i])))
+			if (hnsw_visited_contains(&vs->dead,
+									  hnsw_slot_pos(vs->index, &vs->nblocks, &slots[i], blkno)))
 			{
 				levels |= 1 << l;
 				break;
@@ -105,7 +108,7 @@ find_repairs(void *arg, uint64 pos, HnswElementHeader *hdr)
 		vs->repair[vs->nrepair] = pos;
 		vs->repair_levels[vs->nrepair++] = levels;
 	}
-	return false;
+	return HNSW_WALK_NEXT;
 }
 
 /* Give element `pos` a new list at `level` without its dead neighbours. */
@@ -161,7 +164,7 @@ repair_graph(Relation index, VacuumState *vs, uint64 tail)
 	vs->repair = palloc(sizeof(uint64) * vs->repair_cap);
 	vs->repair_levels = palloc(sizeof(uint32) * vs->repair_cap);
 	vs->nrepair = 0;
-	hnsw_walk(index, &vs->shape, tail, false, find_repairs, vs);
+	hnsw_walk(index, &vs->shape, 0, tail, false, find_repairs, vs);
 
 	for (int i = 0; i < vs->nrepair; i++)
 	{
@@ -205,6 +208,8 @@ hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 	memset(&vs, 0, sizeof(vs));
+	vs.index = index;
+	vs.nblocks = 1;
 	vs.stats = stats;
 	vs.callback = callback;
 	vs.callback_state = callback_state;
@@ -216,7 +221,7 @@ hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 	/* Rows appended after `tail` are newer than anything VACUUM removes. */
 	stats->num_index_tuples = 0;
-	hnsw_walk(index, &vs.shape, tail, true, remove_tids, &vs);
+	hnsw_walk(index, &vs.shape, 0, tail, true, remove_tids, &vs);
 	if (vs.ndead > 0)
 	{
 		replace_entry(index, &vs);
@@ -231,11 +236,11 @@ hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 }
 
 /* Count live heap TIDs of the elements, for a VACUUM that removed none. */
-static bool
+static HnswWalkAction
 count_tids(void *arg, uint64 pos, HnswElementHeader *hdr)
 {
 	((IndexBulkDeleteResult *) arg)->num_index_tuples += hdr->ntids;
-	return false;
+	return HNSW_WALK_NEXT;
 }
 
 IndexBulkDeleteResult *
@@ -250,7 +255,7 @@ hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 		hnsw_read_meta(info->index, &shape, NULL, NULL, &tail);
-		hnsw_walk(info->index, &shape, tail, false, count_tids, stats);
+		hnsw_walk(info->index, &shape, 0, tail, false, count_tids, stats);
 	}
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	stats->estimated_count = false;
