@@ -198,6 +198,21 @@ SELECT * FROM vsim.hnsw_index_stats('hp_err');
 \set VERBOSITY default
 DROP TABLE hp_err;
 
+-- every scan counts in pg_stat_user_indexes.idx_scan, also each rescan of
+-- a LATERAL join (stats reach the view when the backend flushes them)
+CREATE TABLE hp_stat (id int, v vector(2));
+INSERT INTO hp_stat SELECT i, ARRAY[i, i % 7]::real[] FROM generate_series(1, 100) i;
+CREATE INDEX hp_stat_idx ON hp_stat USING hnsw (v vector_l2_ops);
+SET enable_seqscan = off;
+SELECT id FROM hp_stat ORDER BY v <-> '[3,3]' LIMIT 1;
+SELECT count(*) FROM generate_series(1, 3) g CROSS JOIN LATERAL (
+  SELECT id FROM hp_stat ORDER BY v <-> ARRAY[g, g]::real[]::vector LIMIT 1) s;
+RESET enable_seqscan;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan, idx_tup_read > 0 AS tuples_read FROM pg_stat_user_indexes
+  WHERE indexrelid = 'hp_stat_idx'::regclass;
+DROP TABLE hp_stat;
+
 -- operator class validation
 SELECT amvalidate(oid) FROM pg_opclass WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hnsw') ORDER BY opcname;
 -- a support function of another signature, a search operator, an ORDER BY

@@ -24,6 +24,7 @@
 #include "access/relscan.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -113,6 +114,8 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot scan an hnsw index without ORDER BY"),
 				 errhint("Use ORDER BY column <-> value (or another distance operator).")));
+	/* one scan, as btree counts it: where the scan starts its search */
+	pgstat_count_index_scan(scan->indexRelation);
 	hnsw_read_meta(scan->indexRelation, &shape, &entry, &entry_level, NULL);
 	set_query(scan, so, &shape);
 	if (entry == HNSW_INVALID_POS)
