@@ -37,16 +37,54 @@
  * GenericXLog logs only those bytes.
  *
  * An element with no heap TIDs left is dead: VACUUM removed its rows.  Dead
- * elements stay in place (space is not reused; REINDEX compacts), keep
- * their neighbour lists so searches can pass through them, are never
- * returned, and are removed from live elements' lists by VACUUM.
+ * elements keep their neighbour lists so searches can pass through them,
+ * are never returned, and are removed from live elements' lists by VACUUM,
+ * which then makes them free slots (flag HNSW_ELEMENT_FREE, lists
+ * emptied).  An element's slot is the space of an element of its
+ * slot level, Max(level, slot_level); walking the stream steps by slots.
+ *
+ * Space reuse
+ * -----------
+ * An insert puts its element into a free slot of at least its size, found
+ * through the free space map, before it extends the relation (only
+ * elements that fit in a page, on pages with HNSW_PAGE_ELEMENT_START; the
+ * slot keeps its size in slot_level).  Why no search follows a reference
+ * into a reused slot to a wrong row:
+ *
+ *	  1. Live lists never name a free slot.  VACUUM frees a dead element
+ *		 only after a walk over every live element's lists, made after the
+ *		 repairs, found none naming it, and it is not the entry point.  No
+ *		 list can name it afterwards: inserts link only elements they saw
+ *		 live, and VACUUM waited (the exclusive update lock) for every
+ *		 insert in progress when the element died; inserts that started
+ *		 later never see it live.  List updates write only over the list
+ *		 they read (compare and swap), so none puts an old reference back.
+ *	  2. Only dead elements' lists and the memory of searches in progress
+ *		 can still hold a free slot's position; a search that follows one
+ *		 finds a free slot (no TIDs, no neighbours) or, once it is reused,
+ *		 a live element like any other, whose neighbours are sound.
+ *	  3. What a scan returns is consistent: it reads an element's TIDs
+ *		 together with the vector stored with them, under one page lock,
+ *		 and recomputes the distance; an element whose distance is not the
+ *		 one the search found (its slot was reused meanwhile) is skipped.
+ *		 So every row returned comes with its own vector's distance, and
+ *		 the executor checks the row's visibility as for any index.
+ *	  4. Elements that span pages are never reused, so reading their
+ *		 vector's later pages after the header's lock is released is safe.
+ *
+ * vsim.index_check() holds HNSW_VACUUM_LOCK in share mode, so that no
+ * element dies or is freed while it compares lists and elements; VACUUM
+ * holds it in exclusive mode.  Only states free -> live (reuse) and new
+ * elements (appends) change under the check, which it allows for.
  *
  * Locking: buffer content locks, one page at a time, except that appending
  * an element holds the metapage lock and then locks its pages in ascending
  * block order; no one waits for the metapage while holding a data page.
  * A heavyweight lock on the pseudo page HNSW_UPDATE_LOCK is taken in share
  * mode by inserts and in exclusive mode by an insert that becomes the new
- * entry point and by VACUUM when it replaces a dead entry point.
+ * entry point and by VACUUM to wait for the inserts in progress (and to
+ * replace a dead entry point).  Free space map pages are locked inside
+ * data page locks, never the other way round.
  *
  *-------------------------------------------------------------------------
  */
@@ -69,7 +107,8 @@
 #define HNSW_MAGIC			0x57534E48	/* "HNSW" */
 #define HNSW_VERSION		1
 #define HNSW_METAPAGE_BLKNO 0
-#define HNSW_UPDATE_LOCK	0	/* pseudo page for LockPage() */
+#define HNSW_UPDATE_LOCK	0	/* pseudo pages for LockPage() */
+#define HNSW_VACUUM_LOCK	1
 
 #define HNSW_HEAPTIDS		10	/* rows sharing one identical vector */
 #define HNSW_MAX_LEVEL		16
@@ -394,13 +433,37 @@ extern void hnsw_form_element(const HnswShape *shape, char *buf, int level,
 							  const float *vec);
 
 /*
- * Append a serialised element of `size` bytes to the stream: reserves the
- * space after the tail (extending the relation), writes the bytes and
- * advances the tail, WAL-logged so that the tail moves atomically with the
- * element's first page.  Returns the element's stream position.
+ * hnsw_store_element: store a serialised element of `size` bytes and
+ * `level`, WAL-logged, and return its stream position.  An element that
+ * fits in a page goes into a free slot of at least its size when the free
+ * space map offers a page with one (the slot keeps its size, recorded in
+ * slot_level; the page's largest remaining free slot is recorded in the
+ * map); otherwise it is appended after the tail, extending the relation,
+ * in WAL records that move the tail atomically with the element's first
+ * page.
  */
-extern uint64 hnsw_append_element(Relation index, const HnswShape *shape,
-								  const char *buf, Size size, int level);
+extern uint64 hnsw_store_element(Relation index, const HnswShape *shape,
+								 const char *buf, Size size, int level);
+
+/*
+ * hnsw_page_free_slots: the free slots of data page `page` (block blkno,
+ * locked): returns the offset of the smallest free slot of at least `want`
+ * bytes (UINT32_MAX when there is none, or want is 0), and sets *largest
+ * to the bytes of the largest free slot besides that one (0: none), the
+ * amount for the free space map.  Only slots wholly in the page count, and
+ * only on a page with HNSW_PAGE_ELEMENT_START, whose elements can be
+ * enumerated from offset 0.  Checks the page and the headers read (XX002).
+ */
+extern uint32 hnsw_page_free_slots(Relation index, const HnswShape *shape, Page page,
+								   BlockNumber blkno, Size want, Size *largest);
+
+/*
+ * The free space map's granularity (BLCKSZ / FSM_CATEGORIES, private to
+ * freespace.c): it rounds a request up to a multiple and a recorded
+ * amount down, so requests for a slot are rounded down to a multiple, or
+ * a slot of exactly the needed size would never be found.
+ */
+#define HNSW_FSM_STEP	(BLCKSZ / 256)
 
 /* Set the entry point (under the metapage lock), WAL-logged. */
 extern void hnsw_set_entry(Relation index, uint64 entry, int level,
@@ -419,7 +482,7 @@ extern void hnsw_read_stream(Relation index, BlockNumber *nblocks, Buffer pinned
 /*
  * hnsw_walk: visit the elements whose headers lie in stream positions
  * [from, until), in stream order, from `from` (an element's start, 0 for
- * the first), calling fn on each header in the page, checked with
+ * the first), calling fn on each header in its page, checked with
  * hnsw_page_element (and every page with hnsw_check_page).  In exclusive
  * mode fn may change the header and lists (it returns HNSW_WALK_CHANGED
  * when it did) and the page is WAL-logged; otherwise the page is
@@ -436,7 +499,8 @@ typedef enum HnswWalkAction
 	HNSW_WALK_STOP
 } HnswWalkAction;
 
-typedef HnswWalkAction (*HnswWalkFn) (void *arg, uint64 pos, HnswElementHeader *hdr);
+typedef HnswWalkAction (*HnswWalkFn) (void *arg, Page page, uint64 pos,
+									  HnswElementHeader *hdr);
 extern uint64 hnsw_walk(Relation index, const HnswShape *shape, uint64 from,
 						uint64 until, bool exclusive, HnswWalkFn fn, void *arg);
 
@@ -645,6 +709,23 @@ extern bool hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 								  const HnswCand *add, int nadd, bool replace);
 
 /* ---------------------------------------------------------------------
+ * Structure check (hnsw_check.c)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * hnsw_index_check: VindexMethod.check of hnsw (index.h), for
+ * vsim.index_check(): verifies the metapage, every page's kind, magic and
+ * bounds, every element's header and lists, that every neighbour
+ * reference names an element (in a live element's list, one that is not a
+ * free slot and has the list's level), and the entry point; with
+ * heapallindexed, that every row of a fresh MVCC snapshot that the index
+ * covers is in it.  Runs alongside inserts and scans, not alongside VACUUM
+ * (HNSW_VACUUM_LOCK).  XX002 for the first damage found.
+ */
+extern void hnsw_index_check(Relation index, Relation heap, bool heapallindexed);
+
+/* ---------------------------------------------------------------------
  * Access method entry points: the IndexAmRoutine callbacks, which do what
  * index/index.h says of every vector index method's.  hnsw.c holds
  * options, validate and buildphasename, hnsw_build.c build and buildempty,
@@ -657,8 +738,11 @@ extern bool hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
  *		the column has no dimensions or ef_construction < 2 * m, 54000
  *		when a parallel build's graph outgrows the shared memory sized
  *		from the statistics.
- *	  - hnsw_bulkdelete also replaces a dead entry point and repairs the
- *		lists that name dead elements.
+ *	  - hnsw_bulkdelete also replaces a dead entry point, repairs the
+ *		lists that name newly dead elements and makes those elements free
+ *		slots, in rounds when they do not fit in maintenance_work_mem
+ *		(hnsw_vacuum.c); hnsw_vacuumcleanup finishes what an earlier
+ *		VACUUM left.  Both report their counts at info->message_level.
  *	  - a scan without ORDER BY raises 0A000.
  * ---------------------------------------------------------------------
  */

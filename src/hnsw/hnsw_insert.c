@@ -295,7 +295,7 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 
 	buf = palloc(hnsw_element_size(&shape, level));
 	hnsw_form_element(&shape, buf, level, tid, 1, nbrs, counts, v->x);
-	pos = hnsw_append_element(index, &shape, buf, hnsw_element_size(&shape, level), level);
+	pos = hnsw_store_element(index, &shape, buf, hnsw_element_size(&shape, level), level);
 
 	/* Link back from each new neighbour (Algorithm 1, lines 11-16). */
 	for (int l = Min(level, entry_level); l >= 0; l--)

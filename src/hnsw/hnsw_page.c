@@ -14,6 +14,7 @@
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/rel.h"
 
@@ -317,9 +318,15 @@ write_page_bytes(Page page, uint32 off, const char *src, Size len, bool element_
 	hdr->pd_lower = SizeOfPageHeaderData + off + len;
 }
 
-uint64
-hnsw_append_element(Relation index, const HnswShape *shape, const char *buf,
-					Size size, int level)
+/*
+ * Append a serialised element of `size` bytes to the stream: reserves the
+ * space after the tail (extending the relation), writes the bytes and
+ * advances the tail, WAL-logged so that the tail moves atomically with the
+ * element's first page.  Returns the element's stream position.
+ */
+static uint64
+append_element(Relation index, const HnswShape *shape, const char *buf,
+			   Size size, int level)
 {
 	Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 	HnswMetaPageData *meta;
@@ -396,6 +403,108 @@ hnsw_append_element(Relation index, const HnswShape *shape, const char *buf,
 			UnlockReleaseBuffer(bufs[b - first]);
 	}
 	UnlockReleaseBuffer(metabuf);
+	return pos;
+}
+
+uint32
+hnsw_page_free_slots(Relation index, const HnswShape *shape, Page page,
+					 BlockNumber blkno, Size want, Size *largest)
+{
+	const HnswPageOpaqueData *opaque =
+		(const HnswPageOpaqueData *) ((char *) page + HNSW_SPECIAL_OFFSET);
+	uint32		fit = UINT32_MAX;
+	Size		fit_bytes = 0;
+	uint32		top_off = UINT32_MAX;
+	Size		top = 0,
+				second = 0;
+
+	hnsw_check_page(index, page, blkno, HNSW_PAGE_DATA_KIND);
+	*largest = 0;
+	if ((opaque->flags & HNSW_PAGE_ELEMENT_START) == 0)
+		return UINT32_MAX;
+	for (uint32 off = 0; SizeOfPageHeaderData + off < ((PageHeader) page)->pd_lower;)
+	{
+		HnswElementHeader *hdr = hnsw_page_element(index, shape, page, blkno, off);
+		Size		bytes = hnsw_element_size(shape, hnsw_slot_level(hdr));
+
+		if (off + bytes > HNSW_PAGE_DATA)
+			break;				/* continues on the next page: never reused */
+		if (hdr->flags & HNSW_ELEMENT_FREE)
+		{
+			if (want > 0 && bytes >= want && (fit == UINT32_MAX || bytes < fit_bytes))
+			{
+				fit = off;
+				fit_bytes = bytes;
+			}
+			if (bytes > top)
+			{
+				second = top;
+				top = bytes;
+				top_off = off;
+			}
+			else
+				second = Max(second, bytes);
+		}
+		off = TYPEALIGN(4, off + bytes);
+	}
+	/* the largest slot once `fit` is taken */
+	*largest = fit == top_off ? second : top;
+	return fit;
+}
+
+/*
+ * Put a serialised element of `size` bytes into a free slot of at least
+ * that size on a page the free space map offers, WAL-logged.  Returns its
+ * position, or HNSW_INVALID_POS when no page had one (three tries).
+ */
+static uint64
+reuse_slot(Relation index, const HnswShape *shape, const char *buf, Size size)
+{
+	if (size > HNSW_PAGE_DATA)
+		return HNSW_INVALID_POS;	/* elements that span pages only append */
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		/* rounded down (see HNSW_FSM_STEP); a page a few bytes short is re-recorded */
+		BlockNumber blkno = GetPageWithFreeSpace(index, TYPEALIGN_DOWN(HNSW_FSM_STEP, size));
+		Buffer		page_buf;
+		uint32		off;
+		Size		largest;
+
+		/* a stale map may name the metapage or blocks past the end */
+		if (blkno == InvalidBlockNumber || blkno == HNSW_METAPAGE_BLKNO ||
+			blkno >= RelationGetNumberOfBlocks(index))
+			return HNSW_INVALID_POS;
+		page_buf = ReadBuffer(index, blkno);
+		LockBuffer(page_buf, BUFFER_LOCK_EXCLUSIVE);
+		off = hnsw_page_free_slots(index, shape, BufferGetPage(page_buf), blkno, size,
+								   &largest);
+		if (off != UINT32_MAX)
+		{
+			GenericXLogState *state = GenericXLogStart(index);
+			Page		page = GenericXLogRegisterBuffer(state, page_buf, 0);
+			HnswElementHeader *hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(page) + off);
+			int			slot_level = hnsw_slot_level(hdr);
+
+			memcpy(hdr, buf, size);
+			hdr->slot_level = slot_level;
+			GenericXLogFinish(state);
+		}
+		UnlockReleaseBuffer(page_buf);
+		RecordPageWithFreeSpace(index, blkno, largest);
+		if (off != UINT32_MAX)
+			return (uint64) (blkno - 1) * HNSW_PAGE_DATA + off;
+	}
+	return HNSW_INVALID_POS;
+}
+
+uint64
+hnsw_store_element(Relation index, const HnswShape *shape, const char *buf,
+				   Size size, int level)
+{
+	uint64		pos = reuse_slot(index, shape, buf, size);
+
+	if (pos == HNSW_INVALID_POS)
+		pos = append_element(index, shape, buf, size, level);
 	return pos;
 }
 
@@ -512,7 +621,7 @@ hnsw_walk(Relation index, const HnswShape *shape, uint64 from, uint64 until,
 				break;
 			}
 			hdr = hnsw_page_element(index, shape, page, blkno, off);
-			action = fn(arg, next, hdr);
+			action = fn(arg, page, next, hdr);
 			if (action == HNSW_WALK_STOP)
 			{
 				stop = true;
