@@ -274,6 +274,9 @@ extern int	hnsw_max_level(int m);
 #define HNSW_POS_OFFSET(pos)	((uint32) ((pos) % HNSW_PAGE_DATA))
 #define HNSW_PAGE_BYTES(page)	((char *) (page) + SizeOfPageHeaderData)
 
+/* Index of `pos` in the ascending array sorted[0..n-1] (bisection), or -1. */
+extern int64 hnsw_find_pos(const uint64 *sorted, int64 n, uint64 pos);
+
 /* Store stream position `pos` (HNSW_INVALID_POS: none) in *ptr. */
 extern void hnsw_ptr_set(HnswPtr *ptr, uint64 pos);
 
@@ -369,13 +372,15 @@ hnsw_page_element(Relation index, const HnswShape *shape, Page page,
 	return hdr;
 }
 
-/*
- * The count of list `level` (at most hdr->level) of the element at `hdr`
- * in block blkno; XX002 when it exceeds the list's capacity.
- */
+/* Report XX002: element `pos` (in block blkno) lists `count` at `level`. */
 extern void hnsw_list_corrupted(Relation index, BlockNumber blkno, uint64 pos,
 								int level, int count) pg_attribute_noreturn();
 
+/*
+ * hnsw_checked_count: the count of list `level` (at most hdr->level) of
+ * element `pos` at `hdr` in block blkno; XX002 when it exceeds the list's
+ * capacity.
+ */
 static inline int
 hnsw_checked_count(Relation index, const HnswShape *shape, HnswElementHeader *hdr,
 				   int level, BlockNumber blkno, uint64 pos)
@@ -387,6 +392,10 @@ hnsw_checked_count(Relation index, const HnswShape *shape, HnswElementHeader *hd
 	return n;
 }
 
+/* The out-of-line part of hnsw_slot_pos: refresh *nblocks, or XX002. */
+extern uint64 hnsw_slot_pos_slow(Relation index, BlockNumber *nblocks,
+								 const HnswPtr *slot, BlockNumber holder);
+
 /*
  * hnsw_slot_pos: the stream position neighbour slot `slot` (in a list of
  * an element in block `holder`) holds, checked to be a possible element
@@ -395,9 +404,6 @@ hnsw_checked_count(Relation index, const HnswShape *shape, HnswElementHeader *hd
  * refreshed when a slot names a block beyond it, as concurrent appends
  * extend the relation.  XX002 naming `holder` otherwise.
  */
-extern uint64 hnsw_slot_pos_slow(Relation index, BlockNumber *nblocks,
-								 const HnswPtr *slot, BlockNumber holder);
-
 static inline uint64
 hnsw_slot_pos(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
 			  BlockNumber holder)
@@ -417,7 +423,7 @@ hnsw_slot_pos(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
  * field within the range its option or type allows (dims 1 ..
  * VECTOR_MAX_DIM, m and ef_construction those of the reloptions, a known
  * metric, entry_level -1 .. max_level and -1 exactly when there is no
- * entry point, which then lies 4-byte aligned before the tail).
+ * entry point, a 4-byte aligned position before the tail otherwise).
  */
 extern void hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry,
 						   int *entry_level, uint64 *tail);

@@ -116,21 +116,7 @@ grow_array(void *a, Size size, int64 *cap)
 static int64
 element_index(const CheckState *cs, uint64 pos)
 {
-	int64		lo = 0,
-				hi = cs->n - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (cs->pos[mid] == pos)
-			return mid;
-		if (cs->pos[mid] < pos)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return hnsw_find_pos(cs->pos, cs->n, pos);
 }
 
 /* Walk 1: check what the read paths do not, and collect the element. */

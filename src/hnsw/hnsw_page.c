@@ -53,6 +53,26 @@ hnsw_place(const HnswShape *shape, uint64 tail, int level)
 	return pos;
 }
 
+int64
+hnsw_find_pos(const uint64 *sorted, int64 n, uint64 pos)
+{
+	int64		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] == pos)
+			return mid;
+		if (sorted[mid] < pos)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 void
 hnsw_ptr_set(HnswPtr *ptr, uint64 pos)
 {

@@ -103,21 +103,7 @@ typedef struct VacuumState
 static int
 dead_index(const VacuumState *vs, uint64 pos)
 {
-	int			lo = 0,
-				hi = vs->ndead - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (vs->dead[mid] == pos)
-			return mid;
-		if (vs->dead[mid] < pos)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return (int) hnsw_find_pos(vs->dead, vs->ndead, pos);
 }
 
 /*
