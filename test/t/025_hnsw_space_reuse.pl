@@ -15,12 +15,14 @@ my $node = vsim_node('hnsw_space_reuse');
 # $n new rows into $table, ids from $first: points of a random 3-parameter
 # surface in $dims dimensions.  (Uniform random vectors of this many
 # dimensions leave HNSW at a recall of 0.85 with these settings, where the
-# noise of 1,000 results is near the 0.01 compared; on data of low
-# intrinsic dimension, as real embeddings are, it is 0.99.)
+# noise is near the 0.01 compared; on data of low intrinsic dimension, as
+# real embeddings are, it is 0.99.)
 sub insert_rows
 {
 	my ($table, $first, $n) = @_;
+	# each session has its own random(): seed it, so every run has the same data
 	$node->safe_psql('postgres', qq{
+		SELECT setseed(1.0 / ($first + 1));
 		INSERT INTO $table SELECT i, array_agg(sin(3 * j * a + 7 * b) + cos(5 * j * c) ORDER BY j)::vector($dims)
 		  FROM (SELECT $first + g AS i, random() a, random() b, random() c
 				FROM generate_series(0, $n - 1) g) r, generate_series(1, $dims) j GROUP BY i;
@@ -29,11 +31,11 @@ sub insert_rows
 }
 
 $node->safe_psql('postgres', qq{
-	SELECT setseed(0.125);
 	CREATE TABLE train (id int PRIMARY KEY, v vector($dims));
 	CREATE TABLE test (id int PRIMARY KEY, v vector($dims));
 });
-insert_rows('test', 1, 100);
+# 500 queries: 5,000 results, so that the recall compared is not noise
+insert_rows('test', 1, 500);
 insert_rows('train', 1, $rows);
 $node->safe_psql('postgres',
 	'CREATE INDEX train_hnsw ON train USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32)');
@@ -42,7 +44,8 @@ my $built = $node->safe_psql('postgres', q{SELECT pg_relation_size('train_hnsw')
 my $next = $rows + 1;
 for my $round (1 .. $rounds)
 {
-	$node->safe_psql('postgres', q{
+	$node->safe_psql('postgres', qq{
+		SELECT setseed(1.0 / ($round + 1));
 		DELETE FROM train WHERE id IN (SELECT id FROM train ORDER BY random() LIMIT 10000);
 		VACUUM train;
 	});
