@@ -175,7 +175,10 @@ hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 /*
  * Add `tid` to an element holding exactly the vector `q` (rows with equal
  * vectors share an element, up to HNSW_HEAPTIDS).  False when `pos` holds
- * another vector, is dead or is full.
+ * another vector, is dead or is full.  The vector is compared before the
+ * lock is taken, yet the slot cannot hold another element by then: this
+ * insert found it live and holds the update lock, for which VACUUM waits
+ * before it frees an element that died (hnsw.h, "Space reuse").
  */
 static bool
 add_duplicate(HnswDiskGraph *dg, uint64 pos, const float *q, ItemPointer tid)

@@ -13,12 +13,7 @@ use VsimTest;
 
 my $dims = 16;
 my $node = vsim_node('hnsw_churn', conf => "max_connections = 40\nautovacuum = off\n");
-$node->safe_psql('postgres', qq{
-	CREATE TABLE items (id bigserial PRIMARY KEY, v vector($dims));
-	INSERT INTO items (v) SELECT array_agg(random()::real)::vector($dims)
-	  FROM generate_series(1, 3000) i, generate_series(1, $dims) j GROUP BY i;
-	CREATE INDEX items_hnsw ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
-});
+random_items($node, 3000, $dims);
 
 my $random_vector = "(SELECT array_agg(random()::real)::vector($dims) FROM generate_series(1, $dims))";
 my %scripts = (
