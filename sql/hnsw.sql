@@ -60,6 +60,8 @@ SELECT * FROM hp_check('<#>', '[3,-7]', 10);
 DROP INDEX hp_ip;
 CREATE INDEX hp_cos ON hp USING hnsw (v vector_cosine_ops) WITH (m = 8, ef_construction = 32);
 SELECT * FROM hp_check('<=>', '[3,-7]', 10);
+-- zero vectors are not indexed under cosine, and the check knows it
+SELECT vsim.index_check('hp_cos', true);
 SET hnsw.iterative_scan = relaxed_order;
 SELECT count(*) AS nonzero_vectors FROM (SELECT id FROM hp ORDER BY v <=> '[3,-7]') s;
 RESET hnsw.iterative_scan;
@@ -130,12 +132,25 @@ RESET ROLE;
 REVOKE SELECT ON hp FROM hp_reader;
 DROP ROLE hp_nobody, hp_reader, hp_scanner;
 
--- VACUUM removes deleted rows from the index
+-- vsim.index_check() passes a sound index (heapallindexed: every row is in it)
+SELECT vsim.index_check('hp_l2', true);
+
+-- VACUUM removes deleted rows from the index and frees their elements'
+-- slots, which inserts reuse before the index grows
 DELETE FROM hp WHERE id > 1000 OR id % 2 = 0;
 VACUUM hp;
-SELECT elements, heap_tids, dead_elements FROM vsim.hnsw_index_stats('hp_l2');
+SELECT elements, heap_tids, dead_elements, free_slots FROM vsim.hnsw_index_stats('hp_l2');
+SELECT vsim.index_check('hp_l2', true);
 SELECT count(*) AS deleted_returned FROM (SELECT id FROM hp ORDER BY v <-> '[7,7]' LIMIT 50) s WHERE id > 1000 OR id % 2 = 0;
 SELECT * FROM hp_check('<->', '[7,7]', 20);
+SELECT free_slots AS free_before FROM vsim.hnsw_index_stats('hp_l2') \gset
+INSERT INTO hp SELECT 2000 + i, i % 10, ARRAY[i % 20 - 9.5, i / 20 - 9.5]::real[]
+  FROM generate_series(1, 100) i;
+SELECT elements, heap_tids, :free_before - free_slots > 50 AS slots_reused
+  FROM vsim.hnsw_index_stats('hp_l2');
+SELECT vsim.index_check('hp_l2', true);
+SELECT * FROM hp_check('<->', '[7,7]', 20);
+SELECT * FROM hp_check('<->', '[-3.5,2.5]', 20);
 SELECT vsim.hnsw_index_stats('hp_pkey');
 SELECT vsim.hnsw_index_stats('hp');
 \echo :LAST_ERROR_SQLSTATE
@@ -143,6 +158,17 @@ REINDEX INDEX hp_l2;
 SELECT elements, heap_tids, dead_elements FROM vsim.hnsw_index_stats('hp_l2');
 SELECT * FROM hp_check('<->', '[7,7]', 20);
 DROP INDEX hp_l2;
+
+-- vsim.index_check() on partial and expression indexes: heapallindexed
+-- expects only the rows the predicate admits, under the expression
+CREATE INDEX hp_part ON hp USING hnsw (v vector_l2_ops) WHERE cat = 3;
+CREATE INDEX hp_expr ON hp USING hnsw ((l2_normalize(v)::vector(2)) vector_l2_ops);
+DELETE FROM hp WHERE id % 7 = 0;
+VACUUM hp;
+SELECT vsim.index_check('hp_part', true), vsim.index_check('hp_expr', true);
+SELECT heap_tids = (SELECT count(*) FROM hp WHERE cat = 3 AND v IS NOT NULL) AS partial_rows
+  FROM vsim.hnsw_index_stats('hp_part');
+DROP INDEX hp_part, hp_expr;
 
 -- an empty index, then inserts through the concurrent insert path
 CREATE TABLE hp_empty (id int, v vector(3));
@@ -197,6 +223,21 @@ RESET enable_seqscan;
 SELECT * FROM vsim.hnsw_index_stats('hp_err');
 \set VERBOSITY default
 DROP TABLE hp_err;
+
+-- every scan counts in pg_stat_user_indexes.idx_scan, also each rescan of
+-- a LATERAL join (stats reach the view when the backend flushes them)
+CREATE TABLE hp_stat (id int, v vector(2));
+INSERT INTO hp_stat SELECT i, ARRAY[i, i % 7]::real[] FROM generate_series(1, 100) i;
+CREATE INDEX hp_stat_idx ON hp_stat USING hnsw (v vector_l2_ops);
+SET enable_seqscan = off;
+SELECT id FROM hp_stat ORDER BY v <-> '[3,3]' LIMIT 1;
+SELECT count(*) FROM generate_series(1, 3) g CROSS JOIN LATERAL (
+  SELECT id FROM hp_stat ORDER BY v <-> ARRAY[g, g]::real[]::vector LIMIT 1) s;
+RESET enable_seqscan;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan, idx_tup_read > 0 AS tuples_read FROM pg_stat_user_indexes
+  WHERE indexrelid = 'hp_stat_idx'::regclass;
+DROP TABLE hp_stat;
 
 -- operator class validation
 SELECT amvalidate(oid) FROM pg_opclass WHERE opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hnsw') ORDER BY opcname;

@@ -29,6 +29,7 @@ static const VindexMethod hnsw_method = {
 	.procs = hnsw_procs,
 	.nprocs = lengthof(hnsw_procs),
 	.usemaintenanceworkmem = true,
+	.check = hnsw_index_check,
 };
 
 static const struct config_enum_entry hnsw_iterative_scan_options[] = {

@@ -37,16 +37,54 @@
  * GenericXLog logs only those bytes.
  *
  * An element with no heap TIDs left is dead: VACUUM removed its rows.  Dead
- * elements stay in place (space is not reused; REINDEX compacts), keep
- * their neighbour lists so searches can pass through them, are never
- * returned, and are removed from live elements' lists by VACUUM.
+ * elements keep their neighbour lists so searches can pass through them,
+ * are never returned, and are removed from live elements' lists by VACUUM,
+ * which then makes them free slots (flag HNSW_ELEMENT_FREE, lists
+ * emptied).  An element's slot is the space of an element of its
+ * slot level, Max(level, slot_level); walking the stream steps by slots.
+ *
+ * Space reuse
+ * -----------
+ * An insert puts its element into a free slot of at least its size, found
+ * through the free space map, before it extends the relation (only
+ * elements that fit in a page, on pages with HNSW_PAGE_ELEMENT_START; the
+ * slot keeps its size in slot_level).  Why no search follows a reference
+ * into a reused slot to a wrong row:
+ *
+ *	  1. Live lists never name a free slot.  VACUUM frees a dead element
+ *		 only after a walk over every live element's lists, made after the
+ *		 repairs, found none naming it, and it is not the entry point.  No
+ *		 list can name it afterwards: inserts link only elements they saw
+ *		 live, and VACUUM waited (the exclusive update lock) for every
+ *		 insert in progress when the element died; inserts that started
+ *		 later never see it live.  List updates write only over the list
+ *		 they read (compare and swap), so none puts an old reference back.
+ *	  2. Only dead elements' lists and the memory of searches in progress
+ *		 can still hold a free slot's position; a search that follows one
+ *		 finds a free slot (no TIDs, no neighbours) or, once it is reused,
+ *		 a live element like any other, whose neighbours are sound.
+ *	  3. What a scan returns is consistent: it reads an element's TIDs
+ *		 together with the vector stored with them, under one page lock,
+ *		 and recomputes the distance; an element whose distance is not the
+ *		 one the search found (its slot was reused meanwhile) is skipped.
+ *		 So every row returned comes with its own vector's distance, and
+ *		 the executor checks the row's visibility as for any index.
+ *	  4. Elements that span pages are never reused, so reading their
+ *		 vector's later pages after the header's lock is released is safe.
+ *
+ * vsim.index_check() holds HNSW_VACUUM_LOCK in share mode, so that no
+ * element dies or is freed while it compares lists and elements; VACUUM
+ * holds it in exclusive mode.  Only states free -> live (reuse) and new
+ * elements (appends) change under the check, which it allows for.
  *
  * Locking: buffer content locks, one page at a time, except that appending
  * an element holds the metapage lock and then locks its pages in ascending
  * block order; no one waits for the metapage while holding a data page.
  * A heavyweight lock on the pseudo page HNSW_UPDATE_LOCK is taken in share
  * mode by inserts and in exclusive mode by an insert that becomes the new
- * entry point and by VACUUM when it replaces a dead entry point.
+ * entry point and by VACUUM to wait for the inserts in progress (and to
+ * replace a dead entry point).  Free space map pages are locked inside
+ * data page locks, never the other way round.
  *
  *-------------------------------------------------------------------------
  */
@@ -69,7 +107,8 @@
 #define HNSW_MAGIC			0x57534E48	/* "HNSW" */
 #define HNSW_VERSION		1
 #define HNSW_METAPAGE_BLKNO 0
-#define HNSW_UPDATE_LOCK	0	/* pseudo page for LockPage() */
+#define HNSW_UPDATE_LOCK	0	/* pseudo pages for LockPage() */
+#define HNSW_VACUUM_LOCK	1
 
 #define HNSW_HEAPTIDS		10	/* rows sharing one identical vector */
 #define HNSW_MAX_LEVEL		16
@@ -85,16 +124,24 @@
 typedef struct HnswPageOpaqueData
 {
 	uint16		page_kind;		/* HNSW_PAGE_META or HNSW_PAGE_DATA */
-	uint16		unused;
+	uint16		flags;			/* HNSW_PAGE_ELEMENT_START */
 	uint32		magic;			/* HNSW_MAGIC */
 } HnswPageOpaqueData;
 
 #define HNSW_PAGE_META		1
 #define HNSW_PAGE_DATA_KIND 2
 
-/* Stream bytes per data page. */
-#define HNSW_PAGE_DATA \
-	(BLCKSZ - SizeOfPageHeaderData - MAXALIGN(sizeof(HnswPageOpaqueData)))
+/*
+ * Data page flag: the page's stream bytes begin with an element's header
+ * (not with the continuation of a vector from the page before), so the
+ * elements on the page can be enumerated from offset 0.  Set when the
+ * page's first bytes are written; only such pages have slots to reuse.
+ */
+#define HNSW_PAGE_ELEMENT_START 0x0001
+
+/* Where the special space starts, and the stream bytes per data page. */
+#define HNSW_SPECIAL_OFFSET (BLCKSZ - MAXALIGN(sizeof(HnswPageOpaqueData)))
+#define HNSW_PAGE_DATA		(HNSW_SPECIAL_OFFSET - SizeOfPageHeaderData)
 
 /* An element's address on disk: block and byte offset in its data area. */
 typedef struct HnswPtr
@@ -122,9 +169,20 @@ typedef struct HnswElementHeader
 {
 	uint8		level;
 	uint8		ntids;			/* 0: dead */
-	uint16		unused;
+	uint8		flags;			/* HNSW_ELEMENT_FREE */
+	uint8		slot_level;		/* the slot is sized for Max(level, this) */
 	ItemPointerData tids[HNSW_HEAPTIDS];
 } HnswElementHeader;
+
+/* Element flag: a free slot (see "Space reuse" above). */
+#define HNSW_ELEMENT_FREE	0x01
+
+/* The level an element's slot is sized for (it may hold a lower one). */
+static inline int
+hnsw_slot_level(const HnswElementHeader *hdr)
+{
+	return Max(hdr->level, hdr->slot_level);
+}
 
 /* Capacity of the neighbour list at `level` for parameter m. */
 #define HNSW_CAP(m, level)	((level) == 0 ? 2 * (m) : (m))
@@ -216,6 +274,9 @@ extern int	hnsw_max_level(int m);
 #define HNSW_POS_OFFSET(pos)	((uint32) ((pos) % HNSW_PAGE_DATA))
 #define HNSW_PAGE_BYTES(page)	((char *) (page) + SizeOfPageHeaderData)
 
+/* Index of `pos` in the ascending array sorted[0..n-1] (bisection), or -1. */
+extern int64 hnsw_find_pos(const uint64 *sorted, int64 n, uint64 pos);
+
 /* Store stream position `pos` (HNSW_INVALID_POS: none) in *ptr. */
 extern void hnsw_ptr_set(HnswPtr *ptr, uint64 pos);
 
@@ -230,15 +291,140 @@ hnsw_ptr_get(const HnswPtr *ptr)
 	return (uint64) (blk - 1) * HNSW_PAGE_DATA + ptr->off;
 }
 
-/* Initialise a data page or the metapage in place; the metapage's fields. */
-extern void hnsw_init_data_page(Page page);
+/* The count and the slots of list `level` of the element at `hdr`. */
+static inline uint16 *
+hnsw_list_count(HnswElementHeader *hdr, int m, int level)
+{
+	return (uint16 *) ((char *) hdr + hnsw_list_offset(m, level));
+}
+
+static inline HnswPtr *
+hnsw_list_slots(HnswElementHeader *hdr, int m, int level)
+{
+	return (HnswPtr *) ((char *) hnsw_list_count(hdr, m, level) + sizeof(uint16));
+}
+
+/*
+ * Initialise a data page or the metapage in place; the metapage's fields.
+ * `element_start` sets HNSW_PAGE_ELEMENT_START.
+ */
+extern void hnsw_init_data_page(Page page, bool element_start);
 extern void hnsw_init_meta_page(Page page, const HnswShape *shape);
 extern HnswMetaPageData *hnsw_meta(Page page);
 
-/* Raise XX001 (data_corrupted) unless `page` is an hnsw page of `kind`. */
+/*
+ * Checks of what is read from a page.  Every read path makes them before
+ * it uses a value read from disk, so that damage is reported instead of
+ * followed: each failure raises XX002 through vindex_report_corrupted,
+ * naming the index and the block, with a detail saying what is wrong.
+ * The inline checks cost a comparison or two per field on the scan path;
+ * the reports are out of line.
+ */
+
+/*
+ * Is `page` a data page: its special space where an hnsw page has it,
+ * holding the magic and the data page kind, and pd_lower within the
+ * stream bytes?  (Read at fixed offsets, so a damaged pd_special cannot
+ * send the check outside the page.)
+ */
+static inline bool
+hnsw_data_page_ok(Page page)
+{
+	PageHeader	ph = (PageHeader) page;
+	const HnswPageOpaqueData *opaque =
+		(const HnswPageOpaqueData *) ((char *) page + HNSW_SPECIAL_OFFSET);
+
+	return ph->pd_special == HNSW_SPECIAL_OFFSET && opaque->magic == HNSW_MAGIC &&
+		opaque->page_kind == HNSW_PAGE_DATA_KIND &&
+		ph->pd_lower >= SizeOfPageHeaderData && ph->pd_lower <= HNSW_SPECIAL_OFFSET;
+}
+
+/* Report XX002 unless `page` (block blkno) is a sound hnsw page of `kind`. */
 extern void hnsw_check_page(Relation index, Page page, BlockNumber blkno, uint16 kind);
 
-/* Read the metapage: the shape, and entry/entry_level/tail if not NULL. */
+/* Report XX002 for the element at in-page offset `off`, saying why. */
+extern void hnsw_element_corrupted(Relation index, const HnswShape *shape, Page page,
+								   BlockNumber blkno, uint32 off) pg_attribute_noreturn();
+
+/*
+ * hnsw_page_element: the header of the element at in-page offset `off` of
+ * page `page` (block blkno), a pointer into the locked page.  Reports XX002
+ * unless the page is a data page, the offset is 4-byte aligned, the
+ * header and the lists of its slot lie within the page's stream bytes
+ * (pd_lower), its levels are at most shape->max_level, its TID count at
+ * most HNSW_HEAPTIDS and its flags known.  The vector is not checked: its
+ * length follows from the metapage.
+ */
+static inline HnswElementHeader *
+hnsw_page_element(Relation index, const HnswShape *shape, Page page,
+				  BlockNumber blkno, uint32 off)
+{
+	HnswElementHeader *hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(page) + off);
+	Size		end = SizeOfPageHeaderData + off;
+	Size		lower = ((PageHeader) page)->pd_lower;
+
+	if (unlikely(!hnsw_data_page_ok(page) || off % 4 != 0 ||
+				 end + sizeof(HnswElementHeader) > lower ||
+				 hdr->level > shape->max_level || hdr->slot_level > shape->max_level ||
+				 hdr->ntids > HNSW_HEAPTIDS || (hdr->flags & ~HNSW_ELEMENT_FREE) != 0 ||
+				 end + hnsw_prefix_size(shape->m, hnsw_slot_level(hdr)) > lower))
+		hnsw_element_corrupted(index, shape, page, blkno, off);
+	return hdr;
+}
+
+/* Report XX002: element `pos` (in block blkno) lists `count` at `level`. */
+extern void hnsw_list_corrupted(Relation index, BlockNumber blkno, uint64 pos,
+								int level, int count) pg_attribute_noreturn();
+
+/*
+ * hnsw_checked_count: the count of list `level` (at most hdr->level) of
+ * element `pos` at `hdr` in block blkno; XX002 when it exceeds the list's
+ * capacity.
+ */
+static inline int
+hnsw_checked_count(Relation index, const HnswShape *shape, HnswElementHeader *hdr,
+				   int level, BlockNumber blkno, uint64 pos)
+{
+	int			n = *hnsw_list_count(hdr, shape->m, level);
+
+	if (unlikely(n > HNSW_CAP(shape->m, level)))
+		hnsw_list_corrupted(index, blkno, pos, level, n);
+	return n;
+}
+
+/* The out-of-line part of hnsw_slot_pos: refresh *nblocks, or XX002. */
+extern uint64 hnsw_slot_pos_slow(Relation index, BlockNumber *nblocks,
+								 const HnswPtr *slot, BlockNumber holder);
+
+/*
+ * hnsw_slot_pos: the stream position neighbour slot `slot` (in a list of
+ * an element in block `holder`) holds, checked to be a possible element
+ * start: a 4-byte aligned offset within the stream bytes of a data block
+ * that exists.  *nblocks caches the relation's size (start it at 1); it is
+ * refreshed when a slot names a block beyond it, as concurrent appends
+ * extend the relation.  XX002 naming `holder` otherwise.
+ */
+static inline uint64
+hnsw_slot_pos(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
+			  BlockNumber holder)
+{
+	BlockNumber blk = BlockIdGetBlockNumber(&slot->blk);
+
+	/* blk - 1 wraps for block 0 and InvalidBlockNumber, so both fail */
+	if (unlikely(blk - 1 >= *nblocks - 1 || slot->off >= HNSW_PAGE_DATA ||
+				 slot->off % 4 != 0))
+		return hnsw_slot_pos_slow(index, nblocks, slot, holder);
+	return (uint64) (blk - 1) * HNSW_PAGE_DATA + slot->off;
+}
+
+/*
+ * Read the metapage: the shape, and entry/entry_level/tail if not NULL.
+ * Reports XX002 unless the metapage is sound: magic and version, every
+ * field within the range its option or type allows (dims 1 ..
+ * VECTOR_MAX_DIM, m and ef_construction those of the reloptions, a known
+ * metric, entry_level -1 .. max_level and -1 exactly when there is no
+ * entry point, a 4-byte aligned position before the tail otherwise).
+ */
 extern void hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry,
 						   int *entry_level, uint64 *tail);
 
@@ -253,13 +439,37 @@ extern void hnsw_form_element(const HnswShape *shape, char *buf, int level,
 							  const float *vec);
 
 /*
- * Append a serialised element of `size` bytes to the stream: reserves the
- * space after the tail (extending the relation), writes the bytes and
- * advances the tail, WAL-logged so that the tail moves atomically with the
- * element's first page.  Returns the element's stream position.
+ * hnsw_store_element: store a serialised element of `size` bytes and
+ * `level`, WAL-logged, and return its stream position.  An element that
+ * fits in a page goes into a free slot of at least its size when the free
+ * space map offers a page with one (the slot keeps its size, recorded in
+ * slot_level; the page's largest remaining free slot is recorded in the
+ * map); otherwise it is appended after the tail, extending the relation,
+ * in WAL records that move the tail atomically with the element's first
+ * page.
  */
-extern uint64 hnsw_append_element(Relation index, const HnswShape *shape,
-								  const char *buf, Size size, int level);
+extern uint64 hnsw_store_element(Relation index, const HnswShape *shape,
+								 const char *buf, Size size, int level);
+
+/*
+ * hnsw_page_free_slots: the free slots of data page `page` (block blkno,
+ * locked): returns the offset of the smallest free slot of at least `want`
+ * bytes (UINT32_MAX when there is none, or want is 0), and sets *largest
+ * to the bytes of the largest free slot besides that one (0: none), the
+ * amount for the free space map.  Only slots wholly in the page count, and
+ * only on a page with HNSW_PAGE_ELEMENT_START, whose elements can be
+ * enumerated from offset 0.  Checks the page and the headers read (XX002).
+ */
+extern uint32 hnsw_page_free_slots(Relation index, const HnswShape *shape, Page page,
+								   BlockNumber blkno, Size want, Size *largest);
+
+/*
+ * The free space map's granularity (BLCKSZ / FSM_CATEGORIES, private to
+ * freespace.c): it rounds a request up to a multiple and a recorded
+ * amount down, so requests for a slot are rounded down to a multiple, or
+ * a slot of exactly the needed size would never be found.
+ */
+#define HNSW_FSM_STEP	(BLCKSZ / 256)
 
 /* Set the entry point (under the metapage lock), WAL-logged. */
 extern void hnsw_set_entry(Relation index, uint64 entry, int level,
@@ -267,20 +477,38 @@ extern void hnsw_set_entry(Relation index, uint64 entry, int level,
 
 /*
  * Copy `len` stream bytes from position `pos` into `dst`, each page read
- * under a share lock.
+ * under a share lock; `pinned` is a pin on the first page to use (and
+ * release), or InvalidBuffer.  XX002 when a page does not exist (*nblocks
+ * caches the relation's size, as for hnsw_slot_pos), is no data page or
+ * does not hold the bytes.
  */
-extern void hnsw_read_stream(Relation index, uint64 pos, char *dst, Size len);
+extern void hnsw_read_stream(Relation index, BlockNumber *nblocks, Buffer pinned,
+							 uint64 pos, char *dst, Size len);
 
 /*
- * Visit every element whose header lies before stream position `tail`, in
- * stream order, calling fn on its header in the page.  In exclusive mode
- * fn may change the header and lists (it returns true when it did) and the
- * page is WAL-logged; otherwise the page is share-locked and fn must not
- * change it.  fn runs under the page lock and must not lock other pages.
+ * hnsw_walk: visit the elements whose headers lie in stream positions
+ * [from, until), in stream order, from `from` (an element's start, 0 for
+ * the first), calling fn on each header in its page, checked with
+ * hnsw_page_element (and every page with hnsw_check_page).  In exclusive
+ * mode fn may change the header and lists (it returns HNSW_WALK_CHANGED
+ * when it did) and the page is WAL-logged; otherwise the page is
+ * share-locked and fn must not change it.  fn runs under the page lock
+ * and must not lock other pages.  fn returns HNSW_WALK_STOP to end the walk
+ * before the element it was given.  Returns the start of the first element
+ * not visited (>= until when the walk ran to its end), from which a later
+ * walk can go on.  XX002 when `until` lies beyond the relation's end.
  */
-typedef bool (*HnswWalkFn) (void *arg, uint64 pos, HnswElementHeader *hdr);
-extern void hnsw_walk(Relation index, const HnswShape *shape, uint64 tail,
-					  bool exclusive, HnswWalkFn fn, void *arg);
+typedef enum HnswWalkAction
+{
+	HNSW_WALK_NEXT,
+	HNSW_WALK_CHANGED,
+	HNSW_WALK_STOP
+} HnswWalkAction;
+
+typedef HnswWalkAction (*HnswWalkFn) (void *arg, Page page, uint64 pos,
+									  HnswElementHeader *hdr);
+extern uint64 hnsw_walk(Relation index, const HnswShape *shape, uint64 from,
+						uint64 until, bool exclusive, HnswWalkFn fn, void *arg);
 
 /* ---------------------------------------------------------------------
  * Graph algorithms (hnsw_graph.c), over memory or disk graphs
@@ -429,24 +657,41 @@ typedef struct HnswDiskGraph
 {
 	HnswGraph	g;
 	Relation	index;
+	BlockNumber nblocks;		/* the relation's size, as last seen */
 	float	   *scratch;		/* for vectors that span pages */
 } HnswDiskGraph;
 
 /*
  * The index on disk as an HnswGraph of `shape`, elements named by stream
- * position; pages are read under share locks, one at a time.
+ * position; pages are read under share locks, one at a time, and what is
+ * read is checked as hnsw_page_element and hnsw_slot_pos say (XX002).
  */
 extern void hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index,
 								 const HnswShape *shape);
-/* Copy the header of element `pos` (under a share lock). */
-extern void hnsw_disk_read_header(HnswDiskGraph *dg, uint64 pos, HnswElementHeader *hdr);
+
+/*
+ * XX002 unless stream position `pos` (the metapage's entry point, or
+ * HNSW_INVALID_POS for none) lies in a block of the relation; call it
+ * before the first use of the entry.
+ */
+extern void hnsw_disk_check_pos(HnswDiskGraph *dg, uint64 pos);
+
+/*
+ * The heap TIDs of element `pos` (into tids, room for HNSW_HEAPTIDS; their
+ * count in *ntids, 0 for a dead element or a free slot) and the distance
+ * from `q` to the vector stored with them, both read under one share lock
+ * of the element's page.
+ */
+extern double hnsw_disk_element_tids(HnswDiskGraph *dg, uint64 pos, const float *q,
+									 ItemPointerData *tids, int *ntids);
 
 /*
  * Pin the page of element `pos` and lock it in `mode` (BUFFER_LOCK_SHARE or
- * _EXCLUSIVE); *hdr points to the header in the page.
+ * _EXCLUSIVE); *hdr points to the header in the page, checked with
+ * hnsw_page_element.
  */
-extern Buffer hnsw_lock_element(Relation index, uint64 pos, int mode,
-								HnswElementHeader **hdr);
+extern Buffer hnsw_lock_element(Relation index, const HnswShape *shape, uint64 pos,
+								int mode, HnswElementHeader **hdr);
 
 /*
  * Insert one row into an index on disk (Algorithm 1), concurrently with
@@ -463,10 +708,28 @@ extern void hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid);
  * the list as long as it was.  The list is read under a share lock and
  * written under an exclusive one if unchanged in between, else retried
  * (three times; then the update is skipped, which costs recall, not
- * correctness).
+ * correctness).  Returns false when it was skipped so, true when the list
+ * was written, needed no change, or pos no longer has `level`.
  */
-extern void hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
+extern bool hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 								  const HnswCand *add, int nadd, bool replace);
+
+/* ---------------------------------------------------------------------
+ * Structure check (hnsw_check.c)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * hnsw_index_check: VindexMethod.check of hnsw (index.h), for
+ * vsim.index_check(): verifies the metapage, every page's kind, magic and
+ * bounds, every element's header and lists, that every neighbour
+ * reference names an element (in a live element's list, one that is not a
+ * free slot and has the list's level), and the entry point; with
+ * heapallindexed, that every row of a fresh MVCC snapshot that the index
+ * covers is in it.  Runs alongside inserts and scans, not alongside VACUUM
+ * (HNSW_VACUUM_LOCK).  XX002 for the first damage found.
+ */
+extern void hnsw_index_check(Relation index, Relation heap, bool heapallindexed);
 
 /* ---------------------------------------------------------------------
  * Access method entry points: the IndexAmRoutine callbacks, which do what
@@ -481,8 +744,11 @@ extern void hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
  *		the column has no dimensions or ef_construction < 2 * m, 54000
  *		when a parallel build's graph outgrows the shared memory sized
  *		from the statistics.
- *	  - hnsw_bulkdelete also replaces a dead entry point and repairs the
- *		lists that name dead elements.
+ *	  - hnsw_bulkdelete also replaces a dead entry point, repairs the
+ *		lists that name newly dead elements and makes those elements free
+ *		slots, in rounds when they do not fit in maintenance_work_mem
+ *		(hnsw_vacuum.c); hnsw_vacuumcleanup finishes what an earlier
+ *		VACUUM left.  Both report their counts at info->message_level.
  *	  - a scan without ORDER BY raises 0A000.
  * ---------------------------------------------------------------------
  */

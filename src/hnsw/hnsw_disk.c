@@ -3,7 +3,8 @@
  * hnsw_disk.c
  *	  The HNSW graph on disk as an HnswGraph: neighbour lists and distances
  *	  read through the buffer manager under share locks, batched with
- *	  prefetching.
+ *	  prefetching.  Every header, list and neighbour position read is
+ *	  checked (hnsw.h) before it is used.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,85 +15,101 @@
 #include "utils/rel.h"
 
 Buffer
-hnsw_lock_element(Relation index, uint64 pos, int mode, HnswElementHeader **hdr)
+hnsw_lock_element(Relation index, const HnswShape *shape, uint64 pos, int mode,
+				  HnswElementHeader **hdr)
 {
-	Buffer		buf = ReadBuffer(index, HNSW_POS_BLOCK(pos));
+	BlockNumber blkno = HNSW_POS_BLOCK(pos);
+	Buffer		buf = ReadBuffer(index, blkno);
 
 	LockBuffer(buf, mode);
-	*hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + HNSW_POS_OFFSET(pos));
+	*hdr = hnsw_page_element(index, shape, BufferGetPage(buf), blkno, HNSW_POS_OFFSET(pos));
 	return buf;
 }
 
 void
-hnsw_disk_read_header(HnswDiskGraph *dg, uint64 pos, HnswElementHeader *hdr)
+hnsw_disk_check_pos(HnswDiskGraph *dg, uint64 pos)
 {
-	Buffer		buf = ReadBuffer(dg->index, HNSW_POS_BLOCK(pos));
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	*hdr = *(HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + HNSW_POS_OFFSET(pos));
-	UnlockReleaseBuffer(buf);
+	if (pos != HNSW_INVALID_POS && HNSW_POS_BLOCK(pos) >= dg->nblocks)
+	{
+		dg->nblocks = RelationGetNumberOfBlocks(dg->index);
+		if (HNSW_POS_BLOCK(pos) >= dg->nblocks)
+			vindex_report_corrupted(dg->index, HNSW_METAPAGE_BLKNO,
+									"The entry point lies in block %u; the index has %u blocks.",
+									HNSW_POS_BLOCK(pos), dg->nblocks);
+	}
 }
 
 static int
 disk_neighbours(HnswGraph *g, uint64 id, int level, uint64 *out)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) g;
+	BlockNumber blkno = HNSW_POS_BLOCK(id);
 	HnswElementHeader *hdr;
-	Buffer		buf;
+	Buffer		buf = hnsw_lock_element(dg->index, &g->shape, id, BUFFER_LOCK_SHARE, &hdr);
 	int			n = 0;
-
-	buf = ReadBuffer(dg->index, HNSW_POS_BLOCK(id));
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + HNSW_POS_OFFSET(id));
 
 	if (hdr->level >= level)
 	{
-		char	   *list = (char *) hdr + hnsw_list_offset(g->shape.m, level);
-		HnswPtr    *slots = (HnswPtr *) (list + sizeof(uint16));
+		HnswPtr    *slots = hnsw_list_slots(hdr, g->shape.m, level);
 
-		n = Min(*(uint16 *) list, HNSW_CAP(g->shape.m, level));
+		n = hnsw_checked_count(dg->index, &g->shape, hdr, level, blkno, id);
 		for (int i = 0; i < n; i++)
-			out[i] = hnsw_ptr_get(&slots[i]);
+			out[i] = hnsw_slot_pos(dg->index, &dg->nblocks, &slots[i], blkno);
 	}
 	UnlockReleaseBuffer(buf);
 	return n;
 }
 
 /*
- * The vector of element `id`: computes the distance to `q` in the page when
- * the vector lies in the header's page (the common case); otherwise copies
- * it into dg->scratch.  With q == NULL it always copies into `into`.
+ * The work on element `id`, whose header's page `first` is pinned (and the
+ * page after it `next`, or InvalidBuffer).  Under the share lock of the
+ * header's page: check the header, note whether the element is live, copy
+ * its heap TIDs into `tids` (unless NULL; *ntids their count), and compute
+ * the distance from `q` to its vector in place when the vector lies in
+ * that page, else copy the vector out and compute it there.  With
+ * q == NULL the vector is copied into `into` and 0 returned.  Unpins both
+ * pages.  The vector of an element that spans pages is read after the
+ * header's lock is released; such elements never change (hnsw.h).
  */
 static double
-disk_vector_op(HnswDiskGraph *dg, uint64 id, const float *q, float *into, bool *live)
+element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const float *q,
+		   float *into, bool *live, ItemPointerData *tids, int *ntids)
 {
 	HnswShape  *shape = &dg->g.shape;
-	HnswElementHeader *hdr;
-	Buffer		buf;
 	uint32		off = HNSW_POS_OFFSET(id);
-	Size		prefix;
 	Size		bytes = sizeof(float) * shape->dims;
-	Size		here;
 	float	   *dst = q ? dg->scratch : into;
+	HnswElementHeader *hdr;
+	Size		prefix;
+	Size		here;
 	double		d = 0;
 
-	buf = ReadBuffer(dg->index, HNSW_POS_BLOCK(id));
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(buf)) + off);
+	LockBuffer(first, BUFFER_LOCK_SHARE);
+	hdr = hnsw_page_element(dg->index, shape, BufferGetPage(first), HNSW_POS_BLOCK(id), off);
 	prefix = hnsw_prefix_size(shape->m, hdr->level);
 	here = Min(bytes, HNSW_PAGE_DATA - off - prefix);
 	*live = hdr->ntids > 0;
+	if (tids)
+	{
+		memcpy(tids, hdr->tids, sizeof(ItemPointerData) * hdr->ntids);
+		*ntids = hdr->ntids;
+	}
 	if (q && here == bytes)
 	{
 		d = vector_metric_distance(shape->metric, q, (float *) ((char *) hdr + prefix),
 								   shape->dims);
-		UnlockReleaseBuffer(buf);
+		UnlockReleaseBuffer(first);
+		if (BufferIsValid(next))
+			ReleaseBuffer(next);
 		return d;
 	}
 	memcpy(dst, (char *) hdr + prefix, here);
-	UnlockReleaseBuffer(buf);
+	UnlockReleaseBuffer(first);
 	if (here < bytes)
-		hnsw_read_stream(dg->index, id + prefix + here, (char *) dst + here, bytes - here);
+		hnsw_read_stream(dg->index, &dg->nblocks, next, id + prefix + here,
+						 (char *) dst + here, bytes - here);
+	else if (BufferIsValid(next))
+		ReleaseBuffer(next);
 	if (q)
 		d = vector_metric_distance(shape->metric, q, dst, shape->dims);
 	return d;
@@ -101,7 +118,20 @@ disk_vector_op(HnswDiskGraph *dg, uint64 id, const float *q, float *into, bool *
 static double
 disk_distance(HnswGraph *g, uint64 id, const float *q, bool *live)
 {
-	return disk_vector_op((HnswDiskGraph *) g, id, q, NULL, live);
+	HnswDiskGraph *dg = (HnswDiskGraph *) g;
+
+	return element_op(dg, id, ReadBuffer(dg->index, HNSW_POS_BLOCK(id)), InvalidBuffer,
+					  q, NULL, live, NULL, NULL);
+}
+
+double
+hnsw_disk_element_tids(HnswDiskGraph *dg, uint64 pos, const float *q,
+					   ItemPointerData *tids, int *ntids)
+{
+	bool		live;
+
+	return element_op(dg, pos, ReadBuffer(dg->index, HNSW_POS_BLOCK(pos)), InvalidBuffer,
+					  q, NULL, &live, tids, ntids);
 }
 
 /*
@@ -123,68 +153,22 @@ pin_vector(HnswDiskGraph *dg, uint64 id, VectorPages *vp)
 	uint32		off = HNSW_POS_OFFSET(id);
 	Size		start = off + hnsw_prefix_size(dg->g.shape.m, 0);
 	Size		end = start + sizeof(float) * dg->g.shape.dims;
+	BlockNumber blkno = HNSW_POS_BLOCK(id);
 	const char *page;
 
-	vp->first = ReadBuffer(dg->index, HNSW_POS_BLOCK(id));
+	vp->first = ReadBuffer(dg->index, blkno);
 	page = HNSW_PAGE_BYTES(BufferGetPage(vp->first));
 	__builtin_prefetch(page + off);
 	for (Size o = start; o < Min(end, HNSW_PAGE_DATA); o += 64)
 		__builtin_prefetch(page + o);
 	vp->next = InvalidBuffer;
-	if (end > HNSW_PAGE_DATA && end <= 2 * HNSW_PAGE_DATA)
+	if (end > HNSW_PAGE_DATA && end <= 2 * HNSW_PAGE_DATA && blkno + 1 < dg->nblocks)
 	{
-		vp->next = ReadBuffer(dg->index, HNSW_POS_BLOCK(id) + 1);
+		vp->next = ReadBuffer(dg->index, blkno + 1);
 		page = HNSW_PAGE_BYTES(BufferGetPage(vp->next));
 		for (Size o = 0; o < end - HNSW_PAGE_DATA; o += 64)
 			__builtin_prefetch(page + o);
 	}
-}
-
-/* Distance from `q` to element `id` whose pages pin_vector pinned; unpins. */
-static double
-pinned_distance(HnswDiskGraph *dg, uint64 id, const float *q, VectorPages *vp,
-				bool *live)
-{
-	HnswShape  *shape = &dg->g.shape;
-	HnswElementHeader *hdr;
-	uint32		off = HNSW_POS_OFFSET(id);
-	Size		bytes = sizeof(float) * shape->dims;
-	Size		prefix;
-	Size		here;
-	double		d;
-
-	LockBuffer(vp->first, BUFFER_LOCK_SHARE);
-	hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(BufferGetPage(vp->first)) + off);
-	prefix = hnsw_prefix_size(shape->m, hdr->level);
-	*live = hdr->ntids > 0;
-	here = Min(bytes, HNSW_PAGE_DATA - off - prefix);
-	if (here == bytes)
-	{
-		d = vector_metric_distance(shape->metric, q,
-								   (float *) ((char *) hdr + prefix), shape->dims);
-		UnlockReleaseBuffer(vp->first);
-	}
-	else
-	{
-		/* the vector continues on the following page(s) */
-		memcpy(dg->scratch, (char *) hdr + prefix, here);
-		UnlockReleaseBuffer(vp->first);
-		if (BufferIsValid(vp->next) && bytes - here <= HNSW_PAGE_DATA)
-		{
-			LockBuffer(vp->next, BUFFER_LOCK_SHARE);
-			memcpy((char *) dg->scratch + here,
-				   HNSW_PAGE_BYTES(BufferGetPage(vp->next)), bytes - here);
-			UnlockReleaseBuffer(vp->next);
-			vp->next = InvalidBuffer;
-		}
-		else
-			hnsw_read_stream(dg->index, id + prefix + here,
-							 (char *) dg->scratch + here, bytes - here);
-		d = vector_metric_distance(shape->metric, q, dg->scratch, shape->dims);
-	}
-	if (BufferIsValid(vp->next))
-		ReleaseBuffer(vp->next);
-	return d;
 }
 
 /*
@@ -211,16 +195,18 @@ disk_distances(HnswGraph *g, const uint64 *ids, int n, const float *q,
 
 		if (i + 1 < n)
 			pin_vector(dg, ids[i + 1], &ahead);
-		d[i] = pinned_distance(dg, ids[i], q, &cur, &live[i]);
+		d[i] = element_op(dg, ids[i], cur.first, cur.next, q, NULL, &live[i], NULL, NULL);
 	}
 }
 
 static const float *
 disk_vector(HnswGraph *g, uint64 id, float *scratch)
 {
+	HnswDiskGraph *dg = (HnswDiskGraph *) g;
 	bool		live;
 
-	disk_vector_op((HnswDiskGraph *) g, id, NULL, scratch, &live);
+	element_op(dg, id, ReadBuffer(dg->index, HNSW_POS_BLOCK(id)), InvalidBuffer,
+			   NULL, scratch, &live, NULL, NULL);
 	return scratch;
 }
 
@@ -235,5 +221,6 @@ hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index, const HnswShape *shape)
 	dg->g.shape = *shape;
 	dg->g.nelements = 0;
 	dg->index = index;
+	dg->nblocks = 1;			/* the metapage; refreshed on first use */
 	dg->scratch = palloc(sizeof(float) * shape->dims);
 }

@@ -20,24 +20,33 @@
  * Neighbour list updates
  * ---------------------------------------------------------------------
  */
-/* A neighbour list as read under a share lock, to detect concurrent change. */
+/*
+ * A neighbour list as read under a share lock, to detect concurrent
+ * change: its bytes, and the positions they name, checked.
+ */
 typedef struct ListSnapshot
 {
 	uint16		count;
 	HnswPtr		slots[2 * HNSW_MAX_M];
+	uint64		pos[2 * HNSW_MAX_M];
 } ListSnapshot;
 
 static bool
-read_list(Relation index, const HnswShape *shape, uint64 pos, int level,
-		  ListSnapshot *snap)
+read_list(HnswDiskGraph *dg, uint64 pos, int level, ListSnapshot *snap)
 {
+	const HnswShape *shape = &dg->g.shape;
+	BlockNumber blkno = HNSW_POS_BLOCK(pos);
 	HnswElementHeader *hdr;
-	Buffer		buf = hnsw_lock_element(index, pos, BUFFER_LOCK_SHARE, &hdr);
+	Buffer		buf = hnsw_lock_element(dg->index, shape, pos, BUFFER_LOCK_SHARE, &hdr);
 	bool		ok = hdr->level >= level;
 
 	if (ok)
-		memcpy(snap, (char *) hdr + hnsw_list_offset(shape->m, level),
-			   HNSW_LIST_BYTES(shape->m, level));
+	{
+		hnsw_checked_count(dg->index, shape, hdr, level, blkno, pos);
+		memcpy(snap, hnsw_list_count(hdr, shape->m, level), HNSW_LIST_BYTES(shape->m, level));
+		for (int i = 0; i < snap->count; i++)
+			snap->pos[i] = hnsw_slot_pos(dg->index, &dg->nblocks, &snap->slots[i], blkno);
+	}
 	UnlockReleaseBuffer(buf);
 	return ok;
 }
@@ -53,7 +62,7 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 {
 	HnswGraph  *g = &dg->g;
 	int			cap = HNSW_CAP(g->shape.m, level);
-	int			count = Min(snap->count, cap);
+	int			count = snap->count;
 	HnswCand   *cands = palloc(sizeof(HnswCand) * (count + nadd));
 	HnswCand   *kept = palloc(sizeof(HnswCand) * cap);
 	float	   *base = palloc(sizeof(float) * g->shape.dims);
@@ -65,7 +74,7 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 	if (!replace && count + nadd <= cap)
 	{
 		for (int i = 0; i < count; i++)
-			out[i] = hnsw_ptr_get(&snap->slots[i]);
+			out[i] = snap->pos[i];
 		n = count;
 		for (int j = 0; j < nadd; j++)
 		{
@@ -82,7 +91,7 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 	g->vector(g, pos, base);
 	for (int i = 0; i < count; i++)
 	{
-		uint64		id = hnsw_ptr_get(&snap->slots[i]);
+		uint64		id = snap->pos[i];
 		bool		live;
 		double		d = g->distance(g, id, base, &live);
 
@@ -113,12 +122,11 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 	return changed ? nkept : -1;
 }
 
-void
+bool
 hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 					  const HnswCand *add, int nadd, bool replace)
 {
 	HnswShape  *shape = &dg->g.shape;
-	Size		listoff = hnsw_list_offset(shape->m, level);
 	Size		listbytes = HNSW_LIST_BYTES(shape->m, level);
 	uint64		out[2 * HNSW_MAX_M];
 
@@ -129,31 +137,34 @@ hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 		HnswElementHeader *hdr;
 		Buffer		buf;
 
-		if (!read_list(dg->index, shape, pos, level, &snap))
-			return;
+		if (!read_list(dg, pos, level, &snap))
+			return true;
 		n = merge_list(dg, pos, level, &snap, add, nadd, replace, out);
 		if (n < 0)
-			return;
+			return true;
 
-		buf = hnsw_lock_element(dg->index, pos, BUFFER_LOCK_EXCLUSIVE, &hdr);
-		if (memcmp((char *) hdr + listoff, &snap, listbytes) == 0)
+		buf = hnsw_lock_element(dg->index, shape, pos, BUFFER_LOCK_EXCLUSIVE, &hdr);
+		if (hdr->level >= level &&
+			memcmp(hnsw_list_count(hdr, shape->m, level), &snap, listbytes) == 0)
 		{
 			GenericXLogState *state = GenericXLogStart(dg->index);
 			Page		page = GenericXLogRegisterBuffer(state, buf, 0);
-			char	   *list = HNSW_PAGE_BYTES(page) + HNSW_POS_OFFSET(pos) + listoff;
-			HnswPtr    *slots = (HnswPtr *) (list + sizeof(uint16));
+			HnswElementHeader *whdr =
+				(HnswElementHeader *) (HNSW_PAGE_BYTES(page) + HNSW_POS_OFFSET(pos));
+			HnswPtr    *slots = hnsw_list_slots(whdr, shape->m, level);
 
-			memset(list, 0, listbytes);
-			*(uint16 *) list = n;
+			memset(hnsw_list_count(whdr, shape->m, level), 0, listbytes);
+			*hnsw_list_count(whdr, shape->m, level) = n;
 			for (int i = 0; i < n; i++)
 				hnsw_ptr_set(&slots[i], out[i]);
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(buf);
-			return;
+			return true;
 		}
 		/* changed by someone else since we read it: start over */
 		UnlockReleaseBuffer(buf);
 	}
+	return false;
 }
 
 /* ---------------------------------------------------------------------
@@ -164,7 +175,10 @@ hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 /*
  * Add `tid` to an element holding exactly the vector `q` (rows with equal
  * vectors share an element, up to HNSW_HEAPTIDS).  False when `pos` holds
- * another vector, is dead or is full.
+ * another vector, is dead or is full.  The vector is compared before the
+ * lock is taken, yet the slot cannot hold another element by then: this
+ * insert found it live and holds the update lock, for which VACUUM waits
+ * before it frees an element that died (hnsw.h, "Space reuse").
  */
 static bool
 add_duplicate(HnswDiskGraph *dg, uint64 pos, const float *q, ItemPointer tid)
@@ -176,7 +190,7 @@ add_duplicate(HnswDiskGraph *dg, uint64 pos, const float *q, ItemPointer tid)
 	if (memcmp(dg->g.vector(&dg->g, pos, dg->scratch), q,
 			   sizeof(float) * dg->g.shape.dims) != 0)
 		return false;
-	buf = hnsw_lock_element(dg->index, pos, BUFFER_LOCK_EXCLUSIVE, &hdr);
+	buf = hnsw_lock_element(dg->index, &dg->g.shape, pos, BUFFER_LOCK_EXCLUSIVE, &hdr);
 	if (hdr->ntids > 0 && hdr->ntids < HNSW_HEAPTIDS)
 	{
 		GenericXLogState *state = GenericXLogStart(dg->index);
@@ -237,6 +251,7 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 	level = hnsw_random_level(shape.m, shape.max_level);
 	mode = lock_for_insert(index, level, &shape, &entry, &entry_level);
 	hnsw_disk_graph_init(&dg, index, &shape);
+	hnsw_disk_check_pos(&dg, entry);
 
 	if (entry != HNSW_INVALID_POS)
 	{
@@ -283,7 +298,7 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 
 	buf = palloc(hnsw_element_size(&shape, level));
 	hnsw_form_element(&shape, buf, level, tid, 1, nbrs, counts, v->x);
-	pos = hnsw_append_element(index, &shape, buf, hnsw_element_size(&shape, level), level);
+	pos = hnsw_store_element(index, &shape, buf, hnsw_element_size(&shape, level), level);
 
 	/* Link back from each new neighbour (Algorithm 1, lines 11-16). */
 	for (int l = Min(level, entry_level); l >= 0; l--)

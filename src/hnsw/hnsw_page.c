@@ -14,6 +14,7 @@
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/rel.h"
 
@@ -52,6 +53,26 @@ hnsw_place(const HnswShape *shape, uint64 tail, int level)
 	return pos;
 }
 
+int64
+hnsw_find_pos(const uint64 *sorted, int64 n, uint64 pos)
+{
+	int64		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] == pos)
+			return mid;
+		if (sorted[mid] < pos)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
 void
 hnsw_ptr_set(HnswPtr *ptr, uint64 pos)
 {
@@ -66,20 +87,21 @@ hnsw_ptr_set(HnswPtr *ptr, uint64 pos)
 }
 
 static void
-init_page(Page page, uint16 kind)
+init_page(Page page, uint16 kind, uint16 flags)
 {
 	HnswPageOpaqueData *opaque;
 
 	PageInit(page, BLCKSZ, sizeof(HnswPageOpaqueData));
 	opaque = (HnswPageOpaqueData *) PageGetSpecialPointer(page);
 	opaque->page_kind = kind;
+	opaque->flags = flags;
 	opaque->magic = HNSW_MAGIC;
 }
 
 void
-hnsw_init_data_page(Page page)
+hnsw_init_data_page(Page page, bool element_start)
 {
-	init_page(page, HNSW_PAGE_DATA_KIND);
+	init_page(page, HNSW_PAGE_DATA_KIND, element_start ? HNSW_PAGE_ELEMENT_START : 0);
 }
 
 void
@@ -87,7 +109,7 @@ hnsw_init_meta_page(Page page, const HnswShape *shape)
 {
 	HnswMetaPageData *meta;
 
-	init_page(page, HNSW_PAGE_META);
+	init_page(page, HNSW_PAGE_META, 0);
 	meta = hnsw_meta(page);
 	meta->magic = HNSW_MAGIC;
 	meta->version = HNSW_VERSION;
@@ -110,15 +132,120 @@ hnsw_meta(Page page)
 void
 hnsw_check_page(Relation index, Page page, BlockNumber blkno, uint16 kind)
 {
-	HnswPageOpaqueData *opaque = (HnswPageOpaqueData *) PageGetSpecialPointer(page);
+	PageHeader	ph = (PageHeader) page;
+	const HnswPageOpaqueData *opaque =
+		(const HnswPageOpaqueData *) ((char *) page + HNSW_SPECIAL_OFFSET);
 
-	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(HnswPageOpaqueData)) ||
-		opaque->magic != HNSW_MAGIC || opaque->page_kind != kind)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("index \"%s\" contains unexpected page %u",
-						RelationGetRelationName(index), blkno),
-				 errhint("Please REINDEX it.")));
+	if (PageIsNew(page))
+		vindex_report_corrupted(index, blkno, "The page is uninitialised.");
+	if (ph->pd_special != HNSW_SPECIAL_OFFSET)
+		vindex_report_corrupted(index, blkno, "The special space starts at %u, not %u.",
+								(unsigned) ph->pd_special, (unsigned) HNSW_SPECIAL_OFFSET);
+	if (opaque->magic != HNSW_MAGIC)
+		vindex_report_corrupted(index, blkno, "The page's magic is 0x%08X, not 0x%08X.",
+								opaque->magic, HNSW_MAGIC);
+	if (opaque->page_kind != kind)
+		vindex_report_corrupted(index, blkno, "The page is of kind %u, not %u.",
+								(unsigned) opaque->page_kind, (unsigned) kind);
+	if (ph->pd_lower < SizeOfPageHeaderData || ph->pd_lower > HNSW_SPECIAL_OFFSET)
+		vindex_report_corrupted(index, blkno, "pd_lower is %u, outside the page's data area.",
+								(unsigned) ph->pd_lower);
+}
+
+void
+hnsw_element_corrupted(Relation index, const HnswShape *shape, Page page,
+					   BlockNumber blkno, uint32 off)
+{
+	HnswElementHeader *hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(page) + off);
+	Size		lower = ((PageHeader) page)->pd_lower - SizeOfPageHeaderData;
+
+	hnsw_check_page(index, page, blkno, HNSW_PAGE_DATA_KIND);
+	if (off % 4 != 0 || off + sizeof(HnswElementHeader) > lower)
+		vindex_report_corrupted(index, blkno,
+								"An element is said to start at offset %u, but the page's elements end at %u.",
+								off, (unsigned) lower);
+	if (hnsw_slot_level(hdr) > shape->max_level)
+		vindex_report_corrupted(index, blkno,
+								"The element at offset %u has level %d (slot level %d); the index allows at most %d.",
+								off, hdr->level, hdr->slot_level, shape->max_level);
+	if (hdr->ntids > HNSW_HEAPTIDS)
+		vindex_report_corrupted(index, blkno,
+								"The element at offset %u has %d heap TIDs; at most %d fit.",
+								off, hdr->ntids, HNSW_HEAPTIDS);
+	if ((hdr->flags & ~HNSW_ELEMENT_FREE) != 0)
+		vindex_report_corrupted(index, blkno,
+								"The element at offset %u has unknown flags 0x%02X.",
+								off, hdr->flags);
+	vindex_report_corrupted(index, blkno,
+							"The neighbour lists of the element at offset %u (level %d) end at %u, past the page's elements (%u).",
+							off, hnsw_slot_level(hdr),
+							(unsigned) (off + hnsw_prefix_size(shape->m, hnsw_slot_level(hdr))),
+							(unsigned) lower);
+}
+
+void
+hnsw_list_corrupted(Relation index, BlockNumber blkno, uint64 pos, int level, int count)
+{
+	vindex_report_corrupted(index, blkno,
+							"The element at offset %u lists %d neighbours at level %d, more than the list holds.",
+							HNSW_POS_OFFSET(pos), count, level);
+}
+
+uint64
+hnsw_slot_pos_slow(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
+				   BlockNumber holder)
+{
+	BlockNumber blk = BlockIdGetBlockNumber(&slot->blk);
+
+	if (slot->off >= HNSW_PAGE_DATA || slot->off % 4 != 0)
+		vindex_report_corrupted(index, holder,
+								"A neighbour list names offset %u of block %u, which cannot start an element.",
+								(unsigned) slot->off, blk);
+	*nblocks = RelationGetNumberOfBlocks(index);
+	if (blk == 0 || blk >= *nblocks)
+		vindex_report_corrupted(index, holder,
+								"A neighbour list names block %u; the index's data blocks are 1 to %u.",
+								blk, *nblocks - 1);
+	return (uint64) (blk - 1) * HNSW_PAGE_DATA + slot->off;
+}
+
+/* Report XX002 unless the metapage's fields hold possible values. */
+static void
+check_meta(Relation index, const HnswMetaPageData *meta)
+{
+	int			max_level;
+
+	if (meta->magic != HNSW_MAGIC || meta->version != HNSW_VERSION)
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage has magic 0x%08X and version %u, not 0x%08X and %u.",
+								meta->magic, meta->version, HNSW_MAGIC, HNSW_VERSION);
+	if (meta->dims < 1 || meta->dims > VECTOR_MAX_DIM)
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage says %u dimensions; vectors have 1 to %d.",
+								meta->dims, VECTOR_MAX_DIM);
+	if (meta->m < HNSW_MIN_M || meta->m > HNSW_MAX_M ||
+		meta->ef_construction < HNSW_MIN_EF_CONSTRUCTION ||
+		meta->ef_construction > HNSW_MAX_EF_CONSTRUCTION)
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage says m = %u and ef_construction = %u; the options allow m %d to %d and ef_construction %d to %d.",
+								meta->m, meta->ef_construction, HNSW_MIN_M, HNSW_MAX_M,
+								HNSW_MIN_EF_CONSTRUCTION, HNSW_MAX_EF_CONSTRUCTION);
+	if (meta->metric < VECTOR_METRIC_L2 || meta->metric > VECTOR_METRIC_L1)
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage names metric %u, which does not exist.",
+								meta->metric);
+	max_level = hnsw_max_level(meta->m);
+	if (meta->entry_level < -1 || meta->entry_level > max_level ||
+		(meta->entry_level == -1) != (meta->entry == HNSW_INVALID_POS) ||
+		(meta->entry != HNSW_INVALID_POS &&
+		 (meta->entry % 4 != 0 || meta->entry >= meta->tail)))
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage's entry point (position " UINT64_FORMAT ", level %d) is impossible with tail " UINT64_FORMAT " and at most %d levels.",
+								meta->entry, meta->entry_level, meta->tail, max_level);
+	if (meta->tail / HNSW_PAGE_DATA >= MaxBlockNumber)
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage's tail " UINT64_FORMAT " lies beyond the largest relation.",
+								meta->tail);
 }
 
 void
@@ -133,12 +260,7 @@ hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry, int *entry_level
 	page = BufferGetPage(buf);
 	hnsw_check_page(index, page, HNSW_METAPAGE_BLKNO, HNSW_PAGE_META);
 	meta = hnsw_meta(page);
-	if (meta->magic != HNSW_MAGIC || meta->version != HNSW_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("index \"%s\" has an unsupported metapage (version %u)",
-						RelationGetRelationName(index), meta->version),
-				 errhint("Please REINDEX it.")));
+	check_meta(index, meta);
 	shape->dims = meta->dims;
 	shape->m = meta->m;
 	shape->ef_construction = meta->ef_construction;
@@ -201,23 +323,30 @@ lock_data_block(Relation index, BlockNumber blkno)
 
 /*
  * Copy `len` bytes at in-page offset `off` of a registered page copy and
- * end the page's stream bytes there.
+ * end the page's stream bytes there.  `element_start`: the bytes begin an
+ * element (else they continue its vector).
  */
 static void
-write_page_bytes(Page page, uint32 off, const char *src, Size len)
+write_page_bytes(Page page, uint32 off, const char *src, Size len, bool element_start)
 {
 	PageHeader	hdr = (PageHeader) page;
 
 	if (PageIsNew(page))
-		hnsw_init_data_page(page);
+		hnsw_init_data_page(page, off == 0 && element_start);
 	memcpy(HNSW_PAGE_BYTES(page) + off, src, len);
 	/* appends are serialised, so these are the page's last stream bytes */
 	hdr->pd_lower = SizeOfPageHeaderData + off + len;
 }
 
-uint64
-hnsw_append_element(Relation index, const HnswShape *shape, const char *buf,
-					Size size, int level)
+/*
+ * Append a serialised element of `size` bytes to the stream: reserves the
+ * space after the tail (extending the relation), writes the bytes and
+ * advances the tail, WAL-logged so that the tail moves atomically with the
+ * element's first page.  Returns the element's stream position.
+ */
+static uint64
+append_element(Relation index, const HnswShape *shape, const char *buf,
+			   Size size, int level)
 {
 	Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 	HnswMetaPageData *meta;
@@ -227,6 +356,12 @@ hnsw_append_element(Relation index, const HnswShape *shape, const char *buf,
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	meta = hnsw_meta(BufferGetPage(metabuf));
+	/* a damaged tail must not make the relation grow without bound */
+	check_meta(index, meta);
+	if (HNSW_POS_BLOCK(meta->tail) > RelationGetNumberOfBlocks(index))
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage's tail " UINT64_FORMAT " lies beyond the index's %u blocks.",
+								meta->tail, RelationGetNumberOfBlocks(index));
 	pos = hnsw_place(shape, meta->tail, level);
 	first = HNSW_POS_BLOCK(pos);
 	last = HNSW_POS_BLOCK(pos + size - 1);
@@ -254,7 +389,7 @@ hnsw_append_element(Relation index, const HnswShape *shape, const char *buf,
 
 			bufs[b - lo] = lock_data_block(index, b);
 			page = GenericXLogRegisterBuffer(state, bufs[b - lo], GENERIC_XLOG_FULL_IMAGE);
-			write_page_bytes(page, from - start, buf + (from - pos), to - from);
+			write_page_bytes(page, from - start, buf + (from - pos), to - from, false);
 		}
 		GenericXLogFinish(state);
 		for (BlockNumber b = lo; b <= last; b++)
@@ -280,7 +415,7 @@ hnsw_append_element(Relation index, const HnswShape *shape, const char *buf,
 			fresh = PageIsNew(BufferGetPage(bufs[b - first]));
 			page = GenericXLogRegisterBuffer(state, bufs[b - first],
 											 fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
-			write_page_bytes(page, from - start, buf + (from - pos), to - from);
+			write_page_bytes(page, from - start, buf + (from - pos), to - from, from == pos);
 		}
 		wmeta->tail = pos + size;
 		GenericXLogFinish(state);
@@ -288,6 +423,108 @@ hnsw_append_element(Relation index, const HnswShape *shape, const char *buf,
 			UnlockReleaseBuffer(bufs[b - first]);
 	}
 	UnlockReleaseBuffer(metabuf);
+	return pos;
+}
+
+uint32
+hnsw_page_free_slots(Relation index, const HnswShape *shape, Page page,
+					 BlockNumber blkno, Size want, Size *largest)
+{
+	const HnswPageOpaqueData *opaque =
+		(const HnswPageOpaqueData *) ((char *) page + HNSW_SPECIAL_OFFSET);
+	uint32		fit = UINT32_MAX;
+	Size		fit_bytes = 0;
+	uint32		top_off = UINT32_MAX;
+	Size		top = 0,
+				second = 0;
+
+	hnsw_check_page(index, page, blkno, HNSW_PAGE_DATA_KIND);
+	*largest = 0;
+	if ((opaque->flags & HNSW_PAGE_ELEMENT_START) == 0)
+		return UINT32_MAX;
+	for (uint32 off = 0; SizeOfPageHeaderData + off < ((PageHeader) page)->pd_lower;)
+	{
+		HnswElementHeader *hdr = hnsw_page_element(index, shape, page, blkno, off);
+		Size		bytes = hnsw_element_size(shape, hnsw_slot_level(hdr));
+
+		if (off + bytes > HNSW_PAGE_DATA)
+			break;				/* continues on the next page: never reused */
+		if (hdr->flags & HNSW_ELEMENT_FREE)
+		{
+			if (want > 0 && bytes >= want && (fit == UINT32_MAX || bytes < fit_bytes))
+			{
+				fit = off;
+				fit_bytes = bytes;
+			}
+			if (bytes > top)
+			{
+				second = top;
+				top = bytes;
+				top_off = off;
+			}
+			else
+				second = Max(second, bytes);
+		}
+		off = TYPEALIGN(4, off + bytes);
+	}
+	/* the largest slot once `fit` is taken */
+	*largest = fit == top_off ? second : top;
+	return fit;
+}
+
+/*
+ * Put a serialised element of `size` bytes into a free slot of at least
+ * that size on a page the free space map offers, WAL-logged.  Returns its
+ * position, or HNSW_INVALID_POS when no page had one (three tries).
+ */
+static uint64
+reuse_slot(Relation index, const HnswShape *shape, const char *buf, Size size)
+{
+	if (size > HNSW_PAGE_DATA)
+		return HNSW_INVALID_POS;	/* elements that span pages only append */
+	for (int attempt = 0; attempt < 3; attempt++)
+	{
+		/* rounded down (see HNSW_FSM_STEP); a page a few bytes short is re-recorded */
+		BlockNumber blkno = GetPageWithFreeSpace(index, TYPEALIGN_DOWN(HNSW_FSM_STEP, size));
+		Buffer		page_buf;
+		uint32		off;
+		Size		largest;
+
+		/* a stale map may name the metapage or blocks past the end */
+		if (blkno == InvalidBlockNumber || blkno == HNSW_METAPAGE_BLKNO ||
+			blkno >= RelationGetNumberOfBlocks(index))
+			return HNSW_INVALID_POS;
+		page_buf = ReadBuffer(index, blkno);
+		LockBuffer(page_buf, BUFFER_LOCK_EXCLUSIVE);
+		off = hnsw_page_free_slots(index, shape, BufferGetPage(page_buf), blkno, size,
+								   &largest);
+		if (off != UINT32_MAX)
+		{
+			GenericXLogState *state = GenericXLogStart(index);
+			Page		page = GenericXLogRegisterBuffer(state, page_buf, 0);
+			HnswElementHeader *hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(page) + off);
+			int			slot_level = hnsw_slot_level(hdr);
+
+			memcpy(hdr, buf, size);
+			hdr->slot_level = slot_level;
+			GenericXLogFinish(state);
+		}
+		UnlockReleaseBuffer(page_buf);
+		RecordPageWithFreeSpace(index, blkno, largest);
+		if (off != UINT32_MAX)
+			return (uint64) (blkno - 1) * HNSW_PAGE_DATA + off;
+	}
+	return HNSW_INVALID_POS;
+}
+
+uint64
+hnsw_store_element(Relation index, const HnswShape *shape, const char *buf,
+				   Size size, int level)
+{
+	uint64		pos = reuse_slot(index, shape, buf, size);
+
+	if (pos == HNSW_INVALID_POS)
+		pos = append_element(index, shape, buf, size, level);
 	return pos;
 }
 
@@ -311,17 +548,50 @@ hnsw_set_entry(Relation index, uint64 entry, int level, bool only_if_higher)
 	UnlockReleaseBuffer(metabuf);
 }
 
-void
-hnsw_read_stream(Relation index, uint64 pos, char *dst, Size len)
+/* Pin block blkno, reporting XX002 when it does not exist (see hnsw_slot_pos). */
+static Buffer
+read_block(Relation index, BlockNumber *nblocks, BlockNumber blkno, BlockNumber named_by)
 {
+	if (blkno >= *nblocks)
+	{
+		*nblocks = RelationGetNumberOfBlocks(index);
+		if (blkno >= *nblocks)
+			vindex_report_corrupted(index, named_by,
+									"Stream bytes would lie in block %u; the index has %u blocks.",
+									blkno, *nblocks);
+	}
+	return ReadBuffer(index, blkno);
+}
+
+void
+hnsw_read_stream(Relation index, BlockNumber *nblocks, Buffer pinned, uint64 pos,
+				 char *dst, Size len)
+{
+	BlockNumber first = HNSW_POS_BLOCK(pos);
+
 	while (len > 0)
 	{
 		uint32		off = HNSW_POS_OFFSET(pos);
 		Size		n = Min(len, HNSW_PAGE_DATA - off);
-		Buffer		buf = ReadBuffer(index, HNSW_POS_BLOCK(pos));
+		BlockNumber blkno = HNSW_POS_BLOCK(pos);
+		Buffer		buf = BufferIsValid(pinned) ? pinned :
+			read_block(index, nblocks, blkno, first);
+		Page		page;
+
+		pinned = InvalidBuffer;
 
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		memcpy(dst, HNSW_PAGE_BYTES(BufferGetPage(buf)) + off, n);
+		page = BufferGetPage(buf);
+		if (!hnsw_data_page_ok(page) ||
+			SizeOfPageHeaderData + off + n > ((PageHeader) page)->pd_lower)
+		{
+			hnsw_check_page(index, page, blkno, HNSW_PAGE_DATA_KIND);
+			vindex_report_corrupted(index, blkno,
+									"A vector continues over bytes %u to %u of the page, past its end (pd_lower %u).",
+									off, (unsigned) (off + n),
+									(unsigned) ((PageHeader) page)->pd_lower);
+		}
+		memcpy(dst, HNSW_PAGE_BYTES(page) + off, n);
 		UnlockReleaseBuffer(buf);
 		dst += n;
 		pos += n;
@@ -329,13 +599,19 @@ hnsw_read_stream(Relation index, uint64 pos, char *dst, Size len)
 	}
 }
 
-void
-hnsw_walk(Relation index, const HnswShape *shape, uint64 tail, bool exclusive,
-		  HnswWalkFn fn, void *arg)
+uint64
+hnsw_walk(Relation index, const HnswShape *shape, uint64 from, uint64 until,
+		  bool exclusive, HnswWalkFn fn, void *arg)
 {
-	uint64		next = 0;
+	uint64		next = from;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	bool		stop = false;
 
-	while (next < tail)
+	if (until > 0 && HNSW_POS_BLOCK(until - 1) >= nblocks)
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The element stream ends at " UINT64_FORMAT ", in block %u, but the index has %u blocks.",
+								until, HNSW_POS_BLOCK(until - 1), nblocks);
+	while (next < until && !stop)
 	{
 		BlockNumber blkno = HNSW_POS_BLOCK(next);
 		Buffer		buf = ReadBuffer(index, blkno);
@@ -352,20 +628,27 @@ hnsw_walk(Relation index, const HnswShape *shape, uint64 tail, bool exclusive,
 			state = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(state, buf, 0);
 		}
-		while (next < tail && HNSW_POS_BLOCK(next) == blkno)
+		while (next < until && HNSW_POS_BLOCK(next) == blkno)
 		{
 			uint32		off = HNSW_POS_OFFSET(next);
 			HnswElementHeader *hdr;
+			HnswWalkAction action;
 
 			if (SizeOfPageHeaderData + off >= ((PageHeader) page)->pd_lower)
 			{
-				/* the rest of this page was too short for the next prefix */
+				/* the rest of this page was too short for the next element */
 				next = (uint64) blkno * HNSW_PAGE_DATA;
 				break;
 			}
-			hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(page) + off);
-			modified |= fn(arg, next, hdr);
-			next = TYPEALIGN(4, next + hnsw_element_size(shape, hdr->level));
+			hdr = hnsw_page_element(index, shape, page, blkno, off);
+			action = fn(arg, page, next, hdr);
+			if (action == HNSW_WALK_STOP)
+			{
+				stop = true;
+				break;
+			}
+			modified |= action == HNSW_WALK_CHANGED;
+			next = TYPEALIGN(4, next + hnsw_element_size(shape, hnsw_slot_level(hdr)));
 		}
 		if (state && modified)
 			GenericXLogFinish(state);
@@ -373,4 +656,5 @@ hnsw_walk(Relation index, const HnswShape *shape, uint64 tail, bool exclusive,
 			GenericXLogAbort(state);
 		UnlockReleaseBuffer(buf);
 	}
+	return next;
 }

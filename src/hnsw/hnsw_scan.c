@@ -24,6 +24,7 @@
 #include "access/relscan.h"
 #include "hnsw/hnsw.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -113,6 +114,8 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot scan an hnsw index without ORDER BY"),
 				 errhint("Use ORDER BY column <-> value (or another distance operator).")));
+	/* one scan, as btree counts it: where the scan starts its search */
+	pgstat_count_index_scan(scan->indexRelation);
 	hnsw_read_meta(scan->indexRelation, &shape, &entry, &entry_level, NULL);
 	set_query(scan, so, &shape);
 	if (entry == HNSW_INVALID_POS)
@@ -121,6 +124,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 		return;
 	}
 	hnsw_disk_graph_init(&so->dg, scan->indexRelation, &shape);
+	hnsw_disk_check_pos(&so->dg, entry);
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
 	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
 					 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
@@ -147,22 +151,28 @@ next_round(HnswScanOpaque so)
 	return so->nresults > 0;
 }
 
-/* Load the rows of the next result element; false when the round is done. */
+/*
+ * Load the rows of the next result element; false when the round is done.
+ * The TIDs are read together with the vector stored with them, and an
+ * element whose distance is no longer the one the search found is
+ * skipped: its slot was reused for another row since (hnsw.h, "Space
+ * reuse"), whose distance would break the order.
+ */
 static bool
 next_element(IndexScanDesc scan, HnswScanOpaque so)
 {
 	while (so->next < so->nresults)
 	{
 		HnswCand	c = so->results[so->next++];
-		HnswElementHeader hdr;
+		int			ntids;
+		double		d;
 
 		if (hnsw_iterative_scan == HNSW_ITERATIVE_STRICT && c.dist < so->last)
 			continue;
-		hnsw_disk_read_header(&so->dg, c.id, &hdr);
-		if (hdr.ntids == 0)
+		d = hnsw_disk_element_tids(&so->dg, c.id, so->q, so->tids, &ntids);
+		if (ntids == 0 || d != c.dist)
 			continue;
-		memcpy(so->tids, hdr.tids, sizeof(ItemPointerData) * hdr.ntids);
-		so->ntids = hdr.ntids;
+		so->ntids = ntids;
 		so->nexttid = 0;
 		so->dist = c.dist;
 		so->last = Max(so->last, c.dist);

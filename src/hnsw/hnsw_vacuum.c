@@ -1,115 +1,312 @@
 /*-------------------------------------------------------------------------
  *
  * hnsw_vacuum.c
- *	  VACUUM of HNSW indexes (ambulkdelete, amvacuumcleanup).
+ *	  VACUUM of HNSW indexes (ambulkdelete, amvacuumcleanup): removing dead
+ *	  heap TIDs, repairing the graph around dead elements and freeing their
+ *	  slots for reuse (see "Space reuse" in hnsw.h for why this is safe).
  *
  * Pass 1 walks the element stream and removes the heap TIDs VACUUM reports
- * dead; an element left without TIDs is dead.  If the entry point died, the
- * live element of highest level replaces it.  Pass 2 repairs the graph:
- * every live element that lists a dead neighbour gets a new list chosen by
- * the heuristic from its live neighbours plus the live neighbours of the
- * dead ones (the dead element's own links stand in for it, the usual repair
- * for deletions in HNSW graphs).  Dead elements keep their lists, so
- * searches that still reach them pass through; their space is not reused.
+ * dead; an element left without TIDs is newly dead.  The walk also notes
+ * every dead element not yet freed (the newly dead ones, and any an
+ * earlier VACUUM could not free), the live element of highest level, and
+ * each page's largest free slot for the free space map.  When there are
+ * dead elements, VACUUM then waits for the inserts in progress, the only
+ * ones that can still link to an element they saw alive, by taking the
+ * update lock exclusively (once the elements died, which an earlier
+ * VACUUM that failed midway may not have done); it replaces a dead entry
+ * point under that lock.
+ *
+ * The dead elements are then handled in rounds, as many per round as half
+ * of maintenance_work_mem holds (9 bytes each; the other half holds the
+ * lists to repair, 12 bytes each), as PostgreSQL's own index VACUUM works
+ * through its dead-TID store:
+ *
+ *	  repair	every live element that lists one of the round's dead
+ *				elements gets a new list chosen by the heuristic from its
+ *				live neighbours plus the live neighbours of its dead ones
+ *				(the dead element's own links stand in for it, the usual
+ *				repair for deletions in HNSW graphs)
+ *	  confirm	a second walk notes which of the round's dead elements a
+ *				live list still names (a repair that lost three races with
+ *				inserts leaves one)
+ *	  free		the others, but the entry point, become free slots, and
+ *				their pages' largest free slots are recorded in the free
+ *				space map for inserts; dead elements still named wait for
+ *				the next VACUUM
+ *
+ * A VACUUM without newly dead elements therefore repairs nothing and
+ * takes no exclusive lock, unless an earlier one left dead elements
+ * behind.  amvacuumcleanup, when no bulk delete ran, makes pass 1 without
+ * removing anything (counting the rows) and finishes what an earlier
+ * VACUUM left.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/generic_xlog.h"
 #include "commands/vacuum.h"
 #include "hnsw/hnsw.h"
 #include "index/index.h"
+#include "miscadmin.h"
+#include "postmaster/autovacuum.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
+#include "storage/indexfsm.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 typedef struct VacuumState
 {
-	IndexBulkDeleteResult *stats;
-	IndexBulkDeleteCallback callback;
-	void	   *callback_state;
+	Relation	index;
 	HnswShape	shape;
-	HnswVisited dead;			/* stream positions of dead elements */
-	int64		ndead;
+	BlockNumber nblocks;		/* for hnsw_slot_pos */
+	uint64		tail;			/* the stream's end when pass 1 began */
+	IndexBulkDeleteResult *stats;
+	IndexBulkDeleteCallback callback;	/* NULL: remove nothing (cleanup) */
+	void	   *callback_state;
+	uint64		entry;			/* the entry point when pass 1 began */
+	bool		entry_dead;
 	uint64		best;			/* live element of highest level */
 	int			best_level;
-	/* pass 2: elements to repair, and a bit per level that needs it */
+	BlockNumber fsm_block;		/* last page whose free slots were recorded */
+
+	/*
+	 * The round's dead elements, in stream order, and whether a live list
+	 * still names each; `dead_alloc` entries allocated, up to `dead_cap`.
+	 */
+	uint64	   *dead;
+	bool	   *named;
+	int			ndead;
+	int			dead_alloc;
+	int			dead_cap;
+	uint64		resume;			/* first dead element left to a later round */
+
+	/* lists to repair: element, and a bit per level that needs it */
 	uint64	   *repair;
 	uint32	   *repair_levels;
 	int			nrepair;
+	int			repair_alloc;
 	int			repair_cap;
+
+	/* for the message */
+	int64		newly_dead;
+	int64		dead_found;		/* dead elements not yet freed, after pass 1 */
+	int64		pending;		/* those still not freed */
+	int64		repaired;
+	int64		freed;
+	int			rounds;
 } VacuumState;
 
-/* Pass 1: drop dead TIDs of one element. */
+/* Index of `pos` in the round's dead elements, or -1. */
+static int
+dead_index(const VacuumState *vs, uint64 pos)
+{
+	return (int) hnsw_find_pos(vs->dead, vs->ndead, pos);
+}
+
+/*
+ * Room for entry n in the arrays *a (8-byte entries) and *b (bsize-byte
+ * ones) of *alloc entries: they double, up to cap; false when full.
+ */
 static bool
-remove_tids(void *arg, uint64 pos, HnswElementHeader *hdr)
+make_room(void **a, void **b, Size bsize, int n, int *alloc, int cap)
+{
+	if (n < *alloc)
+		return true;
+	if (*alloc >= cap)
+		return false;
+	*alloc = Min(cap, *alloc * 2);
+	*a = repalloc_huge(*a, sizeof(uint64) * *alloc);
+	*b = repalloc_huge(*b, bsize * *alloc);
+	return true;
+}
+
+/* Add dead element `pos` to the round, or leave it to a later one. */
+static bool
+collect_dead(VacuumState *vs, uint64 pos)
+{
+	if (make_room((void **) &vs->dead, (void **) &vs->named, sizeof(bool), vs->ndead,
+				  &vs->dead_alloc, vs->dead_cap))
+	{
+		vs->dead[vs->ndead++] = pos;
+		return true;
+	}
+	if (vs->resume == HNSW_INVALID_POS)
+		vs->resume = pos;
+	return false;
+}
+
+/* Record the largest free slot of `page` once per page, if it changed. */
+static void
+record_free_space(VacuumState *vs, Page page, uint64 pos)
+{
+	BlockNumber blkno = HNSW_POS_BLOCK(pos);
+	Size		largest;
+
+	if (blkno == vs->fsm_block)
+		return;
+	vs->fsm_block = blkno;
+	hnsw_page_free_slots(vs->index, &vs->shape, page, blkno, 0, &largest);
+	if (GetRecordedFreeSpace(vs->index, blkno) != TYPEALIGN_DOWN(HNSW_FSM_STEP, largest))
+		RecordPageWithFreeSpace(vs->index, blkno, largest);
+}
+
+/*
+ * Pass 1: drop the dead TIDs of one element; note dead elements, the best
+ * live one and the page's free space.
+ */
+static HnswWalkAction
+remove_tids(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 {
 	VacuumState *vs = arg;
 	int			kept = 0;
 	int			old = hdr->ntids;
 
+	record_free_space(vs, page, pos);
+	if (hdr->flags & HNSW_ELEMENT_FREE)
+		return HNSW_WALK_NEXT;
 	for (int i = 0; i < old; i++)
 	{
-		if (vs->callback(&hdr->tids[i], vs->callback_state))
+		if (vs->callback && vs->callback(&hdr->tids[i], vs->callback_state))
 			vs->stats->tuples_removed++;
-		else
-			hdr->tids[kept++] = hdr->tids[i];
+		else if (kept++ != i)
+			hdr->tids[kept - 1] = hdr->tids[i];
 	}
-	hdr->ntids = kept;
 	vs->stats->num_index_tuples += kept;
+	if (kept != old)
+		hdr->ntids = kept;
 	if (kept == 0)
 	{
-		hnsw_visited_test_and_set(&vs->dead, pos);
-		vs->ndead++;
-		memset(hdr->tids, 0, sizeof(hdr->tids));
+		if (old > 0)
+		{
+			vs->newly_dead++;
+			memset(hdr->tids, 0, sizeof(hdr->tids));
+		}
+		vs->pending++;
+		vs->entry_dead |= pos == vs->entry;
+		collect_dead(vs, pos);
 	}
 	else if ((int) hdr->level > vs->best_level)
 	{
 		vs->best = pos;
 		vs->best_level = hdr->level;
 	}
-	return kept != old;
+	return kept != old ? HNSW_WALK_CHANGED : HNSW_WALK_NEXT;
 }
 
-/* Pass 2, under the page's share lock: note lists that name dead elements. */
-static bool
-find_repairs(void *arg, uint64 pos, HnswElementHeader *hdr)
+/* The live element of highest level, for an index pass 1 found all dead. */
+static HnswWalkAction
+find_best(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 {
 	VacuumState *vs = arg;
+
+	if (hdr->ntids > 0 && (int) hdr->level > vs->best_level)
+	{
+		vs->best = pos;
+		vs->best_level = hdr->level;
+	}
+	return HNSW_WALK_NEXT;
+}
+
+/*
+ * Wait for the inserts in progress, which may still link to elements they
+ * saw alive before pass 1, and replace a dead entry point by the live
+ * element of highest level.
+ */
+static void
+wait_and_replace_entry(VacuumState *vs)
+{
+	Relation	index = vs->index;
+	HnswShape	shape;
+	uint64		entry,
+				tail;
+	int			entry_level;
+
+	LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+	hnsw_read_meta(index, &shape, &entry, &entry_level, &tail);
+	if (entry != HNSW_INVALID_POS)
+	{
+		HnswElementHeader *hdr;
+		Buffer		buf = hnsw_lock_element(index, &shape, entry, BUFFER_LOCK_SHARE, &hdr);
+		bool		dead = hdr->ntids == 0;
+
+		UnlockReleaseBuffer(buf);
+		/* rows inserted while pass 1 ran may be all that is left */
+		if (dead && vs->best == HNSW_INVALID_POS)
+			hnsw_walk(index, &shape, 0, tail, false, find_best, vs);
+		if (dead)
+			hnsw_set_entry(index, vs->best, vs->best_level, false);
+	}
+	UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+}
+
+/*
+ * For the repair and confirm walks: the levels at which the lists of live
+ * element `hdr` name one of the round's dead elements, marking those named.
+ */
+static uint32
+levels_naming_dead(VacuumState *vs, uint64 pos, HnswElementHeader *hdr)
+{
+	BlockNumber blkno = HNSW_POS_BLOCK(pos);
 	uint32		levels = 0;
 
-	if (hdr->ntids == 0)
-		return false;
 	for (int l = 0; l <= hdr->level; l++)
 	{
-		char	   *list = (char *) hdr + hnsw_list_offset(vs->shape.m, l);
-		HnswPtr    *slots = (HnswPtr *) (list + sizeof(uint16));
-		int			n = Min(*(uint16 *) list, HNSW_CAP(vs->shape.m, l));
+		HnswPtr    *slots = hnsw_list_slots(hdr, vs->shape.m, l);
+		int			n = hnsw_checked_count(vs->index, &vs->shape, hdr, l, blkno, pos);
 
 		for (int i = 0; i < n; i++)
-			if (hnsw_visited_contains(&vs->dead, hnsw_ptr_get(&slots[i])))
+		{
+			int			d = dead_index(vs, hnsw_slot_pos(vs->index, &vs->nblocks,
+														 &slots[i], blkno));
+
+			if (d >= 0)
 			{
+				vs->named[d] = true;
 				levels |= 1 << l;
-				break;
 			}
+		}
 	}
+	return levels;
+}
+
+/* Repair walk: note the live elements whose lists name dead ones. */
+static HnswWalkAction
+find_repairs(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
+{
+	VacuumState *vs = arg;
+	uint32		levels;
+
+	if (hdr->ntids == 0)
+		return HNSW_WALK_NEXT;
+	if (!make_room((void **) &vs->repair, (void **) &vs->repair_levels, sizeof(uint32),
+				   vs->nrepair, &vs->repair_alloc, vs->repair_cap))
+		return HNSW_WALK_STOP;
+	levels = levels_naming_dead(vs, pos, hdr);
 	if (levels)
 	{
-		if (vs->nrepair == vs->repair_cap)
-		{
-			vs->repair_cap *= 2;
-			vs->repair = repalloc_huge(vs->repair, sizeof(uint64) * vs->repair_cap);
-			vs->repair_levels = repalloc_huge(vs->repair_levels, sizeof(uint32) * vs->repair_cap);
-		}
 		vs->repair[vs->nrepair] = pos;
 		vs->repair_levels[vs->nrepair++] = levels;
 	}
-	return false;
+	return HNSW_WALK_NEXT;
 }
 
-/* Give element `pos` a new list at `level` without its dead neighbours. */
-static void
+/* Confirm walk: mark the dead elements a live list still names. */
+static HnswWalkAction
+find_named(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
+{
+	if (hdr->ntids > 0)
+		levels_naming_dead(arg, pos, hdr);
+	return HNSW_WALK_NEXT;
+}
+
+/*
+ * Give element `pos` a new list at `level` without its dead neighbours;
+ * false when concurrent inserts kept the list from being written.
+ */
+static bool
 repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 			float *vec, uint64 *nbuf, uint64 *nbuf2)
 {
@@ -125,14 +322,15 @@ repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 		hnsw_visited_test_and_set(&seen, nbuf[i]);
 	for (int i = 0; i < n; i++)
 	{
+		bool		live;
 		int			n2;
 
-		if (!hnsw_visited_contains(&vs->dead, nbuf[i]))
+		dg->g.distance(&dg->g, nbuf[i], vec, &live);
+		if (live)
 			continue;
 		n2 = dg->g.neighbours(&dg->g, nbuf[i], level, nbuf2);
 		for (int j = 0; j < n2 && nadd < cap; j++)
 		{
-			bool		live;
 			double		d;
 
 			if (hnsw_visited_test_and_set(&seen, nbuf2[j]))
@@ -142,100 +340,217 @@ repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 				add[nadd++] = (HnswCand) {nbuf2[j], d};
 		}
 	}
-	hnsw_disk_update_list(dg, pos, level, add, nadd, true);
+	return hnsw_disk_update_list(dg, pos, level, add, nadd, true);
 }
 
-/* Pass 2: repair every list found to name a dead element. */
+/* Repair the lists noted by one repair walk. */
 static void
-repair_graph(Relation index, VacuumState *vs, uint64 tail)
+repair_noted(VacuumState *vs, HnswDiskGraph *dg, MemoryContext ctx)
 {
-	HnswDiskGraph dg;
 	float	   *vec = palloc(sizeof(float) * vs->shape.dims);
 	uint64	   *nbuf = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
 	uint64	   *nbuf2 = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
-	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw repair",
-											  ALLOCSET_DEFAULT_SIZES);
-
-	hnsw_disk_graph_init(&dg, index, &vs->shape);
-	vs->repair_cap = 1024;
-	vs->repair = palloc(sizeof(uint64) * vs->repair_cap);
-	vs->repair_levels = palloc(sizeof(uint32) * vs->repair_cap);
-	vs->nrepair = 0;
-	hnsw_walk(index, &vs->shape, tail, false, find_repairs, vs);
 
 	for (int i = 0; i < vs->nrepair; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(ctx);
+		bool		done = true;
 
 		vindex_vacuum_delay_point();
-		dg.g.vector(&dg.g, vs->repair[i], vec);
+		dg->g.vector(&dg->g, vs->repair[i], vec);
 		for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
 			if (vs->repair_levels[i] & (1 << l))
-				repair_list(vs, &dg, vs->repair[i], l, vec, nbuf, nbuf2);
+				done &= repair_list(vs, dg, vs->repair[i], l, vec, nbuf, nbuf2);
+		vs->repaired += done;
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ctx);
+	}
+	pfree(vec);
+	pfree(nbuf);
+	pfree(nbuf2);
+}
+
+/* Mark the dead elements dead[from..to) of block blkno free, but `keep`. */
+static void
+free_on_page(VacuumState *vs, BlockNumber blkno, int from, int to, uint64 keep)
+{
+	Buffer		buf = ReadBuffer(vs->index, blkno);
+	GenericXLogState *state;
+	Page		page;
+	Size		largest;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(vs->index);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	for (int i = from; i < to; i++)
+	{
+		uint32		off = HNSW_POS_OFFSET(vs->dead[i]);
+		HnswElementHeader *hdr = hnsw_page_element(vs->index, &vs->shape, page, blkno, off);
+		char	   *lists = (char *) hnsw_list_count(hdr, vs->shape.m, 0);
+
+		if (vs->named[i] || vs->dead[i] == keep)
+			continue;
+		/* only VACUUM makes elements dead, and only free slots are reused */
+		if (hdr->ntids != 0 || (hdr->flags & HNSW_ELEMENT_FREE))
+			elog(ERROR, "hnsw element at (%u,%u) of \"%s\" is no longer dead",
+				 blkno, off, RelationGetRelationName(vs->index));
+		hdr->flags |= HNSW_ELEMENT_FREE;
+		memset(lists, 0, hnsw_prefix_size(vs->shape.m, hnsw_slot_level(hdr)) -
+			   hnsw_list_offset(vs->shape.m, 0));
+		vs->freed++;
+		vs->pending--;
+	}
+	hnsw_page_free_slots(vs->index, &vs->shape, page, blkno, 0, &largest);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	RecordPageWithFreeSpace(vs->index, blkno, largest);
+}
+
+/* Free the round's dead elements no live list names, page by page. */
+static void
+free_unnamed(VacuumState *vs)
+{
+	HnswShape	shape;
+	uint64		entry;
+
+	hnsw_read_meta(vs->index, &shape, &entry, NULL, NULL);
+	for (int i = 0; i < vs->ndead;)
+	{
+		BlockNumber blkno = HNSW_POS_BLOCK(vs->dead[i]);
+		bool		any = false;
+		int			j;
+
+		for (j = i; j < vs->ndead && HNSW_POS_BLOCK(vs->dead[j]) == blkno; j++)
+			any |= !vs->named[j] && vs->dead[j] != entry;
+		if (any)
+			free_on_page(vs, blkno, i, j, entry);
+		i = j;
+	}
+}
+
+/* Collection walk of a later round: the next dead elements not yet freed. */
+static HnswWalkAction
+next_dead(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
+{
+	VacuumState *vs = arg;
+
+	if (hdr->ntids > 0 || (hdr->flags & HNSW_ELEMENT_FREE))
+		return HNSW_WALK_NEXT;
+	return collect_dead(vs, pos) ? HNSW_WALK_NEXT : HNSW_WALK_STOP;
+}
+
+/* Repair, confirm and free, round after round, until no dead are left. */
+static void
+handle_dead(VacuumState *vs)
+{
+	HnswDiskGraph dg;
+	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw repair",
+											  ALLOCSET_DEFAULT_SIZES);
+	HnswShape	shape;
+	uint64		tail;
+
+	hnsw_disk_graph_init(&dg, vs->index, &vs->shape);
+	while (vs->ndead > 0)
+	{
+		vs->rounds++;
+		/* elements appended later cannot name the dead (see hnsw.h) */
+		hnsw_read_meta(vs->index, &shape, NULL, NULL, &tail);
+		for (uint64 from = 0; from < tail;)
+		{
+			vs->nrepair = 0;
+			from = hnsw_walk(vs->index, &vs->shape, from, tail, false, find_repairs, vs);
+			repair_noted(vs, &dg, ctx);
+		}
+		memset(vs->named, 0, sizeof(bool) * vs->ndead);
+		hnsw_walk(vs->index, &vs->shape, 0, tail, false, find_named, vs);
+		free_unnamed(vs);
+
+		vs->ndead = 0;
+		if (vs->resume != HNSW_INVALID_POS)
+		{
+			uint64		from = vs->resume;
+
+			vs->resume = HNSW_INVALID_POS;
+			hnsw_walk(vs->index, &vs->shape, from, vs->tail, false, next_dead, vs);
+		}
 	}
 	MemoryContextDelete(ctx);
 }
 
-/* Replace a dead entry point by the live element of highest level. */
+/*
+ * The memory VACUUM may use (maintenance_work_mem, or autovacuum_work_mem
+ * in an autovacuum worker when set), split between the dead elements of a
+ * round and the lists to repair; the arrays, allocated small.
+ */
 static void
-replace_entry(Relation index, VacuumState *vs)
+size_arrays(VacuumState *vs)
 {
-	uint64		entry;
-	int			entry_level;
-	HnswShape	shape;
+	int			kb = (IsAutoVacuumWorkerProcess() && autovacuum_work_mem != -1) ?
+		autovacuum_work_mem : maintenance_work_mem;
+	Size		half = (Size) kb * 1024 / 2;
 
-	LockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
-	hnsw_read_meta(index, &shape, &entry, &entry_level, NULL);
-	if (entry != HNSW_INVALID_POS && hnsw_visited_contains(&vs->dead, entry))
-		hnsw_set_entry(index, vs->best, vs->best_level, false);
-	UnlockPage(index, HNSW_UPDATE_LOCK, ExclusiveLock);
+	vs->dead_cap = (int) Max(Min(half / (sizeof(uint64) + sizeof(bool)), INT_MAX / 2), 64);
+	vs->repair_cap = (int) Max(Min(half / (sizeof(uint64) + sizeof(uint32)), INT_MAX / 2), 64);
+	/* the arrays start small and grow to their caps only as needed */
+	vs->dead_alloc = Min(vs->dead_cap, 1024);
+	vs->repair_alloc = Min(vs->repair_cap, 1024);
+	vs->dead = palloc(sizeof(uint64) * vs->dead_alloc);
+	vs->named = palloc(sizeof(bool) * vs->dead_alloc);
+	vs->repair = palloc(sizeof(uint64) * vs->repair_alloc);
+	vs->repair_levels = palloc(sizeof(uint32) * vs->repair_alloc);
+}
+
+/*
+ * The whole VACUUM of the index: pass 1 with `callback` (NULL removes
+ * nothing), then the dead elements.  The VACUUM lock keeps
+ * vsim.index_check() out meanwhile (see hnsw_check.c).
+ */
+static void
+vacuum_index(VacuumState *vs, bool exclusive)
+{
+	Relation	index = vs->index;
+
+	LockPage(index, HNSW_VACUUM_LOCK, ExclusiveLock);
+	hnsw_read_meta(index, &vs->shape, &vs->entry, NULL, &vs->tail);
+	vs->nblocks = 1;
+	vs->best = HNSW_INVALID_POS;
+	vs->best_level = -1;
+	vs->resume = HNSW_INVALID_POS;
+	vs->fsm_block = InvalidBlockNumber;
+	size_arrays(vs);
+
+	vs->stats->num_index_tuples = 0;
+	hnsw_walk(index, &vs->shape, 0, vs->tail, exclusive, remove_tids, vs);
+	vs->dead_found = vs->pending;
+	if (vs->pending > 0 || vs->entry_dead)
+		wait_and_replace_entry(vs);
+	handle_dead(vs);
+	UnlockPage(index, HNSW_VACUUM_LOCK, ExclusiveLock);
+	vs->stats->num_pages = RelationGetNumberOfBlocks(index);
 }
 
 IndexBulkDeleteResult *
 hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
 {
-	Relation	index = info->index;
 	VacuumState vs;
-	uint64		tail;
-	HnswGraph	sparse = {0};
 
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 	memset(&vs, 0, sizeof(vs));
+	vs.index = info->index;
 	vs.stats = stats;
 	vs.callback = callback;
 	vs.callback_state = callback_state;
-	vs.best = HNSW_INVALID_POS;
-	vs.best_level = -1;
-	hnsw_read_meta(index, &vs.shape, NULL, NULL, &tail);
-	sparse.shape = vs.shape;
-	hnsw_visited_init(&vs.dead, &sparse);
-
-	/* Rows appended after `tail` are newer than anything VACUUM removes. */
-	stats->num_index_tuples = 0;
-	hnsw_walk(index, &vs.shape, tail, true, remove_tids, &vs);
-	if (vs.ndead > 0)
-	{
-		replace_entry(index, &vs);
-		repair_graph(index, &vs, tail);
-	}
-	stats->num_pages = RelationGetNumberOfBlocks(index);
+	/* rows appended after the tail are newer than anything VACUUM removes */
+	vacuum_index(&vs, true);
 	ereport(info->message_level,
-			(errmsg("index \"%s\": removed %.0f row versions; %lld elements are dead, the neighbour lists of %d elements were repaired",
-					RelationGetRelationName(index), stats->tuples_removed,
-					(long long) vs.ndead, vs.nrepair)));
+			(errmsg("index \"%s\": removed %.0f row versions; %lld elements newly dead, %lld dead elements handled in %d rounds: the neighbour lists of %lld elements repaired, %lld slots freed, %lld dead elements left",
+					RelationGetRelationName(info->index), stats->tuples_removed,
+					(long long) vs.newly_dead, (long long) vs.dead_found,
+					vs.rounds, (long long) vs.repaired, (long long) vs.freed,
+					(long long) vs.pending)));
 	return stats;
-}
-
-/* Count live heap TIDs of the elements, for a VACUUM that removed none. */
-static bool
-count_tids(void *arg, uint64 pos, HnswElementHeader *hdr)
-{
-	((IndexBulkDeleteResult *) arg)->num_index_tuples += hdr->ntids;
-	return false;
 }
 
 IndexBulkDeleteResult *
@@ -245,13 +560,16 @@ hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		return stats;
 	if (stats == NULL)
 	{
-		HnswShape	shape;
-		uint64		tail;
+		VacuumState vs;
 
+		/* no bulk delete ran: count the rows, and finish what one left */
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
-		hnsw_read_meta(info->index, &shape, NULL, NULL, &tail);
-		hnsw_walk(info->index, &shape, tail, false, count_tids, stats);
+		memset(&vs, 0, sizeof(vs));
+		vs.index = info->index;
+		vs.stats = stats;
+		vacuum_index(&vs, false);
 	}
+	IndexFreeSpaceMapVacuum(info->index);
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	stats->estimated_count = false;
 	ereport(info->message_level,

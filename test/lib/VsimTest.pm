@@ -14,7 +14,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
 our @EXPORT = qw(vsim_node embed_test_node load_fmnist fmnist_truth knn_query recall_at_k vsim_data_dir python3
-  damage_page read_page);
+  damage_page read_page exact_truth random_items);
 
 my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set (run through scripts/test.sh)";
 
@@ -180,6 +180,34 @@ sub knn_query
 		$dist{$qid}{$id} = $d;
 	}
 	return (\%ids, \%dist);
+}
+
+# Create TABLE items (id bigserial PRIMARY KEY, v vector($dims)) on $node
+# with $rows random vectors (components uniform in [0, 1)) and the HNSW
+# index items_hnsw on it (vector_l2_ops, m = 8, ef_construction = 32).
+sub random_items
+{
+	my ($node, $rows, $dims) = @_;
+	$node->safe_psql('postgres', qq{
+		CREATE TABLE items (id bigserial PRIMARY KEY, v vector($dims));
+		INSERT INTO items (v) SELECT array_agg(random()::real)::vector($dims)
+		  FROM generate_series(1, $rows) i, generate_series(1, $dims) j GROUP BY i;
+		CREATE INDEX items_hnsw ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
+	});
+	return;
+}
+
+# Ground truth computed by the server with a sequential scan (no index):
+# { qid => [ [id, dist], ... ] } for every row of table 'test' against
+# $opt{table} (default 'train') under operator $op, in knn_query's format
+# and for recall_at_k.
+sub exact_truth
+{
+	my ($node, $op, $k, %opt) = @_;
+	my ($ids, $dist) = knn_query($node, $op, $k, %opt, tiebreak => 1,
+		settings => 'SET enable_indexscan = off; SET enable_bitmapscan = off;');
+	return { map { my $q = $_; ($q => [ map { [ $_, $dist->{$q}{$_} ] } @{ $ids->{$q} } ]) }
+		  keys %$ids };
 }
 
 # recall@k of $result ({ qid => [id, ...] }) against $truth: a returned row

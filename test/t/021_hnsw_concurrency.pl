@@ -12,12 +12,7 @@ use VsimTest;
 
 my $dims = 32;
 my $node = vsim_node('hnsw_concurrency', conf => "max_connections = 40\n");
-$node->safe_psql('postgres', qq{
-	CREATE TABLE items (id bigserial PRIMARY KEY, v vector($dims));
-	INSERT INTO items (v) SELECT array_agg(random()::real)::vector($dims)
-	  FROM generate_series(1, 2000) i, generate_series(1, $dims) j GROUP BY i;
-	CREATE INDEX items_hnsw ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
-});
+random_items($node, 2000, $dims);
 
 my %scripts = (
 	'hnsw_insert@3' => "INSERT INTO items (v) SELECT array_agg(random()::real)::vector($dims) FROM generate_series(1, $dims);",

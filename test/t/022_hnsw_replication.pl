@@ -23,6 +23,8 @@ $primary->safe_psql('postgres', q{
 	INSERT INTO more SELECT * FROM train WHERE id <= 1500;
 	DELETE FROM more WHERE id % 4 = 0;
 	VACUUM more;
+	-- these fill slots VACUUM freed
+	INSERT INTO more SELECT * FROM train WHERE id > 1500 AND id <= 1800;
 });
 $primary->wait_for_catchup($standby);
 
@@ -43,9 +45,11 @@ for my $name (sort keys %queries)
 my $plan = $standby->safe_psql('postgres', q{SET enable_seqscan = off;
 	EXPLAIN (COSTS OFF) SELECT id FROM train ORDER BY v <-> (SELECT v FROM test WHERE id = 1) LIMIT 5});
 like($plan, qr/Index Scan using train_hnsw/, 'the standby uses the index');
-is($standby->safe_psql('postgres', "SELECT elements, dead_elements FROM vsim.hnsw_index_stats('more_hnsw')"),
-	$primary->safe_psql('postgres', "SELECT elements, dead_elements FROM vsim.hnsw_index_stats('more_hnsw')"),
+my $graph_stats = "SELECT elements, dead_elements, free_slots, pages FROM vsim.hnsw_index_stats('more_hnsw')";
+is($standby->safe_psql('postgres', $graph_stats), $primary->safe_psql('postgres', $graph_stats),
 	'the standby sees the same graph statistics');
+is($standby->safe_psql('postgres', q{SELECT vsim.index_check('more_hnsw', true)}), '',
+	'the replayed index, with reused slots, is sound on the standby');
 
 $standby->stop;
 $primary->stop;
