@@ -11,11 +11,17 @@ CREATE OR REPLACE FUNCTION hnswhandler(internal) RETURNS index_am_handler
 
 -- Both statistics functions: one privilege rule (checked in C: SELECT on
 -- the table or pg_stat_scan_tables), VOLATILE (they read live pages).
-ALTER FUNCTION vsim.hnsw_index_stats(regclass) VOLATILE;
-REVOKE ALL ON FUNCTION vsim.hnsw_index_stats(regclass) FROM pg_monitor;
-GRANT EXECUTE ON FUNCTION vsim.hnsw_index_stats(regclass) TO PUBLIC;
+-- hnsw's also gains the column free_slots (slots VACUUM freed for reuse),
+-- so it is created anew.
+DROP FUNCTION vsim.hnsw_index_stats(regclass);
+CREATE FUNCTION vsim.hnsw_index_stats(index regclass,
+	OUT elements bigint, OUT dead_elements bigint, OUT free_slots bigint, OUT heap_tids bigint,
+	OUT levels integer, OUT entry_point text, OUT entry_level integer,
+	OUT pages bigint, OUT avg_level0_neighbours double precision,
+	OUT m integer, OUT ef_construction integer, OUT dimensions integer)
+	AS 'MODULE_PATHNAME', 'hnsw_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.hnsw_index_stats(regclass) IS
-	'statistics of an hnsw index: elements, dead elements, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+	'statistics of an hnsw index: elements, dead elements, free slots, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
 ALTER FUNCTION vsim.ivfflat_index_stats(regclass) VOLATILE;
 COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
 	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';

@@ -108,6 +108,8 @@ for my $from ('0.1.0')
 		'5', "$from: the old indexes take inserts");
 	is($node->safe_psql($db, q{SELECT heap_tids FROM vsim.hnsw_index_stats('items_hnsw')}),
 		'3100', "$from: statistics work after the update");
+	is($node->safe_psql($db, q{SELECT vsim.index_check('items_hnsw', true), vsim.index_check('items_ivf', true)}),
+		'|', "$from: indexes built under $from pass vsim.index_check");
 }
 
 done_testing();
