@@ -67,7 +67,7 @@ for my $file (sort keys %external)
 	my ($detail_re, $n, $output) = @{ $external{$file} };
 	(my $name = $file) =~ s/\.onnx$//;
 	my (undef, $error, $detail) = sql_error("SELECT vsim.create_model('$name', '$file')");
-	like($error, qr/^0A000: model file ".*\/\Q$file\E" uses external data$/, "$file is refused at registration");
+	like($error, qr/^0A000: model file "\Q$file\E" uses external data$/, "$file is refused at registration");
 	like($detail, $detail_re, '... naming the tensor and its location');
 	my ($out, $use_error) = sql_error("SELECT vsim.embed_output('$name', array_fill(0::real, ARRAY[$n]), '$output')");
 	is($out . $use_error, qq(42704: model "$name" does not exist), '... and nothing of the file comes back');
@@ -108,7 +108,7 @@ my %malformed = (
 for my $file (sort keys %malformed)
 {
 	my ($out, $error, $detail) = sql_error("SELECT vsim.create_model('bad', '$file')");
-	like($error, qr/^22023: could not load ONNX model from file ".*\/\Q$file\E"$/, "malformed $file: 22023");
+	like($error, qr/^22023: could not load ONNX model from file "\Q$file\E"$/, "malformed $file: 22023");
 	like($detail, qr/^The file is not a valid ONNX protobuf message: $malformed{$file}\.$/, '... saying what is wrong');
 }
 is(query('SELECT 1'), '1', 'the server is up after the malformed files');
