@@ -336,8 +336,12 @@ receive_case(const Options *o, PGconn *conn, const Case *c)
 	if (ok && ((res = PQgetResult(conn)) == NULL ||
 			   PQresultStatus(res) != PGRES_PIPELINE_SYNC))
 	{
-		fprintf(stderr, "vsim_fuzz: pipeline out of step: %s", PQerrorMessage(conn));
+		/* the server went away between this case's result and its Sync */
+		buf_reset(&why);
+		buf_printf(&why, "pipeline out of step after the result: %s",
+				   PQerrorMessage(conn));
 		figures.failed++;
+		report_failure(o, c, why.data);
 		ok = false;
 	}
 	PQclear(res);
