@@ -6,7 +6,7 @@
 # subsystem needs no change here.
 
 EXTENSION = vsim
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 
 SUBSYSTEMS = vector $(sort $(filter-out vector,$(notdir $(wildcard src/*))))
 SQL_FRAGMENTS = $(foreach s,$(SUBSYSTEMS),$(wildcard src/$(s)/$(s).sql))

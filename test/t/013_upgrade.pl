@@ -80,7 +80,7 @@ my $query = q{
 		SELECT id, v <=> '[1,0,1,0,1,0,1,0]' AS d FROM items
 		ORDER BY v <=> '[1,0,1,0,1,0,1,0]' LIMIT 10) s};
 
-for my $from ('0.1.0')
+for my $from ('0.1.0', '0.2.0')
 {
 	my $db = 'from_' . ($from =~ tr/./_/r);
 	$node->safe_psql('postgres', "CREATE DATABASE $db");
