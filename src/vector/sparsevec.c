@@ -273,12 +273,13 @@ sparsevec_in(PG_FUNCTION_ARGS)
 			elems[n++].value = val;
 		}
 		p = skip_spaces(end);
-		if (*p == ',')
-			p = skip_spaces(p + 1);
-		else if (*p != '}')
-			syntax_error(str, "Expected \",\" or \"}\" after an element.");
-		else
+		if (*p == '}')
 			break;
+		if (*p != ',')
+			syntax_error(str, "Expected \",\" or \"}\" after an element.");
+		p = skip_spaces(p + 1);
+		if (*p == '}')
+			syntax_error(str, "Expected an index after \",\".");
 	}
 	p = skip_spaces(p + 1);
 	if (*p != '/')

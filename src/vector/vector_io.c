@@ -314,7 +314,8 @@ narrow_to_float(double d, const char *typname)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("value %g is out of range for type %s", d, typname),
-				 errdetail("The elements of type %s are of type real.", typname)));
+				 errdetail("%c%s elements are of type real.",
+						   pg_toupper((unsigned char) typname[0]), typname + 1)));
 	return f;
 }
 
