@@ -18,6 +18,10 @@ VSIM_APT_PACKAGES="build-essential postgresql-$PG_MAJOR postgresql-server-dev-$P
   python3-psycopg2 python3-sklearn libopenblas0-pthread dataset-fashion-mnist libutf8proc-dev
   ca-certificates libpq-dev pkgconf python3-fastapi python3-uvicorn python3-psycopg
   python3-psycopg-pool"
+# Node.js and npm for the client test (test/t/081_node_client.pl): Debian's,
+# unless a node with npm is already installed (such as NodeSource's, whose
+# nodejs package conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || VSIM_APT_PACKAGES="$VSIM_APT_PACKAGES nodejs npm"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -1,9 +1,9 @@
 -- distances
-SELECT '[1,2,3]'::vector <-> '[4,6,3]' AS l2, l2_distance('[1,2,3]', '[4,6,3]');
+SELECT '[1,2,3]'::vector <-> '[4,6,3]' AS l2, l2_distance('[1,2,3]'::vector, '[4,6,3]');
 SELECT vector_l2_squared_distance('[1,2,3]', '[4,6,3]');
-SELECT '[1,2,3]'::vector <#> '[4,5,6]' AS neg_ip, inner_product('[1,2,3]', '[4,5,6]');
+SELECT '[1,2,3]'::vector <#> '[4,5,6]' AS neg_ip, inner_product('[1,2,3]'::vector, '[4,5,6]');
 SELECT '[1,0]'::vector <=> '[0,1]' AS orthogonal, '[1,1]'::vector <=> '[2,2]' AS same_direction,
-       '[1,1]'::vector <=> '[-1,-1]' AS opposite, cosine_distance('[3,4]', '[4,3]');
+       '[1,1]'::vector <=> '[-1,-1]' AS opposite, cosine_distance('[3,4]'::vector, '[4,3]');
 -- cosine distance with a zero vector is defined as 1, never NaN
 SELECT '[0,0]'::vector <=> '[1,2]' AS zero_left, '[1,2]'::vector <=> '[0,0]' AS zero_right,
        '[0,0]'::vector <=> '[0,0]' AS both_zero;
@@ -12,7 +12,7 @@ SELECT '[1e-30,1e-30]'::vector <=> '[1e-30,1e-30]' AS same_tiny,
        '[1e-30,0]'::vector <=> '[0,1e-30]' AS orthogonal_tiny,
        '[1e-40,1e-40]'::vector <=> '[-1e-40,-1e-40]' AS opposite_subnormal,
        '[1e-30,1e-30]'::vector <=> '[1,1]' AS tiny_and_unit;
-SELECT '[1,2,3]'::vector <+> '[4,0,3]' AS l1, l1_distance('[1,2,3]', '[4,0,3]');
+SELECT '[1,2,3]'::vector <+> '[4,0,3]' AS l1, l1_distance('[1,2,3]'::vector, '[4,0,3]');
 -- large but finite values do not overflow the double-precision results
 SELECT '[3e38]'::vector <-> '[-3e38]' AS l2_huge;
 -- operands of different dimensions
@@ -22,8 +22,8 @@ SELECT '[1,2]'::vector <=> '[1,2,3]';
 SELECT '[1,2]'::vector <+> '[1,2,3]';
 SELECT '[1,2]'::vector + '[1,2,3]';
 -- functions
-SELECT vector_dims('[1,2,3]'), vector_norm('[3,4]'), l2_normalize('[3,4]'), l2_normalize('[0,0]');
-SELECT vector_norm(l2_normalize('[1,2,3,4,5,6,7]'))::numeric(10,6);
+SELECT vector_dims('[1,2,3]'), vector_norm('[3,4]'), l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector);
+SELECT vector_norm(l2_normalize('[1,2,3,4,5,6,7]'::vector))::numeric(10,6);
 SELECT subvector('[1,2,3,4,5]', 2, 3), subvector('[1,2,3,4,5]', 4, 10), subvector('[1,2,3,4,5]', -1, 3);
 SELECT subvector('[1,2,3]', 4, 1);
 SELECT subvector('[1,2,3]', 1, 0);

@@ -89,23 +89,68 @@ portable_cosine_parts(const float *a, const float *b, int n,
 	*bb = fold_lanes(y);
 }
 
+/*
+ * The bit kernels read 8 bytes at a time into a uint64 (memcpy: no
+ * alignment assumed), the last partial word zero-padded.  Built for the
+ * baseline ISA, __builtin_popcountll is a table-free software count.
+ */
+static inline uint64
+load_word(const uint8 *x, Size i, Size n)
+{
+	uint64		w = 0;
+
+	memcpy(&w, x + i, Min(n - i, sizeof(uint64)));
+	return w;
+}
+
+static uint64
+portable_hamming(const uint8 *a, const uint8 *b, Size n)
+{
+	uint64		count = 0;
+
+	for (Size i = 0; i < n; i += sizeof(uint64))
+		count += __builtin_popcountll(load_word(a, i, n) ^ load_word(b, i, n));
+	return count;
+}
+
+static void
+portable_jaccard_parts(const uint8 *a, const uint8 *b, Size n,
+					   uint64 *both, uint64 *either)
+{
+	uint64		and_count = 0,
+				or_count = 0;
+
+	for (Size i = 0; i < n; i += sizeof(uint64))
+	{
+		uint64		x = load_word(a, i, n),
+					y = load_word(b, i, n);
+
+		and_count += __builtin_popcountll(x & y);
+		or_count += __builtin_popcountll(x | y);
+	}
+	*both = and_count;
+	*either = or_count;
+}
+
 const VectorKernels vector_kernels_portable = {
 	.name = "portable",
 	.l2_squared = portable_l2_squared,
 	.inner_product = portable_inner_product,
 	.l1 = portable_l1,
 	.cosine_parts = portable_cosine_parts,
+	.hamming = portable_hamming,
+	.jaccard_parts = portable_jaccard_parts,
 };
 
 double
-vector_cosine_distance_from_parts(float dot, float aa, float bb)
+vector_cosine_distance_from_parts(double dot, double aa, double bb)
 {
-	double		denom = sqrt((double) aa * (double) bb);
+	double		denom = sqrt(aa * bb);
 	double		sim;
 
 	if (denom == 0.0 || !isfinite(denom))
 		return 1.0;
-	sim = (double) dot / denom;
+	sim = dot / denom;
 	/* rounding can push |sim| slightly past 1 */
 	if (sim > 1.0)
 		sim = 1.0;

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * distance_x86.c
- *	  AVX2/FMA and AVX-512 distance kernels.
+ *	  AVX2/FMA and AVX-512 distance kernels, and the POPCNT and AVX-512
+ *	  VPOPCNTDQ bit-string kernels of bitvec.c.
  *
  * Each function is compiled for its instruction set with a target
  * attribute, so the shared library as a whole still targets the baseline
@@ -28,6 +29,8 @@
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 #define AVX512_TARGET __attribute__((target("avx512f,avx2,fma")))
+#define POPCNT_TARGET __attribute__((target("popcnt")))
+#define VPOPCNT_TARGET __attribute__((target("avx512f,avx512bw,avx512vpopcntdq,popcnt")))
 
 /*
  * The canonical order (vector.h) with 32 lanes: AVX2 keeps them in four
@@ -144,12 +147,56 @@ avx2_cosine_parts(const float *a, const float *b, int n,
 	*bb = fold32_avx2(rb);
 }
 
+/*
+ * Bit kernels with the POPCNT instruction (every AVX2 CPU has it): 8 bytes
+ * a step, the last partial word zero-padded.
+ */
+POPCNT_TARGET static inline uint64
+load_word(const uint8 *x, Size i, Size n)
+{
+	uint64		w = 0;
+
+	memcpy(&w, x + i, Min(n - i, sizeof(uint64)));
+	return w;
+}
+
+POPCNT_TARGET static uint64
+popcnt_hamming(const uint8 *a, const uint8 *b, Size n)
+{
+	uint64		count = 0;
+
+	for (Size i = 0; i < n; i += sizeof(uint64))
+		count += _mm_popcnt_u64(load_word(a, i, n) ^ load_word(b, i, n));
+	return count;
+}
+
+POPCNT_TARGET static void
+popcnt_jaccard_parts(const uint8 *a, const uint8 *b, Size n,
+					 uint64 *both, uint64 *either)
+{
+	uint64		and_count = 0,
+				or_count = 0;
+
+	for (Size i = 0; i < n; i += sizeof(uint64))
+	{
+		uint64		x = load_word(a, i, n),
+					y = load_word(b, i, n);
+
+		and_count += _mm_popcnt_u64(x & y);
+		or_count += _mm_popcnt_u64(x | y);
+	}
+	*both = and_count;
+	*either = or_count;
+}
+
 static const VectorKernels avx2_kernels = {
 	.name = "avx2",
 	.l2_squared = avx2_l2_squared,
 	.inner_product = avx2_inner_product,
 	.l1 = avx2_l1,
 	.cosine_parts = avx2_cosine_parts,
+	.hamming = popcnt_hamming,
+	.jaccard_parts = popcnt_jaccard_parts,
 };
 
 /* the 32 lanes in two AVX-512 registers: fold w = 16 (r0+r1), then 8, ... */
@@ -261,12 +308,73 @@ avx512_cosine_parts(const float *a, const float *b, int n,
 	*bb = fold32_avx512(rb[0], rb[1]);
 }
 
+/*
+ * Bit kernels with AVX-512 VPOPCNTDQ: 64 bytes a step in eight 64-bit
+ * counts, the last partial block read with a byte mask (AVX512BW).
+ */
+VPOPCNT_TARGET static inline __mmask64
+mask64(Size i, Size n)
+{
+	Size		left = n - i;
+
+	return left >= 64 ? ~(__mmask64) 0 : (((__mmask64) 1) << left) - 1;
+}
+
+VPOPCNT_TARGET static uint64
+vpopcnt_hamming(const uint8 *a, const uint8 *b, Size n)
+{
+	__m512i		count = _mm512_setzero_si512();
+
+	for (Size i = 0; i < n; i += 64)
+	{
+		__mmask64	m = mask64(i, n);
+		__m512i		x = _mm512_maskz_loadu_epi8(m, a + i);
+		__m512i		y = _mm512_maskz_loadu_epi8(m, b + i);
+
+		count = _mm512_add_epi64(count, _mm512_popcnt_epi64(_mm512_xor_si512(x, y)));
+	}
+	return (uint64) _mm512_reduce_add_epi64(count);
+}
+
+VPOPCNT_TARGET static void
+vpopcnt_jaccard_parts(const uint8 *a, const uint8 *b, Size n,
+					  uint64 *both, uint64 *either)
+{
+	__m512i		and_count = _mm512_setzero_si512(),
+				or_count = _mm512_setzero_si512();
+
+	for (Size i = 0; i < n; i += 64)
+	{
+		__mmask64	m = mask64(i, n);
+		__m512i		x = _mm512_maskz_loadu_epi8(m, a + i);
+		__m512i		y = _mm512_maskz_loadu_epi8(m, b + i);
+
+		and_count = _mm512_add_epi64(and_count, _mm512_popcnt_epi64(_mm512_and_si512(x, y)));
+		or_count = _mm512_add_epi64(or_count, _mm512_popcnt_epi64(_mm512_or_si512(x, y)));
+	}
+	*both = (uint64) _mm512_reduce_add_epi64(and_count);
+	*either = (uint64) _mm512_reduce_add_epi64(or_count);
+}
+
+/* AVX-512 float kernels; bit kernels with VPOPCNTDQ, or POPCNT without it */
 static const VectorKernels avx512_kernels = {
 	.name = "avx512",
 	.l2_squared = avx512_l2_squared,
 	.inner_product = avx512_inner_product,
 	.l1 = avx512_l1,
 	.cosine_parts = avx512_cosine_parts,
+	.hamming = vpopcnt_hamming,
+	.jaccard_parts = vpopcnt_jaccard_parts,
+};
+
+static const VectorKernels avx512_popcnt_kernels = {
+	.name = "avx512",
+	.l2_squared = avx512_l2_squared,
+	.inner_product = avx512_inner_product,
+	.l1 = avx512_l1,
+	.cosine_parts = avx512_cosine_parts,
+	.hamming = popcnt_hamming,
+	.jaccard_parts = popcnt_jaccard_parts,
 };
 
 /*
@@ -277,7 +385,8 @@ const VectorKernels *
 vector_kernels_avx2(void)
 {
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		__builtin_cpu_supports("popcnt"))
 		return &avx2_kernels;
 	return NULL;
 }
@@ -286,10 +395,12 @@ const VectorKernels *
 vector_kernels_avx512(void)
 {
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
-		__builtin_cpu_supports("fma"))
+	if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx2") ||
+		!__builtin_cpu_supports("fma") || !__builtin_cpu_supports("popcnt"))
+		return NULL;
+	if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vpopcntdq"))
 		return &avx512_kernels;
-	return NULL;
+	return &avx512_popcnt_kernels;
 }
 
 #else							/* !VSIM_HAVE_X86_KERNELS */

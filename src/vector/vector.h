@@ -77,6 +77,18 @@ extern bool vector_l2_normalize_into(const float *x, int n, float *out);
  */
 extern void vector_check_typmod(const Vector *v, int32 typmod);
 
+/*
+ * vector_array_to_floats: the elements of a one-dimensional real[],
+ * double precision[], integer[] or numeric[] array without NULLs as a
+ * palloc'd float array, *n elements (possibly 0).  Raises 2202E for more
+ * dimensions, 22004 for a NULL, 42804 for another element type, 22003 for
+ * a finite value beyond float4's range; `typname` names the target type in
+ * messages.  NaN and infinities pass: the caller checks finiteness.  The
+ * array casts of vector and sparsevec share it.
+ */
+struct ArrayType;
+extern float *vector_array_to_floats(struct ArrayType *arr, const char *typname, int *n);
+
 /* ---------------------------------------------------------------------
  * Distance kernels (distance.c, distance_x86.c)
  *
@@ -108,6 +120,17 @@ typedef struct VectorKernels
 	/* one pass: *dot = sum(a*b), *aa = sum(a*a), *bb = sum(b*b) */
 	void		(*cosine_parts) (const float *a, const float *b, int n,
 								 float *dot, float *aa, float *bb);
+
+	/*
+	 * Bit-string kernels (bitvec.c) over n bytes: the portable set counts
+	 * bits in C, avx2 with POPCNT, avx512 with VPOPCNTDQ where the CPU has
+	 * it (POPCNT otherwise).  Exact integers, so every set agrees.
+	 */
+	/* number of 1 bits of a[i] ^ b[i] */
+	uint64		(*hamming) (const uint8 *a, const uint8 *b, Size n);
+	/* *both = number of 1 bits of a[i] & b[i], *either = of a[i] | b[i] */
+	void		(*jaccard_parts) (const uint8 *a, const uint8 *b, Size n,
+								  uint64 *both, uint64 *either);
 } VectorKernels;
 
 /* The kernels in use; never NULL after vector_init(). */
@@ -119,11 +142,12 @@ extern const VectorKernels *vector_kernels_avx2(void);
 extern const VectorKernels *vector_kernels_avx512(void);
 
 /*
- * Cosine distance 1 - a.b / (|a| |b|) in double precision from the parts,
- * clamped to [0, 2].  Defined as 1 (no similarity) when either vector has
+ * Cosine distance 1 - a.b / (|a| |b|) in double precision from the parts
+ * (the float sums of the dense kernels or the double sums of the sparse
+ * merge, sparsevec.c), clamped to [0, 2].  Defined as 1 (no similarity) when either vector has
  * zero norm, so it never returns NaN.
  */
-extern double vector_cosine_distance_from_parts(float dot, float aa, float bb);
+extern double vector_cosine_distance_from_parts(double dot, double aa, double bb);
 
 /* Register the vector subsystem's settings; called from _PG_init. */
 extern void vector_init(void);

@@ -306,16 +306,72 @@ vector_coerce(PG_FUNCTION_ARGS)
 
 /* A double as float4; 22003 when a finite value is beyond float4's range */
 static float
-narrow_to_float(double d)
+narrow_to_float(double d, const char *typname)
 {
 	float		f = (float) d;
 
 	if (isinf(f) && !isinf(d))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("value %g is out of range for type vector", d),
-				 errdetail("Vector elements are of type real.")));
+				 errmsg("value %g is out of range for type %s", d, typname),
+				 errdetail("%c%s elements are of type real.",
+						   pg_toupper((unsigned char) typname[0]), typname + 1)));
 	return f;
+}
+
+float *
+vector_array_to_floats(ArrayType *arr, const char *typname, int *n)
+{
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	float	   *x;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("array must be one-dimensional to convert to %s", typname),
+				 errdetail("The array has %d dimensions.", ARR_NDIM(arr))));
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
+					  &elems, &nulls, n);
+	x = palloc(sizeof(float) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("array must not contain nulls to convert to %s", typname),
+					 errdetail("Element %d is null.", i + 1)));
+		switch (elemtype)
+		{
+			case FLOAT4OID:
+				x[i] = DatumGetFloat4(elems[i]);
+				break;
+			case FLOAT8OID:
+				x[i] = narrow_to_float(DatumGetFloat8(elems[i]), typname);
+				break;
+			case INT4OID:
+				x[i] = (float) DatumGetInt32(elems[i]);
+				break;
+			case NUMERICOID:
+				x[i] = narrow_to_float(DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+																		  elems[i])),
+									   typname);
+				break;
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("cannot convert an array of %s to %s",
+								format_type_be(elemtype), typname)));
+		}
+	}
+	pfree(elems);
+	pfree(nulls);
+	return x;
 }
 
 /*
@@ -328,53 +384,12 @@ array_to_vector(PG_FUNCTION_ARGS)
 {
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
 	int32		typmod = PG_GETARG_INT32(1);
-	Oid			elemtype = ARR_ELEMTYPE(arr);
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	Datum	   *elems;
-	bool	   *nulls;
 	int			n;
-	Vector	   *v;
+	float	   *x = vector_array_to_floats(arr, "vector", &n);
+	Vector	   *v = new_vector(n);
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("array must be one-dimensional to convert to vector"),
-				 errdetail("The array has %d dimensions.", ARR_NDIM(arr))));
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
-					  &elems, &nulls, &n);
-	v = new_vector(n);
-	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("array must not contain nulls to convert to vector"),
-					 errdetail("Element %d is null.", i + 1)));
-		switch (elemtype)
-		{
-			case FLOAT4OID:
-				v->x[i] = DatumGetFloat4(elems[i]);
-				break;
-			case FLOAT8OID:
-				v->x[i] = narrow_to_float(DatumGetFloat8(elems[i]));
-				break;
-			case INT4OID:
-				v->x[i] = (float) DatumGetInt32(elems[i]);
-				break;
-			case NUMERICOID:
-				v->x[i] = narrow_to_float(DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-																			 elems[i])));
-				break;
-			default:
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("cannot convert an array of %s to vector",
-								format_type_be(elemtype))));
-		}
-	}
+	memcpy(v->x, x, sizeof(float) * n);
+	pfree(x);
 	/* a double like 1e300 becomes +Inf in float4: reject it here */
 	vector_check_finite(v->x, n);
 	vector_check_typmod(v, typmod);
