@@ -694,10 +694,15 @@ check_tensor_input(EmbedModelDef *def, const EmbedSession *s)
 }
 
 /* The output: the option, else sentence_embedding / last_hidden_state
- * for text models, else the first output. */
+ * for text models, else the first output.  22023 for a model without
+ * outputs, which has nothing to embed with. */
 static void
 check_output(EmbedModelDef *def, const EmbedSession *s)
 {
+	if (s->n_outputs == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" has no outputs", def->name)));
 	if (def->output_name == NULL && def->kind == EMBED_INPUT_TEXT)
 	{
 		if (find_tensor(s->outputs, s->n_outputs, "sentence_embedding"))

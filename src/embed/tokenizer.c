@@ -34,6 +34,7 @@
 #include "embed/embed.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "text/text.h"
 
 /* Largest max_input_chars_per_word a tokenizer.json may declare: every
  * call keeps that many code points of a word (BERT's is 100). */
@@ -44,15 +45,9 @@
  * that parts of a word are looked up in place.  `vocab` holds every token;
  * `pieces` holds the continuation tokens ("##ing") without their prefix.
  */
-typedef struct VocabKey
-{
-	const char *str;			/* not NUL-terminated in lookups */
-	int			len;
-} VocabKey;
-
 typedef struct VocabEntry
 {
-	VocabKey	key;
+	BytesKey	key;
 	int32		id;
 	uint32		hash;			/* compared before the bytes */
 	char		status;
@@ -60,16 +55,7 @@ typedef struct VocabEntry
 
 #define SH_PREFIX vocab
 #define SH_ELEMENT_TYPE VocabEntry
-#define SH_KEY_TYPE VocabKey
-#define SH_KEY key
-#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).str, (k).len)
-#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).str, (b).str, (a).len) == 0)
-#define SH_STORE_HASH
-#define SH_GET_HASH(tb, a) ((a)->hash)
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
+#include "text/bytes_table.h"
 
 struct EmbedTokenizer
 {
@@ -95,7 +81,7 @@ vocab_add_to(EmbedTokenizer *tok, vocab_hash *table, const char *token,
 			 int len, int32 id)
 {
 	char	   *copy = MemoryContextAlloc(tok->cxt, len + 1);
-	VocabKey	key = {copy, len};
+	BytesKey	key = {copy, len};
 	bool		found;
 
 	memcpy(copy, token, len);
@@ -113,7 +99,7 @@ vocab_add(EmbedTokenizer *tok, const char *token, int len, int32 id)
 static int32
 vocab_find(vocab_hash *table, const char *str, int len)
 {
-	VocabKey	key = {str, len};
+	BytesKey	key = {str, len};
 	VocabEntry *e = vocab_lookup(table, key);
 
 	return e ? e->id : -1;

@@ -33,6 +33,7 @@
 #include "index/index.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
 #include "pgstat.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -296,7 +297,7 @@ alloc_element(HnswBuildState *bs, int level)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("hnsw graph no longer fits into the shared memory of the parallel build"),
-					 errdetail("The table has more rows than its statistics said."),
+					 errdetail("The table has more rows than estimated from its size and statistics."),
 					 errhint("ANALYZE the table, or build without parallel workers (max_parallel_maintenance_workers = 0).")));
 		}
 		if (sh->n == sh->cap)
@@ -873,19 +874,19 @@ hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
  * continue on disk.
  */
 static int
-build_workers(Relation heap, Relation index, IndexInfo *info, Size graph_bytes)
+build_workers(Relation heap, Relation index, IndexInfo *info, double rows,
+			  Size graph_bytes)
 {
-	double		reltuples = heap->rd_rel->reltuples;
 	int			workers;
 
 	if (max_parallel_maintenance_workers == 0 || RelationUsesLocalBuffers(heap) ||
-		!IsNormalProcessingMode() || reltuples < 0 ||
+		!IsNormalProcessingMode() ||
 		graph_bytes > (Size) maintenance_work_mem * 1024)
 		return 0;
 	if (info->ii_Expressions != NIL || info->ii_Predicate != NIL ||
 		RelationGetParallelWorkers(heap, -1) != -1)
 		return plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
-	workers = (int) Min(reltuples / 5000, (double) max_parallel_maintenance_workers);
+	workers = (int) Min(rows / 5000, (double) max_parallel_maintenance_workers);
 	return workers;
 }
 
@@ -947,6 +948,24 @@ build_serial(HnswBuildState *bs, IndexInfo *info, uint32 cap)
 		flush_graph(bs);
 }
 
+/*
+ * The number of rows the build will see, as the planner estimates a
+ * table's size: the statistics' rows per page times the table's current
+ * pages, so rows added since the last VACUUM or ANALYZE count too.  A
+ * parallel build cannot grow its shared memory, so it is sized from this,
+ * not from reltuples alone.
+ */
+static double
+build_row_estimate(Relation heap)
+{
+	BlockNumber pages;
+	double		tuples;
+	double		allvisfrac;
+
+	estimate_rel_size(heap, NULL, &pages, &tuples, &allvisfrac);
+	return Max(tuples, 0);
+}
+
 /* Create the metapage as block 0 of `fork`. */
 static void
 create_metapage(Relation index, const HnswShape *shape, ForkNumber fork)
@@ -968,7 +987,7 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 {
 	IndexBuildResult *result;
 	HnswBuildState bs;
-	double		rows = Max(heap->rd_rel->reltuples, 0);
+	double		rows = build_row_estimate(heap);
 	uint32		cap;
 	Size		arena_cap;
 	int			nworkers;
@@ -984,11 +1003,11 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) rows);
 
-	/* room for 10% more rows than the statistics say, upper levels included */
-	cap = (uint32) Min(rows * 1.1 + 1000, (double) PG_UINT32_MAX / 2);
+	/* room for 20% more rows than estimated, upper levels included */
+	cap = (uint32) Min(rows * 1.2 + 1000, (double) PG_UINT32_MAX / 2);
 	/* 1 in m elements has upper levels, ~1.07 of them on average: room for 3 */
 	arena_cap = (cap / bs.shape.m + 64) * 3 * mem_upper_bytes(&bs.shape, 1);
-	nworkers = build_workers(heap, index, info,
+	nworkers = build_workers(heap, index, info, rows,
 							 arena_cap + (Size) cap * (mem_stride(&bs.shape) +
 													   sizeof(MemElement) + sizeof(uint8)));
 	if (nworkers == 0 || !build_parallel(&bs, info, nworkers, cap, arena_cap))

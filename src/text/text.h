@@ -4,7 +4,9 @@
  *	  Interface between the files of vsim's model-free text vectorizers:
  *	  a word tokenizer that gives the tokens scikit-learn's text vectorizers
  *	  give by default, signed feature hashing (MurmurHash3) and TF-IDF with
- *	  a vocabulary stored in a table.  The rest of vsim calls none of it.
+ *	  a vocabulary stored in a table.  The rest of vsim calls none of it;
+ *	  only the byte-keyed table (BytesKey, bytes_table.h) is shared, with
+ *	  the WordPiece tokenizer of src/embed/.
  *
  * Files, in dependency order: each calls functions of files above it only.
  *	  text.c		what the others share: text to UTF-8, the check of
@@ -48,6 +50,16 @@ extern const char *text_to_utf8(const text *t, int *len);
  * dimensions of the vectors a function will return.
  */
 extern void text_check_dims(int value, const char *name);
+
+/*
+ * BytesKey: the key of the tables of bytes_table.h (a token looked up in
+ * place inside a longer text).
+ */
+typedef struct BytesKey
+{
+	const char *str;			/* not NUL-terminated */
+	int			len;			/* bytes at str */
+} BytesKey;
 
 /* ---------------------------------------------------------------------
  * Tokenizer (tokenize.c)

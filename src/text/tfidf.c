@@ -59,15 +59,9 @@
  * Terms: a simplehash table keyed by UTF-8 bytes, looked up in place
  * ---------------------------------------------------------------------
  */
-typedef struct TermKey
-{
-	const char *str;			/* UTF-8, not NUL-terminated */
-	int			len;
-} TermKey;
-
 typedef struct TermEntry
 {
-	TermKey		key;
+	BytesKey	key;
 	uint32		hash;			/* compared before the bytes */
 	char		status;
 	int32		position;		/* tfidf_vector: element, 0-based */
@@ -78,23 +72,14 @@ typedef struct TermEntry
 
 #define SH_PREFIX terms
 #define SH_ELEMENT_TYPE TermEntry
-#define SH_KEY_TYPE TermKey
-#define SH_KEY key
-#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).str, (k).len)
-#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).str, (b).str, (a).len) == 0)
-#define SH_STORE_HASH
-#define SH_GET_HASH(tb, a) ((a)->hash)
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
+#include "text/bytes_table.h"
 
 /* Find or add the term of `len` bytes at `str`; a new one is copied to cxt. */
 static TermEntry *
 term_find_or_add(terms_hash *terms, MemoryContext cxt, const char *str,
 				 int len, bool *found)
 {
-	TermKey		key = {str, len};
+	BytesKey		key = {str, len};
 	TermEntry  *e = terms_insert(terms, key, found);
 
 	if (!*found)
@@ -588,7 +573,7 @@ static void
 count_known_term(const char *token, int len, void *arg)
 {
 	TermCount  *tc = (TermCount *) arg;
-	TermKey		key = {token, len};
+	BytesKey		key = {token, len};
 	TermEntry  *e = terms_lookup(tc->vocab->terms, key);
 
 	if (e != NULL)

@@ -274,6 +274,13 @@ def int_input_graph():
     return helper.make_graph(nodes, "int_input", ins, outs)
 
 
+def no_output_graph():
+    """A graph that computes nothing it returns: no outputs at all."""
+    nodes = [helper.make_node("Relu", ["x"], ["unused"])]
+    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])]
+    return helper.make_graph(nodes, "no_output", ins, [])
+
+
 def slow_graph():
     """y = mean over rows of (x + W0) Q^k, k = max(x) iterations of a Loop:
     zeros (registration's trial run) cost nothing; max(x) = 1000 takes seconds."""
@@ -425,6 +432,7 @@ def gen(d):
     save(dyn_graph(), f"{d}/dyn.onnx")
     save(dyn4_graph(), f"{d}/dyn4.onnx")
     save(int_input_graph(), f"{d}/int_input.onnx")
+    save(no_output_graph(), f"{d}/no_output.onnx")
     save(slow_graph(), f"{d}/slow.onnx")
     save(oom_graph(), f"{d}/oom.onnx")
     with open(f"{d}/corrupt.onnx", "wb") as f:

@@ -99,6 +99,27 @@ is($node->safe_psql('postgres', "SELECT elements FROM vsim.hnsw_index_stats('tra
 	$ntrain, 'parallel build: every row is an element');
 $node->safe_psql('postgres', 'DROP INDEX train_hnsw');
 
+# A parallel build sizes its shared memory from the table's size, not
+# from statistics taken when it was a quarter as large.
+$node->safe_psql('postgres', q{
+	CREATE TABLE grown (id int, v vector(8)) WITH (autovacuum_enabled = off);
+	INSERT INTO grown SELECT i, ARRAY(SELECT sin(i * j) FROM generate_series(1, 8) j)::vector
+		FROM generate_series(1, 6000) i;
+	ANALYZE grown;
+	INSERT INTO grown SELECT i, ARRAY(SELECT sin(i * j) FROM generate_series(1, 8) j)::vector
+		FROM generate_series(6001, 26000) i;
+});
+$node->psql('postgres', q{
+	SET client_min_messages = debug1; SET max_parallel_maintenance_workers = 2;
+	CREATE INDEX grown_hnsw ON grown USING hnsw (v vector_l2_ops)},
+	stdout => \$stdout, stderr => \$stderr);
+like($stderr, qr/hnsw build of "grown_hnsw": [12] parallel workers launched/,
+	'stale statistics: the build is parallel');
+unlike($stderr, qr/ERROR/, 'stale statistics: the parallel build succeeds');
+is($node->safe_psql('postgres', "SELECT elements FROM vsim.hnsw_index_stats('grown_hnsw')"),
+	'26000', 'stale statistics: every row is an element');
+$node->safe_psql('postgres', 'DROP TABLE grown');
+
 # A graph built by inserting every row into an empty index.
 $node->safe_psql('postgres', q{
 	CREATE TABLE train2 (LIKE train INCLUDING ALL);

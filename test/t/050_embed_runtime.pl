@@ -138,6 +138,7 @@ my %bad = (
 	q{vsim.create_model('b', 'mlp.onnx', options => '{"input_shape": [1, 6]}')} => qr/^22023: option input_shape has 2 dimensions, input "pixels" of model "b" has 3/,
 	q{vsim.create_model('b', 'dyn4.onnx', options => '{"input_shape": [65536, 65536, 65536, 65536]}')} => qr/^54000: input "x" of model "b" has more elements than an input array can hold/,
 	q{vsim.create_model('b', 'dyn4.onnx', options => '{"input_shape": [1, 2147483647, 2147483647, 1]}')} => qr/^54000: input "x" of model "b" has more elements than an input array can hold/,
+	q{vsim.create_model('b', 'no_output.onnx')} => qr/^22023: model "b" has no outputs/,
 	q{vsim.create_model('b', 'int_input.onnx')} => qr/^42804: input "x" of model "b" is not a float tensor/,
 	q{vsim.create_model('b', 'oom.onnx')} => qr/^53200: out of memory in inference of model "b"/,
 	q{vsim.drop_model('nope')} => qr/^42704: model "nope" does not exist/,
@@ -250,17 +251,20 @@ $reext->quit;
 
 # --- cancel, statement_timeout, terminate ------------------------------------
 query("SELECT vsim.create_model('slow', 'slow.onnx')");
-my $slow_call = "SELECT vector_dims(vsim.embed('slow', array_fill(3000::real, ARRAY[512])))";
-my $t0 = time;
+# The slow model runs max(x) iterations of a 512 x 512 product: 10 finish
+# at once; 3,000,000 would take hours, so any of those calls that ends
+# was interrupted.  The bounds below are generous on purpose: they tell
+# "stopped by the interrupt" from "ran to the end", they do not time it.
+my $slow_call = "SELECT vector_dims(vsim.embed('slow', array_fill(10::real, ARRAY[512])))";
 is(query($slow_call), '512', 'the slow model runs to completion');
-my $full = time - $t0;
-cmp_ok($full, '>', 1.5, sprintf('the slow model takes seconds (%.2f s)', $full));
+$slow_call = "SELECT vector_dims(vsim.embed('slow', array_fill(3000000::real, ARRAY[512])))";
+my $stop_bound = 30;
 
-$t0 = time;
+my $t0 = time;
 is(sql_error("SET statement_timeout = '200ms'; $slow_call"),
 	'57014: canceling statement due to statement timeout', 'statement_timeout stops inference');
 my $stopped = time - $t0;
-cmp_ok($stopped, '<', 0.2 + 0.5, sprintf('... within %.0f ms', 1000 * $stopped));
+cmp_ok($stopped, '<', $stop_bound, sprintf('... during the run (after %.0f ms)', 1000 * $stopped));
 
 # Start the slow call in the background, wait until it runs, then act on it.
 sub slow_in_background
@@ -287,7 +291,7 @@ sub slow_in_background
 }
 
 my ($h, $elapsed) = slow_in_background('pg_cancel_backend');
-cmp_ok($elapsed, '<', 0.6, sprintf('pg_cancel_backend stops inference (%.0f ms)', 1000 * $elapsed));
+cmp_ok($elapsed, '<', $stop_bound, sprintf('pg_cancel_backend stops inference (%.0f ms)', 1000 * $elapsed));
 $h->{run}->pump until $h->{stderr} =~ /canceling statement due to user request/ || $h->{timeout}->is_expired;
 like($h->{stderr}, qr/canceling statement due to user request/, '... with the usual message');
 $h->{stderr} = '';
@@ -296,7 +300,7 @@ is($h->query_safe("SELECT vsim.embed('mlp', '{1,2,3,4,5,6}'::real[]) IS NOT NULL
 $h->quit;
 
 ($h, $elapsed) = slow_in_background('pg_terminate_backend');
-cmp_ok($elapsed, '<', 0.6, sprintf('pg_terminate_backend stops inference (%.0f ms)', 1000 * $elapsed));
+cmp_ok($elapsed, '<', $stop_bound, sprintf('pg_terminate_backend stops inference (%.0f ms)', 1000 * $elapsed));
 eval { $h->quit; };
 is(query('SELECT 1'), '1', 'the server is up after terminating a backend during inference');
 my $log = slurp_file($node->logfile);
