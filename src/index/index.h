@@ -85,8 +85,10 @@ typedef struct VindexSupportProc
 
 /*
  * A method's structure check, called by vsim.index_check() (index_check.c)
- * with `index` locked AccessShareLock and, when heapallindexed, its table
- * `heap` locked AccessShareLock and an MVCC snapshot registered.  Reports
+ * with `index` and its table `heap` locked AccessShareLock.  With
+ * heapallindexed the method registers its own MVCC snapshot, at the point
+ * its argument for "every row the snapshot sees is in the index" needs it
+ * (before it reads the index).  Reports
  * the first damage found with vindex_report_corrupted (XX002) and returns
  * normally when the index is sound.
  */

@@ -23,7 +23,6 @@
 #include "index/index.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 #define VINDEX_MAX_METHODS 8
 
@@ -73,7 +72,6 @@ vsim_index_check(PG_FUNCTION_ARGS)
 	Relation	heap;
 	Relation	index;
 	const VindexMethod *method;
-	Snapshot	snapshot = NULL;
 
 	if (!OidIsValid(heapoid))
 	{
@@ -96,11 +94,7 @@ vsim_index_check(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("vsim.index_check() cannot check %s indexes yet",
 						method->name)));
-	if (heapallindexed)
-		snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	method->check(index, heap, heapallindexed);
-	if (snapshot)
-		UnregisterSnapshot(snapshot);
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
 	PG_RETURN_VOID();
