@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 
@@ -499,7 +500,8 @@ Datum
 array_to_sparsevec(PG_FUNCTION_ARGS)
 {
 	int			n;
-	float	   *x = vector_array_to_floats(PG_GETARG_ARRAYTYPE_P(0), "sparsevec", &n);
+	float	   *x = vector_array_to_floats(PG_GETARG_ARRAYTYPE_P(0), "sparsevec", FLT_MAX,
+											&n);
 	SparseVector *s = sparsevec_from_dense(x, n);
 
 	pfree(x);
