@@ -250,7 +250,8 @@ sparsevec_in(PG_FUNCTION_ARGS)
 		val = strtof(p, &end);
 		if (end == p)
 			syntax_error(str, "Expected a number after \":\".");
-		if (errno == ERANGE && (val == 0.0f || isinf(val)))
+		/* overflow is an error; underflow reads as its rounding (pgvector) */
+		if (errno == ERANGE && isinf(val))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("\"%.*s\" is out of range for type sparsevec",
