@@ -3,7 +3,9 @@
  * vector_io.c
  *	  The `vector` type's input/output: text and binary forms, the
  *	  vector(n) type modifier, the dimension and finiteness checks every
- *	  constructor shares, and casts to and from arrays.
+ *	  constructor shares, and casts to and from arrays.  The text parser
+ *	  (vector_parse_text) and the array reader (vector_array_to_floats)
+ *	  are shared with halfvec, the array reader also with sparsevec.
  *
  *-------------------------------------------------------------------------
  */
