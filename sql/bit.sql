@@ -15,8 +15,8 @@ SELECT B'1' <%> B'10';
 \set VERBOSITY default
 
 -- binary_quantize: 1 for positive elements, first element the high bit
-SELECT binary_quantize('[1,-1,0,2,3,4,5,6,7,-1e-45,1e-45]');
-SELECT binary_quantize('[-1]'), binary_quantize('[0.5]'), length(binary_quantize(array_fill(1, ARRAY[16000])::vector));
+SELECT binary_quantize('[1,-1,0,2,3,4,5,6,7,-1e-45,1e-45]'::vector);
+SELECT binary_quantize('[-1]'::vector), binary_quantize('[0.5]'::vector), length(binary_quantize(array_fill(1, ARRAY[16000])::vector));
 SELECT binary_quantize('[1,0,1]'::vector) <~> binary_quantize('[1,1,0]'::vector);
 
 -- every kernel set (portable, POPCNT, VPOPCNTDQ: whichever this CPU runs)

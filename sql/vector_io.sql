@@ -2,6 +2,8 @@
 SELECT '[1,2,3]'::vector;
 SELECT ' [ 1.5 , -2e-3 ,3 ] '::vector;
 SELECT '[0.1]'::vector, '[1e-45]'::vector, '[3.4028235e38]'::vector;
+-- a value too small for float4 reads as its rounding, zero (pgvector 0.8)
+SELECT '[1e-46,-1e-46,1e-50]'::vector, vector_send('[1e-46,-1e-46]'::vector);
 SELECT '[1,2,3]'::vector(3);
 -- malformed text
 SELECT '[1,,2]'::vector;

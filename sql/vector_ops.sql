@@ -22,13 +22,13 @@ SELECT '[1,2]'::vector <=> '[1,2,3]';
 SELECT '[1,2]'::vector <+> '[1,2,3]';
 SELECT '[1,2]'::vector + '[1,2,3]';
 -- functions
-SELECT vector_dims('[1,2,3]'), vector_norm('[3,4]'), l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector);
+SELECT vector_dims('[1,2,3]'::vector), vector_norm('[3,4]'), l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector);
 SELECT vector_norm(l2_normalize('[1,2,3,4,5,6,7]'::vector))::numeric(10,6);
-SELECT subvector('[1,2,3,4,5]', 2, 3), subvector('[1,2,3,4,5]', 4, 10), subvector('[1,2,3,4,5]', -1, 3);
-SELECT subvector('[1,2,3]', 4, 1);
-SELECT subvector('[1,2,3]', 1, 0);
-SELECT subvector('[1,2,3]', 1, -1);
-SELECT subvector('[1,2,3]', 2147483647, 2147483647);
+SELECT subvector('[1,2,3,4,5]'::vector, 2, 3), subvector('[1,2,3,4,5]'::vector, 4, 10), subvector('[1,2,3,4,5]'::vector, -1, 3);
+SELECT subvector('[1,2,3]'::vector, 4, 1);
+SELECT subvector('[1,2,3]'::vector, 1, 0);
+SELECT subvector('[1,2,3]'::vector, 1, -1);
+SELECT subvector('[1,2,3]'::vector, 2147483647, 2147483647);
 -- element-wise arithmetic and concatenation
 SELECT '[1,2,3]'::vector + '[4,5,6]', '[1,2,3]'::vector - '[4,5,6]', '[1,2,3]'::vector * '[4,5,6]';
 SELECT '[1,2]'::vector || '[3]';

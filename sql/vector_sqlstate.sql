@@ -12,7 +12,7 @@ SELECT '[NaN]'::vector;
 SELECT '[1,2]'::vector(3);
 SELECT '[1,2]'::vector <-> '[1,2,3]';
 SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v);
-SELECT subvector('[1,2,3]', 4, 1);
+SELECT subvector('[1,2,3]'::vector, 4, 1);
 -- 22003 numeric_value_out_of_range: infinities and overflow
 SELECT '[Infinity]'::vector;
 SELECT '[1e39]'::vector;
@@ -30,4 +30,4 @@ SELECT '[1]'::vector(1, 2);
 SELECT ARRAY[[1,2],[3,4]]::vector;
 SELECT ARRAY[1,NULL]::vector;
 -- 22011 substring_error
-SELECT subvector('[1,2,3]', 1, -1);
+SELECT subvector('[1,2,3]'::vector, 1, -1);

@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "utils/guc.h"
+#include "vector/halfvec.h"
 #include "vector/vector.h"
 
 const VectorKernels *vector_kernels = &vector_kernels_portable;
@@ -90,6 +91,68 @@ portable_cosine_parts(const float *a, const float *b, int n,
 }
 
 /*
+ * Half-precision kernels: the float kernels above on the widened elements
+ * (half_to_float is exact), in the same order, so the same bits.
+ */
+static float
+portable_l2_squared_half(const uint16 *a, const uint16 *b, int n)
+{
+	float		lane[VECTOR_KERNEL_LANES] = {0};
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = half_to_float(a[i]) - half_to_float(b[i]);
+
+		lane[i % VECTOR_KERNEL_LANES] = fmaf(d, d, lane[i % VECTOR_KERNEL_LANES]);
+	}
+	return fold_lanes(lane);
+}
+
+static float
+portable_inner_product_half(const uint16 *a, const uint16 *b, int n)
+{
+	float		lane[VECTOR_KERNEL_LANES] = {0};
+
+	for (int i = 0; i < n; i++)
+		lane[i % VECTOR_KERNEL_LANES] = fmaf(half_to_float(a[i]), half_to_float(b[i]),
+											 lane[i % VECTOR_KERNEL_LANES]);
+	return fold_lanes(lane);
+}
+
+static float
+portable_l1_half(const uint16 *a, const uint16 *b, int n)
+{
+	float		lane[VECTOR_KERNEL_LANES] = {0};
+
+	for (int i = 0; i < n; i++)
+		lane[i % VECTOR_KERNEL_LANES] += fabsf(half_to_float(a[i]) - half_to_float(b[i]));
+	return fold_lanes(lane);
+}
+
+static void
+portable_cosine_parts_half(const uint16 *a, const uint16 *b, int n,
+						   float *dot, float *aa, float *bb)
+{
+	float		d[VECTOR_KERNEL_LANES] = {0},
+				x[VECTOR_KERNEL_LANES] = {0},
+				y[VECTOR_KERNEL_LANES] = {0};
+
+	for (int i = 0; i < n; i++)
+	{
+		int			j = i % VECTOR_KERNEL_LANES;
+		float		u = half_to_float(a[i]),
+					v = half_to_float(b[i]);
+
+		d[j] = fmaf(u, v, d[j]);
+		x[j] = fmaf(u, u, x[j]);
+		y[j] = fmaf(v, v, y[j]);
+	}
+	*dot = fold_lanes(d);
+	*aa = fold_lanes(x);
+	*bb = fold_lanes(y);
+}
+
+/*
  * The bit kernels read 8 bytes at a time into a uint64 (memcpy: no
  * alignment assumed), the last partial word zero-padded.  Built for the
  * baseline ISA, __builtin_popcountll is a table-free software count.
@@ -138,6 +201,10 @@ const VectorKernels vector_kernels_portable = {
 	.inner_product = portable_inner_product,
 	.l1 = portable_l1,
 	.cosine_parts = portable_cosine_parts,
+	.l2_squared_half = portable_l2_squared_half,
+	.inner_product_half = portable_inner_product_half,
+	.l1_half = portable_l1_half,
+	.cosine_parts_half = portable_cosine_parts_half,
 	.hamming = portable_hamming,
 	.jaccard_parts = portable_jaccard_parts,
 };

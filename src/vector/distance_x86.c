@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * distance_x86.c
- *	  AVX2/FMA and AVX-512 distance kernels, and the POPCNT and AVX-512
- *	  VPOPCNTDQ bit-string kernels of bitvec.c.
+ *	  AVX2/FMA and AVX-512 distance kernels over float and (widened with
+ *	  F16C / AVX-512F conversions) binary16 elements, and the POPCNT and
+ *	  AVX-512 VPOPCNTDQ bit-string kernels of bitvec.c.
  *
  * Each function is compiled for its instruction set with a target
  * attribute, so the shared library as a whole still targets the baseline
@@ -27,8 +28,8 @@
 
 #ifdef VSIM_HAVE_X86_KERNELS
 
-#define AVX2_TARGET __attribute__((target("avx2,fma")))
-#define AVX512_TARGET __attribute__((target("avx512f,avx2,fma")))
+#define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
+#define AVX512_TARGET __attribute__((target("avx512f,avx2,fma,f16c")))
 #define POPCNT_TARGET __attribute__((target("popcnt")))
 #define VPOPCNT_TARGET __attribute__((target("avx512f,avx512bw,avx512vpopcntdq,popcnt")))
 
@@ -148,6 +149,94 @@ avx2_cosine_parts(const float *a, const float *b, int n,
 }
 
 /*
+ * Half-precision kernels: halves [i, i + 8) widened to float lanes with
+ * F16C (exact), zero past n; the partial block goes through a zeroed copy,
+ * as AVX2 has no masked 16-bit load.  Then the float kernels' arithmetic,
+ * so the same bits.
+ */
+AVX2_TARGET static inline __m256
+load8h(const uint16 *x, int i, int n)
+{
+	uint16		tail[8] = {0};
+
+	if (i + 8 <= n)
+		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (x + i)));
+	if (i < n)
+		memcpy(tail, x + i, sizeof(uint16) * (n - i));
+	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) tail));
+}
+
+AVX2_TARGET static float
+avx2_l2_squared_half(const uint16 *a, const uint16 *b, int n)
+{
+	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+	_mm256_setzero_ps(), _mm256_setzero_ps()};
+
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 4; k++)
+		{
+			__m256		d = _mm256_sub_ps(load8h(a, i + 8 * k, n), load8h(b, i + 8 * k, n));
+
+			r[k] = _mm256_fmadd_ps(d, d, r[k]);
+		}
+	return fold32_avx2(r);
+}
+
+AVX2_TARGET static float
+avx2_inner_product_half(const uint16 *a, const uint16 *b, int n)
+{
+	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+	_mm256_setzero_ps(), _mm256_setzero_ps()};
+
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 4; k++)
+			r[k] = _mm256_fmadd_ps(load8h(a, i + 8 * k, n), load8h(b, i + 8 * k, n), r[k]);
+	return fold32_avx2(r);
+}
+
+AVX2_TARGET static float
+avx2_l1_half(const uint16 *a, const uint16 *b, int n)
+{
+	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+	_mm256_setzero_ps(), _mm256_setzero_ps()};
+
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 4; k++)
+		{
+			__m256		d = _mm256_sub_ps(load8h(a, i + 8 * k, n), load8h(b, i + 8 * k, n));
+
+			r[k] = _mm256_add_ps(r[k], _mm256_and_ps(d, absmask));
+		}
+	return fold32_avx2(r);
+}
+
+AVX2_TARGET static void
+avx2_cosine_parts_half(const uint16 *a, const uint16 *b, int n,
+					   float *dot, float *aa, float *bb)
+{
+	__m256		rd[4],
+				ra[4],
+				rb[4];
+
+	for (int k = 0; k < 4; k++)
+		rd[k] = ra[k] = rb[k] = _mm256_setzero_ps();
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 4; k++)
+		{
+			__m256		va = load8h(a, i + 8 * k, n);
+			__m256		vb = load8h(b, i + 8 * k, n);
+
+			rd[k] = _mm256_fmadd_ps(va, vb, rd[k]);
+			ra[k] = _mm256_fmadd_ps(va, va, ra[k]);
+			rb[k] = _mm256_fmadd_ps(vb, vb, rb[k]);
+		}
+	*dot = fold32_avx2(rd);
+	*aa = fold32_avx2(ra);
+	*bb = fold32_avx2(rb);
+}
+
+/*
  * Bit kernels with the POPCNT instruction (every AVX2 CPU has it): 8 bytes
  * a step, the last partial word zero-padded.
  */
@@ -195,6 +284,10 @@ static const VectorKernels avx2_kernels = {
 	.inner_product = avx2_inner_product,
 	.l1 = avx2_l1,
 	.cosine_parts = avx2_cosine_parts,
+	.l2_squared_half = avx2_l2_squared_half,
+	.inner_product_half = avx2_inner_product_half,
+	.l1_half = avx2_l1_half,
+	.cosine_parts_half = avx2_cosine_parts_half,
 	.hamming = popcnt_hamming,
 	.jaccard_parts = popcnt_jaccard_parts,
 };
@@ -309,6 +402,95 @@ avx512_cosine_parts(const float *a, const float *b, int n,
 }
 
 /*
+ * Half-precision kernels: halves [i, i + 16) widened to float lanes with
+ * the AVX-512F conversion (exact), zero past n; the partial block goes
+ * through a zeroed copy (a masked 16-bit load would need AVX512BW).  Then
+ * the float kernels' arithmetic, so the same bits.
+ */
+AVX512_TARGET static inline __m512
+load16h(const uint16 *x, int i, int n)
+{
+	uint16		tail[16] = {0};
+
+	if (i + 16 <= n)
+		return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (x + i)));
+	if (i < n)
+		memcpy(tail, x + i, sizeof(uint16) * (n - i));
+	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) tail));
+}
+
+AVX512_TARGET static float
+avx512_l2_squared_half(const uint16 *a, const uint16 *b, int n)
+{
+	__m512		r0 = _mm512_setzero_ps(),
+				r1 = _mm512_setzero_ps();
+
+	for (int i = 0; i < n; i += 32)
+	{
+		__m512		d0 = _mm512_sub_ps(load16h(a, i, n), load16h(b, i, n));
+		__m512		d1 = _mm512_sub_ps(load16h(a, i + 16, n), load16h(b, i + 16, n));
+
+		r0 = _mm512_fmadd_ps(d0, d0, r0);
+		r1 = _mm512_fmadd_ps(d1, d1, r1);
+	}
+	return fold32_avx512(r0, r1);
+}
+
+AVX512_TARGET static float
+avx512_inner_product_half(const uint16 *a, const uint16 *b, int n)
+{
+	__m512		r0 = _mm512_setzero_ps(),
+				r1 = _mm512_setzero_ps();
+
+	for (int i = 0; i < n; i += 32)
+	{
+		r0 = _mm512_fmadd_ps(load16h(a, i, n), load16h(b, i, n), r0);
+		r1 = _mm512_fmadd_ps(load16h(a, i + 16, n), load16h(b, i + 16, n), r1);
+	}
+	return fold32_avx512(r0, r1);
+}
+
+AVX512_TARGET static float
+avx512_l1_half(const uint16 *a, const uint16 *b, int n)
+{
+	__m512		r0 = _mm512_setzero_ps(),
+				r1 = _mm512_setzero_ps();
+
+	for (int i = 0; i < n; i += 32)
+	{
+		r0 = _mm512_add_ps(r0, _mm512_abs_ps(_mm512_sub_ps(load16h(a, i, n), load16h(b, i, n))));
+		r1 = _mm512_add_ps(r1, _mm512_abs_ps(_mm512_sub_ps(load16h(a, i + 16, n),
+														   load16h(b, i + 16, n))));
+	}
+	return fold32_avx512(r0, r1);
+}
+
+AVX512_TARGET static void
+avx512_cosine_parts_half(const uint16 *a, const uint16 *b, int n,
+						 float *dot, float *aa, float *bb)
+{
+	__m512		rd[2],
+				ra[2],
+				rb[2];
+
+	for (int k = 0; k < 2; k++)
+		rd[k] = ra[k] = rb[k] = _mm512_setzero_ps();
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 2; k++)
+		{
+			__m512		va = load16h(a, i + 16 * k, n);
+			__m512		vb = load16h(b, i + 16 * k, n);
+
+			rd[k] = _mm512_fmadd_ps(va, vb, rd[k]);
+			ra[k] = _mm512_fmadd_ps(va, va, ra[k]);
+			rb[k] = _mm512_fmadd_ps(vb, vb, rb[k]);
+		}
+	*dot = fold32_avx512(rd[0], rd[1]);
+	*aa = fold32_avx512(ra[0], ra[1]);
+	*bb = fold32_avx512(rb[0], rb[1]);
+}
+
+/*
  * Bit kernels with AVX-512 VPOPCNTDQ: 64 bytes a step in eight 64-bit
  * counts, the last partial block read with a byte mask (AVX512BW).
  */
@@ -363,6 +545,10 @@ static const VectorKernels avx512_kernels = {
 	.inner_product = avx512_inner_product,
 	.l1 = avx512_l1,
 	.cosine_parts = avx512_cosine_parts,
+	.l2_squared_half = avx512_l2_squared_half,
+	.inner_product_half = avx512_inner_product_half,
+	.l1_half = avx512_l1_half,
+	.cosine_parts_half = avx512_cosine_parts_half,
 	.hamming = vpopcnt_hamming,
 	.jaccard_parts = vpopcnt_jaccard_parts,
 };
@@ -373,6 +559,10 @@ static const VectorKernels avx512_popcnt_kernels = {
 	.inner_product = avx512_inner_product,
 	.l1 = avx512_l1,
 	.cosine_parts = avx512_cosine_parts,
+	.l2_squared_half = avx512_l2_squared_half,
+	.inner_product_half = avx512_inner_product_half,
+	.l1_half = avx512_l1_half,
+	.cosine_parts_half = avx512_cosine_parts_half,
 	.hamming = popcnt_hamming,
 	.jaccard_parts = popcnt_jaccard_parts,
 };
@@ -386,7 +576,7 @@ vector_kernels_avx2(void)
 {
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		__builtin_cpu_supports("popcnt"))
+		__builtin_cpu_supports("f16c") && __builtin_cpu_supports("popcnt"))
 		return &avx2_kernels;
 	return NULL;
 }
@@ -396,7 +586,8 @@ vector_kernels_avx512(void)
 {
 	__builtin_cpu_init();
 	if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx2") ||
-		!__builtin_cpu_supports("fma") || !__builtin_cpu_supports("popcnt"))
+		!__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c") ||
+		!__builtin_cpu_supports("popcnt"))
 		return NULL;
 	if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vpopcntdq"))
 		return &avx512_kernels;

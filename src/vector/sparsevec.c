@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 
@@ -249,7 +250,8 @@ sparsevec_in(PG_FUNCTION_ARGS)
 		val = strtof(p, &end);
 		if (end == p)
 			syntax_error(str, "Expected a number after \":\".");
-		if (errno == ERANGE && (val == 0.0f || isinf(val)))
+		/* overflow is an error; underflow reads as its rounding (pgvector) */
+		if (errno == ERANGE && isinf(val))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("\"%.*s\" is out of range for type sparsevec",
@@ -499,7 +501,8 @@ Datum
 array_to_sparsevec(PG_FUNCTION_ARGS)
 {
 	int			n;
-	float	   *x = vector_array_to_floats(PG_GETARG_ARRAYTYPE_P(0), "sparsevec", &n);
+	float	   *x = vector_array_to_floats(PG_GETARG_ARRAYTYPE_P(0), "sparsevec", FLT_MAX,
+											&n);
 	SparseVector *s = sparsevec_from_dense(x, n);
 
 	pfree(x);

@@ -62,6 +62,23 @@ extern void vector_check_same_dims(const Vector *a, const Vector *b);
  */
 extern void vector_check_finite(const float *x, int dim);
 
+/* vector_check_finite with `typname` instead of "vector" in the messages */
+extern void vector_check_finite_named(const float *x, int dim, const char *typname);
+
+/*
+ * vector_parse_text: the elements of the text form "[x1,x2,...]" as a
+ * palloc'd float array of *n (1 .. max_dim) elements.  Whitespace is
+ * allowed around brackets and numbers; each element is read with strtof,
+ * so any float4 literal is accepted except NaN and infinities (22000,
+ * 22003) and values beyond float4's range (22003); one too small for
+ * float4 reads as its rounding (+/-0 or a subnormal), as pgvector does.
+ * Raises 22P02 for bad syntax, 22000 for "[]" and 54000 past max_dim;
+ * `typname` names the type in messages.  The text input of vector and
+ * halfvec.
+ */
+extern float *vector_parse_text(const char *str, const char *typname,
+								int max_dim, int *n);
+
 /*
  * vector_l2_normalize_into: out[0..n) = x[0..n) / |x|, the norm taken in
  * double precision (so vectors too small for a float4 sum of squares keep
@@ -82,12 +99,24 @@ extern void vector_check_typmod(const Vector *v, int32 typmod);
  * double precision[], integer[] or numeric[] array without NULLs as a
  * palloc'd float array, *n elements (possibly 0).  Raises 2202E for more
  * dimensions, 22004 for a NULL, 42804 for another element type, 22003 for
- * a finite value beyond float4's range; `typname` names the target type in
- * messages.  NaN and infinities pass: the caller checks finiteness.  The
- * array casts of vector and sparsevec share it.
+ * a finite value beyond `max_abs` in magnitude (FLT_MAX for float4
+ * elements, HALFVEC_MAX_VALUE for halfvec); `typname` names the target
+ * type in messages.  NaN and infinities pass: the caller checks
+ * finiteness.  The array casts of vector, sparsevec and halfvec share it.
  */
 struct ArrayType;
-extern float *vector_array_to_floats(struct ArrayType *arr, const char *typname, int *n);
+extern float *vector_array_to_floats(struct ArrayType *arr, const char *typname,
+									 float max_abs, int *n);
+
+/*
+ * vector_cached_distance_arg: argument `argno` (0 or 1) of a distance
+ * function, detoasted.  An out-of-line (TOASTed) argument is fetched once
+ * per call site and kept in fn_extra while later calls pass the same TOAST
+ * pointer (a query vector in a LATERAL join); vector_ops.c explains why.
+ * The distances of vector and halfvec share it: the function's first two
+ * arguments must both be of the one type.
+ */
+extern struct varlena *vector_cached_distance_arg(FunctionCallInfo fcinfo, int argno);
 
 /* ---------------------------------------------------------------------
  * Distance kernels (distance.c, distance_x86.c)
@@ -120,6 +149,18 @@ typedef struct VectorKernels
 	/* one pass: *dot = sum(a*b), *aa = sum(a*a), *bb = sum(b*b) */
 	void		(*cosine_parts) (const float *a, const float *b, int n,
 								 float *dot, float *aa, float *bb);
+
+	/*
+	 * The same four over arrays of n binary16 values (halfvec.h): each
+	 * element is widened to float (exactly), then summed in the canonical
+	 * order above, so they return the float kernels' bits on the widened
+	 * values.  avx2 and avx512 widen with F16C / AVX-512F conversions.
+	 */
+	float		(*l2_squared_half) (const uint16 *a, const uint16 *b, int n);
+	float		(*inner_product_half) (const uint16 *a, const uint16 *b, int n);
+	float		(*l1_half) (const uint16 *a, const uint16 *b, int n);
+	void		(*cosine_parts_half) (const uint16 *a, const uint16 *b, int n,
+									  float *dot, float *aa, float *bb);
 
 	/*
 	 * Bit-string kernels (bitvec.c) over n bytes: the portable set counts

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * vector_agg.c
- *	  avg(vector) and sum(vector).
+ *	  avg(vector), sum(vector), avg(halfvec) and sum(halfvec).
  *
  * The transition state is a float8[] of 1 + dim elements: the row count,
  * then the running sums in double precision.  Being an ordinary array it
@@ -16,6 +16,7 @@
 
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "vector/halfvec.h"
 #include "vector/vector.h"
 
 static float8 *
@@ -40,23 +41,22 @@ new_state(int dim)
 }
 
 /*
- * vector_accum(float8[], vector) -> float8[]: add one row.  Rows of other
- * dimensions than the first raise 22000.  The state is modified in place
- * when called as an aggregate (it belongs to the aggregate's context).
+ * Add one row of `dim` elements, x (floats) or else h (halves), to the
+ * state.  Rows of other dimensions than the first raise 22000.  The state
+ * is modified in place when called as an aggregate (it belongs to the
+ * aggregate's context).
  */
-PG_FUNCTION_INFO_V1(vector_accum);
-Datum
-vector_accum(PG_FUNCTION_ARGS)
+static ArrayType *
+accum(FunctionCallInfo fcinfo, int dim, const float *x, const uint16 *h)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	Vector	   *v = PG_GETARG_VECTOR_P(1);
 	float8	   *s;
 	int			n;
 
 	s = state_values(state, &n);
 	if (n == 1)
 	{
-		state = new_state(v->dim);
+		state = new_state(dim);
 		s = state_values(state, &n);
 	}
 	else if (!AggCheckCallContext(fcinfo, NULL))
@@ -64,14 +64,39 @@ vector_accum(PG_FUNCTION_ARGS)
 		state = DatumGetArrayTypePCopy(PointerGetDatum(state));
 		s = state_values(state, &n);
 	}
-	if (n - 1 != v->dim)
+	if (n - 1 != dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", n - 1, v->dim)));
+				 errmsg("different %s dimensions %d and %d",
+						x ? "vector" : "halfvec", n - 1, dim)));
 	s[0] += 1;
-	for (int i = 0; i < v->dim; i++)
-		s[i + 1] += v->x[i];
-	PG_RETURN_ARRAYTYPE_P(state);
+	if (x)
+		for (int i = 0; i < dim; i++)
+			s[i + 1] += x[i];
+	else
+		for (int i = 0; i < dim; i++)
+			s[i + 1] += half_to_float(h[i]);
+	return state;
+}
+
+/* vector_accum(float8[], vector) -> float8[]: transition of avg/sum(vector) */
+PG_FUNCTION_INFO_V1(vector_accum);
+Datum
+vector_accum(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(1);
+
+	PG_RETURN_ARRAYTYPE_P(accum(fcinfo, v->dim, v->x, NULL));
+}
+
+/* halfvec_accum(float8[], halfvec) -> float8[]: transition of avg/sum(halfvec) */
+PG_FUNCTION_INFO_V1(halfvec_accum);
+Datum
+halfvec_accum(PG_FUNCTION_ARGS)
+{
+	HalfVector *h = PG_GETARG_HALFVEC_P(1);
+
+	PG_RETURN_ARRAYTYPE_P(accum(fcinfo, h->dim, NULL, h->x));
 }
 
 /* vector_combine(float8[], float8[]) -> float8[]: merge two partial states */
@@ -105,13 +130,15 @@ vector_combine(PG_FUNCTION_ARGS)
 }
 
 /*
- * Finish sum or avg; NULL for no rows; 22003 if a result overflows real.
- * The final functions are callable with any float8[], so a state holding
- * NaN or Infinity gets the input functions' errors (vector_check_finite)
- * instead of becoming a vector no btree, index or dump could handle.
+ * Finish sum or avg as a vector or (half) a halfvec; NULL for no rows;
+ * 22003 if a result overflows real (vector) or 65504 (halfvec).  The final
+ * functions are callable with any float8[], so a state holding NaN or
+ * Infinity gets the input functions' errors (vector_check_finite,
+ * halfvec_floats_to_halves) instead of becoming a value no btree, index or
+ * dump could handle.
  */
 static Datum
-finish(FunctionCallInfo fcinfo, bool average)
+finish(FunctionCallInfo fcinfo, bool average, bool half)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
 	int			n;
@@ -130,7 +157,16 @@ finish(FunctionCallInfo fcinfo, bool average)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("value out of range: overflow"),
-					 errdetail("Element %d of the aggregate is outside the range of real.", i + 1)));
+					 errdetail("Element %d of the aggregate is outside the range of %s.",
+							   i + 1, half ? "halfvec" : "real")));
+	}
+	if (half)
+	{
+		HalfVector *h = new_halfvec(r->dim);
+
+		halfvec_floats_to_halves(r->x, h->x, r->dim);
+		pfree(r);
+		PG_RETURN_HALFVEC_P(h);
 	}
 	vector_check_finite(r->x, r->dim);
 	PG_RETURN_VECTOR_P(r);
@@ -141,7 +177,7 @@ PG_FUNCTION_INFO_V1(vector_avg);
 Datum
 vector_avg(PG_FUNCTION_ARGS)
 {
-	return finish(fcinfo, true);
+	return finish(fcinfo, true, false);
 }
 
 /* vector_sum(float8[]) -> vector: final function of sum(vector) */
@@ -149,5 +185,21 @@ PG_FUNCTION_INFO_V1(vector_sum);
 Datum
 vector_sum(PG_FUNCTION_ARGS)
 {
-	return finish(fcinfo, false);
+	return finish(fcinfo, false, false);
+}
+
+/* halfvec_avg(float8[]) -> halfvec: final function of avg(halfvec) */
+PG_FUNCTION_INFO_V1(halfvec_avg);
+Datum
+halfvec_avg(PG_FUNCTION_ARGS)
+{
+	return finish(fcinfo, true, true);
+}
+
+/* halfvec_sum(float8[]) -> halfvec: final function of sum(halfvec) */
+PG_FUNCTION_INFO_V1(halfvec_sum);
+Datum
+halfvec_sum(PG_FUNCTION_ARGS)
+{
+	return finish(fcinfo, false, true);
 }

@@ -3,12 +3,15 @@
  * vector_io.c
  *	  The `vector` type's input/output: text and binary forms, the
  *	  vector(n) type modifier, the dimension and finiteness checks every
- *	  constructor shares, and casts to and from arrays.
+ *	  constructor shares, and casts to and from arrays.  The text parser
+ *	  (vector_parse_text) and the array reader (vector_array_to_floats)
+ *	  are shared with halfvec, the array reader also with sparsevec.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -57,20 +60,27 @@ vector_check_same_dims(const Vector *a, const Vector *b)
 						a->dim, b->dim)));
 }
 
+/* 22000 for NaN, 22003 for +/-Infinity, naming type `typname` */
 void
-vector_check_finite(const float *x, int dim)
+vector_check_finite_named(const float *x, int dim, const char *typname)
 {
 	for (int i = 0; i < dim; i++)
 	{
 		if (isnan(x[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("NaN not allowed in vector")));
+					 errmsg("NaN not allowed in %s", typname)));
 		if (isinf(x[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("infinite value not allowed in vector")));
+					 errmsg("infinite value not allowed in %s", typname)));
 	}
+}
+
+void
+vector_check_finite(const float *x, int dim)
+{
+	vector_check_finite_named(x, dim, "vector");
 }
 
 void
@@ -89,42 +99,33 @@ is_space(char c)
 }
 
 static void
-syntax_error(const char *input, const char *detail)
+syntax_error(const char *typname, const char *input, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid input syntax for type vector: \"%s\"", input),
+			 errmsg("invalid input syntax for type %s: \"%s\"", typname, input),
 			 errdetail("%s", detail)));
 }
 
-/*
- * vector_in: text "[x1,x2,...]" -> vector.  Whitespace is allowed around
- * brackets and numbers; elements are parsed with strtof, so any float4
- * literal except NaN and infinities is accepted.
- */
-PG_FUNCTION_INFO_V1(vector_in);
-Datum
-vector_in(PG_FUNCTION_ARGS)
+float *
+vector_parse_text(const char *str, const char *typname, int max_dim, int *count)
 {
-	char	   *str = PG_GETARG_CSTRING(0);
-	int32		typmod = PG_GETARG_INT32(2);
 	const char *p = str;
 	int			cap = 16,
 				n = 0;
 	float	   *x = palloc(sizeof(float) * cap);
-	Vector	   *v;
 
 	while (is_space(*p))
 		p++;
 	if (*p != '[')
-		syntax_error(str, "Vector contents must start with \"[\".");
+		syntax_error(typname, str, "Vector contents must start with \"[\".");
 	p++;
 	while (is_space(*p))
 		p++;
 	if (*p == ']')
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
+				 errmsg("%s must have at least 1 dimension", typname)));
 
 	for (;;)
 	{
@@ -134,22 +135,23 @@ vector_in(PG_FUNCTION_ARGS)
 		while (is_space(*p))
 			p++;
 		if (*p == ',' || *p == ']' || *p == '\0')
-			syntax_error(str, "Expected a number.");
-		if (n >= VECTOR_MAX_DIM)
+			syntax_error(typname, str, "Expected a number.");
+		if (n >= max_dim)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("vector cannot have more than %d dimensions",
-							VECTOR_MAX_DIM)));
+					 errmsg("%s cannot have more than %d dimensions",
+							typname, max_dim)));
 		errno = 0;
 		val = strtof(p, &end);
 		if (end == p)
-			syntax_error(str, "Expected a number.");
-		if (errno == ERANGE && (val == 0.0f || isinf(val)))
+			syntax_error(typname, str, "Expected a number.");
+		/* overflow is an error; underflow reads as the (signed) zero or subnormal */
+		if (errno == ERANGE && isinf(val))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%.*s\" is out of range for type vector",
-							(int) (end - p), p)));
-		vector_check_finite(&val, 1);
+					 errmsg("\"%.*s\" is out of range for type %s",
+							(int) (end - p), p, typname)));
+		vector_check_finite_named(&val, 1, typname);
 		if (n == cap)
 		{
 			cap *= 2;
@@ -166,13 +168,29 @@ vector_in(PG_FUNCTION_ARGS)
 		}
 		if (*p == ']')
 			break;
-		syntax_error(str, "Expected \",\" or \"]\" after a number.");
+		syntax_error(typname, str, "Expected \",\" or \"]\" after a number.");
 	}
 	p++;
 	while (is_space(*p))
 		p++;
 	if (*p != '\0')
-		syntax_error(str, "Junk after closing right bracket.");
+		syntax_error(typname, str, "Junk after closing right bracket.");
+	*count = n;
+	return x;
+}
+
+/*
+ * vector_in: text "[x1,x2,...]" -> vector, parsed by vector_parse_text.
+ */
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int			n;
+	float	   *x = vector_parse_text(str, "vector", VECTOR_MAX_DIM, &n);
+	Vector	   *v;
 
 	v = new_vector(n);
 	memcpy(v->x, x, sizeof(float) * n);
@@ -304,12 +322,22 @@ vector_coerce(PG_FUNCTION_ARGS)
 	PG_RETURN_VECTOR_P(v);
 }
 
-/* A double as float4; 22003 when a finite value is beyond float4's range */
+/*
+ * A double as float4; 22003 when a finite value is beyond float4's range
+ * or, after rounding to float4, beyond max_abs in magnitude.
+ */
 static float
-narrow_to_float(double d, const char *typname)
+narrow_to_float(double d, const char *typname, float max_abs)
 {
 	float		f = (float) d;
 
+	if (max_abs < FLT_MAX && isfinite(d) && !(fabsf(f) <= max_abs))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value %g is out of range for type %s", d, typname),
+				 errdetail("%c%s elements are at most %g in magnitude.",
+						   pg_toupper((unsigned char) typname[0]), typname + 1,
+						   (double) max_abs)));
 	if (isinf(f) && !isinf(d))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -320,7 +348,7 @@ narrow_to_float(double d, const char *typname)
 }
 
 float *
-vector_array_to_floats(ArrayType *arr, const char *typname, int *n)
+vector_array_to_floats(ArrayType *arr, const char *typname, float max_abs, int *n)
 {
 	Oid			elemtype = ARR_ELEMTYPE(arr);
 	int16		typlen;
@@ -349,18 +377,18 @@ vector_array_to_floats(ArrayType *arr, const char *typname, int *n)
 		switch (elemtype)
 		{
 			case FLOAT4OID:
-				x[i] = DatumGetFloat4(elems[i]);
+				x[i] = narrow_to_float(DatumGetFloat4(elems[i]), typname, max_abs);
 				break;
 			case FLOAT8OID:
-				x[i] = narrow_to_float(DatumGetFloat8(elems[i]), typname);
+				x[i] = narrow_to_float(DatumGetFloat8(elems[i]), typname, max_abs);
 				break;
 			case INT4OID:
-				x[i] = (float) DatumGetInt32(elems[i]);
+				x[i] = narrow_to_float((double) DatumGetInt32(elems[i]), typname, max_abs);
 				break;
 			case NUMERICOID:
 				x[i] = narrow_to_float(DatumGetFloat8(DirectFunctionCall1(numeric_float8,
 																		  elems[i])),
-									   typname);
+									   typname, max_abs);
 				break;
 			default:
 				ereport(ERROR,
@@ -385,7 +413,7 @@ array_to_vector(PG_FUNCTION_ARGS)
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
 	int32		typmod = PG_GETARG_INT32(1);
 	int			n;
-	float	   *x = vector_array_to_floats(arr, "vector", &n);
+	float	   *x = vector_array_to_floats(arr, "vector", FLT_MAX, &n);
 	Vector	   *v = new_vector(n);
 
 	memcpy(v->x, x, sizeof(float) * n);

@@ -28,19 +28,18 @@
 typedef struct DistanceArgCache
 {
 	struct varatt_external ptr[2];	/* pointer of the cached value, per arg */
-	Vector	   *value[2];		/* detoasted copy in fn_mcxt, or NULL */
+	struct varlena *value[2];	/* detoasted copy in fn_mcxt, or NULL */
 } DistanceArgCache;
 
-/* Argument `argno` (0 or 1) as a Vector, detoasting through the cache. */
-static Vector *
-cached_vector_arg(FunctionCallInfo fcinfo, int argno)
+struct varlena *
+vector_cached_distance_arg(FunctionCallInfo fcinfo, int argno)
 {
 	struct varlena *raw = (struct varlena *) DatumGetPointer(PG_GETARG_DATUM(argno));
 	DistanceArgCache *cache;
 	struct varatt_external ptr;
 
 	if (!VARATT_IS_EXTERNAL_ONDISK(raw) || fcinfo->flinfo == NULL)
-		return PG_GETARG_VECTOR_P(argno);
+		return PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
 
 	if (fcinfo->flinfo->fn_extra == NULL)
 		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
@@ -52,7 +51,7 @@ cached_vector_arg(FunctionCallInfo fcinfo, int argno)
 		ptr.va_toastrelid != cache->ptr[argno].va_toastrelid)
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		Vector	   *v = (Vector *) detoast_attr(raw);
+		struct varlena *v = detoast_attr(raw);
 
 		MemoryContextSwitchTo(old);
 		if (cache->value[argno] != NULL)
@@ -61,6 +60,13 @@ cached_vector_arg(FunctionCallInfo fcinfo, int argno)
 		cache->ptr[argno] = ptr;
 	}
 	return cache->value[argno];
+}
+
+/* Argument `argno` (0 or 1) as a Vector, detoasting through the cache. */
+static Vector *
+cached_vector_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return (Vector *) vector_cached_distance_arg(fcinfo, argno);
 }
 
 /*

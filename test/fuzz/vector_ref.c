@@ -64,11 +64,15 @@ skip_white(const char *p)
 	return p;
 }
 
-/* The SQLSTATE for element value f read by strtof, or NULL when fine. */
+/*
+ * The SQLSTATE for element value f read by strtof, or NULL when fine:
+ * overflow is 22003, underflow reads as its rounding (0, -0 or a
+ * subnormal), as in pgvector.
+ */
 static const char *
 element_fault(float f, int err)
 {
-	if (err == ERANGE && (f == 0.0f || isinf(f)))
+	if (err == ERANGE && isinf(f))
 		return "22003";
 	if (isnan(f))
 		return "22000";

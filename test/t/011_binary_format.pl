@@ -66,5 +66,54 @@ $node->safe_psql('postgres', qq{
 is($node->safe_psql('postgres', 'SELECT count(*) FROM rt JOIN rt2 USING (i) WHERE rt.v = rt2.v'),
 	'100', 'binary COPY out and in round-trips every vector');
 
+# halfvec: int16 dim, int16 reserved, binary16[dim], network byte order.
+$node->safe_psql('postgres', 'CREATE TABLE h_any (h halfvec); CREATE TABLE h_two (h halfvec(2));');
+
+($rc, $err) = copy_in('h_any', '--half', 4, 0, 1.5, -2, 65504, 0.1);
+is($rc, 0, 'well-formed binary halfvec is accepted');
+is($node->safe_psql('postgres', 'SELECT h FROM h_any'), '[1.5,-2,65504,0.099975586]',
+	'binary halfvec input decodes the binary16 elements');
+is($node->safe_psql('postgres', 'SELECT halfvec_send(h) FROM h_any'), '\\x000400003e00c0007bff2e66',
+	'halfvec_send gives back the same bytes');
+
+($rc, $err) = copy_in('h_any', '--half', 2, 1, 1, 2);
+like($err, qr/invalid binary data for type halfvec.*\n.*reserved field must be 0, not 1/, 'halfvec: non-zero reserved field is rejected');
+
+($rc, $err) = copy_in('h_any', '--half', 3, 0, 1, 2);
+like($err, qr/A halfvec of 3 dimensions needs 6 bytes of elements, got 4/, 'halfvec: too few elements is rejected');
+
+($rc, $err) = copy_in('h_any', '--half', 2, 0, 1, 2, 3);
+like($err, qr/A halfvec of 2 dimensions needs 4 bytes of elements, got 6/, 'halfvec: too many elements is rejected');
+
+# the same bytes are a valid vector of 1 dimension: halfvec reads its own layout
+($rc, $err) = copy_in('h_any', 1, 0, 1);
+like($err, qr/A halfvec of 1 dimensions needs 2 bytes of elements, got 4/, 'a binary vector is not read as a halfvec');
+
+($rc, $err) = copy_in('h_any', '--half', 0, 0);
+like($err, qr/halfvec must have at least 1 dimension/, 'halfvec: zero dimensions are rejected');
+
+($rc, $err) = copy_in('h_any', '--half', 16001, 0, 1);
+like($err, qr/halfvec cannot have more than 16000 dimensions/, 'halfvec: more than 16000 dimensions are rejected');
+
+($rc, $err) = copy_in('h_any', '--half', 2, 0, 1, 'nan');
+like($err, qr/NaN not allowed in halfvec/, 'NaN in binary halfvec input is rejected');
+
+($rc, $err) = copy_in('h_any', '--half', 1, 0, '-inf');
+like($err, qr/infinite value not allowed in halfvec/, 'Infinity in binary halfvec input is rejected');
+
+($rc, $err) = copy_in('h_two', '--half', 3, 0, 1, 2, 3);
+like($err, qr/expected 2 dimensions, not 3/, 'binary halfvec input honours the column type modifier');
+
+is($node->safe_psql('postgres', 'SELECT count(*) FROM h_any'), '1', 'rejected halfvec rows left nothing behind');
+
+$node->safe_psql('postgres', qq{
+	CREATE TABLE hrt AS SELECT i, array_fill(i / 7.0, ARRAY[i])::halfvec AS h FROM generate_series(1, 100) i;
+	COPY hrt TO '$dir/hrt.bin' WITH (FORMAT binary);
+	CREATE TABLE hrt2 (LIKE hrt);
+	COPY hrt2 FROM '$dir/hrt.bin' WITH (FORMAT binary);
+});
+is($node->safe_psql('postgres', 'SELECT count(*) FROM hrt JOIN hrt2 USING (i) WHERE halfvec_send(hrt.h) = halfvec_send(hrt2.h)'),
+	'100', 'binary COPY out and in round-trips every halfvec');
+
 $node->stop;
 done_testing();

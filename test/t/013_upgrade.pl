@@ -110,6 +110,9 @@ for my $from ('0.1.0', '0.2.0')
 		'3100', "$from: statistics work after the update");
 	is($node->safe_psql($db, q{SELECT vsim.index_check('items_hnsw', true), vsim.index_check('items_ivf', true)}),
 		'|', "$from: indexes built under $from pass vsim.index_check");
+	is($node->safe_psql($db, q{SELECT '[3,4]'::halfvec <-> '[0,0]'::halfvec,
+		count(*) FILTER (WHERE v::halfvec::vector <-> v < 0.001) FROM items}),
+		'5|3100', "$from: halfvec works after the update");
 }
 
 done_testing();

@@ -1,4 +1,4 @@
-# test/t/081_node_client.pl: vector, sparsevec and bit through a real
+# test/t/081_node_client.pl: vector, halfvec, sparsevec and bit through a real
 # client: node-postgres and pgvector-node from npm (test/client/node),
 # text and binary wire formats both ways (test/client/node/client.mjs).
 # The packages are installed by npm into a temporary directory; the test
@@ -30,6 +30,6 @@ local $ENV{PGPORT} = $node->port;
 my $ok = IPC::Run::run([ 'node', "$dir/client.mjs" ], '>', \$out, '2>', \$err);
 note $out;
 ok($ok, 'client.mjs passes') or diag($err);
-like($out, qr/^checks passed: 14$/m, 'all 14 client checks ran');
+like($out, qr/^checks passed: 19$/m, 'all 19 client checks ran');
 
 done_testing();

@@ -1,10 +1,11 @@
-// client.mjs: vector, sparsevec and bit through a real client, node-postgres
+// client.mjs: vector, halfvec, sparsevec and bit through a real client, node-postgres
 // (npm pg) with pgvector-node's type support (npm pgvector), in both wire
 // formats.  Run by test/t/081_node_client.pl with PGHOST/PGPORT set; exits
 // non-zero on the first failed check and prints "checks passed: N" at the end.
 //
 // Text: pgvector.toSql / SparseVector#toPostgres parameters, registerTypes
-// parsers for results.  Binary: Buffer parameters (node-postgres sends them
+// parsers for results (pgvector-node reads halfvec text as an array of
+// numbers; it has no halfvec class and no binary support for any type).  Binary: Buffer parameters (node-postgres sends them
 // in binary format, so the server runs vector_recv / sparsevec_recv /
 // bit_recv), and results through COPY ... TO STDOUT (FORMAT binary) with
 // pg-copy-streams (vector_send ...: node-postgres itself decodes every
@@ -89,6 +90,28 @@ function sparseFromBinary(b) {
   return new SparseVector(m, dim);
 }
 
+// halfvec: int16 dim, int16 0, binary16 bit patterns, network order
+function halfPatternsToBinary(hs) {
+  const b = Buffer.alloc(4 + 2 * hs.length);
+  b.writeInt16BE(hs.length, 0);
+  b.writeInt16BE(0, 2);
+  hs.forEach((h, i) => b.writeUInt16BE(h, 4 + 2 * i));
+  return b;
+}
+// the value of a binary16 pattern (sign, 5-bit exponent biased by 15, 10-bit fraction)
+function halfValue(h) {
+  const sign = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  assert.notEqual(e, 0x1f, 'a halfvec never holds NaN or infinities');
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+function halfvecFromBinary(b) {
+  const dim = b.readInt16BE(0);
+  assert.equal(b.readInt16BE(2), 0);
+  assert.equal(b.length, 4 + 2 * dim);
+  return Array.from({ length: dim }, (_, i) => b.readUInt16BE(4 + 2 * i));
+}
+
 // bit: int32 length in bits, then the bits, first bit the high bit of byte 0
 function bitsToBinary(s) {
   const b = Buffer.alloc(4 + Math.ceil(s.length / 8));
@@ -169,6 +192,36 @@ await client.query('INSERT INTO items VALUES (2, $1, $2, $3)',
   });
   const [[bq]] = await binaryRows("SELECT binary_quantize('[1,-1,0,2]'::vector)");
   check('binary_quantize result in binary', () => assert.equal(bitsFromBinary(bq), '1001'));
+}
+
+// halfvec: text through pgvector's toSql and its halfvec parser, binary by
+// the layout above; 0.1 rounds to the half 0.0999755859375 (0x2e66)
+{
+  const xs = [1.5, -2, 0.1, 65504];
+  const patterns = [0x3e00, 0xc000, 0x2e66, 0x7bff];
+  await client.query('CREATE TEMP TABLE hitems (id int, h halfvec(4))');
+  await client.query('INSERT INTO hitems VALUES (1, $1), (2, $2)',
+    [pgvector.toSql(xs), halfPatternsToBinary(patterns)]);
+  const { rows } = await client.query('SELECT id, h FROM hitems ORDER BY id');
+  check('halfvec text round trip (rounded to half)', () => {
+    assert.deepEqual(rows[0].h.map(f32), patterns.map(halfValue));
+    assert.deepEqual(rows[0].h.map(f32), [1.5, -2, 0.0999755859375, 65504]);
+  });
+  check('halfvec binary input equals text input', () => assert.deepEqual(rows[1].h, rows[0].h));
+  const [[h1], [h2]] = await binaryRows('SELECT h FROM hitems ORDER BY id');
+  check('halfvec binary output', () => {
+    assert.deepEqual(halfvecFromBinary(h1), patterns);
+    assert.equal(h2.toString('hex'), '00040000' + '3e00c0002e667bff');
+  });
+  const d = await client.query('SELECT $1::halfvec <-> $2::halfvec AS l2, $1::halfvec <#> $2::halfvec AS ip',
+    [halfPatternsToBinary([0x3c00, 0x4000]), halfPatternsToBinary([0x4200, 0x0000])]);
+  check('halfvec distances from binary parameters', () => {
+    assert.equal(d.rows[0].l2, Math.sqrt(4 + 4));
+    assert.equal(d.rows[0].ip, -3);
+  });
+  await assert.rejects(client.query('SELECT $1::halfvec', [halfPatternsToBinary([0x3c00, 0x7c00])]),
+    (e) => e.code === '22003' && /infinite value not allowed in halfvec/.test(e.message));
+  check('binary halfvec holding Infinity rejected with 22003', () => {});
 }
 
 // the server rejects a malformed binary sparsevec with its message
