@@ -13,9 +13,11 @@ Example:
   annbench.py --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64)" \
       --metric l2 --sweep hnsw.ef_search=10,20,40,80 --workers 0,1
 
-Data sets: fmnist (784-d raw pixels, Debian's dataset-fashion-mnist) and
+Data sets: fmnist (784-d raw pixels, Debian's dataset-fashion-mnist),
 cnn256 (the 256-d embeddings of the Fashion-MNIST CNN, computed in the
-database with vsim.embed; needs the model, see --model-dir).
+database with vsim.embed; needs the model, see --model-dir) and cnn256x
+(the same for up to 1,500,000 training images: each of the 60,000 moved by
+up to 2 pixels each way, fmnist.SHIFTS, queries the unshifted test images).
 """
 import argparse
 import io
@@ -60,26 +62,68 @@ def load_fmnist(cur, table, split, n):
     emit(event="load", table=table, rows=n, seconds=round(time.time() - t, 2))
 
 
+def register_cnn(cur, model_dir):
+    cur.execute("SELECT count(*) FROM vsim.models WHERE name = 'fmnist_cnn'")
+    if cur.fetchone()[0] == 0:
+        cur.execute("SELECT vsim.create_model('fmnist_cnn', %s, NULL, "
+                    "'{\"input\": \"tensor\", \"output\": \"embedding\", "
+                    "\"input_shape\": [1, 1, 28, 28], \"pooling\": \"none\", "
+                    "\"input_scale\": 0.00392156862745098}')",
+                    (os.path.join(model_dir, "fashion_mnist_embed256.onnx"),))
+
+
 def load_cnn256(cur, table, split, n, model_dir):
     """256-d CNN embeddings computed in the database by vsim.embed."""
     if table_rows(cur, table) == n:
         return
     raw = f"{table}_raw"
     load_fmnist(cur, raw, split, n)
-    cur.execute("SELECT count(*) FROM vsim.models WHERE name = 'fmnist_cnn'")
-    if cur.fetchone()[0] == 0:
-        cur.execute("SELECT vsim.create_model('fmnist_cnn', %s, NULL, "
-                    "'{\"input\": \"tensor\", \"output\": \"embedding\", "
-                    "\"input_shape\": [1, 1, 28, 28], \"pooling\": \"none\"}')",
-                    (os.path.join(model_dir, "fashion_mnist_embed256.onnx"),))
+    register_cnn(cur, model_dir)
     t = time.time()
     cur.execute(f"DROP TABLE IF EXISTS {table}")
     cur.execute(f"CREATE TABLE {table} AS SELECT id, label, "
-                f"vsim.embed('fmnist_cnn', (v::real[])::real[])::vector(256) AS v "
-                f"FROM (SELECT id, label, array(SELECT x / 255 FROM unnest(v::real[]) x) AS v FROM {raw}) s")
+                f"vsim.embed('fmnist_cnn', v::real[])::vector(256) AS v FROM {raw}")
     cur.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (id)")
     cur.execute(f"VACUUM ANALYZE {table}")
     emit(event="embed", table=table, rows=n, seconds=round(time.time() - t, 2))
+
+
+def load_cnn256x(cur, table, n, model_dir):
+    """n CNN embeddings of shifted training images: row id 60000 * i + j is
+    training image j (1-based) moved by fmnist.SHIFTS[i].  Grows or shrinks
+    an existing table to n rows, so a sweep over sizes embeds each row once;
+    each chunk's pixels go through a scratch table."""
+    have = table_rows(cur, table)
+    if have == n:
+        return
+    if n > 60000 * len(fmnist.SHIFTS):
+        raise SystemExit(f"cnn256x has at most {60000 * len(fmnist.SHIFTS)} rows")
+    register_cnn(cur, model_dir)
+    if have < 0:
+        cur.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, label int, v vector(256))")
+        have = 0
+    cur.execute(f"DELETE FROM {table} WHERE id > %s", (n,))
+    x, y = fmnist.load("train")
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS cnn256x_pixels (id int, label int, v vector(784))")
+    t = time.time()
+    first = have + 1                    # ids first .. n are missing
+    while first <= n:
+        i, j = divmod(first - 1, 60000)
+        m = min(60000 - j, n - first + 1)
+        buf = io.BytesIO()
+        fmnist.copy_binary(buf, fmnist.shifted(x[j:j + m], fmnist.SHIFTS[i]), y[j:j + m],
+                           first_id=first)
+        buf.seek(0)
+        cur.execute("TRUNCATE cnn256x_pixels")
+        cur.copy_expert("COPY cnn256x_pixels FROM STDIN WITH (FORMAT binary)", buf)
+        cur.execute(f"INSERT INTO {table} SELECT id, label, "
+                    f"vsim.embed('fmnist_cnn', v::real[])::vector(256) FROM cnn256x_pixels")
+        first += m
+        emit(event="embed-progress", table=table, rows=first - 1,
+             seconds=round(time.time() - t, 1))
+    cur.execute(f"VACUUM ANALYZE {table}")
+    emit(event="embed", table=table, rows=n, added=max(n - have, 0),
+         seconds=round(time.time() - t, 2))
 
 
 def fetch_matrix(cur, table):
@@ -111,7 +155,7 @@ def recall(cur, sql, truth, k):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dataset", default="fmnist", choices=["fmnist", "cnn256"])
+    ap.add_argument("--dataset", default="fmnist", choices=["fmnist", "cnn256", "cnn256x"])
     ap.add_argument("--index", required=True, help="index definition after USING")
     ap.add_argument("--metric", required=True, choices=sorted(OPS))
     ap.add_argument("--sweep", required=True, help="setting=v1,v2,...")
@@ -125,8 +169,8 @@ def main():
                          "the bench scripts pass $VSIM_DATA/models/fashion-mnist-cnn)")
     ap.add_argument("--extra-sql", default="", help="SQL run before the searches")
     args = ap.parse_args()
-    if args.dataset == "cnn256" and not args.model_dir:
-        ap.error("--dataset cnn256 needs --model-dir")
+    if args.dataset.startswith("cnn256") and not args.model_dir:
+        ap.error(f"--dataset {args.dataset} needs --model-dir")
 
     conn = psycopg2.connect("")
     conn.autocommit = True
@@ -136,8 +180,11 @@ def main():
     if args.dataset == "fmnist":
         load_fmnist(cur, train, "train", args.train)
         load_fmnist(cur, query, "test", args.queries)
-    else:
+    elif args.dataset == "cnn256":
         load_cnn256(cur, train, "train", args.train, args.model_dir)
+        load_cnn256(cur, query, "test", args.queries, args.model_dir)
+    else:
+        load_cnn256x(cur, train, args.train, args.model_dir)
         load_cnn256(cur, query, "test", args.queries, args.model_dir)
     truth, _, _, _ = ground_truth(cur, train, query, args.metric, args.k)
 

@@ -40,6 +40,25 @@ def load(split, limit=None):
     return x.astype(np.float32), y.astype(np.int32)
 
 
+# Offsets (dx, dy) of shifted(): every shift of up to 2 pixels each way,
+# the smallest first, so that any row count takes the gentlest shifts.
+SHIFTS = sorted(((dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)),
+                key=lambda s: (abs(s[0]) + abs(s[1]), s))
+
+
+def shifted(x, shift):
+    """Images [n, 784] moved by shift = (dx, dy) pixels (right, down), the
+    pixels moved in from outside the image black: a larger data set of
+    plausible images, the same for every run."""
+    dx, dy = shift
+    img = x.reshape(-1, 28, 28)
+    out = np.zeros_like(img)
+    ys, yd = (slice(0, 28 - dy), slice(dy, 28)) if dy >= 0 else (slice(-dy, 28), slice(0, 28 + dy))
+    xs, xd = (slice(0, 28 - dx), slice(dx, 28)) if dx >= 0 else (slice(-dx, 28), slice(0, 28 + dx))
+    out[:, yd, xd] = img[:, ys, xs]
+    return out.reshape(-1, 784)
+
+
 def copy_binary(out, x, y, first_id=1):
     """Write rows (id, label, vector) in PostgreSQL's binary COPY format."""
     n, dim = x.shape

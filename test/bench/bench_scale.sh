@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Growth benchmark (run by scripts/bench.sh): how build time, index size and
+# search speed grow with the row count, on the cnn256x data set (256-d CNN
+# embeddings of Fashion-MNIST training images shifted by up to 2 pixels,
+# computed in the server by vsim.embed; needs the model in the data
+# directory).  For each size in VSIM_SCALE_ROWS (default 60000 250000
+# 1000000): HNSW (m = 16, ef_construction = 64, cosine) and IVFFlat
+# (lists = rows / 1000, cosine), build seconds with 1 and 2 processes,
+# bytes, recall@10 and queries/s over a sweep.  One run of the largest size
+# takes about an hour on 2 cores.
+set -euo pipefail
+here=$(dirname "$0")
+. "$here/../../scripts/lib.sh"
+. "$here/lib.sh"
+py=/usr/bin/python3
+vsim_data_dir || true
+psql -X -q -c "CREATE EXTENSION IF NOT EXISTS vsim"
+cnn_model_dir bench_scale || exit 0
+
+for rows in ${VSIM_SCALE_ROWS:-60000 250000 1000000}; do
+  lists=$((rows / 1000))
+  $py "$here/annbench.py" --dataset cnn256x --metric cosine --model-dir "$CNN_MODEL_DIR" \
+    --train "$rows" --queries 1000 --maintenance-work-mem 8GB \
+    --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64)" \
+    --workers 0,1 --sweep hnsw.ef_search=20,40,80,160
+  $py "$here/annbench.py" --dataset cnn256x --metric cosine --model-dir "$CNN_MODEL_DIR" \
+    --train "$rows" --queries 1000 --maintenance-work-mem 8GB \
+    --index "ivfflat (v vector_cosine_ops) WITH (lists = $lists)" \
+    --workers 0,1 --sweep ivfflat.probes=1,2,4,8,16,32
+done
