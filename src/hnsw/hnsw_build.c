@@ -869,9 +869,11 @@ hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
  * so the number of rows decides (one worker per 5,000 rows, up to
  * max_parallel_maintenance_workers) unless the table's parallel_workers
  * option says otherwise; index expressions and predicates go through the
- * planner's checks for parallel safety.  Zero when the table's estimated
- * graph would not fit in maintenance_work_mem: a parallel graph cannot
- * continue on disk.
+ * planner's checks for parallel safety.  `rows` is build_row_estimate's.
+ * Zero when the table's estimated graph would not fit in
+ * maintenance_work_mem (a parallel graph cannot continue on disk), and for
+ * a table never vacuumed or analyzed, whose row count is a guess from
+ * column widths that can fall short of the rows by more than the margin.
  */
 static int
 build_workers(Relation heap, Relation index, IndexInfo *info, double rows,
@@ -880,7 +882,7 @@ build_workers(Relation heap, Relation index, IndexInfo *info, double rows,
 	int			workers;
 
 	if (max_parallel_maintenance_workers == 0 || RelationUsesLocalBuffers(heap) ||
-		!IsNormalProcessingMode() ||
+		!IsNormalProcessingMode() || heap->rd_rel->reltuples < 0 ||
 		graph_bytes > (Size) maintenance_work_mem * 1024)
 		return 0;
 	if (info->ii_Expressions != NIL || info->ii_Predicate != NIL ||
