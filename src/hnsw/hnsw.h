@@ -702,17 +702,28 @@ extern void hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid);
 
 /*
  * Merge the candidates `add` (with their distances to element `pos`) into
- * pos's list at `level`.  An insert (replace = false) appends while there is
- * room, else prunes the live neighbours plus `add` with the heuristic;
- * VACUUM (replace = true) always prunes, dropping dead neighbours, and keeps
- * the list as long as it was.  The list is read under a share lock and
- * written under an exclusive one if unchanged in between, else retried
- * (three times; then the update is skipped, which costs recall, not
- * correctness).  Returns false when it was skipped so, true when the list
- * was written, needed no change, or pos no longer has `level`.
+ * pos's list at `level`.  HNSW_LIST_MERGE (an insert linking back) appends
+ * while there is room, else prunes the live neighbours plus `add` with the
+ * heuristic; HNSW_LIST_APPEND appends only when all of `add` fits, else
+ * leaves the list alone; HNSW_LIST_REPAIR (VACUUM) always prunes, dropping
+ * dead neighbours, and keeps the list as long as it was.  The list is read
+ * under a share lock and written under an exclusive one if unchanged in
+ * between, else retried (three times; then the update is skipped, which
+ * costs recall, not correctness).  Returns false when it was skipped so,
+ * true when the list was written, needed no change, or pos no longer has
+ * `level`.  *named tells whether the list, as it was left, names an
+ * element of `add` (false when skipped or pos has no such level).
  */
+typedef enum HnswListMode
+{
+	HNSW_LIST_MERGE,
+	HNSW_LIST_APPEND,
+	HNSW_LIST_REPAIR
+} HnswListMode;
+
 extern bool hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
-								  const HnswCand *add, int nadd, bool replace);
+								  const HnswCand *add, int nadd, HnswListMode mode,
+								  bool *named);
 
 /* ---------------------------------------------------------------------
  * Structure check (hnsw_check.c)

@@ -314,6 +314,7 @@ repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 	int			cap = HNSW_CAP(vs->shape.m, 0) * HNSW_CAP(vs->shape.m, 0);
 	HnswCand   *add = palloc(sizeof(HnswCand) * cap);
 	int			nadd = 0;
+	bool		named;
 	HnswVisited seen;
 
 	hnsw_visited_init(&seen, &dg->g);
@@ -340,7 +341,7 @@ repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 				add[nadd++] = (HnswCand) {nbuf2[j], d};
 		}
 	}
-	return hnsw_disk_update_list(dg, pos, level, add, nadd, true);
+	return hnsw_disk_update_list(dg, pos, level, add, nadd, HNSW_LIST_REPAIR, &named);
 }
 
 /* Repair the lists noted by one repair walk. */
