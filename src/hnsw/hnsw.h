@@ -705,7 +705,9 @@ extern void hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid);
  * pos's list at `level`.  HNSW_LIST_MERGE (an insert linking back) appends
  * while there is room, else prunes the live neighbours plus `add` with the
  * heuristic; HNSW_LIST_APPEND appends only when all of `add` fits, else
- * leaves the list alone; HNSW_LIST_REPAIR (VACUUM) always prunes, dropping
+ * leaves the list alone; HNSW_LIST_SWAP puts add[0] in the place of
+ * add[1] (nadd = 2), unless the list names add[0] or does not name add[1];
+ * HNSW_LIST_REPAIR (VACUUM) always prunes, dropping
  * dead neighbours, and keeps the list as long as it was.  The list is read
  * under a share lock and written under an exclusive one if unchanged in
  * between, else retried (three times; then the update is skipped, which
@@ -718,6 +720,7 @@ typedef enum HnswListMode
 {
 	HNSW_LIST_MERGE,
 	HNSW_LIST_APPEND,
+	HNSW_LIST_SWAP,
 	HNSW_LIST_REPAIR
 } HnswListMode;
 

@@ -73,6 +73,23 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 	int			n = 0,
 				nkept;
 	bool		changed = replace;
+	if (mode == HNSW_LIST_SWAP)
+	{
+		int			at = -1;
+
+		for (int i = 0; i < count; i++)
+		{
+			*named |= snap->pos[i] == add[0].id;
+			if (snap->pos[i] == add[1].id)
+				at = i;
+		}
+		if (*named || at < 0)
+			return -1;
+		for (int i = 0; i < count; i++)
+			out[i] = i == at ? add[0].id : snap->pos[i];
+		*named = true;
+		return count;
+	}
 	/* Common case of an insert: room left, no distances needed. */
 	if (!replace)
 	{
