@@ -215,6 +215,10 @@ extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
+extern int	hnsw_level_seed;
+
+/* Assign hook of hnsw.level_seed (hnsw_graph.c): restarts the sequence. */
+extern void hnsw_level_seed_assign(int newval, void *extra);
 
 typedef struct HnswOptions
 {
@@ -646,7 +650,13 @@ extern int	hnsw_select_neighbours(HnswGraph *g, const float *base,
 								   const HnswCand *cands, int n, int cap, int fill,
 								   HnswCand *out);
 
-/* Random level for a new element: floor(-ln(U) / ln(m)), capped. */
+/*
+ * Random level for a new element: floor(-ln(U) / ln(m)), capped.  U comes
+ * from PostgreSQL's global generator, or, when hnsw.level_seed is set
+ * (>= 0), from a private one (splitmix64) seeded with it when it is set,
+ * so that a test can build the same graph every time (in one backend: the
+ * workers of a parallel build each start the sequence afresh).
+ */
 extern int	hnsw_random_level(int m, int max_level);
 
 /* ---------------------------------------------------------------------
