@@ -72,6 +72,31 @@
  *	  4. Elements that span pages are never reused, so reading their
  *		 vector's later pages after the header's lock is released is safe.
  *
+ * Keeping every element linked
+ * ----------------------------
+ * The heuristic (Algorithm 4) drops a list member that a nearer member
+ * covers, also when no other list names it; an element no live level-0
+ * list names is reached by no search.  Besides the paper's algorithm:
+ *
+ *	  - the build links each such element from one of its neighbours
+ *		before the graph is written (link_orphans, hnsw_build.c);
+ *	  - an insert that none of its neighbours kept is appended to the
+ *		nearest level-0 result with room (hnsw_insert.c);
+ *	  - every VACUUM counts the level-0 in-links of all live elements
+ *		(in pass 1, or in the last confirm walk after repairs) and links
+ *		each live element without one, but the entry point, from one of
+ *		its own live neighbours: appended where there is room, else in
+ *		the place of the member, farthest from that neighbour, that
+ *		another list names too (hnsw_vacuum.c).  The counts take a byte
+ *		per 4 stream bytes; when they do not fit in maintenance_work_mem
+ *		this step is skipped.  Links are added only between elements
+ *		VACUUM saw live, and only VACUUM makes elements dead, so the
+ *		space reuse rules below hold.
+ *
+ * vsim.hnsw_index_reachability() counts the elements without in-links and
+ * those no search reaches; they are not damage, so vsim.index_check()
+ * does not report them.
+ *
  * vsim.index_check() holds HNSW_VACUUM_LOCK in share mode, so that no
  * element dies or is freed while it compares lists and elements; VACUUM
  * holds it in exclusive mode.  Only states free -> live (reuse) and new

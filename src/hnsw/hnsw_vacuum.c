@@ -34,6 +34,11 @@
  *				space map for inserts; dead elements still named wait for
  *				the next VACUUM
  *
+ * Last, every live element that no live level-0 list names (inserts'
+ * pruning and the repairs leave a few) is linked from one of its
+ * neighbours (adopt_orphans), with the in-link counts of pass 1 when no
+ * list was repaired, else of the last confirm walk.
+ *
  * A VACUUM without newly dead elements therefore repairs nothing and
  * takes no exclusive lock, unless an earlier one left dead elements
  * behind.  amvacuumcleanup, when no bulk delete ran, makes pass 1 without
