@@ -391,3 +391,10 @@ CREATE OPERATOR CLASS halfvec_ops
 	OPERATOR 5 >,
 	FUNCTION 1 halfvec_cmp(halfvec, halfvec);
 COMMENT ON OPERATOR CLASS halfvec_ops USING btree IS 'default btree order of halfvec (element-wise lexicographic, then fewer dimensions first)';
+
+-- HNSW reachability (issue 12): the same object as src/hnsw/hnsw.sql ----------
+CREATE FUNCTION vsim.hnsw_index_reachability(index regclass,
+	OUT live_elements bigint, OUT unlinked_elements bigint, OUT unreachable_elements bigint)
+	AS 'MODULE_PATHNAME', 'hnsw_index_reachability' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim.hnsw_index_reachability(regclass) IS
+	'reachability in an hnsw index''s graph: live elements, live elements no live element''s level-0 neighbour list names (but the entry point), live elements a search from the entry point cannot reach; not damage (vsim.index_check does not report them); reads every element; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';

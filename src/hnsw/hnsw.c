@@ -63,6 +63,11 @@ hnsw_init(void)
 							 "strict_order skips rows that would break the order.",
 							 &hnsw_iterative_scan, HNSW_ITERATIVE_OFF,
 							 hnsw_iterative_scan_options, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.level_seed",
+							"Seed of the random levels of new HNSW elements, -1 for a random one.",
+							"For tests: from each setting, a backend draws the same levels.",
+							&hnsw_level_seed, -1, -1, INT_MAX,
+							PGC_SUSET, 0, NULL, hnsw_level_seed_assign, NULL);
 	DefineCustomIntVariable("hnsw.max_scan_tuples",
 							"Elements an iterative HNSW scan examines before it stops.",
 							NULL, &hnsw_max_scan_tuples, 20000, 1, INT_MAX,

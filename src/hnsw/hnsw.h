@@ -72,6 +72,31 @@
  *	  4. Elements that span pages are never reused, so reading their
  *		 vector's later pages after the header's lock is released is safe.
  *
+ * Keeping every element linked
+ * ----------------------------
+ * The heuristic (Algorithm 4) drops a list member that a nearer member
+ * covers, also when no other list names it; an element no live level-0
+ * list names is reached by no search.  Besides the paper's algorithm:
+ *
+ *	  - the build links each such element from one of its neighbours
+ *		before the graph is written (link_orphans, hnsw_build.c);
+ *	  - an insert that none of its neighbours kept is appended to the
+ *		nearest level-0 result with room (hnsw_insert.c);
+ *	  - every VACUUM counts the level-0 in-links of all live elements
+ *		(in pass 1, or in the last confirm walk after repairs) and links
+ *		each live element without one, but the entry point, from one of
+ *		its own live neighbours: appended where there is room, else in
+ *		the place of the member, farthest from that neighbour, that
+ *		another list names too (hnsw_vacuum.c).  The counts take a byte
+ *		per 4 stream bytes; when they do not fit in maintenance_work_mem
+ *		this step is skipped.  Links are added only between elements
+ *		VACUUM saw live, and only VACUUM makes elements dead, so the
+ *		space reuse rules below hold.
+ *
+ * vsim.hnsw_index_reachability() counts the elements without in-links and
+ * those no search reaches; they are not damage, so vsim.index_check()
+ * does not report them.
+ *
  * vsim.index_check() holds HNSW_VACUUM_LOCK in share mode, so that no
  * element dies or is freed while it compares lists and elements; VACUUM
  * holds it in exclusive mode.  Only states free -> live (reuse) and new
@@ -215,6 +240,10 @@ extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
+extern int	hnsw_level_seed;
+
+/* Assign hook of hnsw.level_seed (hnsw_graph.c): restarts the sequence. */
+extern void hnsw_level_seed_assign(int newval, void *extra);
 
 typedef struct HnswOptions
 {
@@ -646,7 +675,13 @@ extern int	hnsw_select_neighbours(HnswGraph *g, const float *base,
 								   const HnswCand *cands, int n, int cap, int fill,
 								   HnswCand *out);
 
-/* Random level for a new element: floor(-ln(U) / ln(m)), capped. */
+/*
+ * Random level for a new element: floor(-ln(U) / ln(m)), capped.  U comes
+ * from PostgreSQL's global generator, or, when hnsw.level_seed is set
+ * (>= 0), from a private one (splitmix64) seeded with it when it is set,
+ * so that a test can build the same graph every time (in one backend: the
+ * workers of a parallel build each start the sequence afresh).
+ */
 extern int	hnsw_random_level(int m, int max_level);
 
 /* ---------------------------------------------------------------------
@@ -702,17 +737,31 @@ extern void hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid);
 
 /*
  * Merge the candidates `add` (with their distances to element `pos`) into
- * pos's list at `level`.  An insert (replace = false) appends while there is
- * room, else prunes the live neighbours plus `add` with the heuristic;
- * VACUUM (replace = true) always prunes, dropping dead neighbours, and keeps
- * the list as long as it was.  The list is read under a share lock and
- * written under an exclusive one if unchanged in between, else retried
- * (three times; then the update is skipped, which costs recall, not
- * correctness).  Returns false when it was skipped so, true when the list
- * was written, needed no change, or pos no longer has `level`.
+ * pos's list at `level`.  HNSW_LIST_MERGE (an insert linking back) appends
+ * while there is room, else prunes the live neighbours plus `add` with the
+ * heuristic; HNSW_LIST_APPEND appends only when all of `add` fits, else
+ * leaves the list alone; HNSW_LIST_SWAP puts add[0] in the place of
+ * add[1] (nadd = 2), unless the list names add[0] or does not name add[1];
+ * HNSW_LIST_REPAIR (VACUUM) always prunes, dropping
+ * dead neighbours, and keeps the list as long as it was.  The list is read
+ * under a share lock and written under an exclusive one if unchanged in
+ * between, else retried (three times; then the update is skipped, which
+ * costs recall, not correctness).  Returns false when it was skipped so,
+ * true when the list was written, needed no change, or pos no longer has
+ * `level`.  *named tells whether the list, as it was left, names an
+ * element of `add` (false when skipped or pos has no such level).
  */
+typedef enum HnswListMode
+{
+	HNSW_LIST_MERGE,
+	HNSW_LIST_APPEND,
+	HNSW_LIST_SWAP,
+	HNSW_LIST_REPAIR
+} HnswListMode;
+
 extern bool hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
-								  const HnswCand *add, int nadd, bool replace);
+								  const HnswCand *add, int nadd, HnswListMode mode,
+								  bool *named);
 
 /* ---------------------------------------------------------------------
  * Structure check (hnsw_check.c)

@@ -490,15 +490,41 @@ hnsw_select_neighbours(HnswGraph *g, const float *base, const HnswCand *cands,
 	return kept;
 }
 
+int			hnsw_level_seed = -1;
+static uint64 level_state;
+
+void
+hnsw_level_seed_assign(int newval, void *extra)
+{
+	level_state = (uint64) newval;
+}
+
+/* splitmix64 (Steele, Lea and Flood, 2014): the next of the seeded sequence */
+static uint64
+seeded_next(void)
+{
+	uint64		z = (level_state += UINT64CONST(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64CONST(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
 int
 hnsw_random_level(int m, int max_level)
 {
+	double		u;
+	int			level;
+
+	if (hnsw_level_seed >= 0)
+		u = ((double) (seeded_next() >> 11) + 1.0) / (double) (UINT64CONST(1) << 53);	/* (0, 1] */
+	else
 #if PG_VERSION_NUM >= 150000
-	double		u = 1.0 - pg_prng_double(&pg_global_prng_state);	/* (0, 1] */
+		u = 1.0 - pg_prng_double(&pg_global_prng_state);	/* (0, 1] */
 #else
-	double		u = ((double) random() + 1.0) / ((double) MAX_RANDOM_VALUE + 1.0);
+		u = ((double) random() + 1.0) / ((double) MAX_RANDOM_VALUE + 1.0);
 #endif
-	int			level = (int) floor(-log(u) / log(m));
+	level = (int) floor(-log(u) / log(m));
 
 	return Min(level, max_level);
 }

@@ -53,41 +53,83 @@ read_list(HnswDiskGraph *dg, uint64 pos, int level, ListSnapshot *snap)
 
 /*
  * The new list for `pos` at `level`: its current live neighbours plus `add`,
- * pruned by the heuristic to the capacity.  Returns the count, or -1 when
- * the list would not change.
+ * pruned by the heuristic to the capacity (HNSW_LIST_MERGE,
+ * HNSW_LIST_REPAIR), or, for HNSW_LIST_APPEND, plus `add` only when all of
+ * it fits.  Returns the count, or -1 when the list would not change;
+ * *named is set to whether the list (new, or unchanged) names an element
+ * of `add`.
  */
 static int
 merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
-		   const HnswCand *add, int nadd, bool replace, uint64 *out)
+		   const HnswCand *add, int nadd, HnswListMode mode, uint64 *out, bool *named)
 {
 	HnswGraph  *g = &dg->g;
 	int			cap = HNSW_CAP(g->shape.m, level);
 	int			count = snap->count;
-	HnswCand   *cands = palloc(sizeof(HnswCand) * (count + nadd));
-	HnswCand   *kept = palloc(sizeof(HnswCand) * cap);
-	float	   *base = palloc(sizeof(float) * g->shape.dims);
+	bool		replace = mode == HNSW_LIST_REPAIR;
+	HnswCand   *cands;
+	HnswCand   *kept;
+	float	   *base;
 	int			n = 0,
 				nkept;
 	bool		changed = replace;
-
-	/* Common case of an insert: room left, no distances needed. */
-	if (!replace && count + nadd <= cap)
+	if (mode == HNSW_LIST_SWAP)
 	{
+		int			at = -1;
+
 		for (int i = 0; i < count; i++)
-			out[i] = snap->pos[i];
-		n = count;
+		{
+			*named |= snap->pos[i] == add[0].id;
+			if (snap->pos[i] == add[1].id)
+				at = i;
+		}
+		if (*named || at < 0)
+			return -1;
+		for (int i = 0; i < count; i++)
+			out[i] = i == at ? add[0].id : snap->pos[i];
+		*named = true;
+		return count;
+	}
+	/* Common case of an insert: room left, no distances needed. */
+	if (!replace)
+	{
+		int			fresh = 0;
+
 		for (int j = 0; j < nadd; j++)
 		{
 			bool		dup = false;
 
 			for (int i = 0; i < count; i++)
-				dup |= out[i] == add[j].id;
-			if (!dup)
-				out[n++] = add[j].id;
+				dup |= snap->pos[i] == add[j].id;
+			*named |= dup;
+			fresh += !dup;
 		}
-		return n == count ? -1 : n;
+		if (fresh == 0)
+			return -1;
+		if (count + fresh <= cap)
+		{
+			for (int i = 0; i < count; i++)
+				out[i] = snap->pos[i];
+			n = count;
+			for (int j = 0; j < nadd; j++)
+			{
+				bool		dup = false;
+
+				for (int i = 0; i < n; i++)
+					dup |= out[i] == add[j].id;
+				if (!dup)
+					out[n++] = add[j].id;
+			}
+			*named = true;
+			return n;
+		}
+		if (mode == HNSW_LIST_APPEND)
+			return -1;
 	}
 
+	cands = palloc(sizeof(HnswCand) * (count + nadd));
+	kept = palloc(sizeof(HnswCand) * cap);
+	base = palloc(sizeof(float) * g->shape.dims);
 	g->vector(g, pos, base);
 	for (int i = 0; i < count; i++)
 	{
@@ -113,18 +155,20 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 	/* a repaired list stays as long as it was; a pruned one keeps m */
 	nkept = hnsw_select_neighbours(g, base, cands, n, cap,
 								   replace ? count : g->shape.m, kept);
+	*named = false;
 	for (int i = 0; i < nkept; i++)
 	{
 		out[i] = kept[i].id;
 		for (int j = 0; j < nadd; j++)
-			changed |= kept[i].id == add[j].id;
+			*named |= kept[i].id == add[j].id;
 	}
+	changed |= *named;
 	return changed ? nkept : -1;
 }
 
 bool
 hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
-					  const HnswCand *add, int nadd, bool replace)
+					  const HnswCand *add, int nadd, HnswListMode mode, bool *named)
 {
 	HnswShape  *shape = &dg->g.shape;
 	Size		listbytes = HNSW_LIST_BYTES(shape->m, level);
@@ -137,9 +181,10 @@ hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 		HnswElementHeader *hdr;
 		Buffer		buf;
 
+		*named = false;
 		if (!read_list(dg, pos, level, &snap))
 			return true;
-		n = merge_list(dg, pos, level, &snap, add, nadd, replace, out);
+		n = merge_list(dg, pos, level, &snap, add, nadd, mode, out, named);
 		if (n < 0)
 			return true;
 
@@ -164,6 +209,7 @@ hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 		/* changed by someone else since we read it: start over */
 		UnlockReleaseBuffer(buf);
 	}
+	*named = false;
 	return false;
 }
 
@@ -205,6 +251,29 @@ add_duplicate(HnswDiskGraph *dg, uint64 pos, const float *q, ItemPointer tid)
 	return done;
 }
 
+/*
+ * Make the new element `pos` a member of a level-0 list when none of the
+ * neighbours it linked back to kept it (each pruned it away with the
+ * heuristic, so that no search would reach it): append it to the list of
+ * the nearest of the level-0 search results `w` (`nw`, ascending
+ * distance) that has room.  This is not part of the paper's algorithm.
+ * Returns whether one did.
+ */
+static bool
+adopt_new(HnswDiskGraph *dg, uint64 pos, const HnswCand *w, int nw)
+{
+	for (int i = 0; i < nw; i++)
+	{
+		HnswCand	me = {pos, w[i].dist};
+		bool		named;
+
+		hnsw_disk_update_list(dg, w[i].id, 0, &me, 1, HNSW_LIST_APPEND, &named);
+		if (named)
+			return true;
+	}
+	return false;
+}
+
 /* Take the update lock in the mode this insert needs; returns the mode. */
 static LOCKMODE
 lock_for_insert(Relation index, int level, HnswShape *shape, uint64 *entry,
@@ -235,6 +304,9 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 	uint64	   *nbrs[HNSW_MAX_LEVEL + 1] = {0};
 	int			counts[HNSW_MAX_LEVEL + 1] = {0};
 	HnswCand   *chosen[HNSW_MAX_LEVEL + 1] = {0};
+	HnswCand   *w0 = NULL;		/* the level-0 search results */
+	int			nw0 = 0;
+	bool		linked = false;
 	char	   *buf;
 	uint64		pos;
 
@@ -287,6 +359,11 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 			nbrs[l] = palloc(sizeof(uint64) * Max(counts[l], 1));
 			for (int i = 0; i < counts[l]; i++)
 				nbrs[l][i] = chosen[l][i].id;
+			if (l == 0)
+			{
+				w0 = w;
+				nw0 = nw;
+			}
 			/* all dead at this level: keep descending from the old entries */
 			if (nw > 0)
 			{
@@ -306,10 +383,14 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 		for (int i = 0; i < counts[l]; i++)
 		{
 			HnswCand	me = {pos, chosen[l][i].dist};
+			bool		named;
 
-			hnsw_disk_update_list(&dg, chosen[l][i].id, l, &me, 1, false);
+			hnsw_disk_update_list(&dg, chosen[l][i].id, l, &me, 1, HNSW_LIST_MERGE, &named);
+			linked |= l == 0 && named;
 		}
 	}
+	if (!linked && nw0 > 0)
+		adopt_new(&dg, pos, w0, nw0);
 	if (level > entry_level)
 		hnsw_set_entry(index, pos, level, true);
 	UnlockPage(index, HNSW_UPDATE_LOCK, mode);

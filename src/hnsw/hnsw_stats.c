@@ -2,7 +2,9 @@
  *
  * hnsw_stats.c
  *	  vsim.hnsw_index_stats(regclass): statistics of an HNSW index's graph,
- *	  gathered by walking its element stream.
+ *	  gathered by walking its element stream; and
+ *	  vsim.hnsw_index_reachability(regclass): how many live elements no
+ *	  neighbour list links to, and how many no search can reach.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,7 +15,9 @@
 #include "hnsw/hnsw.h"
 #include "index/index.h"
 #include "storage/bufmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 typedef struct StatsState
@@ -106,6 +110,179 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 	values[9] = Int32GetDatum(shape.m);
 	values[10] = Int32GetDatum(shape.ef_construction);
 	values[11] = Int32GetDatum(shape.dims);
+	vindex_stats_close(index);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* ---------------------------------------------------------------------
+ * Reachability
+ * ---------------------------------------------------------------------
+ */
+typedef struct ReachState
+{
+	Relation	index;
+	HnswShape	shape;
+	BlockNumber nblocks;		/* for hnsw_slot_pos */
+	/* the elements that are not free slots, in stream order */
+	uint64	   *pos;
+	uint8	   *level;
+	bool	   *live;
+	bool	   *linked;			/* a live element's level-0 list names it */
+	bool	   *reached;
+	int64		n;
+	int64		alloc;
+} ReachState;
+
+/* Walk 1: note every element that is not a free slot. */
+static HnswWalkAction
+collect_element(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
+{
+	ReachState *rs = arg;
+
+	if (hdr->flags & HNSW_ELEMENT_FREE)
+		return HNSW_WALK_NEXT;
+	if (rs->n == rs->alloc)
+	{
+		rs->alloc *= 2;
+		rs->pos = repalloc_huge(rs->pos, sizeof(uint64) * rs->alloc);
+		rs->level = repalloc_huge(rs->level, rs->alloc);
+		rs->live = repalloc_huge(rs->live, sizeof(bool) * rs->alloc);
+	}
+	rs->pos[rs->n] = pos;
+	rs->level[rs->n] = hdr->level;
+	rs->live[rs->n++] = hdr->ntids > 0;
+	return HNSW_WALK_NEXT;
+}
+
+/* Walk 2: mark the elements that live elements' level-0 lists name. */
+static HnswWalkAction
+mark_linked(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
+{
+	ReachState *rs = arg;
+	BlockNumber blkno = HNSW_POS_BLOCK(pos);
+	HnswPtr    *slots;
+	int			n;
+
+	if ((hdr->flags & HNSW_ELEMENT_FREE) || hdr->ntids == 0)
+		return HNSW_WALK_NEXT;
+	slots = hnsw_list_slots(hdr, rs->shape.m, 0);
+	n = hnsw_checked_count(rs->index, &rs->shape, hdr, 0, blkno, pos);
+	for (int i = 0; i < n; i++)
+	{
+		int64		j = hnsw_find_pos(rs->pos, rs->n,
+									  hnsw_slot_pos(rs->index, &rs->nblocks, &slots[i], blkno));
+
+		if (j >= 0)
+			rs->linked[j] = true;
+	}
+	return HNSW_WALK_NEXT;
+}
+
+/*
+ * Mark what a search can reach: from the entry point down, at each level
+ * every element reached so far (at a higher level, or the entry point)
+ * and what its lists at that level lead to, transitively, as a layer
+ * search with unbounded ef would (dead elements are passed through).
+ */
+static void
+mark_reached(ReachState *rs, uint64 entry, int entry_level)
+{
+	HnswDiskGraph dg;
+	int64	   *queue = palloc(sizeof(int64) * rs->n);
+	uint64	   *nbuf = palloc(sizeof(uint64) * HNSW_CAP(rs->shape.m, 0));
+	int64		e = hnsw_find_pos(rs->pos, rs->n, entry);
+
+	if (e < 0)
+		return;
+	hnsw_disk_graph_init(&dg, rs->index, &rs->shape);
+	rs->reached[e] = true;
+	for (int l = entry_level; l >= 0; l--)
+	{
+		int64		head = 0,
+					tail = 0;
+
+		for (int64 i = 0; i < rs->n; i++)
+			if (rs->reached[i] && rs->level[i] >= l)
+				queue[tail++] = i;
+		while (head < tail)
+		{
+			int			n = dg.g.neighbours(&dg.g, rs->pos[queue[head++]], l, nbuf);
+
+			CHECK_FOR_INTERRUPTS();
+			for (int i = 0; i < n; i++)
+			{
+				int64		j = hnsw_find_pos(rs->pos, rs->n, nbuf[i]);
+
+				if (j >= 0 && !rs->reached[j] && rs->level[j] >= l)
+				{
+					rs->reached[j] = true;
+					queue[tail++] = j;
+				}
+			}
+		}
+	}
+	pfree(queue);
+	pfree(nbuf);
+}
+
+PG_FUNCTION_INFO_V1(hnsw_index_reachability);
+
+/*
+ * vsim.hnsw_index_reachability(index regclass) -> one row: live elements;
+ * unlinked: live elements, but the entry point, that no live element's
+ * level-0 neighbour list names (what the graph's maintenance is meant to
+ * prevent: only upper-level lists and dead elements' lists, which VACUUM
+ * frees, still lead to them); unreachable: live elements that a search
+ * from the entry point cannot reach at level 0 following the lists of
+ * each level, with unbounded ef (such rows are found only by a
+ * sequential scan).  Neither is damage: vsim.index_check() does not report
+ * them.  Privileges and errors are those of vindex_stats_open (index.h).
+ * Reads every element twice and every reachable one once per level, under
+ * AccessShareLock, without a snapshot (VOLATILE); memory: about 20 bytes
+ * per element.
+ */
+Datum
+hnsw_index_reachability(PG_FUNCTION_ARGS)
+{
+	Relation	index = vindex_stats_open(PG_GETARG_OID(0), "hnsw");
+	TupleDesc	tupdesc;
+	uint64		entry,
+				tail;
+	int			entry_level;
+	ReachState	rs = {0};
+	int64		live = 0,
+				unlinked = 0,
+				unreachable = 0;
+	Datum		values[3];
+	bool		nulls[3] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	hnsw_read_meta(index, &rs.shape, &entry, &entry_level, &tail);
+	rs.index = index;
+	rs.nblocks = 1;
+	rs.alloc = 1024;
+	rs.pos = palloc(sizeof(uint64) * rs.alloc);
+	rs.level = palloc(rs.alloc);
+	rs.live = palloc(sizeof(bool) * rs.alloc);
+	hnsw_walk(index, &rs.shape, 0, tail, false, collect_element, &rs);
+	rs.linked = palloc_extended(sizeof(bool) * Max(rs.n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	rs.reached = palloc_extended(sizeof(bool) * Max(rs.n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	hnsw_walk(index, &rs.shape, 0, tail, false, mark_linked, &rs);
+	if (entry != HNSW_INVALID_POS)
+		mark_reached(&rs, entry, entry_level);
+	for (int64 i = 0; i < rs.n; i++)
+	{
+		if (!rs.live[i])
+			continue;
+		live++;
+		unlinked += !rs.linked[i] && rs.pos[i] != entry;
+		unreachable += !rs.reached[i];
+	}
+	values[0] = Int64GetDatum(live);
+	values[1] = Int64GetDatum(unlinked);
+	values[2] = Int64GetDatum(unreachable);
 	vindex_stats_close(index);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

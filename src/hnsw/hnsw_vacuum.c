@@ -34,6 +34,11 @@
  *				space map for inserts; dead elements still named wait for
  *				the next VACUUM
  *
+ * Last, every live element that no live level-0 list names (inserts'
+ * pruning and the repairs leave a few) is linked from one of its
+ * neighbours (adopt_orphans), with the in-link counts of pass 1 when no
+ * list was repaired, else of the last confirm walk.
+ *
  * A VACUUM without newly dead elements therefore repairs nothing and
  * takes no exclusive lock, unless an earlier one left dead elements
  * behind.  amvacuumcleanup, when no bulk delete ran, makes pass 1 without
@@ -90,7 +95,19 @@ typedef struct VacuumState
 	int			repair_alloc;
 	int			repair_cap;
 
+	/*
+	 * Level-0 in-links: links[p / 4] counts (up to 255) the live elements'
+	 * level-0 lists naming stream position p < links_end, live[] marks the
+	 * live elements' starts (a bit per 4 bytes); NULL when they would not
+	 * fit in the memory VACUUM may use.
+	 */
+	uint8	   *links;
+	uint8	   *live;
+	uint64		links_end;
+
 	/* for the message */
+	int64		adopted;
+	int64		unlinked_left;
 	int64		newly_dead;
 	int64		dead_found;		/* dead elements not yet freed, after pass 1 */
 	int64		pending;		/* those still not freed */
@@ -154,6 +171,39 @@ record_free_space(VacuumState *vs, Page page, uint64 pos)
 }
 
 /*
+ * Count the level-0 links of live element `pos` (header `hdr`) in
+ * vs->links, and mark it live.
+ */
+static void
+count_links(VacuumState *vs, uint64 pos, HnswElementHeader *hdr)
+{
+	BlockNumber blkno = HNSW_POS_BLOCK(pos);
+	HnswPtr    *slots = hnsw_list_slots(hdr, vs->shape.m, 0);
+	int			n = hnsw_checked_count(vs->index, &vs->shape, hdr, 0, blkno, pos);
+
+	if (vs->links == NULL || pos >= vs->links_end)
+		return;
+	vs->live[pos / 32] |= 1 << ((pos / 4) % 8);
+	for (int i = 0; i < n; i++)
+	{
+		uint64		t = hnsw_slot_pos(vs->index, &vs->nblocks, &slots[i], blkno);
+
+		if (t < vs->links_end && vs->links[t / 4] < 255)
+			vs->links[t / 4]++;
+	}
+}
+
+/* Forget the links counted so far (the lists are about to change). */
+static void
+reset_links(VacuumState *vs)
+{
+	if (vs->links == NULL)
+		return;
+	memset(vs->links, 0, vs->links_end / 4);
+	memset(vs->live, 0, vs->links_end / 32 + 1);
+}
+
+/*
  * Pass 1: drop the dead TIDs of one element; note dead elements, the best
  * live one and the page's free space.
  */
@@ -188,10 +238,14 @@ remove_tids(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 		vs->entry_dead |= pos == vs->entry;
 		collect_dead(vs, pos);
 	}
-	else if ((int) hdr->level > vs->best_level)
+	else
 	{
-		vs->best = pos;
-		vs->best_level = hdr->level;
+		count_links(vs, pos, hdr);
+		if ((int) hdr->level > vs->best_level)
+		{
+			vs->best = pos;
+			vs->best_level = hdr->level;
+		}
 	}
 	return kept != old ? HNSW_WALK_CHANGED : HNSW_WALK_NEXT;
 }
@@ -293,12 +347,18 @@ find_repairs(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 	return HNSW_WALK_NEXT;
 }
 
-/* Confirm walk: mark the dead elements a live list still names. */
+/*
+ * Confirm walk: mark the dead elements a live list still names; count the
+ * level-0 links of the lists as the repairs left them.
+ */
 static HnswWalkAction
 find_named(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 {
 	if (hdr->ntids > 0)
+	{
 		levels_naming_dead(arg, pos, hdr);
+		count_links(arg, pos, hdr);
+	}
 	return HNSW_WALK_NEXT;
 }
 
@@ -314,6 +374,7 @@ repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 	int			cap = HNSW_CAP(vs->shape.m, 0) * HNSW_CAP(vs->shape.m, 0);
 	HnswCand   *add = palloc(sizeof(HnswCand) * cap);
 	int			nadd = 0;
+	bool		named;
 	HnswVisited seen;
 
 	hnsw_visited_init(&seen, &dg->g);
@@ -340,7 +401,7 @@ repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 				add[nadd++] = (HnswCand) {nbuf2[j], d};
 		}
 	}
-	return hnsw_disk_update_list(dg, pos, level, add, nadd, true);
+	return hnsw_disk_update_list(dg, pos, level, add, nadd, HNSW_LIST_REPAIR, &named);
 }
 
 /* Repair the lists noted by one repair walk. */
@@ -462,6 +523,7 @@ handle_dead(VacuumState *vs)
 			repair_noted(vs, &dg, ctx);
 		}
 		memset(vs->named, 0, sizeof(bool) * vs->ndead);
+		reset_links(vs);
 		hnsw_walk(vs->index, &vs->shape, 0, tail, false, find_named, vs);
 		free_unnamed(vs);
 
@@ -478,9 +540,130 @@ handle_dead(VacuumState *vs)
 }
 
 /*
+ * Give live element x, which no live level-0 list names, an in-link from
+ * one of its own live level-0 neighbours, nearest first: appended where
+ * there is room, else in the place of the member, farthest from that
+ * neighbour, that another list names too (as the build does for its
+ * orphans, hnsw_build.c).  Returns whether it was linked.  x and the
+ * neighbours are live: only VACUUM, which holds HNSW_VACUUM_LOCK, makes
+ * elements dead, so no list comes to name a free slot ("Space reuse" in
+ * hnsw.h).
+ */
+static bool
+adopt_orphan(VacuumState *vs, HnswDiskGraph *dg, uint64 x, float *vec, float *nvec)
+{
+	HnswGraph  *g = &dg->g;
+	int			cap = HNSW_CAP(vs->shape.m, 0);
+	uint64	   *ids = palloc(sizeof(uint64) * cap);
+	uint64	   *members = palloc(sizeof(uint64) * cap);
+	HnswCand   *nbrs = palloc(sizeof(HnswCand) * cap);
+	int			n = g->neighbours(g, x, 0, ids);
+	int			nlive = 0;
+	bool		named = false;
+
+	g->vector(g, x, vec);
+	for (int i = 0; i < n; i++)
+	{
+		bool		live;
+		double		d = g->distance(g, ids[i], vec, &live);
+
+		if (live && ids[i] != x)
+			nbrs[nlive++] = (HnswCand) {ids[i], d};
+	}
+	qsort(nbrs, nlive, sizeof(HnswCand), hnsw_cand_cmp);
+	for (int i = 0; i < nlive && !named; i++)
+	{
+		HnswCand	me = {x, nbrs[i].dist};
+
+		hnsw_disk_update_list(dg, nbrs[i].id, 0, &me, 1, HNSW_LIST_APPEND, &named);
+	}
+	for (int i = 0; i < nlive && !named; i++)
+	{
+		int			nm = g->neighbours(g, nbrs[i].id, 0, members);
+		HnswCand	swap[2] = {{x, nbrs[i].dist}, {HNSW_INVALID_POS, -1}};
+
+		g->vector(g, nbrs[i].id, nvec);
+		for (int j = 0; j < nm; j++)
+		{
+			bool		live;
+			double		d;
+
+			if (members[j] >= vs->links_end || vs->links[members[j] / 4] < 2)
+				continue;
+			d = g->distance(g, members[j], nvec, &live);
+			if (d > swap[1].dist)
+				swap[1] = (HnswCand) {members[j], d};
+		}
+		if (swap[1].id == HNSW_INVALID_POS)
+			continue;
+		hnsw_disk_update_list(dg, nbrs[i].id, 0, swap, 2, HNSW_LIST_SWAP, &named);
+		if (named)
+			vs->links[swap[1].id / 4]--;
+	}
+	if (named)
+		vs->links[x / 4]++;
+	pfree(ids);
+	pfree(members);
+	pfree(nbrs);
+	return named;
+}
+
+/*
+ * Link every live element that no live level-0 list names, but the entry
+ * point, from one of its neighbours (adopt_orphan), using the in-links the
+ * last walk over all lists counted (pass 1, or the last confirm walk when
+ * there were dead elements to repair).  The graph loses such links when
+ * the heuristic prunes a list on insert (Algorithm 4 keeps the neighbours
+ * that are nearer to the list's owner than to each other, so a member
+ * that another member covers is dropped even when no other list names
+ * it) and when VACUUM repairs lists around dead elements; no search
+ * reaches such an element.  Elements appended while VACUUM ran are left
+ * to the next one.  Not part of the paper's algorithm.
+ */
+static void
+adopt_orphans(VacuumState *vs)
+{
+	HnswDiskGraph dg;
+	uint64		entry;
+	float	   *vec;
+	float	   *nvec;
+	MemoryContext ctx,
+				old;
+
+	if (vs->links == NULL)
+		return;
+	hnsw_read_meta(vs->index, &vs->shape, &entry, NULL, NULL);
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw adopt",
+								ALLOCSET_DEFAULT_SIZES);
+	hnsw_disk_graph_init(&dg, vs->index, &vs->shape);
+	vec = palloc(sizeof(float) * vs->shape.dims);
+	nvec = palloc(sizeof(float) * vs->shape.dims);
+	for (uint64 p = 0; p < vs->links_end; p += 4)
+	{
+		if (!(vs->live[p / 32] & (1 << ((p / 4) % 8))) || vs->links[p / 4] > 0 ||
+			p == entry)
+			continue;
+		vindex_vacuum_delay_point();
+		old = MemoryContextSwitchTo(ctx);
+		if (adopt_orphan(vs, &dg, p, vec, nvec))
+			vs->adopted++;
+		else
+			vs->unlinked_left++;
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ctx);
+	}
+	MemoryContextDelete(ctx);
+	pfree(vec);
+	pfree(nvec);
+}
+
+/*
  * The memory VACUUM may use (maintenance_work_mem, or autovacuum_work_mem
  * in an autovacuum worker when set), split between the dead elements of a
- * round and the lists to repair; the arrays, allocated small.
+ * round and the lists to repair; the arrays, allocated small.  The
+ * in-link counts (a byte per 4 stream bytes, a bit more for the live
+ * marks) are allocated when they fit in that memory too, else VACUUM links
+ * no orphans (adopt_orphans).
  */
 static void
 size_arrays(VacuumState *vs)
@@ -498,6 +681,12 @@ size_arrays(VacuumState *vs)
 	vs->named = palloc(sizeof(bool) * vs->dead_alloc);
 	vs->repair = palloc(sizeof(uint64) * vs->repair_alloc);
 	vs->repair_levels = palloc(sizeof(uint32) * vs->repair_alloc);
+	vs->links_end = vs->tail;
+	if (vs->tail / 4 + vs->tail / 32 + 1 <= (Size) kb * 1024)
+	{
+		vs->links = palloc_extended(vs->tail / 4 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		vs->live = palloc_extended(vs->tail / 32 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	}
 }
 
 /*
@@ -525,6 +714,7 @@ vacuum_index(VacuumState *vs, bool exclusive)
 	if (vs->pending > 0 || vs->entry_dead)
 		wait_and_replace_entry(vs);
 	handle_dead(vs);
+	adopt_orphans(vs);
 	UnlockPage(index, HNSW_VACUUM_LOCK, ExclusiveLock);
 	vs->stats->num_pages = RelationGetNumberOfBlocks(index);
 }
@@ -545,11 +735,12 @@ hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	/* rows appended after the tail are newer than anything VACUUM removes */
 	vacuum_index(&vs, true);
 	ereport(info->message_level,
-			(errmsg("index \"%s\": removed %.0f row versions; %lld elements newly dead, %lld dead elements handled in %d rounds: the neighbour lists of %lld elements repaired, %lld slots freed, %lld dead elements left",
+			(errmsg("index \"%s\": removed %.0f row versions; %lld elements newly dead, %lld dead elements handled in %d rounds: the neighbour lists of %lld elements repaired, %lld slots freed, %lld dead elements left; %lld elements without level-0 in-links linked, %lld left",
 					RelationGetRelationName(info->index), stats->tuples_removed,
 					(long long) vs.newly_dead, (long long) vs.dead_found,
 					vs.rounds, (long long) vs.repaired, (long long) vs.freed,
-					(long long) vs.pending)));
+					(long long) vs.pending, (long long) vs.adopted,
+					(long long) vs.unlinked_left)));
 	return stats;
 }
 
@@ -568,6 +759,11 @@ hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		vs.index = info->index;
 		vs.stats = stats;
 		vacuum_index(&vs, false);
+		if (vs.adopted + vs.unlinked_left > 0)
+			ereport(info->message_level,
+					(errmsg("index \"%s\": %lld elements without level-0 in-links linked, %lld left",
+							RelationGetRelationName(info->index),
+							(long long) vs.adopted, (long long) vs.unlinked_left)));
 	}
 	IndexFreeSpaceMapVacuum(info->index);
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);

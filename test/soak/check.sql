@@ -18,3 +18,6 @@ SELECT 'hnsw_unfindable', count(*) FROM (SELECT id, v FROM soak_hnsw TABLESAMPLE
   WHERE NOT EXISTS (SELECT 1 FROM (SELECT id FROM soak_hnsw ORDER BY v <-> t.v LIMIT 5) n WHERE n.id = t.id);
 SELECT 'ivf_unfindable', count(*) FROM (SELECT id, v FROM soak_ivf TABLESAMPLE BERNOULLI (10) REPEATABLE (1)) t
   WHERE NOT EXISTS (SELECT 1 FROM (SELECT id FROM soak_ivf ORDER BY v <-> t.v LIMIT 5) n WHERE n.id = t.id);
+-- the graph's reachability (figures only; unfindable rows above are the check)
+SELECT 'hnsw_unlinked', unlinked_elements FROM vsim.hnsw_index_reachability('soak_hnsw_v');
+SELECT 'hnsw_unreachable', unreachable_elements FROM vsim.hnsw_index_reachability('soak_hnsw_v');
