@@ -169,3 +169,26 @@ CREATE OPERATOR <~> (LEFTARG = bit, RIGHTARG = bit, PROCEDURE = hamming_distance
 CREATE OPERATOR <%> (LEFTARG = bit, RIGHTARG = bit, PROCEDURE = jaccard_distance, COMMUTATOR = '<%>');
 COMMENT ON OPERATOR <~>(bit, bit) IS 'Hamming distance';
 COMMENT ON OPERATOR <%>(bit, bit) IS 'Jaccard distance';
+
+-- bit indexes (issue 10): the same objects as src/vector/vector.sql and src/hnsw/hnsw.sql ---
+-- index metric support for bit (issue 10): the bit operator classes of hnsw
+-- and ivfflat
+
+CREATE FUNCTION vsim_metric_hamming(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vsim_metric_jaccard(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim_metric_hamming(internal) IS 'index operator class support: Hamming metric (bit)';
+COMMENT ON FUNCTION vsim_metric_jaccard(internal) IS 'index operator class support: Jaccard metric (bit)';
+
+-- bit (issue 10)
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_hamming(internal);
+COMMENT ON OPERATOR CLASS bit_hamming_ops USING hnsw IS 'hnsw search of bit(n) by Hamming distance (<~>)';
+CREATE OPERATOR CLASS bit_jaccard_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_jaccard(internal);
+COMMENT ON OPERATOR CLASS bit_jaccard_ops USING hnsw IS 'hnsw search of bit(n) by Jaccard distance (<%>)';

@@ -32,3 +32,15 @@ CREATE FUNCTION vsim.hnsw_index_stats(index regclass,
 	AS 'MODULE_PATHNAME', 'hnsw_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.hnsw_index_stats(regclass) IS
 	'statistics of an hnsw index: elements, dead elements, free slots, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+
+-- bit (issue 10)
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_hamming(internal);
+COMMENT ON OPERATOR CLASS bit_hamming_ops USING hnsw IS 'hnsw search of bit(n) by Hamming distance (<~>)';
+CREATE OPERATOR CLASS bit_jaccard_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_jaccard(internal);
+COMMENT ON OPERATOR CLASS bit_jaccard_ops USING hnsw IS 'hnsw search of bit(n) by Jaccard distance (<%>)';

@@ -308,7 +308,7 @@ find_named(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
  */
 static bool
 repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
-			float *vec, uint64 *nbuf, uint64 *nbuf2)
+			char *vec, uint64 *nbuf, uint64 *nbuf2)
 {
 	int			n = dg->g.neighbours(&dg->g, pos, level, nbuf);
 	int			cap = HNSW_CAP(vs->shape.m, 0) * HNSW_CAP(vs->shape.m, 0);
@@ -347,7 +347,7 @@ repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 static void
 repair_noted(VacuumState *vs, HnswDiskGraph *dg, MemoryContext ctx)
 {
-	float	   *vec = palloc(sizeof(float) * vs->shape.dims);
+	char	   *vec = palloc(vs->shape.elem_size);
 	uint64	   *nbuf = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
 	uint64	   *nbuf2 = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
 

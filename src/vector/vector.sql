@@ -403,3 +403,13 @@ CREATE OPERATOR <~> (LEFTARG = bit, RIGHTARG = bit, PROCEDURE = hamming_distance
 CREATE OPERATOR <%> (LEFTARG = bit, RIGHTARG = bit, PROCEDURE = jaccard_distance, COMMUTATOR = '<%>');
 COMMENT ON OPERATOR <~>(bit, bit) IS 'Hamming distance';
 COMMENT ON OPERATOR <%>(bit, bit) IS 'Jaccard distance';
+
+-- index metric support for bit (issue 10): the bit operator classes of hnsw
+-- and ivfflat
+
+CREATE FUNCTION vsim_metric_hamming(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vsim_metric_jaccard(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim_metric_hamming(internal) IS 'index operator class support: Hamming metric (bit)';
+COMMENT ON FUNCTION vsim_metric_jaccard(internal) IS 'index operator class support: Jaccard metric (bit)';
