@@ -170,7 +170,7 @@ CREATE OPERATOR <%> (LEFTARG = bit, RIGHTARG = bit, PROCEDURE = jaccard_distance
 COMMENT ON OPERATOR <~>(bit, bit) IS 'Hamming distance';
 COMMENT ON OPERATOR <%>(bit, bit) IS 'Jaccard distance';
 
--- bit indexes (issue 10): the same objects as src/vector/vector.sql and src/hnsw/hnsw.sql ---
+-- bit indexes (issue 10): the same objects as src/vector/vector.sql, src/hnsw/hnsw.sql, src/ivf/ivf.sql
 -- index metric support for bit (issue 10): the bit operator classes of hnsw
 -- and ivfflat
 
@@ -192,3 +192,10 @@ CREATE OPERATOR CLASS bit_jaccard_ops
 	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
 	FUNCTION 1 vsim_metric_jaccard(internal);
 COMMENT ON OPERATOR CLASS bit_jaccard_ops USING hnsw IS 'hnsw search of bit(n) by Jaccard distance (<%>)';
+
+-- bit (issue 10)
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING ivfflat AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_hamming(internal);
+COMMENT ON OPERATOR CLASS bit_hamming_ops USING ivfflat IS 'ivfflat search of bit(n) by Hamming distance (<~>); centres are the lists'' bitwise majorities';

@@ -660,6 +660,7 @@ build_shape(Relation index, HnswShape *shape)
 {
 	int			typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 
+	shape->elem = vindex_elem_type(index);
 	if (typmod <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -675,7 +676,6 @@ build_shape(Relation index, HnswShape *shape)
 				 errdetail("ef_construction is %d and m is %d.",
 						   shape->ef_construction, shape->m)));
 	shape->metric = vector_index_metric(index, 1);
-	shape->elem = vindex_elem_type(index);
 	vindex_elem_check(index, shape->elem, shape->metric, shape->dims);
 	shape->elem_size = shape->elem->stored_size(shape->dims);
 	shape->max_level = hnsw_max_level(shape->m);

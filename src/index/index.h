@@ -82,7 +82,8 @@ typedef struct VindexSupportProc
 
 /*
  * The strategy number of the one operator of a vector operator class: an
- * ORDER BY operator (vector, vector) -> double precision, the distance.
+ * ORDER BY operator (t, t) -> double precision, the distance, where t is
+ * the column type (vector, bit).
  */
 #define VINDEX_ORDER_STRATEGY	1
 
@@ -355,6 +356,13 @@ typedef struct VindexElemType
 	 */
 	double		(*distance) (VectorMetric metric, const void *a, const void *b,
 							 int dims);
+
+	/*
+	 * whether `elem` is a stored element a column value could give (vector:
+	 * every element finite; bit: the padding bits zero); for structure
+	 * checks
+	 */
+	bool		(*valid) (const void *elem, int dims);
 
 	/* whether an index under `metric` stores this element (NULL: always) */
 	bool		(*indexable) (VectorMetric metric, const void *elem, int dims);

@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
@@ -66,6 +68,17 @@ vector_from_floats(const float *x, int dims, void *out)
 	memcpy(out, x, sizeof(float) * (Size) dims);
 }
 
+static bool
+vector_valid(const void *elem, int dims)
+{
+	const float *x = elem;
+
+	for (int i = 0; i < dims; i++)
+		if (!isfinite(x[i]))
+			return false;
+	return true;
+}
+
 static double
 vector_elem_distance(VectorMetric metric, const void *a, const void *b, int dims)
 {
@@ -89,6 +102,7 @@ const VindexElemType vindex_elem_vector = {
 	.to_floats = vector_copy_floats,
 	.from_floats = vector_from_floats,
 	.distance = vector_elem_distance,
+	.valid = vector_valid,
 	.indexable = vector_indexable,
 };
 
@@ -147,6 +161,16 @@ bit_from_floats(const float *x, int dims, void *out)
 			bits[i / BITS_PER_BYTE] |= (uint8) (0x80 >> (i % BITS_PER_BYTE));
 }
 
+static bool
+bit_valid(const void *elem, int dims)
+{
+	int			pad = (int) bit_stored_size(dims) * BITS_PER_BYTE - dims;
+
+	/* the bits after the last one are zero (PostgreSQL keeps them so) */
+	return pad == 0 ||
+		(((const uint8 *) elem)[bit_stored_size(dims) - 1] & ((1 << pad) - 1)) == 0;
+}
+
 static double
 bit_elem_distance(VectorMetric metric, const void *a, const void *b, int dims)
 {
@@ -167,6 +191,7 @@ const VindexElemType vindex_elem_bit = {
 	.to_floats = bit_to_floats,
 	.from_floats = bit_from_floats,
 	.distance = bit_elem_distance,
+	.valid = bit_valid,
 	.indexable = NULL,			/* every bit string, see index.h */
 };
 
