@@ -150,12 +150,14 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  *
  *	  _build			ambuild: index every row of the table that the
  *						metric can index; 22000 (data_exception) on a
- *						vector whose dimensions are not the column's
+ *						value whose dimensions are not the column's; the
+ *						errors of vindex_elem_for_type and
+ *						vindex_elem_check for the column's type and metric
  *	  _buildempty		ambuildempty: the init fork of an UNLOGGED index,
  *						an index without rows
- *	  _insert			aminsert: index one row; NULLs, and vectors the
- *						metric does not index (vector_metric_indexable),
- *						are skipped; 22000 when the vector's dimensions are
+ *	  _insert			aminsert: index one row; NULLs, and values the
+ *						metric does not index (vindex_elem_indexable),
+ *						are skipped; 22000 when the value's dimensions are
  *						not the index's; returns false (no uniqueness)
  *	  _bulkdelete		ambulkdelete: remove the heap TIDs `callback` says
  *						are dead, counting removed and remaining rows
