@@ -11,7 +11,7 @@
 #   (binary shortlist, then exact cosine) is run; hnsw bit_hamming_ops and
 #   bit_jaccard_ops and ivfflat bit_hamming_ops reach recall@10 >= 0.95
 #   against brute force, pass index_check, and a bit hnsw index survives
-#   deletes and VACUUM;
+#   deletes and VACUUM; both build in parallel;
 # - sparsevec_recv: valid and invalid COPY BINARY streams, each error with
 #   its message.
 # The corpus and model parts skip without a data directory.
@@ -172,6 +172,33 @@ SKIP:
 	cmp_ok($rerank, '>=', 0.8, "binary quantization with re-ranking finds the cosine top 10 ($rerank)");
 	is(query(q{SELECT count(*) FROM emb WHERE b <> binary_quantize(e)}), '0', 'bit(256) column holds binary_quantize');
 }
+
+# --- parallel builds of bit indexes -------------------------------------------
+# 20,000 pseudo-random bit(256) strings: hnsw and ivfflat build with workers
+# and pass index_check with heapallindexed.
+query(q{CREATE TABLE pb AS SELECT i AS id,
+		(SELECT string_agg(CASE WHEN ((i * 2654435761::bigint + j * 40503) % 97) < 48 THEN '1' ELSE '0' END, '')
+		 FROM generate_series(1, 256) j)::bit(256) AS b
+	FROM generate_series(1, 20000) i;
+	ALTER TABLE pb SET (parallel_workers = 2);
+	ANALYZE pb});
+for my $ix ([ 'pb_h', 'hnsw', 'bit_hamming_ops', '' ], [ 'pb_i', 'ivfflat', 'bit_hamming_ops', 'WITH (lists = 50)' ])
+{
+	my ($name, $am, $opclass, $with) = @$ix;
+	my ($pret, $pout, $perr) = $node->psql('postgres', qq{
+		SET client_min_messages = debug1; SET max_parallel_maintenance_workers = 2;
+		SET min_parallel_table_scan_size = 0;
+		CREATE INDEX $name ON pb USING $am (b $opclass) $with});
+	is($pret, 0, "$am $opclass: parallel build succeeds");
+	like($perr, qr/$am build of "$name": [12] parallel workers launched/, "$am $opclass: the build ran with workers");
+	is(query(qq{SELECT vsim.index_check('$name', true)}), '', "$am $opclass: parallel-built index passes index_check");
+}
+is(query(q{SET enable_seqscan = off; SET ivfflat.probes = 50; DROP INDEX pb_h;
+	SELECT count(*) FROM generate_series(1, 20) q WHERE
+	(SELECT array_agg(d ORDER BY d) FROM (SELECT b <~> (SELECT b FROM pb WHERE id = q) AS d FROM pb
+		ORDER BY b <~> (SELECT b FROM pb WHERE id = q) LIMIT 10) s)
+	= (SELECT array_agg(d ORDER BY d) FROM (SELECT hamming_distance(b, (SELECT b FROM pb WHERE id = q)) AS d
+		FROM pb ORDER BY 1 LIMIT 10) s)}), '20', 'parallel-built ivfflat with every list probed is exact');
 
 # --- sparsevec_recv through COPY BINARY -----------------------------------------
 sub copy_file
