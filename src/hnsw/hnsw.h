@@ -25,15 +25,19 @@
  *	  neighbour list 0     uint16 count, HnswPtr slot[2 * m]
  *	  neighbour list 1..L  uint16 count, HnswPtr slot[m]      (L = level)
  *	  (padding to 4 bytes)
- *	  float4 x[dims]       the vector
+ *	  stored element       the row's value, desc->stored_size(dims) bytes
+ *	                       in the form of the column's element type
+ *	                       (VindexElemType, index.h: float4 x[dims] for
+ *	                       vector, the bit string's bytes for bit)
+ *	  (padding to 4 bytes, before the next element)
  *
  * An element that fits in a page never crosses a page boundary: when it
  * does not fit in the rest of the tail page it starts on the next page, so
  * a scan reads each vector from a single page.  A larger element keeps only
  * its header and neighbour lists (the "prefix", the only part that ever
  * changes) in one page, and its vector, which never changes, continues over
- * as many pages as it needs, so vectors of up to VECTOR_MAX_DIM dimensions
- * can be indexed.  Each page's pd_lower marks the end of the stream bytes on it, so
+ * as many pages as it needs, so values of up to the element type's
+ * max_dims (VECTOR_MAX_DIM for vector) can be indexed.  Each page's pd_lower marks the end of the stream bytes on it, so
  * GenericXLog logs only those bytes.
  *
  * An element with no heap TIDs left is dead: VACUUM removed its rows.  Dead
@@ -223,7 +227,16 @@ typedef struct HnswShape
 	int			ef_construction;
 	VectorMetric metric;
 	int			max_level;		/* highest level whose prefix fits a page */
+	const VindexElemType *elem; /* the column's element type (index.h) */
+	Size		elem_size;		/* elem->stored_size(dims) */
 } HnswShape;
+
+/* Index-order distance between two stored elements of an index of `shape`. */
+static inline double
+hnsw_distance(const HnswShape *shape, const void *a, const void *b)
+{
+	return shape->elem->distance(shape->metric, a, b, shape->dims);
+}
 
 /* ---------------------------------------------------------------------
  * Settings (hnsw.c)
@@ -465,7 +478,7 @@ extern void hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry,
 extern void hnsw_form_element(const HnswShape *shape, char *buf, int level,
 							  const ItemPointerData *tids, int ntids,
 							  uint64 *const *nbrs, const int *counts,
-							  const float *vec);
+							  const char *vec);
 
 /*
  * hnsw_store_element: store a serialised element of `size` bytes and
@@ -584,17 +597,17 @@ struct HnswGraph
 	/* copy the neighbours of `id` at `level` into out; returns the count */
 	int			(*neighbours) (HnswGraph *g, uint64 id, int level, uint64 *out);
 	/* distance from `q` to element `id`; *live is false for dead elements */
-	double		(*distance) (HnswGraph *g, uint64 id, const float *q, bool *live);
+	double		(*distance) (HnswGraph *g, uint64 id, const char *q, bool *live);
 	/*
 	 * distances from `q` to the `n` elements `ids` (d[i], live[i]), batched
 	 * so memory latency overlaps; NULL to call distance() one by one
 	 */
-	void		(*distances) (HnswGraph *g, const uint64 *ids, int n, const float *q,
+	void		(*distances) (HnswGraph *g, const uint64 *ids, int n, const char *q,
 							  double *d, bool *live);
 	/* start loading the vector of `id` into cache; NULL when useless */
 	void		(*prefetch) (HnswGraph *g, uint64 id);
-	/* the vector of `id`, in place or copied into scratch (dims floats) */
-	const float *(*vector) (HnswGraph *g, uint64 id, float *scratch);
+	/* the stored element of `id`, in place or copied into scratch (elem_size bytes) */
+	const char *(*vector) (HnswGraph *g, uint64 id, char *scratch);
 	HnswShape	shape;
 	/* memory graphs: number of elements (dense ids); 0 for disk graphs */
 	uint32		nelements;
@@ -628,7 +641,7 @@ extern bool hnsw_visited_contains(HnswVisited *v, uint64 id);
 typedef struct HnswSearch
 {
 	HnswGraph  *g;
-	const float *q;
+	const char *q;
 	HnswHeap	cand;			/* min-heap: discovered, not yet expanded */
 	HnswHeap	w;				/* max-heap: nearest results, at most ef */
 	HnswHeap	discarded;		/* min-heap: results pushed out of w */
@@ -646,7 +659,7 @@ typedef struct HnswSearch
  * results (they are still traversed); keep_discarded keeps what falls out
  * of the ef best for later rounds (iterative scans).
  */
-extern void hnsw_search_init(HnswSearch *s, HnswGraph *g, const float *q,
+extern void hnsw_search_init(HnswSearch *s, HnswGraph *g, const char *q,
 							 bool live_only, bool keep_discarded);
 /* Start a layer search from the elements of `entries` (w of the level above). */
 extern void hnsw_search_seed(HnswSearch *s, const HnswCand *entries, int n);
@@ -659,7 +672,7 @@ extern HnswCand *hnsw_search_take(HnswSearch *s, int *n);
  * Descend from `entry` (at `entry_level`) to `to_level` + 1 greedily
  * (ef = 1, Algorithm 5), returning the nearest element found.
  */
-extern HnswCand hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry,
+extern HnswCand hnsw_greedy_descend(HnswGraph *g, const char *q, uint64 entry,
 									int entry_level, int to_level);
 
 /*
@@ -671,7 +684,7 @@ extern HnswCand hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry,
  * keepPrunedConnections, used when repairing lists after deletions).
  * Returns the number kept, written to `out`.
  */
-extern int	hnsw_select_neighbours(HnswGraph *g, const float *base,
+extern int	hnsw_select_neighbours(HnswGraph *g, const char *base,
 								   const HnswCand *cands, int n, int cap, int fill,
 								   HnswCand *out);
 
@@ -693,7 +706,7 @@ typedef struct HnswDiskGraph
 	HnswGraph	g;
 	Relation	index;
 	BlockNumber nblocks;		/* the relation's size, as last seen */
-	float	   *scratch;		/* for vectors that span pages */
+	char	   *scratch;		/* for vectors that span pages */
 } HnswDiskGraph;
 
 /*
@@ -717,7 +730,7 @@ extern void hnsw_disk_check_pos(HnswDiskGraph *dg, uint64 pos);
  * from `q` to the vector stored with them, both read under one share lock
  * of the element's page.
  */
-extern double hnsw_disk_element_tids(HnswDiskGraph *dg, uint64 pos, const float *q,
+extern double hnsw_disk_element_tids(HnswDiskGraph *dg, uint64 pos, const char *q,
 									 ItemPointerData *tids, int *ntids);
 
 /*
@@ -729,11 +742,12 @@ extern Buffer hnsw_lock_element(Relation index, const HnswShape *shape, uint64 p
 								int mode, HnswElementHeader **hdr);
 
 /*
- * Insert one row into an index on disk (Algorithm 1), concurrently with
+ * Insert one row, its value in stored form `x` of `dims` dimensions (22000
+ * unless the index's), into an index on disk (Algorithm 1), concurrently with
  * other inserts, scans and VACUUM.  Used by aminsert and by a build whose
  * graph outgrew maintenance_work_mem.
  */
-extern void hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid);
+extern void hnsw_disk_insert(Relation index, const char *x, int dims, ItemPointer tid);
 
 /*
  * Merge the candidates `add` (with their distances to element `pos`) into

@@ -38,3 +38,15 @@ CREATE FUNCTION vsim.hnsw_index_reachability(index regclass,
 	AS 'MODULE_PATHNAME', 'hnsw_index_reachability' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.hnsw_index_reachability(regclass) IS
 	'reachability in an hnsw index''s graph: live elements, live elements no live element''s level-0 neighbour list names (but the entry point), live elements a search from the entry point cannot reach; not damage (vsim.index_check does not report them); reads every element; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+
+-- bit (issue 10)
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_hamming(internal);
+COMMENT ON OPERATOR CLASS bit_hamming_ops USING hnsw IS 'hnsw search of bit(n) by Hamming distance (<~>)';
+CREATE OPERATOR CLASS bit_jaccard_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_jaccard(internal);
+COMMENT ON OPERATOR CLASS bit_jaccard_ops USING hnsw IS 'hnsw search of bit(n) by Jaccard distance (<%>)';

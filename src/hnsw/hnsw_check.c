@@ -331,12 +331,13 @@ heap_row_indexed(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 {
 	CheckState *cs = arg;
 	int64		key = tid_key(tid);
-	Vector	   *v;
+	char	   *x;
+	int			dims;
 
 	if (isnull[0])
 		return;
-	v = DatumGetVector(values[0]);
-	if (!vector_metric_indexable(cs->shape.metric, v->x, v->dim))
+	x = vindex_elem_form(cs->shape.elem, values[0], &dims);
+	if (!vindex_elem_indexable(cs->shape.elem, cs->shape.metric, x, dims))
 		return;
 	if (bsearch(&key, cs->tids, cs->ntids, sizeof(int64), cmp_int64) == NULL)
 		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,

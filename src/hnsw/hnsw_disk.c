@@ -72,13 +72,13 @@ disk_neighbours(HnswGraph *g, uint64 id, int level, uint64 *out)
  * header's lock is released; such elements never change (hnsw.h).
  */
 static double
-element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const float *q,
-		   float *into, bool *live, ItemPointerData *tids, int *ntids)
+element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *q,
+		   char *into, bool *live, ItemPointerData *tids, int *ntids)
 {
 	HnswShape  *shape = &dg->g.shape;
 	uint32		off = HNSW_POS_OFFSET(id);
-	Size		bytes = sizeof(float) * shape->dims;
-	float	   *dst = q ? dg->scratch : into;
+	Size		bytes = shape->elem_size;
+	char	   *dst = q ? dg->scratch : into;
 	HnswElementHeader *hdr;
 	Size		prefix;
 	Size		here;
@@ -96,8 +96,7 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const float 
 	}
 	if (q && here == bytes)
 	{
-		d = vector_metric_distance(shape->metric, q, (float *) ((char *) hdr + prefix),
-								   shape->dims);
+		d = hnsw_distance(shape, q, (char *) hdr + prefix);
 		UnlockReleaseBuffer(first);
 		if (BufferIsValid(next))
 			ReleaseBuffer(next);
@@ -111,12 +110,12 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const float 
 	else if (BufferIsValid(next))
 		ReleaseBuffer(next);
 	if (q)
-		d = vector_metric_distance(shape->metric, q, dst, shape->dims);
+		d = hnsw_distance(shape, q, dst);
 	return d;
 }
 
 static double
-disk_distance(HnswGraph *g, uint64 id, const float *q, bool *live)
+disk_distance(HnswGraph *g, uint64 id, const char *q, bool *live)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) g;
 
@@ -125,7 +124,7 @@ disk_distance(HnswGraph *g, uint64 id, const float *q, bool *live)
 }
 
 double
-hnsw_disk_element_tids(HnswDiskGraph *dg, uint64 pos, const float *q,
+hnsw_disk_element_tids(HnswDiskGraph *dg, uint64 pos, const char *q,
 					   ItemPointerData *tids, int *ntids)
 {
 	bool		live;
@@ -152,7 +151,7 @@ pin_vector(HnswDiskGraph *dg, uint64 id, VectorPages *vp)
 {
 	uint32		off = HNSW_POS_OFFSET(id);
 	Size		start = off + hnsw_prefix_size(dg->g.shape.m, 0);
-	Size		end = start + sizeof(float) * dg->g.shape.dims;
+	Size		end = start + dg->g.shape.elem_size;
 	BlockNumber blkno = HNSW_POS_BLOCK(id);
 	const char *page;
 
@@ -180,7 +179,7 @@ pin_vector(HnswDiskGraph *dg, uint64 id, VectorPages *vp)
  * hash table made each pin several times dearer).
  */
 static void
-disk_distances(HnswGraph *g, const uint64 *ids, int n, const float *q,
+disk_distances(HnswGraph *g, const uint64 *ids, int n, const char *q,
 			   double *d, bool *live)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) g;
@@ -199,8 +198,8 @@ disk_distances(HnswGraph *g, const uint64 *ids, int n, const float *q,
 	}
 }
 
-static const float *
-disk_vector(HnswGraph *g, uint64 id, float *scratch)
+static const char *
+disk_vector(HnswGraph *g, uint64 id, char *scratch)
 {
 	HnswDiskGraph *dg = (HnswDiskGraph *) g;
 	bool		live;
@@ -222,5 +221,5 @@ hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index, const HnswShape *shape)
 	dg->g.nelements = 0;
 	dg->index = index;
 	dg->nblocks = 1;			/* the metapage; refreshed on first use */
-	dg->scratch = palloc(sizeof(float) * shape->dims);
+	dg->scratch = palloc(shape->elem_size);
 }

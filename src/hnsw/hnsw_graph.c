@@ -212,7 +212,7 @@ hnsw_visited_contains(HnswVisited *v, uint64 id)
  * ---------------------------------------------------------------------
  */
 void
-hnsw_search_init(HnswSearch *s, HnswGraph *g, const float *q, bool live_only,
+hnsw_search_init(HnswSearch *s, HnswGraph *g, const char *q, bool live_only,
 				 bool keep_discarded)
 {
 	s->g = g;
@@ -353,7 +353,7 @@ hnsw_search_take(HnswSearch *s, int *n)
 }
 
 HnswCand
-hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry, int entry_level,
+hnsw_greedy_descend(HnswGraph *g, const char *q, uint64 entry, int entry_level,
 					int to_level)
 {
 	HnswCand	cur;
@@ -429,33 +429,33 @@ hnsw_greedy_descend(HnswGraph *g, const float *q, uint64 entry, int entry_level,
  * different directions, in inner-product order.
  */
 static bool
-dominated(HnswGraph *g, const float *v, const float *base, double dist,
-		  uint64 r, float *rscratch)
+dominated(HnswGraph *g, const char *v, const char *base, double dist,
+		  uint64 r, char *rscratch)
 {
 	bool		live;
 
 	if (g->shape.metric == VECTOR_METRIC_IP)
 	{
-		const float *rv = g->vector(g, r, rscratch);
+		const char *rv = g->vector(g, r, rscratch);
 
-		return vector_metric_distance(VECTOR_METRIC_COSINE, v, rv, g->shape.dims) <
-			vector_metric_distance(VECTOR_METRIC_COSINE, v, base, g->shape.dims);
+		return g->shape.elem->distance(VECTOR_METRIC_COSINE, v, rv, g->shape.dims) <
+			g->shape.elem->distance(VECTOR_METRIC_COSINE, v, base, g->shape.dims);
 	}
 	return g->distance(g, r, v, &live) < dist;
 }
 
 int
-hnsw_select_neighbours(HnswGraph *g, const float *base, const HnswCand *cands,
+hnsw_select_neighbours(HnswGraph *g, const char *base, const HnswCand *cands,
 					   int n, int cap, int fill, HnswCand *out)
 {
 	int			kept = 0;
-	float	   *scratch = palloc(sizeof(float) * g->shape.dims);
-	float	   *rscratch = palloc(sizeof(float) * g->shape.dims);
+	char	   *scratch = palloc(g->shape.elem_size);
+	char	   *rscratch = palloc(g->shape.elem_size);
 	bool	   *pruned = palloc0(sizeof(bool) * Max(n, 1));
 
 	for (int i = 0; i < n && kept < cap; i++)
 	{
-		const float *v;
+		const char *v;
 		bool		good = true;
 
 		if (g->prefetch && i + 1 < n)

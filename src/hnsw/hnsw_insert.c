@@ -69,7 +69,7 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 	bool		replace = mode == HNSW_LIST_REPAIR;
 	HnswCand   *cands;
 	HnswCand   *kept;
-	float	   *base;
+	char	   *base;
 	int			n = 0,
 				nkept;
 	bool		changed = replace;
@@ -129,7 +129,7 @@ merge_list(HnswDiskGraph *dg, uint64 pos, int level, const ListSnapshot *snap,
 
 	cands = palloc(sizeof(HnswCand) * (count + nadd));
 	kept = palloc(sizeof(HnswCand) * cap);
-	base = palloc(sizeof(float) * g->shape.dims);
+	base = palloc(g->shape.elem_size);
 	g->vector(g, pos, base);
 	for (int i = 0; i < count; i++)
 	{
@@ -227,14 +227,14 @@ hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
  * before it frees an element that died (hnsw.h, "Space reuse").
  */
 static bool
-add_duplicate(HnswDiskGraph *dg, uint64 pos, const float *q, ItemPointer tid)
+add_duplicate(HnswDiskGraph *dg, uint64 pos, const char *q, ItemPointer tid)
 {
 	HnswElementHeader *hdr;
 	Buffer		buf;
 	bool		done = false;
 
 	if (memcmp(dg->g.vector(&dg->g, pos, dg->scratch), q,
-			   sizeof(float) * dg->g.shape.dims) != 0)
+			   dg->g.shape.elem_size) != 0)
 		return false;
 	buf = hnsw_lock_element(dg->index, &dg->g.shape, pos, BUFFER_LOCK_EXCLUSIVE, &hdr);
 	if (hdr->ntids > 0 && hdr->ntids < HNSW_HEAPTIDS)
@@ -293,7 +293,7 @@ lock_for_insert(Relation index, int level, HnswShape *shape, uint64 *entry,
 }
 
 void
-hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
+hnsw_disk_insert(Relation index, const char *x, int dims, ItemPointer tid)
 {
 	HnswShape	shape;
 	HnswDiskGraph dg;
@@ -311,13 +311,13 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 	uint64		pos;
 
 	hnsw_read_meta(index, &shape, NULL, NULL, NULL);
-	if (v->dim != shape.dims)
+	if (dims != shape.dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", shape.dims, v->dim),
-				 errdetail("Index \"%s\" holds vectors of %d dimensions.",
-						   RelationGetRelationName(index), shape.dims)));
-	if (!vector_metric_indexable(shape.metric, v->x, v->dim))
+				 errmsg("expected %d dimensions, not %d", shape.dims, dims),
+				 errdetail("Index \"%s\" holds values of type %s with %d dimensions.",
+						   RelationGetRelationName(index), shape.elem->name, shape.dims)));
+	if (!vindex_elem_indexable(shape.elem, shape.metric, x, dims))
 		return;
 
 	level = hnsw_random_level(shape.m, shape.max_level);
@@ -328,11 +328,11 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 	if (entry != HNSW_INVALID_POS)
 	{
 		HnswSearch	s;
-		HnswCand	ep = hnsw_greedy_descend(&dg.g, v->x, entry, entry_level, level);
+		HnswCand	ep = hnsw_greedy_descend(&dg.g, x, entry, entry_level, level);
 		HnswCand   *entries = &ep;
 		int			nentries = 1;
 
-		hnsw_search_init(&s, &dg.g, v->x, true, false);
+		hnsw_search_init(&s, &dg.g, x, true, false);
 		for (int l = Min(level, entry_level); l >= 0; l--)
 		{
 			int			nw;
@@ -345,7 +345,7 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 			/* an identical live vector absorbs the row */
 			for (int i = 0; l == 0 && i < Min(nw, 3); i++)
 			{
-				if (add_duplicate(&dg, w[i].id, v->x, tid))
+				if (add_duplicate(&dg, w[i].id, x, tid))
 				{
 					UnlockPage(index, HNSW_UPDATE_LOCK, mode);
 					return;
@@ -354,7 +354,7 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 
 			chosen[l] = palloc(sizeof(HnswCand) * HNSW_CAP(shape.m, l));
 			/* as in the in-memory build (hnsw_build.c) */
-			counts[l] = hnsw_select_neighbours(&dg.g, v->x, w, nw, HNSW_CAP(shape.m, l),
+			counts[l] = hnsw_select_neighbours(&dg.g, x, w, nw, HNSW_CAP(shape.m, l),
 											   shape.m, chosen[l]);
 			nbrs[l] = palloc(sizeof(uint64) * Max(counts[l], 1));
 			for (int i = 0; i < counts[l]; i++)
@@ -374,7 +374,7 @@ hnsw_disk_insert(Relation index, const Vector *v, ItemPointer tid)
 	}
 
 	buf = palloc(hnsw_element_size(&shape, level));
-	hnsw_form_element(&shape, buf, level, tid, 1, nbrs, counts, v->x);
+	hnsw_form_element(&shape, buf, level, tid, 1, nbrs, counts, x);
 	pos = hnsw_store_element(index, &shape, buf, hnsw_element_size(&shape, level), level);
 
 	/* Link back from each new neighbour (Algorithm 1, lines 11-16). */
@@ -406,13 +406,16 @@ hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 {
 	MemoryContext ctx,
 				old;
+	char	   *x;
+	int			dims;
 
 	if (isnull[0])
 		return false;
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
-	hnsw_disk_insert(index, DatumGetVector(values[0]), heap_tid);
+	x = vindex_elem_form(vindex_elem_type(index), values[0], &dims);
+	hnsw_disk_insert(index, x, dims, heap_tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 	return false;

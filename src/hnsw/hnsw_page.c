@@ -21,7 +21,7 @@
 Size
 hnsw_element_size(const HnswShape *shape, int level)
 {
-	return hnsw_prefix_size(shape->m, level) + sizeof(float) * shape->dims;
+	return hnsw_prefix_size(shape->m, level) + shape->elem_size;
 }
 
 int
@@ -213,16 +213,17 @@ hnsw_slot_pos_slow(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
 static void
 check_meta(Relation index, const HnswMetaPageData *meta)
 {
+	const VindexElemType *elem = vindex_elem_type(index);
 	int			max_level;
 
 	if (meta->magic != HNSW_MAGIC || meta->version != HNSW_VERSION)
 		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
 								"The metapage has magic 0x%08X and version %u, not 0x%08X and %u.",
 								meta->magic, meta->version, HNSW_MAGIC, HNSW_VERSION);
-	if (meta->dims < 1 || meta->dims > VECTOR_MAX_DIM)
+	if (meta->dims < 1 || meta->dims > elem->max_dims)
 		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
-								"The metapage says %u dimensions; vectors have 1 to %d.",
-								meta->dims, VECTOR_MAX_DIM);
+								"The metapage says %u dimensions; %s indexes have 1 to %d.",
+								meta->dims, elem->name, elem->max_dims);
 	if (meta->m < HNSW_MIN_M || meta->m > HNSW_MAX_M ||
 		meta->ef_construction < HNSW_MIN_EF_CONSTRUCTION ||
 		meta->ef_construction > HNSW_MAX_EF_CONSTRUCTION)
@@ -230,10 +231,11 @@ check_meta(Relation index, const HnswMetaPageData *meta)
 								"The metapage says m = %u and ef_construction = %u; the options allow m %d to %d and ef_construction %d to %d.",
 								meta->m, meta->ef_construction, HNSW_MIN_M, HNSW_MAX_M,
 								HNSW_MIN_EF_CONSTRUCTION, HNSW_MAX_EF_CONSTRUCTION);
-	if (meta->metric < VECTOR_METRIC_L2 || meta->metric > VECTOR_METRIC_L1)
+	if (meta->metric < VECTOR_METRIC_L2 || meta->metric > VECTOR_METRIC_MAX ||
+		!elem->supports((VectorMetric) meta->metric))
 		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
-								"The metapage names metric %u, which does not exist.",
-								meta->metric);
+								"The metapage names metric %u, which does not exist for type %s.",
+								meta->metric, elem->name);
 	max_level = hnsw_max_level(meta->m);
 	if (meta->entry_level < -1 || meta->entry_level > max_level ||
 		(meta->entry_level == -1) != (meta->entry == HNSW_INVALID_POS) ||
@@ -265,6 +267,8 @@ hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry, int *entry_level
 	shape->m = meta->m;
 	shape->ef_construction = meta->ef_construction;
 	shape->metric = (VectorMetric) meta->metric;
+	shape->elem = vindex_elem_type(index);
+	shape->elem_size = shape->elem->stored_size(shape->dims);
 	shape->max_level = hnsw_max_level(meta->m);
 	if (entry)
 		*entry = meta->entry;
@@ -278,7 +282,7 @@ hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry, int *entry_level
 void
 hnsw_form_element(const HnswShape *shape, char *buf, int level,
 				  const ItemPointerData *tids, int ntids,
-				  uint64 *const *nbrs, const int *counts, const float *vec)
+				  uint64 *const *nbrs, const int *counts, const char *vec)
 {
 	HnswElementHeader *hdr = (HnswElementHeader *) buf;
 	Size		prefix = hnsw_prefix_size(shape->m, level);
@@ -297,7 +301,7 @@ hnsw_form_element(const HnswShape *shape, char *buf, int level,
 		for (int i = 0; i < n; i++)
 			hnsw_ptr_set(&slots[i], nbrs[l][i]);
 	}
-	memcpy(buf + prefix, vec, sizeof(float) * shape->dims);
+	memcpy(buf + prefix, vec, shape->elem_size);
 }
 
 /* Extend the relation with empty pages until block `last` exists. */

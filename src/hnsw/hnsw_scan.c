@@ -35,7 +35,7 @@ typedef struct HnswScanOpaqueData
 	bool		started;
 	bool		finished;		/* no further rounds */
 	bool		qnull;			/* ORDER BY distance to NULL */
-	float	   *q;
+	char	   *q;
 	HnswDiskGraph dg;
 	HnswSearch	search;
 	HnswCand   *results;		/* this round, by ascending distance */
@@ -80,23 +80,24 @@ hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->last = -get_float8_infinity();
 }
 
-/* Copy the query vector, checking its dimensions. */
+/* The query value in stored form, checking its dimensions. */
 static void
 set_query(IndexScanDesc scan, HnswScanOpaque so, const HnswShape *shape)
 {
 	ScanKey		key = &scan->orderByData[0];
 
-	so->q = palloc0(sizeof(float) * shape->dims);
+	so->q = palloc0(shape->elem_size);
 	so->qnull = (key->sk_flags & SK_ISNULL) != 0;
 	if (!so->qnull)
 	{
-		Vector	   *v = DatumGetVector(key->sk_argument);
+		int			dims;
+		char	   *q = vindex_elem_form(shape->elem, key->sk_argument, &dims);
 
-		if (v->dim != shape->dims)
+		if (dims != shape->dims)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("different vector dimensions %d and %d", shape->dims, v->dim)));
-		memcpy(so->q, v->x, sizeof(float) * shape->dims);
+					 errmsg(shape->elem->dims_error, shape->dims, dims)));
+		memcpy(so->q, q, shape->elem_size);
 	}
 }
 

@@ -368,7 +368,7 @@ find_named(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
  */
 static bool
 repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
-			float *vec, uint64 *nbuf, uint64 *nbuf2)
+			char *vec, uint64 *nbuf, uint64 *nbuf2)
 {
 	int			n = dg->g.neighbours(&dg->g, pos, level, nbuf);
 	int			cap = HNSW_CAP(vs->shape.m, 0) * HNSW_CAP(vs->shape.m, 0);
@@ -408,7 +408,7 @@ repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 static void
 repair_noted(VacuumState *vs, HnswDiskGraph *dg, MemoryContext ctx)
 {
-	float	   *vec = palloc(sizeof(float) * vs->shape.dims);
+	char	   *vec = palloc(vs->shape.elem_size);
 	uint64	   *nbuf = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
 	uint64	   *nbuf2 = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
 
@@ -550,7 +550,7 @@ handle_dead(VacuumState *vs)
  * hnsw.h).
  */
 static bool
-adopt_orphan(VacuumState *vs, HnswDiskGraph *dg, uint64 x, float *vec, float *nvec)
+adopt_orphan(VacuumState *vs, HnswDiskGraph *dg, uint64 x, char *vec, char *nvec)
 {
 	HnswGraph  *g = &dg->g;
 	int			cap = HNSW_CAP(vs->shape.m, 0);
@@ -625,8 +625,8 @@ adopt_orphans(VacuumState *vs)
 {
 	HnswDiskGraph dg;
 	uint64		entry;
-	float	   *vec;
-	float	   *nvec;
+	char	   *vec;
+	char	   *nvec;
 	MemoryContext ctx,
 				old;
 
@@ -636,8 +636,8 @@ adopt_orphans(VacuumState *vs)
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw adopt",
 								ALLOCSET_DEFAULT_SIZES);
 	hnsw_disk_graph_init(&dg, vs->index, &vs->shape);
-	vec = palloc(sizeof(float) * vs->shape.dims);
-	nvec = palloc(sizeof(float) * vs->shape.dims);
+	vec = palloc(vs->shape.elem_size);
+	nvec = palloc(vs->shape.elem_size);
 	for (uint64 p = 0; p < vs->links_end; p += 4)
 	{
 		if (!(vs->live[p / 32] & (1 << ((p / 4) % 8))) || vs->links[p / 4] > 0 ||

@@ -16,6 +16,9 @@
  *
  * and provides
  *
+ *	  - the element types (VindexElemType; index_elem.c): how an index
+ *		stores, compares and averages the values of its column's type, so
+ *		each method is one implementation for every type,
  *	  - vindex_vacuum_delay_point, for VACUUM's loops over an index,
  *	  - the parallel build machinery: dynamic shared memory holding the
  *		relations, the parallel table scan, the query text and the
@@ -79,7 +82,8 @@ typedef struct VindexSupportProc
 
 /*
  * The strategy number of the one operator of a vector operator class: an
- * ORDER BY operator (vector, vector) -> double precision, the distance.
+ * ORDER BY operator (t, t) -> double precision, the distance, where t is
+ * the column type (vector, bit).
  */
 #define VINDEX_ORDER_STRATEGY	1
 
@@ -148,12 +152,14 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  *
  *	  _build			ambuild: index every row of the table that the
  *						metric can index; 22000 (data_exception) on a
- *						vector whose dimensions are not the column's
+ *						value whose dimensions are not the column's; the
+ *						errors of vindex_elem_for_type and
+ *						vindex_elem_check for the column's type and metric
  *	  _buildempty		ambuildempty: the init fork of an UNLOGGED index,
  *						an index without rows
- *	  _insert			aminsert: index one row; NULLs, and vectors the
- *						metric does not index (vector_metric_indexable),
- *						are skipped; 22000 when the vector's dimensions are
+ *	  _insert			aminsert: index one row; NULLs, and values the
+ *						metric does not index (vindex_elem_indexable),
+ *						are skipped; 22000 when the value's dimensions are
  *						not the index's; returns false (no uniqueness)
  *	  _bulkdelete		ambulkdelete: remove the heap TIDs `callback` says
  *						are dead, counting removed and remaining rows
@@ -287,6 +293,121 @@ vindex_vacuum_delay_point(void)
 #else
 	vacuum_delay_point();
 #endif
+}
+
+/* ---------------------------------------------------------------------
+ * Element types (index_elem.c)
+ * ---------------------------------------------------------------------
+ *
+ * An index stores each row's value as an "element": a fixed number of
+ * bytes for an index of `dims` dimensions (for bit, dims is the length in
+ * bits).  Everything a method does with element bytes or distances goes
+ * through the element type of its column, so hnsw and ivfflat stay one
+ * implementation for every indexed type; nothing in them branches on the
+ * type.  The element type is chosen from the indexed column's type
+ * (vindex_elem_type), the metric from the operator class (VectorMetric);
+ * both are read once per relation and kept with the index's shape.
+ *
+ * Types today:
+ *	  vector	float4 x[dims], as the vector type holds them (stored_size
+ *				4 * dims; the layout of every vsim 0.1/0.2 index); metrics
+ *				l2, ip, cosine, l1; a zero vector is not indexable under
+ *				cosine (its direction is undefined)
+ *	  bit		the bit string's bytes, first bit the high bit of byte 0,
+ *				padding bits zero (stored_size ceil(dims / 8)); metrics
+ *				hamming and jaccard; every value is indexable: under jaccard
+ *				an all-zero string is at distance 1 from everything
+ *				(jaccard_distance's definition), which exact search returns
+ *				too, so the index keeps it
+ *
+ * A new type (halfvec, a quantized form such as sq8) is one more
+ * VindexElemType and one line in vindex_elem_for_type.
+ */
+typedef struct VindexElemType
+{
+	const char *name;			/* the SQL type, for messages ("vector") */
+	int			max_dims;		/* largest `dims` an index of it accepts */
+	/* errmsg format of a query of other dimensions (index's, query's) */
+	const char *dims_error;
+
+	/* may an index of this type use `metric`? */
+	bool		(*supports) (VectorMetric metric);
+
+	/* bytes of one stored element of an index of `dims` dimensions */
+	Size		(*stored_size) (int dims);
+
+	/* dimensions of column value `value` (detoasted as needed) */
+	int			(*value_dims) (Datum value);
+
+	/*
+	 * store column value `value` into `out` (stored_size(dims) bytes); the
+	 * caller has checked that value_dims(value) == dims
+	 */
+	void		(*store) (Datum value, int dims, void *out);
+
+	/*
+	 * the element as dims floats (for k-means), and back: from_floats
+	 * maps a mean or a centre to the nearest storable element (for bit, a
+	 * coordinate above 0.5 becomes a 1 bit)
+	 */
+	void		(*to_floats) (const void *elem, int dims, float *out);
+	void		(*from_floats) (const float *x, int dims, void *out);
+
+	/*
+	 * index-order distance between two stored elements under `metric`
+	 * (one it supports): monotone in the SQL operator's value, which
+	 * vector_metric_to_sql gives back
+	 */
+	double		(*distance) (VectorMetric metric, const void *a, const void *b,
+							 int dims);
+
+	/*
+	 * whether `elem` is a stored element a column value could give (vector:
+	 * every element finite; bit: the padding bits zero); for structure
+	 * checks
+	 */
+	bool		(*valid) (const void *elem, int dims);
+
+	/* whether an index under `metric` stores this element (NULL: always) */
+	bool		(*indexable) (VectorMetric metric, const void *elem, int dims);
+} VindexElemType;
+
+extern const VindexElemType vindex_elem_vector;
+extern const VindexElemType vindex_elem_bit;
+
+/*
+ * vindex_elem_for_type: the element type for column type `typid`: bit for
+ * BITOID, vector for the type whose input function is vsim's vector_in.
+ * Raises 42804 (datatype_mismatch) for any other type.  The answer is
+ * cached per backend (and forgotten when pg_type changes).
+ */
+extern const VindexElemType *vindex_elem_for_type(Oid typid);
+
+/* vindex_elem_type: the element type of `index`'s (one) key column */
+extern const VindexElemType *vindex_elem_type(Relation index);
+
+/*
+ * vindex_elem_check: the checks of CREATE INDEX: raises 0A000
+ * (feature_not_supported) when `elem` has no `metric` (an operator class
+ * made by hand pairing, say, bit with an l2 support function), 54000
+ * (program_limit_exceeded) when dims exceeds elem->max_dims.
+ */
+extern void vindex_elem_check(Relation index, const VindexElemType *elem,
+							  VectorMetric metric, int dims);
+
+/*
+ * vindex_elem_form: column value `value` (detoasted once here) in stored
+ * form, palloc'd elem->stored_size(*dims) bytes, and its dimensions in
+ * *dims; the caller compares them with the index's.
+ */
+extern char *vindex_elem_form(const VindexElemType *elem, Datum value, int *dims);
+
+/* Whether `elem` (dims dimensions) is indexed under `metric`. */
+static inline bool
+vindex_elem_indexable(const VindexElemType *type, VectorMetric metric,
+					  const void *elem, int dims)
+{
+	return type->indexable == NULL || type->indexable(metric, elem, dims);
 }
 
 /* ---------------------------------------------------------------------

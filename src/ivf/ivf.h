@@ -130,25 +130,29 @@ typedef struct IvfListEntry
 {
 	BlockNumber first_blkno;	/* first page of the list's chain */
 	BlockNumber insert_blkno;	/* page of the chain an insert tries first */
-	float		centre[FLEXIBLE_ARRAY_MEMBER];	/* dims floats */
+	/* stored element, desc->stored_size(dims) bytes (index.h) */
+	char		centre[FLEXIBLE_ARRAY_MEMBER];
 } IvfListEntry;
 
-#define IVF_LIST_ENTRY_SIZE(dims) \
-	MAXALIGN(offsetof(IvfListEntry, centre) + sizeof(float) * (dims))
+/* Item sizes for stored elements of `elem_size` bytes */
+#define IVF_LIST_ENTRY_SIZE(elem_size) \
+	MAXALIGN(offsetof(IvfListEntry, centre) + (elem_size))
 
 /*
- * List item: a heap TID and the vector's elements, stored without a varlena
- * header so a scan runs the distance kernel straight on the page.
+ * List item: a heap TID and the row's stored element (for vector its
+ * float4 elements), without a varlena header so a scan runs the distance
+ * kernel straight on the page.
  */
 typedef struct IvfTuple
 {
 	ItemPointerData heap_tid;
 	uint16		unused;			/* keeps x 4-byte aligned; always 0 */
-	float		x[FLEXIBLE_ARRAY_MEMBER];	/* dims floats */
+	/* stored element, desc->stored_size(dims) bytes (index.h) */
+	char		x[FLEXIBLE_ARRAY_MEMBER];
 } IvfTuple;
 
-#define IVF_TUPLE_SIZE(dims) \
-	MAXALIGN(offsetof(IvfTuple, x) + sizeof(float) * (dims))
+#define IVF_TUPLE_SIZE(elem_size) \
+	MAXALIGN(offsetof(IvfTuple, x) + (elem_size))
 
 /* Where the special space of a directory or list page starts */
 #define IVF_SPECIAL_OFFSET		(BLCKSZ - MAXALIGN(sizeof(IvfPageOpaqueData)))
@@ -157,15 +161,25 @@ typedef struct IvfTuple
 #define IVF_PAGE_FREE_SPACE \
 	(IVF_SPECIAL_OFFSET - MAXALIGN(SizeOfPageHeaderData))
 
-/* Directory items per page, and directory pages, for nlists lists of dims */
-#define IVF_LISTS_PER_DIR_PAGE(dims) \
-	((int) (IVF_PAGE_FREE_SPACE / (IVF_LIST_ENTRY_SIZE(dims) + sizeof(ItemIdData))))
-#define IVF_DIR_PAGES(nlists, dims) \
-	(((nlists) + IVF_LISTS_PER_DIR_PAGE(dims) - 1) / IVF_LISTS_PER_DIR_PAGE(dims))
+/*
+ * Directory items per page, and directory pages, for nlists lists of
+ * stored elements of elem_size bytes
+ */
+#define IVF_LISTS_PER_DIR_PAGE(elem_size) \
+	((int) (IVF_PAGE_FREE_SPACE / (IVF_LIST_ENTRY_SIZE(elem_size) + sizeof(ItemIdData))))
+#define IVF_DIR_PAGES(nlists, elem_size) \
+	(((nlists) + IVF_LISTS_PER_DIR_PAGE(elem_size) - 1) / IVF_LISTS_PER_DIR_PAGE(elem_size))
 
-/* Largest dims whose list item (with its line pointer) fits on a page */
-#define IVF_MAX_DIM \
-	((int) ((IVF_PAGE_FREE_SPACE - sizeof(ItemIdData) - offsetof(IvfTuple, x)) / sizeof(float)) & ~1)
+/*
+ * Largest stored element whose list item (with its line pointer) fits on a
+ * page: 8,144 bytes with 8 kB pages, i.e. 2,036 vector dimensions or
+ * 65,152 bits (ivf_max_dims)
+ */
+#define IVF_MAX_ELEM_BYTES \
+	((int) (IVF_PAGE_FREE_SPACE - sizeof(ItemIdData) - offsetof(IvfTuple, x)) & ~7)
+
+/* ivf_max_dims: the largest dims of `elem` an ivfflat index stores (ivf_page.c) */
+extern int	ivf_max_dims(const VindexElemType *elem);
 
 /* reloptions of an ivfflat index */
 typedef struct IvfOptions
@@ -211,8 +225,8 @@ extern const IvfMetaPageData *ivf_get_meta(Relation index);
 /*
  * ivf_verify_meta: raise XX002 (vindex_report_corrupted at block 0) unless
  * `page`, the locked metapage of `index`, has the magic and version, dims
- * from 1 to IVF_MAX_DIM equal to the indexed column's, nlists from 1 to
- * IVF_MAX_LISTS, IVF_DIR_PAGES(nlists, dims) directory pages and the
+ * from 1 to ivf_max_dims equal to the indexed column's, nlists from 1 to
+ * IVF_MAX_LISTS, IVF_DIR_PAGES(nlists, elem_size) directory pages and the
  * metric of the operator class.
  */
 extern void ivf_verify_meta(Relation index, Page page);
@@ -251,7 +265,9 @@ typedef struct IvfReader
 	Relation	index;
 	const IvfMetaPageData *meta;
 	BufferAccessStrategy strategy;	/* for every read, or NULL */
-	Size		tuple_size;		/* IVF_TUPLE_SIZE(meta->dims) */
+	const VindexElemType *elem; /* the column's element type */
+	Size		elem_size;		/* elem->stored_size(meta->dims) */
+	Size		tuple_size;		/* IVF_TUPLE_SIZE(elem_size) */
 	BlockNumber first_list_blkno;	/* 1 + ndirpages */
 	BlockNumber nblocks;		/* relation size last read; 0 before */
 } IvfReader;
@@ -290,14 +306,14 @@ extern BlockNumber ivf_next_list_blkno(IvfReader *r, BlockNumber blkno,
 
 /*
  * ivf_read_directory: call `fn` for every list, in order, with its
- * directory item's reference and centre (meta->dims floats on the
+ * directory item's reference and centre (a stored element on the
  * directory page, share-locked during the call; `fn` must take no other
  * lock).  Checks every directory page (ivf_verify_page; blocks 1 ..
  * ndirpages chained in order; each full but the last; nlists items in
  * all) and every item's block numbers (ivf_is_list_blkno) before `fn`
  * sees them; XX002 otherwise.
  */
-typedef void (*IvfDirectoryFn) (const IvfListRef *ref, const float *centre,
+typedef void (*IvfDirectoryFn) (const IvfListRef *ref, const char *centre,
 								void *arg);
 extern void ivf_read_directory(IvfReader *r, IvfDirectoryFn fn, void *arg);
 
@@ -370,11 +386,11 @@ extern int	ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 /* ---- ivf_insert.c: where a row goes ---- */
 
 /*
- * ivf_nearest_list: the list whose centre is nearest to `x` (dims floats)
+ * ivf_nearest_list: the list whose centre is nearest to `x` (a stored element)
  * under ivf_list_metric(), read with `r` (ivf_read_directory's checks and
  * errors).
  */
-extern IvfListRef ivf_nearest_list(IvfReader *r, const float *x);
+extern IvfListRef ivf_nearest_list(IvfReader *r, const char *x);
 
 /*
  * ivf_list_metric: the metric that puts a row in a list.  It is the index
@@ -396,7 +412,7 @@ extern VectorMetric ivf_list_metric(VectorMetric metric);
  *	  - ivf_build samples the table, runs k-means, assigns every row to
  *		its list (in parallel when the table is large enough) and writes
  *		the lists.  It raises 42P17 when the column has no dimensions,
- *		54000 when it has more than IVF_MAX_DIM or k-means cannot fit in
+ *		54000 when it has more than ivf_max_dims or k-means cannot fit in
  *		maintenance_work_mem.
  *	  - ivf_buildempty's index has one empty list whose centre is the
  *		origin (what a build on an empty table gives).

@@ -34,3 +34,10 @@ CREATE FUNCTION vsim.ivfflat_index_stats(index regclass,
 	AS 'MODULE_PATHNAME', 'ivfflat_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
 	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+
+-- bit (issue 10)
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING ivfflat AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_hamming(internal);
+COMMENT ON OPERATOR CLASS bit_hamming_ops USING ivfflat IS 'ivfflat search of bit(n) by Hamming distance (<~>); centres are the lists'' bitwise majorities';

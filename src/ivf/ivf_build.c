@@ -86,8 +86,10 @@ typedef struct IvfBuildState
 	Relation	index;
 	VectorMetric metric;
 	int			dims;
+	const VindexElemType *elem; /* the column's element type (index.h) */
+	Size		elem_size;		/* elem->stored_size(dims) */
 
-	/* sampling */
+	/* sampling: the rows as floats (elem->to_floats) */
 	float	   *sample;			/* sample_target x dims floats */
 	int			sample_target;
 	int			nsample;
@@ -96,8 +98,10 @@ typedef struct IvfBuildState
 
 	/* assignment */
 	int			nlists;
-	float	   *centres;		/* nlists x dims floats */
+	char	   *centres;		/* nlists stored elements */
+	float	   *fcentres;		/* the same as nlists x dims floats */
 	float	   *cc;				/* nlists x nlists centre distances, or NULL */
+	float	   *xf;				/* dims floats: a row as floats */
 	float	   *unit;			/* dims floats: a normalised row */
 	Tuplesortstate *sort;
 	TupleTableSlot *slot;
@@ -173,10 +177,10 @@ writer_add(IvfWriter *w, const void *item, Size size)
  */
 static int
 write_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta,
-						 const float *centres)
+						 const char *centres, Size elem_size)
 {
 	IvfWriter	w;
-	Size		esize = IVF_LIST_ENTRY_SIZE(meta->dims);
+	Size		esize = IVF_LIST_ENTRY_SIZE(elem_size);
 	IvfListEntry *entry = palloc0(esize);
 	int			ndir = 1;
 
@@ -191,8 +195,7 @@ write_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta,
 	{
 		BlockNumber before = BufferGetBlockNumber(w.buf);
 
-		memcpy(entry->centre, centres + (size_t) i * meta->dims,
-			   sizeof(float) * meta->dims);
+		memcpy(entry->centre, centres + (size_t) i * elem_size, elem_size);
 		writer_add(&w, entry, esize);
 		if (BufferGetBlockNumber(w.buf) != before)
 			ndir++;
@@ -254,22 +257,43 @@ finish_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta
 
 /* ---- sampling -------------------------------------------------------- */
 
-/* The indexable vector of a row, or NULL when the row is not indexed. */
-static Vector *
-build_vector(IvfBuildState *st, Datum value, bool isnull)
+/* The stored form of a row's value, or NULL when the row is not indexed. */
+static char *
+build_elem(IvfBuildState *st, Datum value, bool isnull)
 {
-	Vector	   *v;
+	char	   *x;
+	int			dims;
 
 	if (isnull)
 		return NULL;
-	v = DatumGetVector(value);
-	if (v->dim != st->dims)
+	x = vindex_elem_form(st->elem, value, &dims);
+	if (dims != st->dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", st->dims, v->dim)));
-	if (!vector_metric_indexable(st->metric, v->x, v->dim))
+				 errmsg("expected %d dimensions, not %d", st->dims, dims)));
+	if (!vindex_elem_indexable(st->elem, st->metric, x, dims))
 		return NULL;
-	return v;
+	return x;
+}
+
+/*
+ * Make `centres` (nlists x dims floats, k-means' result) the build's
+ * centres: each as the nearest stored element (elem->from_floats; for bit
+ * the mean thresholded at 0.5), and that again as floats, so assignment,
+ * inserts and scans all see the same centres.
+ */
+static void
+set_centres(IvfBuildState *st, const float *centres)
+{
+	st->centres = palloc0(st->elem_size * st->nlists);
+	st->fcentres = palloc(sizeof(float) * st->nlists * st->dims);
+	for (int j = 0; j < st->nlists; j++)
+	{
+		char	   *c = st->centres + (size_t) j * st->elem_size;
+
+		st->elem->from_floats(centres + (size_t) j * st->dims, st->dims, c);
+		st->elem->to_floats(c, st->dims, st->fcentres + (size_t) j * st->dims);
+	}
 }
 
 static void
@@ -278,7 +302,7 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 {
 	IvfBuildState *st = state;
 	MemoryContext old = MemoryContextSwitchTo(st->tmpctx);
-	Vector	   *v = alive ? build_vector(st, values[0], isnull[0]) : NULL;
+	char	   *v = alive ? build_elem(st, values[0], isnull[0]) : NULL;
 	int			slot = -1;
 
 	if (v != NULL)
@@ -294,8 +318,7 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		}
 		st->sample_seen++;
 		if (slot >= 0)
-			memcpy(st->sample + (size_t) slot * st->dims, v->x,
-				   sizeof(float) * st->dims);
+			st->elem->to_floats(v, st->dims, st->sample + (size_t) slot * st->dims);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->tmpctx);
@@ -351,6 +374,7 @@ static void
 compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
 {
 	bool		spherical = st->metric == VECTOR_METRIC_COSINE;
+	float	   *centres;
 
 	st->sample_target = sample_size(lists, st->dims);
 	st->sample = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -361,7 +385,7 @@ compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
 						   sample_callback, st, NULL);
 
 	st->nlists = Max(1, Min(lists, st->nsample));
-	st->centres = palloc0(sizeof(float) * st->nlists * st->dims);
+	centres = palloc0(sizeof(float) * st->nlists * st->dims);
 	if (st->nsample < lists)
 		ereport(NOTICE,
 				(errmsg("ivfflat index \"%s\" created with %d list%s instead of %d",
@@ -389,12 +413,14 @@ compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
 		iterations = ivf_kmeans(st->sample, st->nsample, st->dims, st->nlists,
 								spherical, IVF_KMEANS_MAX_ITERATIONS,
 								kmeans_bounds_budget(st->nsample, st->nlists, st->dims),
-								st->centres);
+								centres);
 		elog(DEBUG1, "ivfflat k-means: %d rows, %d lists, %d iterations",
 			 st->nsample, st->nlists, iterations);
 	}
 	pfree(st->sample);
 	st->sample = NULL;
+	set_centres(st, centres);
+	pfree(centres);
 }
 
 /* ---- assignment -------------------------------------------------------- */
@@ -407,9 +433,9 @@ compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
  * nearer (Elkan 2003, lemma 1).
  */
 static int
-nearest_centre(IvfBuildState *st, const float *v)
+nearest_centre(IvfBuildState *st, const char *v)
 {
-	const float *x = v;
+	const float *x = st->xf;
 	int			dims = st->dims;
 	int			best = 0;
 	float		bestd;
@@ -417,12 +443,13 @@ nearest_centre(IvfBuildState *st, const float *v)
 	if (st->cc == NULL)
 	{
 		VectorMetric metric = ivf_list_metric(st->metric);
-		double		bestm = vector_metric_distance(metric, v, st->centres, dims);
+		double		bestm = st->elem->distance(metric, v, st->centres, dims);
 
 		for (int j = 1; j < st->nlists; j++)
 		{
-			double		d = vector_metric_distance(metric, v,
-												   st->centres + (size_t) j * dims, dims);
+			double		d = st->elem->distance(metric, v,
+											   st->centres + (size_t) j * st->elem_size,
+											   dims);
 
 			if (d < bestm)
 			{
@@ -433,19 +460,20 @@ nearest_centre(IvfBuildState *st, const float *v)
 		return best;
 	}
 
+	st->elem->to_floats(v, dims, st->xf);
 	if (st->metric == VECTOR_METRIC_COSINE)
 	{
-		vector_l2_normalize_into(v, dims, st->unit);
+		vector_l2_normalize_into(st->xf, dims, st->unit);
 		x = st->unit;
 	}
-	bestd = sqrtf(vector_kernels->l2_squared(x, st->centres, dims));
+	bestd = sqrtf(vector_kernels->l2_squared(x, st->fcentres, dims));
 	for (int j = 1; j < st->nlists; j++)
 	{
 		float		d;
 
 		if (st->cc[(size_t) best * st->nlists + j] >= 2 * bestd)
 			continue;
-		d = sqrtf(vector_kernels->l2_squared(x, st->centres + (size_t) j * dims, dims));
+		d = sqrtf(vector_kernels->l2_squared(x, st->fcentres + (size_t) j * dims, dims));
 		if (d < bestd)
 		{
 			bestd = d;
@@ -461,7 +489,7 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 {
 	IvfBuildState *st = state;
 	MemoryContext old = MemoryContextSwitchTo(st->tmpctx);
-	Vector	   *v = build_vector(st, values[0], isnull[0]);
+	char	   *v = build_elem(st, values[0], isnull[0]);
 
 	st->heap_tuples++;
 	if (v != NULL)
@@ -469,9 +497,9 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		TupleTableSlot *slot = st->slot;
 
 		ExecClearTuple(slot);
-		slot->tts_values[0] = Int32GetDatum(nearest_centre(st, v->x));
+		slot->tts_values[0] = Int32GetDatum(nearest_centre(st, v));
 		slot->tts_values[1] = PointerGetDatum(tid);
-		slot->tts_values[2] = PointerGetDatum(v);
+		slot->tts_values[2] = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
 		memset(slot->tts_isnull, 0, sizeof(bool) * 3);
 		ExecStoreVirtualTuple(slot);
 		tuplesort_puttupleslot(st->sort, slot);
@@ -484,7 +512,7 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContextReset(st->tmpctx);
 }
 
-/* Descriptor of the sorted stream: (list int4, tid, vector) */
+/* Descriptor of the sorted stream: (list int4, tid, the column's value) */
 static TupleDesc
 sort_desc(Relation index)
 {
@@ -492,7 +520,7 @@ sort_desc(Relation index)
 
 	TupleDescInitEntry(desc, 1, "list", INT4OID, -1, 0);
 	TupleDescInitEntry(desc, 2, "tid", TIDOID, -1, 0);
-	TupleDescInitEntry(desc, 3, "vector", TupleDescAttr(index->rd_att, 0)->atttypid, -1, 0);
+	TupleDescInitEntry(desc, 3, "value", TupleDescAttr(index->rd_att, 0)->atttypid, -1, 0);
 	return desc;
 }
 
@@ -511,15 +539,19 @@ sort_begin(TupleDesc desc, int workmem, SortCoordinate coordinate)
 
 static void
 assign_state_init(IvfBuildState *st, Relation heap, Relation index,
-				  VectorMetric metric, int dims, int nlists, float *centres)
+				  VectorMetric metric, int dims, int nlists, const float *centres)
 {
 	memset(st, 0, sizeof(IvfBuildState));
 	st->heap = heap;
 	st->index = index;
 	st->metric = metric;
 	st->dims = dims;
+	st->elem = vindex_elem_type(index);
+	st->elem_size = st->elem->stored_size(dims);
 	st->nlists = nlists;
-	st->centres = centres;
+	if (centres != NULL)
+		set_centres(st, centres);
+	st->xf = palloc(sizeof(float) * dims);
 	st->unit = palloc(sizeof(float) * dims);
 	st->tmpctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat build tuple",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -539,8 +571,8 @@ prepare_pruning(IvfBuildState *st)
 		CHECK_FOR_INTERRUPTS();
 		for (int b = a; b < k; b++)
 			st->cc[(size_t) a * k + b] = st->cc[(size_t) b * k + a] =
-				sqrtf(vector_kernels->l2_squared(st->centres + (size_t) a * st->dims,
-												 st->centres + (size_t) b * st->dims,
+				sqrtf(vector_kernels->l2_squared(st->fcentres + (size_t) a * st->dims,
+												 st->fcentres + (size_t) b * st->dims,
 												 st->dims));
 	}
 }
@@ -578,7 +610,7 @@ init_parallel_shared(void *sh, ParallelContext *pcxt, void *arg)
 	shared->sort_off = shared_centres_size(st->nlists, st->dims);
 	ConditionVariableInit(&shared->done_cv);
 	SpinLockInit(&shared->mutex);
-	memcpy(shared->centres, st->centres, sizeof(float) * st->nlists * st->dims);
+	memcpy(shared->centres, st->fcentres, sizeof(float) * st->nlists * st->dims);
 	tuplesort_initialize_shared(shared_sort(shared), pcxt->nworkers + 1, pcxt->seg);
 }
 
@@ -742,7 +774,7 @@ load_lists(IvfBuildState *st, Tuplesortstate *sort, TupleDesc desc,
 		   ForkNumber fork, BlockNumber *first, BlockNumber *last)
 {
 	TupleTableSlot *slot = sort ? MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple) : NULL;
-	Size		tsize = IVF_TUPLE_SIZE(st->dims);
+	Size		tsize = IVF_TUPLE_SIZE(st->elem_size);
 	IvfTuple   *item = palloc0(tsize);
 	int64	   *counts = palloc0(sizeof(int64) * st->nlists);
 	IvfWriter	w;
@@ -776,10 +808,10 @@ load_lists(IvfBuildState *st, Tuplesortstate *sort, TupleDesc desc,
 		{
 			MemoryContext old = MemoryContextSwitchTo(st->tmpctx);
 			ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(slot, 2, &isnull));
-			Vector	   *v = DatumGetVector(slot_getattr(slot, 3, &isnull));
+			Datum		v = slot_getattr(slot, 3, &isnull);
 
 			item->heap_tid = *tid;
-			memcpy(item->x, v->x, sizeof(float) * st->dims);
+			st->elem->store(PointerGetDatum(PG_DETOAST_DATUM(v)), st->dims, item->x);
 			writer_add(&w, item, tsize);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(st->tmpctx);
@@ -819,22 +851,28 @@ meta_init(IvfMetaPageData *meta, Relation index, VectorMetric metric, int dims,
 	meta->metric = metric;
 }
 
-/* Dimensions from the column's type modifier; every ivfflat column needs one. */
+/*
+ * Dimensions from the column's type modifier; every ivfflat column needs
+ * one.  Also checks the element type and metric (vindex_elem_check).
+ */
 static int
 index_dims(Relation index)
 {
+	const VindexElemType *elem = vindex_elem_type(index);
 	int			dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
+	int			max_dims = ivf_max_dims(elem);
 
 	if (dims < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 				 errmsg("column does not have dimensions"),
 				 errhint("Declare the column as vector(n), or index an expression such as (v::vector(n)).")));
-	if (dims > IVF_MAX_DIM)
+	vindex_elem_check(index, elem, vector_index_metric(index, 1), dims);
+	if (dims > max_dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("column cannot have more than %d dimensions for ivfflat index",
-						IVF_MAX_DIM)));
+						max_dims)));
 	return dims;
 }
 
@@ -861,7 +899,8 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	compute_centres(&st, indexInfo, lists);
 	meta_init(&meta, index, metric, dims, st.nlists, lists, 0);
 	meta.sample_rows = st.nsample;
-	meta.ndirpages = write_meta_and_directory(index, MAIN_FORKNUM, &meta, st.centres);
+	meta.ndirpages = write_meta_and_directory(index, MAIN_FORKNUM, &meta, st.centres,
+											  st.elem_size);
 
 	/* the rows to assign: those the sampling scan saw */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
@@ -907,7 +946,8 @@ ivf_buildempty(Relation index)
 
 	assign_state_init(&st, NULL, index, vector_index_metric(index, 1), dims, 1, centre);
 	meta_init(&meta, index, st.metric, dims, 1, ivf_index_lists(index), 0);
-	meta.ndirpages = write_meta_and_directory(index, INIT_FORKNUM, &meta, centre);
+	meta.ndirpages = write_meta_and_directory(index, INIT_FORKNUM, &meta, st.centres,
+											  st.elem_size);
 	meta.build_imbalance = load_lists(&st, NULL, NULL, INIT_FORKNUM, &first, &last);
 	finish_meta_and_directory(index, INIT_FORKNUM, &meta, &first, &last);
 }

@@ -105,30 +105,25 @@ check_meta(IvfCheck *ck, Relation index)
 								ck->meta.nlists, ck->meta.requested_lists);
 }
 
-/* Whether all `n` floats at `x` are finite. */
-static bool
-all_finite(const float *x, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (!isfinite(x[i]))
-			return false;
-	return true;
-}
-
 /* IvfDirectoryFn: check a centre and keep the list's reference */
 static void
-check_centre(const IvfListRef *ref, const float *centre, void *arg)
+check_centre(const IvfListRef *ref, const char *centre, void *arg)
 {
 	IvfCheck   *ck = arg;
 	int			dims = ck->meta.dims;
 
-	if (!all_finite(centre, dims))
+	if (!ck->r.elem->valid(centre, dims))
 		vindex_report_corrupted(ck->r.index, ref->dir_blkno,
-								"The centre of list %d (item %u) has an element that is not finite.",
-								ref->list, ref->dir_off);
+								"The centre of list %d (item %u) is not a possible %s value.",
+								ref->list, ref->dir_off, ck->r.elem->name);
 	if (ck->meta.metric == VECTOR_METRIC_COSINE)
 	{
-		double		norm = sqrt(vector_kernels->inner_product(centre, centre, dims));
+		float	   *x = palloc(sizeof(float) * dims);
+		double		norm;
+
+		ck->r.elem->to_floats(centre, dims, x);
+		norm = sqrt(vector_kernels->inner_product(x, x, dims));
+		pfree(x);
 
 		/* spherical k-means' centres have unit norm; an empty index's is 0 */
 		if (norm != 0 && fabs(norm - 1) > 1e-3)
@@ -155,11 +150,11 @@ check_row(IvfCheck *ck, const IvfListPage *lp, OffsetNumber off)
 		vindex_report_corrupted(ck->r.index, lp->blkno,
 								"Item %u has heap TID (%u,%u) and padding %u; the table has %u blocks.",
 								off, blk, pos, t->unused, ck->heap_nblocks);
-	if (!all_finite(t->x, ck->meta.dims) ||
-		!vector_metric_indexable((VectorMetric) ck->meta.metric, t->x, ck->meta.dims))
+	if (!ck->r.elem->valid(t->x, ck->meta.dims) ||
+		!vindex_elem_indexable(ck->r.elem, (VectorMetric) ck->meta.metric, t->x, ck->meta.dims))
 		vindex_report_corrupted(ck->r.index, lp->blkno,
-								"Item %u (heap TID (%u,%u)) holds a vector the index cannot hold (not finite, or zero under cosine).",
-								off, blk, pos);
+								"Item %u (heap TID (%u,%u)) holds a value the index cannot hold (not a possible %s value, or zero under cosine).",
+								off, blk, pos, ck->r.elem->name);
 	/*
 	 * A TID met twice is not reported: VACUUM may remove an entry after we
 	 * read its page, and the heap give its TID to a new row whose entry we
@@ -202,16 +197,17 @@ check_heap_row(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 {
 	IvfCheck   *ck = arg;
 	MemoryContext old;
-	Vector	   *v;
+	char	   *x;
+	int			dims;
 
 	if (isnull[0] || tidset_lookup(ck->tids, tid_key(tid)) != NULL)
 		return;
 	old = MemoryContextSwitchTo(ck->rowctx);
-	v = DatumGetVector(values[0]);
-	if (v->dim == ck->meta.dims &&
-		vector_metric_indexable((VectorMetric) ck->meta.metric, v->x, v->dim))
+	x = vindex_elem_form(ck->r.elem, values[0], &dims);
+	if (dims == ck->meta.dims &&
+		vindex_elem_indexable(ck->r.elem, (VectorMetric) ck->meta.metric, x, dims))
 	{
-		IvfListRef	ref = ivf_nearest_list(&ck->r, v->x);
+		IvfListRef	ref = ivf_nearest_list(&ck->r, x);
 
 		vindex_report_corrupted(index, ref.first_blkno,
 								"heap tuple (%u,%u) is not in the index; it belongs in list %d, which starts at this block.",

@@ -31,18 +31,19 @@ ivf_list_metric(VectorMetric metric)
 
 typedef struct IvfNearest
 {
+	const VindexElemType *elem;
 	VectorMetric metric;
-	const float *x;
+	const char *x;
 	int			dims;
 	double		best;
 	IvfListRef	ref;			/* of the nearest list so far; list -1: none */
 } IvfNearest;
 
 static void
-nearer_list(const IvfListRef *ref, const float *centre, void *arg)
+nearer_list(const IvfListRef *ref, const char *centre, void *arg)
 {
 	IvfNearest *n = arg;
-	double		d = vector_metric_distance(n->metric, n->x, centre, n->dims);
+	double		d = n->elem->distance(n->metric, n->x, centre, n->dims);
 
 	if (n->ref.list < 0 || d < n->best)
 	{
@@ -52,9 +53,9 @@ nearer_list(const IvfListRef *ref, const float *centre, void *arg)
 }
 
 IvfListRef
-ivf_nearest_list(IvfReader *r, const float *x)
+ivf_nearest_list(IvfReader *r, const char *x)
 {
-	IvfNearest	n = {ivf_list_metric((VectorMetric) r->meta->metric), x, r->meta->dims};
+	IvfNearest	n = {r->elem, ivf_list_metric((VectorMetric) r->meta->metric), x, r->meta->dims};
 
 	n.ref.list = -1;
 	ivf_read_directory(r, nearer_list, &n);
@@ -161,7 +162,9 @@ ivf_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	const IvfMetaPageData *meta;
 	MemoryContext ctx;
 	MemoryContext old;
-	Vector	   *v;
+	IvfReader	r;
+	char	   *x;
+	int			dims;
 
 	if (isnull[0])
 		return false;
@@ -170,21 +173,19 @@ ivf_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 								ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(ctx);
 
-	v = DatumGetVector(values[0]);
-	if (v->dim != meta->dims)
+	ivf_reader_init(&r, index, meta, NULL);
+	x = vindex_elem_form(r.elem, values[0], &dims);
+	if (dims != meta->dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %d dimensions, not %d", meta->dims, v->dim)));
-	if (vector_metric_indexable(meta->metric, v->x, v->dim))
+				 errmsg("expected %d dimensions, not %d", meta->dims, dims)));
+	if (vindex_elem_indexable(r.elem, (VectorMetric) meta->metric, x, dims))
 	{
-		Size		size = IVF_TUPLE_SIZE(meta->dims);
-		IvfTuple   *item = palloc0(size);
-		IvfReader	r;
+		IvfTuple   *item = palloc0(r.tuple_size);
 		IvfListRef	ref;
 
 		item->heap_tid = *heap_tid;
-		memcpy(item->x, v->x, sizeof(float) * meta->dims);
-		ivf_reader_init(&r, index, meta, NULL);
+		memcpy(item->x, x, r.elem_size);
 		ref = ivf_nearest_list(&r, item->x);
 		list_add(&r, &ref, item);
 	}

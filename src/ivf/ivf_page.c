@@ -21,6 +21,25 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+int
+ivf_max_dims(const VindexElemType *elem)
+{
+	int			lo = 1,
+				hi = elem->max_dims;
+
+	/* the largest dims whose stored element fits: stored_size grows with dims */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo + 1) / 2;
+
+		if (elem->stored_size(mid) <= IVF_MAX_ELEM_BYTES)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
 const IvfMetaPageData *
 ivf_get_meta(Relation index)
 {
@@ -44,21 +63,23 @@ ivf_verify_meta(Relation index, Page page)
 {
 	const IvfMetaPageData *meta = IvfPageGetMeta(page);
 	int			coldims = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+	const VindexElemType *elem = vindex_elem_type(index);
+	int			max_dims = ivf_max_dims(elem);
 
 	if (PageIsNew(page) || meta->magic != IVF_MAGIC || meta->version != IVF_VERSION)
 		vindex_report_corrupted(index, IVF_METAPAGE_BLKNO,
 								"The metapage has magic %08x and version %u, not those of an ivfflat index (%08x, %u).",
 								meta->magic, meta->version, IVF_MAGIC, IVF_VERSION);
-	if (meta->dims < 1 || meta->dims > IVF_MAX_DIM || meta->dims != coldims)
+	if (meta->dims < 1 || meta->dims > max_dims || meta->dims != coldims)
 		vindex_report_corrupted(index, IVF_METAPAGE_BLKNO,
 								"The metapage gives %d dimensions; the indexed column has %d (at most %d).",
-								meta->dims, coldims, IVF_MAX_DIM);
+								meta->dims, coldims, max_dims);
 	if (meta->nlists < 1 || meta->nlists > IVF_MAX_LISTS ||
-		meta->ndirpages != IVF_DIR_PAGES(meta->nlists, meta->dims))
+		meta->ndirpages != IVF_DIR_PAGES(meta->nlists, elem->stored_size(meta->dims)))
 		vindex_report_corrupted(index, IVF_METAPAGE_BLKNO,
 								"The metapage gives %d lists on %d directory pages; %d lists of %d dimensions take %d (and at most %d lists are allowed).",
 								meta->nlists, meta->ndirpages, meta->nlists, meta->dims,
-								meta->nlists >= 1 ? IVF_DIR_PAGES(meta->nlists, meta->dims) : 0,
+								meta->nlists >= 1 ? IVF_DIR_PAGES(meta->nlists, elem->stored_size(meta->dims)) : 0,
 								IVF_MAX_LISTS);
 	if (meta->metric != vector_index_metric(index, 1))
 		vindex_report_corrupted(index, IVF_METAPAGE_BLKNO,

@@ -27,7 +27,9 @@ ivf_reader_init(IvfReader *r, Relation index, const IvfMetaPageData *meta,
 	r->index = index;
 	r->meta = meta;
 	r->strategy = strategy;
-	r->tuple_size = IVF_TUPLE_SIZE(meta->dims);
+	r->elem = vindex_elem_type(index);
+	r->elem_size = r->elem->stored_size(meta->dims);
+	r->tuple_size = IVF_TUPLE_SIZE(r->elem_size);
 	r->first_list_blkno = IVF_FIRST_DIR_BLKNO + meta->ndirpages;
 	r->nblocks = 0;
 }
@@ -70,14 +72,14 @@ static void
 verify_directory_page(IvfReader *r, BlockNumber blkno, Page page, int list)
 {
 	const IvfMetaPageData *meta = r->meta;
-	int			per_page = IVF_LISTS_PER_DIR_PAGE(meta->dims);
+	int			per_page = IVF_LISTS_PER_DIR_PAGE(r->elem_size);
 	int			want = Min(per_page, meta->nlists - list);
 	BlockNumber next = IvfPageGetOpaque(page)->nextblkno;
 	BlockNumber want_next = blkno < (BlockNumber) meta->ndirpages ?
 		blkno + 1 : InvalidBlockNumber;
 
 	ivf_verify_page(r->index, blkno, page, IVF_PAGE_DIRECTORY,
-					IVF_LIST_ENTRY_SIZE(meta->dims));
+					IVF_LIST_ENTRY_SIZE(r->elem_size));
 	if (PageGetMaxOffsetNumber(page) != want || next != want_next)
 		vindex_report_corrupted(r->index, blkno,
 								"Directory page %u of %d holds %u lists and links to block %u; it should hold %d and link to %u.",
@@ -121,7 +123,7 @@ ivf_read_directory(IvfReader *r, IvfDirectoryFn fn, void *arg)
 }
 
 static void
-collect_ref(const IvfListRef *ref, const float *centre, void *arg)
+collect_ref(const IvfListRef *ref, const char *centre, void *arg)
 {
 	((IvfListRef *) arg)[ref->list] = *ref;
 }

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * ivf_scan.c
- *	  Index scans of ivfflat: ORDER BY vector <op> query [LIMIT k].
+ *	  Index scans of ivfflat: ORDER BY column <op> query [LIMIT k].
  *
  * A scan ranks the lists by the distance from the query to their centres,
  * reads every row of the `ivfflat.probes` nearest lists, computing exact
@@ -57,12 +57,12 @@ typedef struct IvfScanOpaqueData
 	IvfMetaPageData meta;
 	IvfReader	reader;			/* of the index, with `meta` */
 	VectorMetric metric;
-	float	   *centres;		/* nlists x dims, loaded at the first rescan */
+	char	   *centres;		/* nlists stored elements, loaded at the first rescan */
 	BlockNumber *first;			/* first page of each list */
 
 	MemoryContext scanctx;		/* lives as long as the scan */
 	MemoryContext queryctx;		/* reset at every rescan */
-	float	   *query;			/* NULL when the ORDER BY argument is NULL */
+	char	   *query;			/* stored form; NULL when the ORDER BY argument is NULL */
 	bool		started;
 	int		   *order;			/* lists, nearest centre first */
 	int			probed;			/* lists of `order` read so far */
@@ -77,12 +77,12 @@ typedef struct IvfScanOpaqueData
 typedef IvfScanOpaqueData *IvfScanOpaque;
 
 static void
-copy_centre(const IvfListRef *ref, const float *centre, void *arg)
+copy_centre(const IvfListRef *ref, const char *centre, void *arg)
 {
 	IvfScanOpaque so = arg;
 
-	memcpy(so->centres + (size_t) ref->list * so->meta.dims, centre,
-		   sizeof(float) * so->meta.dims);
+	memcpy(so->centres + (size_t) ref->list * so->reader.elem_size, centre,
+		   so->reader.elem_size);
 	so->first[ref->list] = ref->first_blkno;
 }
 
@@ -91,7 +91,7 @@ static void
 load_directory(IvfScanOpaque so)
 {
 	so->centres = MemoryContextAllocHuge(so->scanctx,
-										 sizeof(float) * so->meta.nlists * so->meta.dims);
+										 so->reader.elem_size * so->meta.nlists);
 	so->first = MemoryContextAlloc(so->scanctx, sizeof(BlockNumber) * so->meta.nlists);
 	ivf_read_directory(&so->reader, copy_centre, so);
 }
@@ -139,15 +139,14 @@ ivf_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	old = MemoryContextSwitchTo(so->queryctx);
 	if (!(scan->orderByData[0].sk_flags & SK_ISNULL))
 	{
-		Vector	   *q = DatumGetVector(scan->orderByData[0].sk_argument);
+		int			dims;
 
-		if (q->dim != so->meta.dims)
+		so->query = vindex_elem_form(so->reader.elem, scan->orderByData[0].sk_argument,
+									 &dims);
+		if (dims != so->meta.dims)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("different vector dimensions %d and %d",
-							so->meta.dims, q->dim)));
-		so->query = palloc(sizeof(float) * q->dim);
-		memcpy(so->query, q->x, sizeof(float) * q->dim);
+					 errmsg(so->reader.elem->dims_error, so->meta.dims, dims)));
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -183,9 +182,9 @@ rank_lists(IvfScanOpaque so)
 	for (int i = 0; i < nlists; i++)
 	{
 		tmp[i].dist = so->query == NULL ? 0 :
-			vector_metric_distance(so->metric, so->query,
-								   so->centres + (size_t) i * so->meta.dims,
-								   so->meta.dims);
+			so->reader.elem->distance(so->metric, so->query,
+									  so->centres + (size_t) i * so->reader.elem_size,
+									  so->meta.dims);
 		tmp[i].list = i;
 	}
 	qsort(tmp, nlists, sizeof(IvfRankedList), cmp_ranked_list);
@@ -290,7 +289,7 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 
 			c->tid = t->heap_tid;
 			c->dist = so->query == NULL ? 0 :
-				vector_metric_distance(so->metric, so->query, t->x, dims);
+				so->reader.elem->distance(so->metric, so->query, t->x, dims);
 		}
 		UnlockReleaseBuffer(buf);
 		if (nextblk == InvalidBlockNumber)

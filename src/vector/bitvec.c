@@ -29,6 +29,24 @@ check_same_length(const VarBit *a, const VarBit *b)
 						VARBITLEN(a), VARBITLEN(b))));
 }
 
+double
+bit_hamming_distance(const uint8 *a, const uint8 *b, Size nbytes)
+{
+	return (double) vector_kernels->hamming(a, b, nbytes);
+}
+
+double
+bit_jaccard_distance(const uint8 *a, const uint8 *b, Size nbytes)
+{
+	uint64		both,
+				either;
+
+	vector_kernels->jaccard_parts(a, b, nbytes, &both, &either);
+	if (either == 0)
+		return 1.0;
+	return 1.0 - (double) both / (double) either;
+}
+
 /*
  * hamming_distance(bit, bit) -> float8, operator <~>: the number of
  * positions where the bits differ.  Raises 22000 for different lengths.
@@ -41,8 +59,7 @@ hamming_distance(PG_FUNCTION_ARGS)
 	VarBit	   *b = PG_GETARG_VARBIT_P(1);
 
 	check_same_length(a, b);
-	PG_RETURN_FLOAT8((double) vector_kernels->hamming(VARBITS(a), VARBITS(b),
-													  VARBITBYTES(a)));
+	PG_RETURN_FLOAT8(bit_hamming_distance(VARBITS(a), VARBITS(b), VARBITBYTES(a)));
 }
 
 /*
@@ -57,15 +74,9 @@ jaccard_distance(PG_FUNCTION_ARGS)
 {
 	VarBit	   *a = PG_GETARG_VARBIT_P(0);
 	VarBit	   *b = PG_GETARG_VARBIT_P(1);
-	uint64		both,
-				either;
 
 	check_same_length(a, b);
-	vector_kernels->jaccard_parts(VARBITS(a), VARBITS(b), VARBITBYTES(a),
-								  &both, &either);
-	if (either == 0)
-		PG_RETURN_FLOAT8(1.0);
-	PG_RETURN_FLOAT8(1.0 - (double) both / (double) either);
+	PG_RETURN_FLOAT8(bit_jaccard_distance(VARBITS(a), VARBITS(b), VARBITBYTES(a)));
 }
 
 /*

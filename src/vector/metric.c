@@ -32,6 +32,8 @@ METRIC_SUPPORT_FUNC(vsim_metric_l2, VECTOR_METRIC_L2)
 METRIC_SUPPORT_FUNC(vsim_metric_ip, VECTOR_METRIC_IP)
 METRIC_SUPPORT_FUNC(vsim_metric_cosine, VECTOR_METRIC_COSINE)
 METRIC_SUPPORT_FUNC(vsim_metric_l1, VECTOR_METRIC_L1)
+METRIC_SUPPORT_FUNC(vsim_metric_hamming, VECTOR_METRIC_HAMMING)
+METRIC_SUPPORT_FUNC(vsim_metric_jaccard, VECTOR_METRIC_JACCARD)
 
 VectorMetric
 vector_index_metric(Relation index, AttrNumber attno)
@@ -39,7 +41,7 @@ vector_index_metric(Relation index, AttrNumber attno)
 	FmgrInfo   *proc = index_getprocinfo(index, attno, VECTOR_METRIC_SUPPORT_PROC);
 	int32		metric = DatumGetInt32(FunctionCall1(proc, (Datum) 0));
 
-	if (metric < VECTOR_METRIC_L2 || metric > VECTOR_METRIC_L1)
+	if (metric < VECTOR_METRIC_L2 || metric > VECTOR_METRIC_MAX)
 		elog(ERROR, "operator class support function 1 of index \"%s\" returned unknown metric %d",
 			 RelationGetRelationName(index), metric);
 	return (VectorMetric) metric;
@@ -78,6 +80,8 @@ metric_distance_wide(VectorMetric metric, const float *a, const float *b, int di
 			case VECTOR_METRIC_L1:
 				s += fabs(x - y);
 				break;
+			default:
+				elog(ERROR, "metric %d is not a metric of float vectors", (int) metric);
 		}
 	}
 	if (metric == VECTOR_METRIC_COSINE)
@@ -124,7 +128,8 @@ vector_metric_distance(VectorMetric metric, const float *a, const float *b, int 
 			d = vector_kernels->l1(a, b, dim);
 			break;
 		default:
-			pg_unreachable();
+			elog(ERROR, "metric %d is not a metric of float vectors", (int) metric);
+			return 0;			/* keep compilers quiet */
 	}
 	return isfinite(d) ? d : metric_distance_wide(metric, a, b, dim);
 }
@@ -159,6 +164,10 @@ vector_metric_name(VectorMetric metric)
 			return "cosine";
 		case VECTOR_METRIC_L1:
 			return "l1";
+		case VECTOR_METRIC_HAMMING:
+			return "hamming";
+		case VECTOR_METRIC_JACCARD:
+			return "jaccard";
 	}
 	return "unknown";
 }

@@ -558,6 +558,8 @@ sparsevec_metric_distance(VectorMetric metric, const SparseVector *a,
 			case VECTOR_METRIC_L1:
 				s += fabs(x - y);
 				break;
+			default:
+				elog(ERROR, "metric %d is not a metric of sparse vectors", (int) metric);
 		}
 	}
 	if (metric == VECTOR_METRIC_IP)

@@ -190,6 +190,16 @@ extern const VectorKernels *vector_kernels_avx512(void);
  */
 extern double vector_cosine_distance_from_parts(double dot, double aa, double bb);
 
+/*
+ * Distances between two bit strings of `nbytes` bytes (padding bits zero),
+ * in the active kernels (bitvec.c): the Hamming distance (number of
+ * differing bits), and the Jaccard distance 1 - |a AND b| / |a OR b| in
+ * [0, 1], 1 when both are all zeros.  The SQL functions hamming_distance
+ * and jaccard_distance and the bit indexes use these.
+ */
+extern double bit_hamming_distance(const uint8 *a, const uint8 *b, Size nbytes);
+extern double bit_jaccard_distance(const uint8 *a, const uint8 *b, Size nbytes);
+
 /* Register the vector subsystem's settings; called from _PG_init. */
 extern void vector_init(void);
 
@@ -207,8 +217,12 @@ typedef enum VectorMetric
 	VECTOR_METRIC_L2 = 1,		/* ORDER BY <->; index distance = squared L2 */
 	VECTOR_METRIC_IP = 2,		/* ORDER BY <#>; index distance = -a.b */
 	VECTOR_METRIC_COSINE = 3,	/* ORDER BY <=>; index distance = 1 - cos */
-	VECTOR_METRIC_L1 = 4		/* ORDER BY <+>; index distance = sum |a-b| */
+	VECTOR_METRIC_L1 = 4,		/* ORDER BY <+>; index distance = sum |a-b| */
+	VECTOR_METRIC_HAMMING = 5,	/* bit, ORDER BY <~>; differing bits */
+	VECTOR_METRIC_JACCARD = 6	/* bit, ORDER BY <%>; 1 - |a & b| / |a | b| */
 } VectorMetric;
+
+#define VECTOR_METRIC_MAX	VECTOR_METRIC_JACCARD
 
 #define VECTOR_METRIC_SUPPORT_PROC 1
 
@@ -221,7 +235,8 @@ extern VectorMetric vector_index_metric(Relation index, AttrNumber attno);
 
 /*
  * vector_metric_distance: the index-order distance between two arrays of
- * `dim` floats under `metric` (see VectorMetric for what each returns).
+ * `dim` floats under `metric`, one of the float metrics l2, ip, cosine,
+ * l1 (see VectorMetric for what each returns).
  * Monotone in the SQL operator's result, so ordering by it is exact.  The
  * kernels accumulate in float; when that overflows (elements near
  * FLT_MAX) the distance is recomputed in double, so it is never a spurious
@@ -243,7 +258,7 @@ extern double vector_metric_to_sql(VectorMetric metric, double distance);
  */
 extern bool vector_metric_indexable(VectorMetric metric, const float *x, int dim);
 
-/* Name of a metric ("l2", "ip", "cosine", "l1"), for messages. */
+/* Name of a metric ("l2", "ip", "cosine", "l1", "hamming", "jaccard"). */
 extern const char *vector_metric_name(VectorMetric metric);
 
 #endif							/* VSIM_VECTOR_H */

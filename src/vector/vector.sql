@@ -625,3 +625,13 @@ CREATE OPERATOR CLASS halfvec_ops
 	OPERATOR 5 >,
 	FUNCTION 1 halfvec_cmp(halfvec, halfvec);
 COMMENT ON OPERATOR CLASS halfvec_ops USING btree IS 'default btree order of halfvec (element-wise lexicographic, then fewer dimensions first)';
+
+-- index metric support for bit (issue 10): the bit operator classes of hnsw
+-- and ivfflat
+
+CREATE FUNCTION vsim_metric_hamming(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vsim_metric_jaccard(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim_metric_hamming(internal) IS 'index operator class support: Hamming metric (bit)';
+COMMENT ON FUNCTION vsim_metric_jaccard(internal) IS 'index operator class support: Jaccard metric (bit)';

@@ -74,6 +74,8 @@ def close(x, y):
 
 def main():
     kind, items_file, results_file = sys.argv[1:4]
+    if len(sys.argv) > 4 and sys.argv[4] == "recall":
+        return recall(kind, items_file, results_file)
     parse, distance = (parse_sparse, sparse_distance) if kind == "sparse" else (parse_bits, bit_distance)
     with open(items_file, newline="") as f:
         items = {int(r[0]): parse(r[1]) for r in csv.reader(f)}
@@ -94,6 +96,32 @@ def main():
                 wrong.append({"query": qid, "metric": metric, "got": got[:10],
                               "truth": sorted(truth.items(), key=lambda t: t[1])[:10]})
     print(json.dumps({"checked": checked, "wrong": wrong}))
+
+
+def recall(kind, items_file, results_file):
+    """recall@k of approximate results: a returned item counts when its true
+    distance is within the k-th best (ties count as hits); prints
+    {"checked", "recall", "wrong_distance"}"""
+    parse, distance = (parse_sparse, sparse_distance) if kind == "sparse" else (parse_bits, bit_distance)
+    with open(items_file, newline="") as f:
+        items = {int(r[0]): parse(r[1]) for r in csv.reader(f)}
+    checked, hits, total, wrong_distance = 0, 0, 0, 0
+    with open(results_file) as f:
+        for line in f:
+            fields = line.split()
+            if not fields:
+                continue
+            qid, metric = int(fields[0]), fields[1]
+            got = [(int(p.split(":")[0]), float(p.split(":")[1])) for p in fields[2:]]
+            truth = {i: distance(metric, v, items[qid]) for i, v in items.items()}
+            k = min(10, len(items))
+            kth = sorted(truth.values())[k - 1]
+            hits += sum(1 for i, d in got[:k] if i in truth and truth[i] <= kth + 1e-9)
+            wrong_distance += sum(1 for i, d in got if i not in truth or not close(d, truth[i]))
+            total += k
+            checked += 1
+    print(json.dumps({"checked": checked, "recall": hits / total if total else 0,
+                      "wrong_distance": wrong_distance}))
 
 
 if __name__ == "__main__":

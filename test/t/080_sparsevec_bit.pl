@@ -8,7 +8,10 @@
 # - binary-quantized CNN embeddings of 2,000 Fashion-MNIST test images
 #   (256-d, the fashion-mnist-cnn model): ORDER BY <~> and <%> LIMIT 10
 #   equal Python's Hamming / Jaccard brute force, and the re-ranking query
-#   (binary shortlist, then exact cosine) is run;
+#   (binary shortlist, then exact cosine) is run; hnsw bit_hamming_ops and
+#   bit_jaccard_ops and ivfflat bit_hamming_ops reach recall@10 >= 0.95
+#   against brute force, pass index_check, and a bit hnsw index survives
+#   deletes and VACUUM; both build in parallel;
 # - sparsevec_recv: valid and invalid COPY BINARY streams, each error with
 #   its message.
 # The corpus and model parts skip without a data directory.
@@ -81,7 +84,7 @@ SKIP:
 
 SKIP:
 {
-	skip 'no fashion-mnist-cnn model in the data directory', 5 unless $models;
+	skip 'no fashion-mnist-cnn model in the data directory', 20 unless $models;
 	load_fmnist($node, 'fm', 'test', 2000);
 	query(q{SELECT vsim.create_model('fmnist_embed', 'fashion-mnist-cnn/fashion_mnist_embed256.onnx',
 			options => '{"output": "embedding", "input_scale": 0.00392156862745098}');
@@ -111,6 +114,52 @@ SKIP:
 	is_deeply($r->{wrong}, [], 'bit: ORDER BY <~> / <%> LIMIT 10 equals brute force')
 	  or diag(JSON::PP->new->canonical->encode($r->{wrong}));
 
+	# indexes on the bit column (issue 10): recall@10 against brute force
+	my $knn_recall = sub {
+		my ($label, $items, @ms) = @_;
+		my $results = '';
+		for my $m (@ms)
+		{
+			$results .= query(qq{SET enable_seqscan = off; SET hnsw.ef_search = 40; SET ivfflat.probes = 4;
+				SELECT q.id || ' $m->[0] ' || string_agg(n.id || ':' || n.d::text, ' ' ORDER BY n.d, n.id)
+				FROM bq q CROSS JOIN LATERAL
+					(SELECT d.id, d.b $m->[1] q.b AS d FROM bq d ORDER BY d.b $m->[1] q.b LIMIT 10) n
+				WHERE q.id <= 100 GROUP BY q.id ORDER BY q.id}) . "\n";
+		}
+		open(my $rfh, '>', "$dir/bqi.results") or die;
+		print $rfh $results;
+		close $rfh;
+		my $rr = decode_json(python3($check_py, 'bits', $items, "$dir/bqi.results", 'recall'));
+		note "$label: recall\@10 $rr->{recall} over $rr->{checked} queries";
+		cmp_ok($rr->{recall}, '>=', 0.95, "$label: recall\@10 >= 0.95 ($rr->{recall})");
+		is($rr->{wrong_distance}, 0, "$label: every distance is the exact one");
+	};
+	my $uses = sub {
+		my ($op, $index) = @_;
+		like(query(qq{SET enable_seqscan = off; EXPLAIN (COSTS OFF)
+			SELECT id FROM bq ORDER BY b $op (SELECT b FROM bq WHERE id = 1) LIMIT 10}),
+			qr/Index Scan using $index/, "ORDER BY b $op uses $index");
+	};
+	query(q{CREATE INDEX bq_ham ON bq USING hnsw (b bit_hamming_ops)});
+	$uses->('<~>', 'bq_ham');
+	$knn_recall->('hnsw bit_hamming_ops', "$dir/bq.items", [ 'hamming', '<~>' ]);
+	is(query(q{SELECT vsim.index_check('bq_ham', true)}), '', 'hnsw bit_hamming_ops passes index_check');
+	query(q{DROP INDEX bq_ham; CREATE INDEX bq_jac ON bq USING hnsw (b bit_jaccard_ops)});
+	$uses->('<%>', 'bq_jac');
+	$knn_recall->('hnsw bit_jaccard_ops', "$dir/bq.items", [ 'jaccard', '<%>' ]);
+	is(query(q{SELECT vsim.index_check('bq_jac', true)}), '', 'hnsw bit_jaccard_ops passes index_check');
+	query(q{DROP INDEX bq_jac; CREATE INDEX bq_ivf ON bq USING ivfflat (b bit_hamming_ops) WITH (lists = 20)});
+	$uses->('<~>', 'bq_ivf');
+	$knn_recall->('ivfflat bit_hamming_ops', "$dir/bq.items", [ 'hamming', '<~>' ]);
+	is(query(q{SELECT vsim.index_check('bq_ivf', true)}), '', 'ivfflat bit_hamming_ops passes index_check');
+	# a bit hnsw index after deletes and VACUUM: sound, and still finds the rest
+	query(q{DROP INDEX bq_ivf; CREATE INDEX bq_ham ON bq USING hnsw (b bit_hamming_ops);
+		DELETE FROM bq WHERE id % 7 = 3; VACUUM bq});
+	is(query(q{SELECT vsim.index_check('bq_ham', true)}), '', 'bit hnsw passes index_check after VACUUM');
+	query("COPY (SELECT id, v FROM bq) TO '$dir/bq2.items' WITH (FORMAT csv)");
+	$knn_recall->('hnsw bit_hamming_ops after VACUUM', "$dir/bq2.items", [ 'hamming', '<~>' ]);
+	query(q{DROP INDEX bq_ham});
+
 	# re-ranking: 100 by Hamming distance, then the exact cosine order
 	my $rerank = query(q{
 		SELECT round(avg(hits) / 10, 3) FROM (
@@ -123,6 +172,33 @@ SKIP:
 	cmp_ok($rerank, '>=', 0.8, "binary quantization with re-ranking finds the cosine top 10 ($rerank)");
 	is(query(q{SELECT count(*) FROM emb WHERE b <> binary_quantize(e)}), '0', 'bit(256) column holds binary_quantize');
 }
+
+# --- parallel builds of bit indexes -------------------------------------------
+# 20,000 pseudo-random bit(256) strings: hnsw and ivfflat build with workers
+# and pass index_check with heapallindexed.
+query(q{CREATE TABLE pb AS SELECT i AS id,
+		(SELECT string_agg(CASE WHEN ((i * 2654435761::bigint + j * 40503) % 97) < 48 THEN '1' ELSE '0' END, '')
+		 FROM generate_series(1, 256) j)::bit(256) AS b
+	FROM generate_series(1, 20000) i;
+	ALTER TABLE pb SET (parallel_workers = 2);
+	ANALYZE pb});
+for my $ix ([ 'pb_h', 'hnsw', 'bit_hamming_ops', '' ], [ 'pb_i', 'ivfflat', 'bit_hamming_ops', 'WITH (lists = 50)' ])
+{
+	my ($name, $am, $opclass, $with) = @$ix;
+	my ($pret, $pout, $perr) = $node->psql('postgres', qq{
+		SET client_min_messages = debug1; SET max_parallel_maintenance_workers = 2;
+		SET min_parallel_table_scan_size = 0;
+		CREATE INDEX $name ON pb USING $am (b $opclass) $with});
+	is($pret, 0, "$am $opclass: parallel build succeeds");
+	like($perr, qr/$am build of "$name": [12] parallel workers launched/, "$am $opclass: the build ran with workers");
+	is(query(qq{SELECT vsim.index_check('$name', true)}), '', "$am $opclass: parallel-built index passes index_check");
+}
+is(query(q{SET enable_seqscan = off; SET ivfflat.probes = 50; DROP INDEX pb_h;
+	SELECT count(*) FROM generate_series(1, 20) q WHERE
+	(SELECT array_agg(d ORDER BY d) FROM (SELECT b <~> (SELECT b FROM pb WHERE id = q) AS d FROM pb
+		ORDER BY b <~> (SELECT b FROM pb WHERE id = q) LIMIT 10) s)
+	= (SELECT array_agg(d ORDER BY d) FROM (SELECT hamming_distance(b, (SELECT b FROM pb WHERE id = q)) AS d
+		FROM pb ORDER BY 1 LIMIT 10) s)}), '20', 'parallel-built ivfflat with every list probed is exact');
 
 # --- sparsevec_recv through COPY BINARY -----------------------------------------
 sub copy_file

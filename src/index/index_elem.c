@@ -1,0 +1,314 @@
+/*-------------------------------------------------------------------------
+ *
+ * index_elem.c
+ *	  The element types of vsim's vector indexes: how a column value is
+ *	  stored in an index, compared, and turned into floats and back (see
+ *	  index.h, "Element types").
+ *
+ * The index methods reach a type only through its VindexElemType; the
+ * only place that knows which column types have one is
+ * vindex_elem_for_type.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "index/index.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/varbit.h"
+
+/* ---------------------------------------------------------------------
+ * vector: float4 x[dims]
+ * ---------------------------------------------------------------------
+ */
+static bool
+vector_supports(VectorMetric metric)
+{
+	return metric == VECTOR_METRIC_L2 || metric == VECTOR_METRIC_IP ||
+		metric == VECTOR_METRIC_COSINE || metric == VECTOR_METRIC_L1;
+}
+
+static Size
+vector_stored_size(int dims)
+{
+	return sizeof(float) * (Size) dims;
+}
+
+static int
+vector_value_dims(Datum value)
+{
+	return DatumGetVector(value)->dim;
+}
+
+static void
+vector_store(Datum value, int dims, void *out)
+{
+	memcpy(out, DatumGetVector(value)->x, sizeof(float) * (Size) dims);
+}
+
+static void
+vector_copy_floats(const void *elem, int dims, float *out)
+{
+	memcpy(out, elem, sizeof(float) * (Size) dims);
+}
+
+static void
+vector_from_floats(const float *x, int dims, void *out)
+{
+	memcpy(out, x, sizeof(float) * (Size) dims);
+}
+
+static bool
+vector_valid(const void *elem, int dims)
+{
+	const float *x = elem;
+
+	for (int i = 0; i < dims; i++)
+		if (!isfinite(x[i]))
+			return false;
+	return true;
+}
+
+static double
+vector_elem_distance(VectorMetric metric, const void *a, const void *b, int dims)
+{
+	return vector_metric_distance(metric, a, b, dims);
+}
+
+static bool
+vector_indexable(VectorMetric metric, const void *elem, int dims)
+{
+	return vector_metric_indexable(metric, elem, dims);
+}
+
+const VindexElemType vindex_elem_vector = {
+	.name = "vector",
+	.max_dims = VECTOR_MAX_DIM,
+	.dims_error = "different vector dimensions %d and %d",
+	.supports = vector_supports,
+	.stored_size = vector_stored_size,
+	.value_dims = vector_value_dims,
+	.store = vector_store,
+	.to_floats = vector_copy_floats,
+	.from_floats = vector_from_floats,
+	.distance = vector_elem_distance,
+	.valid = vector_valid,
+	.indexable = vector_indexable,
+};
+
+/* ---------------------------------------------------------------------
+ * bit: the bit string's bytes, ceil(dims / 8) of them
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The largest bit index: as many bytes as the largest vector index stores
+ * (64,000), so an element's layout limits are those of vector's.
+ */
+#define VINDEX_BIT_MAX_DIMS (VECTOR_MAX_DIM * (int) sizeof(float) * BITS_PER_BYTE)
+
+static bool
+bit_supports(VectorMetric metric)
+{
+	return metric == VECTOR_METRIC_HAMMING || metric == VECTOR_METRIC_JACCARD;
+}
+
+static Size
+bit_stored_size(int dims)
+{
+	return ((Size) dims + BITS_PER_BYTE - 1) / BITS_PER_BYTE;
+}
+
+static int
+bit_value_dims(Datum value)
+{
+	return VARBITLEN(DatumGetVarBitP(value));
+}
+
+static void
+bit_store(Datum value, int dims, void *out)
+{
+	memcpy(out, VARBITS(DatumGetVarBitP(value)), bit_stored_size(dims));
+}
+
+static void
+bit_to_floats(const void *elem, int dims, float *out)
+{
+	const uint8 *bits = elem;
+
+	for (int i = 0; i < dims; i++)
+		out[i] = (bits[i / BITS_PER_BYTE] & (0x80 >> (i % BITS_PER_BYTE))) ? 1.0f : 0.0f;
+}
+
+static void
+bit_from_floats(const float *x, int dims, void *out)
+{
+	uint8	   *bits = out;
+
+	memset(bits, 0, bit_stored_size(dims));
+	for (int i = 0; i < dims; i++)
+		if (x[i] > 0.5f)
+			bits[i / BITS_PER_BYTE] |= (uint8) (0x80 >> (i % BITS_PER_BYTE));
+}
+
+static bool
+bit_valid(const void *elem, int dims)
+{
+	int			pad = (int) bit_stored_size(dims) * BITS_PER_BYTE - dims;
+
+	/* the bits after the last one are zero (PostgreSQL keeps them so) */
+	return pad == 0 ||
+		(((const uint8 *) elem)[bit_stored_size(dims) - 1] & ((1 << pad) - 1)) == 0;
+}
+
+static double
+bit_elem_distance(VectorMetric metric, const void *a, const void *b, int dims)
+{
+	if (metric == VECTOR_METRIC_JACCARD)
+		return bit_jaccard_distance(a, b, bit_stored_size(dims));
+	Assert(metric == VECTOR_METRIC_HAMMING);
+	return bit_hamming_distance(a, b, bit_stored_size(dims));
+}
+
+const VindexElemType vindex_elem_bit = {
+	.name = "bit",
+	.max_dims = VINDEX_BIT_MAX_DIMS,
+	.dims_error = "different bit lengths %d and %d",
+	.supports = bit_supports,
+	.stored_size = bit_stored_size,
+	.value_dims = bit_value_dims,
+	.store = bit_store,
+	.to_floats = bit_to_floats,
+	.from_floats = bit_from_floats,
+	.distance = bit_elem_distance,
+	.valid = bit_valid,
+	.indexable = NULL,			/* every bit string, see index.h */
+};
+
+/* ---------------------------------------------------------------------
+ * Choosing the type
+ * ---------------------------------------------------------------------
+ */
+
+/* The last type asked about, and its answer; reset when pg_type changes. */
+static Oid	cached_typid = InvalidOid;
+static const VindexElemType *cached_elem = NULL;
+static bool callback_registered = false;
+
+static void
+type_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	cached_typid = InvalidOid;
+	cached_elem = NULL;
+}
+
+/* The C symbol of `typid`'s input function, NULL unless it is in C. */
+static char *
+input_function_symbol(Oid typid)
+{
+	HeapTuple	tup;
+	Oid			typinput;
+	char	   *symbol = NULL;
+
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	typinput = ((Form_pg_type) GETSTRUCT(tup))->typinput;
+	ReleaseSysCache(tup);
+
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(typinput));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", typinput);
+	if (((Form_pg_proc) GETSTRUCT(tup))->prolang == ClanguageId)
+	{
+		bool		isnull;
+		Datum		src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+
+		if (!isnull)
+			symbol = TextDatumGetCString(src);
+	}
+	ReleaseSysCache(tup);
+	return symbol;
+}
+
+const VindexElemType *
+vindex_elem_for_type(Oid typid)
+{
+	const VindexElemType *elem = NULL;
+	char	   *symbol;
+
+	if (typid == cached_typid && cached_elem != NULL)
+		return cached_elem;
+	if (!callback_registered)
+	{
+		CacheRegisterSyscacheCallback(TYPEOID, type_changed, (Datum) 0);
+		callback_registered = true;
+	}
+
+	if (typid == BITOID)
+		elem = &vindex_elem_bit;
+	else if ((symbol = input_function_symbol(typid)) != NULL)
+	{
+		/* the types of this extension, by their input functions */
+		if (strcmp(symbol, "vector_in") == 0)
+			elem = &vindex_elem_vector;
+		/* halfvec: else if (strcmp(symbol, "halfvec_in") == 0) ... */
+	}
+	if (elem == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type %s cannot be indexed by vsim's index methods",
+						format_type_be(typid)),
+				 errhint("Index a column of type vector or bit.")));
+	cached_typid = typid;
+	cached_elem = elem;
+	return elem;
+}
+
+const VindexElemType *
+vindex_elem_type(Relation index)
+{
+	return vindex_elem_for_type(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
+}
+
+char *
+vindex_elem_form(const VindexElemType *elem, Datum value, int *dims)
+{
+	Datum		plain = PointerGetDatum(PG_DETOAST_DATUM(value));
+	char	   *out;
+
+	*dims = elem->value_dims(plain);
+	out = palloc(elem->stored_size(*dims));
+	elem->store(plain, *dims, out);
+	return out;
+}
+
+void
+vindex_elem_check(Relation index, const VindexElemType *elem, VectorMetric metric,
+				  int dims)
+{
+	if (!elem->supports(metric))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("index \"%s\" cannot use metric %s on type %s",
+						RelationGetRelationName(index), vector_metric_name(metric),
+						elem->name),
+				 errhint("Use an operator class of vsim for type %s.", elem->name)));
+	if (dims > elem->max_dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for this index",
+						elem->max_dims),
+				 errdetail("Index \"%s\" is on type %s(%d).",
+						   RelationGetRelationName(index), elem->name, dims)));
+}
