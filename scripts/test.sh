@@ -21,6 +21,8 @@ fi
 
 "$VSIM_ROOT/scripts/setup.sh"
 stage_install
+# Citus for test/t/090_citus.pl (built once and cached; skipped without its source)
+"$VSIM_ROOT/scripts/citus.sh"
 
 PGXS_DIR=$(cd "$(dirname "$("$PG_CONFIG" --pgxs)")/../.." && pwd)
 work=$(pg_tempdir test)

@@ -50,3 +50,25 @@ CREATE OPERATOR CLASS bit_jaccard_ops
 	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
 	FUNCTION 1 vsim_metric_jaccard(internal);
 COMMENT ON OPERATOR CLASS bit_jaccard_ops USING hnsw IS 'hnsw search of bit(n) by Jaccard distance (<%>)';
+
+-- halfvec (issue 10)
+CREATE OPERATOR CLASS halfvec_l2_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_l2(internal);
+COMMENT ON OPERATOR CLASS halfvec_l2_ops USING hnsw IS 'hnsw search of halfvec by Euclidean distance (<->)';
+CREATE OPERATOR CLASS halfvec_ip_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_ip(internal);
+COMMENT ON OPERATOR CLASS halfvec_ip_ops USING hnsw IS 'hnsw search of halfvec by negative inner product (<#>)';
+CREATE OPERATOR CLASS halfvec_cosine_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_cosine(internal);
+COMMENT ON OPERATOR CLASS halfvec_cosine_ops USING hnsw IS 'hnsw search of halfvec by cosine distance (<=>); zero vectors are not indexed';
+CREATE OPERATOR CLASS halfvec_l1_ops
+	FOR TYPE halfvec USING hnsw AS
+	OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_l1(internal);
+COMMENT ON OPERATOR CLASS halfvec_l1_ops USING hnsw IS 'hnsw search of halfvec by taxicab distance (<+>)';

@@ -313,6 +313,12 @@ vindex_vacuum_delay_point(void)
  *				4 * dims; the layout of every vsim 0.1/0.2 index); metrics
  *				l2, ip, cosine, l1; a zero vector is not indexable under
  *				cosine (its direction is undefined)
+ *	  halfvec	uint16 x[dims], the binary16 bit patterns as the halfvec
+ *				type holds them (stored_size 2 * dims, half of vector's);
+ *				metrics and indexability as vector; distances by the half
+ *				kernels, equal to vector's on the widened values; k-means
+ *				runs on the widened floats and its centres are rounded
+ *				back to halves
  *	  bit		the bit string's bytes, first bit the high bit of byte 0,
  *				padding bits zero (stored_size ceil(dims / 8)); metrics
  *				hamming and jaccard; every value is indexable: under jaccard
@@ -320,7 +326,7 @@ vindex_vacuum_delay_point(void)
  *				(jaccard_distance's definition), which exact search returns
  *				too, so the index keeps it
  *
- * A new type (halfvec, a quantized form such as sq8) is one more
+ * A new type (a quantized form such as sq8) is one more
  * VindexElemType and one line in vindex_elem_for_type.
  */
 typedef struct VindexElemType
@@ -373,11 +379,13 @@ typedef struct VindexElemType
 } VindexElemType;
 
 extern const VindexElemType vindex_elem_vector;
+extern const VindexElemType vindex_elem_halfvec;
 extern const VindexElemType vindex_elem_bit;
 
 /*
  * vindex_elem_for_type: the element type for column type `typid`: bit for
- * BITOID, vector for the type whose input function is vsim's vector_in.
+ * BITOID, vector and halfvec for the types whose input functions are
+ * vsim's vector_in and halfvec_in.
  * Raises 42804 (datatype_mismatch) for any other type.  The answer is
  * cached per backend (and forgotten when pg_type changes).
  */

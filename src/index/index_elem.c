@@ -26,6 +26,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/varbit.h"
+#include "vector/halfvec.h"
 
 /* ---------------------------------------------------------------------
  * vector: float4 x[dims]
@@ -104,6 +105,88 @@ const VindexElemType vindex_elem_vector = {
 	.distance = vector_elem_distance,
 	.valid = vector_valid,
 	.indexable = vector_indexable,
+};
+
+/* ---------------------------------------------------------------------
+ * halfvec: uint16 x[dims], the binary16 bit patterns
+ * ---------------------------------------------------------------------
+ */
+static Size
+halfvec_stored_size(int dims)
+{
+	return sizeof(uint16) * (Size) dims;
+}
+
+static int
+halfvec_value_dims(Datum value)
+{
+	return DatumGetHalfVector(value)->dim;
+}
+
+static void
+halfvec_store(Datum value, int dims, void *out)
+{
+	memcpy(out, DatumGetHalfVector(value)->x, sizeof(uint16) * (Size) dims);
+}
+
+static void
+halfvec_to_floats(const void *elem, int dims, float *out)
+{
+	halfvec_halves_to_floats(elem, out, dims);
+}
+
+/* A mean of finite halves is within their range, so this cannot fail. */
+static void
+halfvec_from_floats(const float *x, int dims, void *out)
+{
+	halfvec_floats_to_halves(x, out, dims);
+}
+
+/* Finite: the exponent field (bits 10..14) is not all ones. */
+static bool
+halfvec_valid(const void *elem, int dims)
+{
+	const uint16 *x = elem;
+
+	for (int i = 0; i < dims; i++)
+		if ((x[i] & 0x7C00) == 0x7C00)
+			return false;
+	return true;
+}
+
+static double
+halfvec_elem_distance(VectorMetric metric, const void *a, const void *b, int dims)
+{
+	return halfvec_metric_distance(metric, a, b, dims);
+}
+
+/* Under cosine, not the zero vector (+0 or -0 in every element). */
+static bool
+halfvec_indexable(VectorMetric metric, const void *elem, int dims)
+{
+	const uint16 *x = elem;
+
+	if (metric != VECTOR_METRIC_COSINE)
+		return true;
+	for (int i = 0; i < dims; i++)
+		if ((x[i] & 0x7FFF) != 0)
+			return true;
+	return false;
+}
+
+const VindexElemType vindex_elem_halfvec = {
+	.name = "halfvec",
+	.max_dims = HALFVEC_MAX_DIM,
+	.dims_error = "different halfvec dimensions %d and %d",
+	.supports = vector_supports,
+	.stored_size = halfvec_stored_size,
+	.value_dims = halfvec_value_dims,
+	.store = halfvec_store,
+	.to_floats = halfvec_to_floats,
+	.from_floats = halfvec_from_floats,
+	.distance = halfvec_elem_distance,
+	.valid = halfvec_valid,
+	.indexable = halfvec_indexable,
 };
 
 /* ---------------------------------------------------------------------
@@ -262,14 +345,15 @@ vindex_elem_for_type(Oid typid)
 		/* the types of this extension, by their input functions */
 		if (strcmp(symbol, "vector_in") == 0)
 			elem = &vindex_elem_vector;
-		/* halfvec: else if (strcmp(symbol, "halfvec_in") == 0) ... */
+		else if (strcmp(symbol, "halfvec_in") == 0)
+			elem = &vindex_elem_halfvec;
 	}
 	if (elem == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("type %s cannot be indexed by vsim's index methods",
 						format_type_be(typid)),
-				 errhint("Index a column of type vector or bit.")));
+				 errhint("Index a column of type vector, halfvec or bit.")));
 	cached_typid = typid;
 	cached_elem = elem;
 	return elem;

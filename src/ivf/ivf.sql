@@ -41,3 +41,20 @@ CREATE OPERATOR CLASS bit_hamming_ops
 	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
 	FUNCTION 1 vsim_metric_hamming(internal);
 COMMENT ON OPERATOR CLASS bit_hamming_ops USING ivfflat IS 'ivfflat search of bit(n) by Hamming distance (<~>); centres are the lists'' bitwise majorities';
+
+-- halfvec (issue 10)
+CREATE OPERATOR CLASS halfvec_l2_ops
+	DEFAULT FOR TYPE halfvec USING ivfflat AS
+	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_l2(internal);
+COMMENT ON OPERATOR CLASS halfvec_l2_ops USING ivfflat IS 'ivfflat search of halfvec by Euclidean distance (<->)';
+CREATE OPERATOR CLASS halfvec_ip_ops
+	FOR TYPE halfvec USING ivfflat AS
+	OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_ip(internal);
+COMMENT ON OPERATOR CLASS halfvec_ip_ops USING ivfflat IS 'ivfflat search of halfvec by negative inner product (<#>)';
+CREATE OPERATOR CLASS halfvec_cosine_ops
+	FOR TYPE halfvec USING ivfflat AS
+	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_cosine(internal);
+COMMENT ON OPERATOR CLASS halfvec_cosine_ops USING ivfflat IS 'ivfflat search of halfvec by cosine distance (<=>); zero vectors are not indexed';
