@@ -39,17 +39,17 @@ step() { STEP_T0=$(now); printf '\n\033[1;34m### %s\033[0m\n' "$*"; }
 step_done() { printf '\033[2m(%s s)\033[0m\n' "$(elapsed "$STEP_T0")"; }
 # Show a query, then its result.
 show() { printf '\033[2m%s\033[0m\n' "$1"; sql -c "$1"; }
-# knn_run METHOD [SQL]: the 10 nearest training images of test images
-# 60001..61000 in one LATERAL join inside the server, after SQL (settings)
-# in the same session.  Rows go to demo_knn, the time to demo_timing; the
+# knn_run METHOD [SQL [COLUMN]]: the 10 nearest training images of test
+# images 60001..61000 in one LATERAL join inside the server, by L2 distance
+# on COLUMN (default v), after SQL (settings) in the same session.  Rows go to demo_knn, the time to demo_timing; the
 # view demo_recall compares every method with 'exact' (all made in part 10).
 knn_run() {
   sql -v method="$1" <<SQL
 ${2:-}
 SELECT clock_timestamp() AS t0 \gset
 INSERT INTO demo_knn SELECT :'method', q.id, n.id, n.label, n.d FROM fashion_mnist q CROSS JOIN LATERAL (
-  SELECT t.id, t.label, t.v <-> q.v AS d FROM fashion_mnist t WHERE t.split = 'train'
-  ORDER BY t.v <-> q.v LIMIT 10) n
+  SELECT t.id, t.label, t.${3:-v} <-> q.${3:-v} AS d FROM fashion_mnist t WHERE t.split = 'train'
+  ORDER BY t.${3:-v} <-> q.${3:-v} LIMIT 10) n
 WHERE q.id BETWEEN 60001 AND 61000;
 INSERT INTO demo_timing SELECT :'method', extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
 SQL
