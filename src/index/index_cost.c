@@ -19,7 +19,6 @@
 #include <math.h>
 
 #include "index/index.h"
-#include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/cost.h"
@@ -88,18 +87,25 @@ exact_search_cost(PlannerInfo *root, IndexPath *path, double wanted)
 	RelOptInfo *rel = path->indexinfo->rel;
 	QualCost	quals;
 	QualCost	distance;
-	Path		sort;
+	double		rows;
+	Cost		sort;
 	double		spc_random;
 	double		spc_seq;
 
 	get_tablespace_page_costs(rel->reltablespace, &spc_random, &spc_seq);
 	cost_qual_eval(&quals, rel->baserestrictinfo, root);
 	cost_qual_eval_node(&distance, (Node *) linitial(path->indexorderbys), root);
-	cost_sort(&sort, root, NIL, 0, Max(rel->rows, 1), Max(rel->reltarget->width, 8),
-			  0, work_mem, wanted);
+	/*
+	 * The comparisons of a bounded (top-N) heap sort, or a full one, as
+	 * cost_sort counts them; not cost_sort itself, which adds disable_cost
+	 * under enable_sort = off and would price the index out with the sort.
+	 */
+	rows = Max(rel->rows, 2);
+	sort = 2.0 * cpu_operator_cost * rows *
+		log2(wanted < rows / 2 ? Max(2.0 * wanted, 2.0) : rows);
 	return rel->pages * spc_seq + quals.startup +
 		rel->tuples * (cpu_tuple_cost + quals.per_tuple) +
-		rel->rows * (distance.per_tuple + cpu_tuple_cost) + sort.total_cost;
+		rel->rows * (distance.per_tuple + cpu_tuple_cost) + sort;
 }
 
 void
