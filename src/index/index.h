@@ -16,6 +16,8 @@
  *
  * and provides
  *
+ *	  - the planner cost model (vindex_cost_estimate; index_cost.c), from
+ *		each method's description of its scan (VindexScanModel),
  *	  - vindex_vacuum_delay_point, for VACUUM's loops over an index,
  *	  - the parallel build machinery: dynamic shared memory holding the
  *		relations, the parallel table scan, the query text and the
@@ -157,8 +159,9 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  *						are dead, counting removed and remaining rows
  *	  _vacuumcleanup	amvacuumcleanup: the index's pages, and its rows
  *						when no bulk delete ran in this VACUUM
- *	  _costestimate		amcostestimate (each method's model is in the
- *						header of its *_cost.c)
+ *	  _costestimate		amcostestimate: the method's VindexScanModel
+ *						(header of its *_cost.c) given to
+ *						vindex_cost_estimate
  *	  _options			amoptions: parse WITH (...); 22023 out of bounds
  *	  _validate			amvalidate: vindex_validate with the method's
  *						VindexMethod
