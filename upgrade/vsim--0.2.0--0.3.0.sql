@@ -467,3 +467,16 @@ CREATE OPERATOR CLASS halfvec_cosine_ops
 	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
 	FUNCTION 1 vsim_metric_cosine(internal);
 COMMENT ON OPERATOR CLASS halfvec_cosine_ops USING ivfflat IS 'ivfflat search of halfvec by cosine distance (<=>); zero vectors are not indexed';
+
+-- Planner support of the dense vector distance functions: a call costs in
+-- proportion to the vectors' dimensions, plus the TOAST fetch of operands
+-- stored out of line (src/vector/vector_cost.c).
+CREATE FUNCTION vsim_distance_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim_distance_support(internal) IS 'planner support of the vector distance functions: a cost per call from the dimensions and TOAST storage of the operands';
+ALTER FUNCTION l2_distance(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION vector_l2_squared_distance(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION inner_product(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION vector_negative_inner_product(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION cosine_distance(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION l1_distance(vector, vector) SUPPORT vsim_distance_support;

@@ -19,6 +19,8 @@
  *	  - the element types (VindexElemType; index_elem.c): how an index
  *		stores, compares and averages the values of its column's type, so
  *		each method is one implementation for every type,
+ *	  - the planner cost model (vindex_cost_estimate; index_cost.c), from
+ *		each method's description of its scan (VindexScanModel),
  *	  - vindex_vacuum_delay_point, for VACUUM's loops over an index,
  *	  - the parallel build machinery: dynamic shared memory holding the
  *		relations, the parallel table scan, the query text and the
@@ -165,8 +167,9 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  *						are dead, counting removed and remaining rows
  *	  _vacuumcleanup	amvacuumcleanup: the index's pages, and its rows
  *						when no bulk delete ran in this VACUUM
- *	  _costestimate		amcostestimate (each method's model is in the
- *						header of its *_cost.c)
+ *	  _costestimate		amcostestimate: the method's VindexScanModel
+ *						(header of its *_cost.c) given to
+ *						vindex_cost_estimate
  *	  _options			amoptions: parse WITH (...); 22023 out of bounds
  *	  _validate			amvalidate: vindex_validate with the method's
  *						VindexMethod
@@ -253,6 +256,72 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  * class and the method; returns false if there was any.
  */
 extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
+
+/* ---------------------------------------------------------------------
+ * Planner costs (index_cost.c)
+ * ---------------------------------------------------------------------
+ *
+ * Both methods answer ORDER BY <distance> [LIMIT k] and nothing else, and
+ * both do most of their work before the first row comes out: they differ
+ * only in how many index tuples they examine (each a distance computed on
+ * the index page) and how many rows they can return.  A method describes
+ * its scan in a VindexScanModel; vindex_cost_estimate turns that into the
+ * amcostestimate results, the same way for every method:
+ *
+ *	  - startup cost: the first batch's visits, each cpu_index_tuple_cost +
+ *		one distance (vector_distance_cost of the ORDER BY operands'
+ *		dimensions) + the method's per-visit overhead, plus its pages at
+ *		seq_page_cost (an index in use is normally cached) and the method's
+ *		own extra startup cost;
+ *	  - run cost: with the iterative scan on, the further visits for the
+ *		rows past the first batch, up to the scan's limit, spread over all
+ *		rows, so that the planner's LIMIT arithmetic (which charges the
+ *		k / rows share of the run cost) charges a LIMIT k query with a
+ *		filter of selectivity s for the k / s rows it reads;
+ *	  - selectivity 1: the scan has no index conditions, the planner's own
+ *		filter and LIMIT estimates apply to its rows;
+ *	  - incomplete results: the scan returns at most `pool` rows (the first
+ *		batch with the iterative scan off, the rows before its limit with
+ *		it on).  The table's WHERE clauses keep a share s of them, except
+ *		those on the indexed column (`v <-> q < r`), which keep the nearest
+ *		rows, the ones the scan returns first.  When the rows the scan can
+ *		deliver, min(pool, rows within the distance conditions) * s, are
+ *		fewer than the query wants (its LIMIT, capped at the rows that
+ *		match; all matching rows without LIMIT; VINDEX_COST_DEFAULT_LIMIT
+ *		when the LIMIT is a parameter), the index would return fewer rows
+ *		than an exact plan: the cost of an exact search (a sequential scan
+ *		computing every distance, and a sort) is added to the startup
+ *		cost, so that any exact plan wins unless it is disabled.
+ */
+#define VINDEX_COST_DEFAULT_LIMIT	10
+
+typedef struct VindexScanModel
+{
+	double		first_visits;	/* index tuples examined for the first batch */
+	double		first_rows;		/* rows of the first batch */
+	double		first_pages;	/* index pages the first batch reads */
+	Cost		extra_startup;	/* other startup cost (ranking centres ...) */
+	double		visit_overhead; /* per visit, in cpu_operator_cost units */
+	double		pool;			/* most rows the scan returns (>= first_rows) */
+	double		visits_per_row; /* further visits per row past the first batch */
+} VindexScanModel;
+
+/*
+ * vindex_distance_cost: the cost of one distance computed by an index scan
+ * of `path` (vector_distance_cost of the dimensions of its ORDER BY
+ * operator's operands; no detoasting, index tuples hold the vectors).
+ */
+extern Cost vindex_distance_cost(struct IndexPath *path);
+
+/*
+ * vindex_cost_estimate: the amcostestimate results of `path` (which has an
+ * ORDER BY operator) from the method's `model`, as described above.
+ */
+extern void vindex_cost_estimate(struct PlannerInfo *root, struct IndexPath *path,
+								 const VindexScanModel *model,
+								 Cost *indexStartupCost, Cost *indexTotalCost,
+								 Selectivity *indexSelectivity,
+								 double *indexCorrelation, double *indexPages);
 
 /*
  * vindex_cost_unusable: the amcostestimate result of a path the index

@@ -1,15 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * ivf_cost.c
- *	  amcostestimate for ivfflat.
+ *	  amcostestimate for ivfflat: the method's scan model for
+ *	  vindex_cost_estimate (index.h, index_cost.c).
  *
- * An ivfflat scan is only useful for ORDER BY distance; without one the
- * path is priced out.  With one, the scan ranks every centre, then reads
- * the probes / lists share of the index: one random page to reach each
- * list, the rest of the list sequentially (the build writes each list
- * contiguously), computing one distance per row.  All of that happens
- * before the first row comes out, so the startup cost is the whole index
- * cost and a LIMIT discounts only the heap fetches.
+ * A scan ranks every centre (one distance each, on the centre pages), then
+ * reads the probes / lists share of the index: one random page to reach
+ * each list, the rest of the list sequentially (the build writes each list
+ * contiguously), computing one distance per row straight on the page (one
+ * cpu_operator_cost besides cpu_index_tuple_cost and the distance, for the
+ * candidate heap).  All of that happens before the first row comes out;
+ * the first batch is every row of those lists.
+ *
+ * With ivfflat.iterative_scan on, the scan reads further lists, `probes`
+ * at a time, up to ivfflat.max_probes lists, at the same cost per row:
+ * that bounds the rows it can return.  Off, it returns the first batch.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,29 +23,33 @@
 #include <math.h>
 
 #include "access/genam.h"
+#include "index/index.h"
 #include "ivf/ivf.h"
-#include "optimizer/cost.h"
 #include "nodes/pathnodes.h"
+#include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "utils/rel.h"
 #include "utils/spccache.h"
 
+/* cpu_operator_costs per row read besides cpu_index_tuple_cost and the distance */
+#define IVF_COST_VISIT_OVERHEAD 1.0
+
 void
 ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
-				  Cost *indexStartupCost, Cost *indexTotalCost,
-				  Selectivity *indexSelectivity, double *indexCorrelation,
-				  double *indexPages)
+				 Cost *indexStartupCost, Cost *indexTotalCost,
+				 Selectivity *indexSelectivity, double *indexCorrelation,
+				 double *indexPages)
 {
+	VindexScanModel model;
 	Relation	index;
 	int			nlists;
 	double		probes;
+	double		max_probes;
 	double		ratio;
 	double		tuples;
-	double		pages;
 	double		random_cost;
 	double		seq_cost;
-	QualCost	orderby_cost;
-	Cost		distance_cost;
+	double		centre_pages;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -54,17 +63,25 @@ ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	index_close(index, NoLock);
 
 	probes = Min(ivf_probes, nlists);
+	max_probes = ivf_iterative_scan == IVF_ITERATIVE_OFF ? probes :
+		Min(Max(ivf_max_probes, probes), nlists);
 	ratio = probes / nlists;
-	tuples = Max(1.0, path->indexinfo->tuples * ratio);
-	pages = Max(probes, ceil(path->indexinfo->pages * ratio));
+	tuples = Max(path->indexinfo->tuples, 1);
 	get_tablespace_page_costs(path->indexinfo->reltablespace, &random_cost, &seq_cost);
-	cost_qual_eval_node(&orderby_cost, (Node *) linitial(path->indexorderbys), root);
-	distance_cost = orderby_cost.per_tuple;
 
-	*indexStartupCost = probes * random_cost + (pages - probes) * seq_cost +
-		nlists * distance_cost + tuples * (cpu_index_tuple_cost + distance_cost);
-	*indexTotalCost = *indexStartupCost;
-	*indexSelectivity = ratio;
-	*indexCorrelation = 0;
-	*indexPages = pages;
+	/* the centres: one vector each, read sequentially */
+	centre_pages = Min(path->indexinfo->pages,
+					   ceil(path->indexinfo->pages * nlists / (tuples + nlists)));
+	model.first_visits = tuples * ratio;
+	model.first_rows = Max(1.0, tuples * ratio);
+	model.first_pages = centre_pages +
+		Max(probes, ceil((path->indexinfo->pages - centre_pages) * ratio));
+	model.extra_startup = nlists * vindex_distance_cost(path) +
+		probes * (random_cost - seq_cost);
+	model.visit_overhead = IVF_COST_VISIT_OVERHEAD;
+	model.visits_per_row = 1;
+	model.pool = tuples * max_probes / nlists;
+
+	vindex_cost_estimate(root, path, &model, indexStartupCost, indexTotalCost,
+						 indexSelectivity, indexCorrelation, indexPages);
 }

@@ -204,6 +204,27 @@ extern double bit_jaccard_distance(const uint8 *a, const uint8 *b, Size nbytes);
 extern void vector_init(void);
 
 /* ---------------------------------------------------------------------
+ * Planner costs (vector_cost.c)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * vector_distance_cost: the planner cost (in the units of cpu_operator_cost
+ * and the other cost settings, i.e. cpu_operator_cost * a multiplier) of one
+ * distance between two `dims`-element vectors already in memory; dims <= 0
+ * (unknown) assumes 128.  Used by the index methods' cost estimates and by
+ * vsim_distance_support, the planner support function of the vector
+ * distance functions, which adds the TOAST fetch of out-of-line operands.
+ */
+extern double vector_distance_cost(int dims);
+
+/*
+ * vector_expr_dims: the dimensions of `expr`, an expression of type vector:
+ * its typmod (vector(n)), else the length of a non-NULL constant, else -1.
+ */
+extern int	vector_expr_dims(struct Node *expr);
+
+/* ---------------------------------------------------------------------
  * Metrics for index access methods (metric.c)
  *
  * Each operator class of vsim's index methods names its metric through

@@ -635,3 +635,16 @@ CREATE FUNCTION vsim_metric_jaccard(internal) RETURNS internal
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim_metric_hamming(internal) IS 'index operator class support: Hamming metric (bit)';
 COMMENT ON FUNCTION vsim_metric_jaccard(internal) IS 'index operator class support: Jaccard metric (bit)';
+
+-- Planner support of the dense vector distance functions: a call costs in
+-- proportion to the vectors' dimensions, plus the TOAST fetch of operands
+-- stored out of line (src/vector/vector_cost.c).
+CREATE FUNCTION vsim_distance_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim_distance_support(internal) IS 'planner support of the vector distance functions: a cost per call from the dimensions and TOAST storage of the operands';
+ALTER FUNCTION l2_distance(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION vector_l2_squared_distance(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION inner_product(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION vector_negative_inner_product(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION cosine_distance(vector, vector) SUPPORT vsim_distance_support;
+ALTER FUNCTION l1_distance(vector, vector) SUPPORT vsim_distance_support;

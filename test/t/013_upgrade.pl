@@ -31,7 +31,7 @@ SELECT pg_describe_object(classid, objid, objsubid) || ' = ' || concat_ws(' | ',
   CASE classid
   WHEN 'pg_proc'::regclass THEN (SELECT concat_ws(' | ', pg_get_function_result(p.oid),
       pg_get_function_arguments(p.oid), p.prosrc, p.provolatile, p.proisstrict, p.proparallel,
-      p.prokind, p.procost, p.prorows, @{[acl(q{coalesce(p.proacl, acldefault('f', p.proowner))})]},
+      p.prokind, p.procost, p.prorows, p.prosupport, @{[acl(q{coalesce(p.proacl, acldefault('f', p.proowner))})]},
       (SELECT concat_ws(' ', a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
          a.aggdeserialfn, a.aggtranstype::regtype, a.agginitval)
        FROM pg_aggregate a WHERE a.aggfnoid = p.oid))
