@@ -711,3 +711,86 @@ quant_bench(PG_FUNCTION_ARGS)
 	}
 	return (Datum) 0;
 }
+
+/* ---------------------------------------------------------------------
+ * quant_rabitq_bias(metric, base_sql, query_sql, nseeds)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * RaBitQ's estimator is unbiased over the random rotation (Theorem 3.2 of
+ * the paper), not over pairs under one rotation, whose errors correlate
+ * when the data cluster.  So: the signed error of every (query, base) pair
+ * under each of nseeds independent rotations (centroid: the origin); each
+ * seed's mean is one independent sample, and their standard error tells
+ * how far from 0 the overall mean may be by chance.
+ */
+PG_FUNCTION_INFO_V1(quant_rabitq_bias);
+Datum
+quant_rabitq_bias(PG_FUNCTION_ARGS)
+{
+	VectorMetric metric = parse_metric(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	int			nseeds = PG_GETARG_INT32(3);
+	int			nbase,
+				nq,
+				dim = 0;
+	float	   *base,
+			   *queries;
+	double	   *seed_mean;
+	double		sum_abs = 0.0,
+				mean = 0.0,
+				var = 0.0;
+	RabitqElement *e;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	rabitq_check_metric(metric);
+	if (nseeds < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("nseeds must be at least 2")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	base = read_vectors(text_to_cstring(PG_GETARG_TEXT_PP(1)), &nbase, &dim);
+	queries = read_vectors(text_to_cstring(PG_GETARG_TEXT_PP(2)), &nq, &dim);
+	if (nbase < 1 || nq < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("quant_rabitq_bias needs base and query vectors")));
+	seed_mean = palloc0(sizeof(double) * nseeds);
+	e = palloc(RABITQ_ELEMENT_SIZE(dim));
+	for (int s = 0; s < nseeds; s++)
+	{
+		RabitqRotation *rot = rabitq_rotation_init(dim, 1000 + s);
+		RabitqQuery **rq = palloc(sizeof(RabitqQuery *) * nq);
+
+		for (int qi = 0; qi < nq; qi++)
+			rq[qi] = rabitq_prepare_query(rot, metric, queries + (Size) qi * dim, NULL);
+		for (int r = 0; r < nbase; r++)
+		{
+			const float *x = base + (Size) r * dim;
+
+			CHECK_FOR_INTERRUPTS();
+			rabitq_encode(rot, metric, x, NULL, e);
+			for (int qi = 0; qi < nq; qi++)
+			{
+				double		err = rabitq_distance(rq[qi], e, NULL) -
+					vector_metric_distance(metric, queries + (Size) qi * dim, x, dim);
+
+				seed_mean[s] += err;
+				sum_abs += fabs(err);
+			}
+		}
+		seed_mean[s] /= (double) nbase * nq;
+		mean += seed_mean[s];
+	}
+	mean /= nseeds;
+	for (int s = 0; s < nseeds; s++)
+		var += (seed_mean[s] - mean) * (seed_mean[s] - mean);
+	var /= nseeds - 1;
+	values[0] = Float8GetDatum(mean);
+	values[1] = Float8GetDatum(sqrt(var / nseeds));
+	values[2] = Float8GetDatum(sum_abs / ((double) nbase * nq * nseeds));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
