@@ -30,9 +30,11 @@
  * distance error / 99th percentile:
  *	  CNN-256 l2	  per-dimension 0.995 / 5.3e-4 / 2.5e-3,  per-vector 0.997 / 4.6e-4 / 2.4e-3
  *	  CNN-256 cosine  per-dimension 0.995 / 1.9e-4 / 7.9e-4,  per-vector 0.993 / 1.5e-4 / 5.4e-4
- *	  Fashion-MNIST pixels (integers 0..255): both lossless (step 1).
- * The per-vector form is 15-25% more precise in distance but no better in
- * ranking, and after re-ranking top-20 both reach recall 1.0; it costs 12
+ *	  Fashion-MNIST l2  per-dimension 1.000 / 1.5e-5 / 8.4e-5,  per-vector 1.000 / 9.9e-5 / 2.4e-3
+ * (the pixels are integers 0..255, so per-dimension ranges are lossless up
+ * to the query's int16 rounding; a vector's own range is not 0..255 in
+ * general).  On CNN-256 the per-vector form is 15-25% more precise in
+ * distance but no better in ranking, and after re-ranking top-20 both reach recall 1.0; it costs 12
  * more bytes per vector (a_v, s_v and sum c, for the same integer dot
  * kernel) and its l1 cannot use a query prepared once per scan (the
  * query's transform depends on each vector's a_v, s_v).  So sq8 uses
@@ -81,14 +83,15 @@
  *	  r = x - c,  o = R r / |r|  (unit, D coordinates),
  *	  bit i = (o[i] > 0),  x_bar = (2 bits - 1) / sqrt(D),
  *	  ip_bar = <x_bar, o> = sum |o[i]| / sqrt(D)  (in (0, 1]).
- * Stored element (RabitqElement, RABITQ_ELEMENT_SIZE(dim) = 12 + D / 8):
+ * Stored element (RabitqElement, RABITQ_ELEMENT_SIZE(dim) = 16 + D / 8):
  *	  float4  norm		|r|
  *	  float4  ip_bar	<x_bar, o>
+ *	  float4  cr		<c, r> (used by ip and cosine)
  *	  uint32  ones		number of 1 bits
  *	  uint8   bits[D / 8]	bit i of the code is bit (i % 8) of byte i / 8
  *
- * Query (RabitqQuery, prepared once per (query, centroid)): v = q - c for
- * l2, v = q for ip and cosine; v' = R v quantized to 4 bits per coordinate
+ * Query (RabitqQuery, prepared once per (query, centroid)): v = q - c
+ * for every metric; v' = R v quantized to 4 bits per coordinate
  * with randomised rounding (unbiased; the paper's B_q = 4), kept as 4 bit
  * planes so sum bits[i] v'[i] is sum_j 2^j popcount(bits & plane_j).
  * The estimator (the paper's Theorem 3.2, unbiased over the rotation):
@@ -97,8 +100,10 @@
  * with high probability; eps0 = RABITQ_EPS0 (1.9, the paper's choice).
  * Distances, with the bound scaled alike:
  *	  l2     |r|^2 + |v|^2 - 2 |r| <o, v>		bound 2 |r| b
- *	  ip     -(<q, c> + |r| <o, v>)			bound |r| b
- *	  cosine 1 - (<q, c> + |r| <o, v>)		bound |r| b
+ *	  ip     -(<q, c> + <c, r> + |r| <o, v>)	bound |r| b
+ *	  cosine 1 - (<q, c> + <c, r> + |r| <o, v>)	bound |r| b
+ * (<q, x> = <q, c> + <c, r> + <q - c, r>: only the last term is estimated,
+ * so ip and cosine err as little as l2, in proportion to |q - c|)
  *	  l1     not supported (not rotation invariant): raises 0A000
  * Confidence: the error is close to Gaussian (the paper, section 3.2), so
  * the share of true distances inside estimate +/- bound is about
@@ -119,9 +124,12 @@
  *
  * Bytes per stored vector (element only):
  *	  dim       none (float4)   sq8     rabitq
- *	  256       1,024           260     44
- *	  784       3,136           788     116
- *	  8,000     32,000          8,004   1,012
+ *	  256       1,024           260     48
+ *	  784       3,136           788     120
+ *	  8,000     32,000          8,004   1,016
+ * Meta data per index (or per list): sq8 parameters 8 + 8 dim bytes
+ * (2,056 / 6,280 / 64,008), the RaBitQ rotation 24 + D / 2 bytes
+ * (152 / 440 / 4,024), and for RaBitQ the centroids (4 dim bytes each).
  *
  *-------------------------------------------------------------------------
  */
@@ -267,6 +275,7 @@ typedef struct RabitqElement
 {
 	float		norm;			/* |x - c| */
 	float		ip_bar;			/* <x_bar, o> in (0, 1] */
+	float		cr;				/* <c, x - c> (ip, cosine) */
 	uint32		ones;			/* number of 1 bits */
 	uint8		bits[FLEXIBLE_ARRAY_MEMBER];	/* D / 8 bytes */
 } RabitqElement;
@@ -285,6 +294,8 @@ typedef struct RabitqQuery
 	double		delta;			/* v'[i] ~ vl + delta * code[i] */
 	double		vl;
 	double		vsum;			/* sum v'[i] */
+	double		inv_sqrt_d;		/* 1 / sqrt(D) */
+	double		bound_scale;	/* eps0 |v| / sqrt(D - 1) */
 	uint8	   *planes;			/* RABITQ_QUERY_BITS planes of D / 8 bytes */
 } RabitqQuery;
 

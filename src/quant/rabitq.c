@@ -138,17 +138,20 @@ rabitq_encode(const RabitqRotation *rot, VectorMetric metric,
 	float	   *o = palloc(sizeof(float) * pdim);
 	const float *v;
 	double		norm2 = 0.0,
-				abssum = 0.0;
+				abssum = 0.0,
+				cr = 0.0;
 	uint32		ones = 0;
 
 	rabitq_check_metric(metric);
 	v = metric_input(metric, x, rot->dim, buf);
 	for (int i = 0; i < rot->dim; i++)
 	{
-		double		r = (double) v[i] - (centroid ? centroid[i] : 0.0f);
+		double		c = centroid ? centroid[i] : 0.0;
+		double		r = (double) v[i] - c;
 
 		buf[i] = (float) r;
 		norm2 += r * r;
+		cr += c * r;
 	}
 	rabitq_rotate(rot, buf, o);
 	memset(out->bits, 0, pdim / 8);
@@ -163,6 +166,7 @@ rabitq_encode(const RabitqRotation *rot, VectorMetric metric,
 	}
 	out->norm = (float) Min(sqrt(norm2), (double) FLT_MAX);
 	out->ones = ones;
+	out->cr = (float) cr;
 	/* <x_bar, o> = sum |o[i]| / (|o| sqrt(D)); 1 for a zero residual */
 	out->ip_bar = norm2 > 0.0 && abssum > 0.0 ?
 		(float) Min(1.0, abssum / (sqrt(norm2) * sqrt((double) pdim))) : 1.0f;
@@ -201,7 +205,7 @@ rabitq_prepare_query(const RabitqRotation *rot, VectorMetric metric,
 	for (int i = 0; i < rot->dim; i++)
 	{
 		double		c = centroid ? centroid[i] : 0.0;
-		double		vi = metric == VECTOR_METRIC_L2 ? v[i] - c : v[i];
+		double		vi = v[i] - c;
 
 		qc += (double) v[i] * c;
 		buf[i] = (float) vi;
@@ -220,6 +224,8 @@ rabitq_prepare_query(const RabitqRotation *rot, VectorMetric metric,
 	rq->vsum = vsum;
 	rq->vl = lo;
 	rq->delta = (hi - lo) / levels;
+	rq->inv_sqrt_d = 1.0 / sqrt((double) pdim);
+	rq->bound_scale = RABITQ_EPS0 * rq->vnorm / sqrt((double) pdim - 1.0);
 
 	/*
 	 * Randomised rounding (the paper, section 3.3.1): code floor(t + u), u
@@ -247,14 +253,13 @@ rabitq_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
 	double		dot = (double) q->kernels->bits_dot(q->planes, RABITQ_QUERY_BITS,
 													e->bits, q->pdim / 8);
 	double		sum_xv = q->delta * dot + q->vl * e->ones;
-	double		sqrt_d = sqrt((double) q->pdim);
 	double		ip_bar = e->ip_bar;
-	double		est = (2.0 * sum_xv - q->vsum) / sqrt_d / ip_bar;	/* ~ <o, v> */
-	double		b = RABITQ_EPS0 * q->vnorm *
-		sqrt(Max(0.0, 1.0 - ip_bar * ip_bar) / (ip_bar * ip_bar)) /
-		sqrt((double) q->pdim - 1.0);
+	double		est = (2.0 * sum_xv - q->vsum) * q->inv_sqrt_d / ip_bar;	/* ~ <o, v> */
 	double		norm = e->norm;
+	double		b = 0.0;
 
+	if (bound)
+		b = q->bound_scale * sqrt(Max(0.0, 1.0 - ip_bar * ip_bar)) / ip_bar;
 	switch (q->metric)
 	{
 		case VECTOR_METRIC_L2:
@@ -264,11 +269,11 @@ rabitq_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
 		case VECTOR_METRIC_IP:
 			if (bound)
 				*bound = norm * b;
-			return -(q->qc + norm * est);
+			return -(q->qc + e->cr + norm * est);
 		case VECTOR_METRIC_COSINE:
 			if (bound)
 				*bound = norm * b;
-			return 1.0 - (q->qc + norm * est);
+			return 1.0 - (q->qc + e->cr + norm * est);
 		default:
 			elog(ERROR, "unknown metric %d", (int) q->metric);
 	}
