@@ -38,7 +38,7 @@ $py "$here/../lib/fmnist.py" copy test 100 | psql -X -q -c "COPY bq_test FROM ST
 sets="fmnist784:bq_train:bq_test:l2"
 if cnn_model_dir bench_quant; then
   q "SELECT vsim.create_model('bq_embed', 'fashion_mnist_embed256.onnx',
-       options => '{\"output\": \"embedding\", \"input_scale\": 0.00392156862745098}')" >/dev/null
+       options => '{\"output\": \"embedding\", \"input_scale\": 0.00392156862745098}', replace => true)" >/dev/null
   q "CREATE TABLE bq_etrain AS SELECT id, vsim.embed('bq_embed', v::real[]) AS v FROM bq_train;
      CREATE TABLE bq_etest AS SELECT id, vsim.embed('bq_embed', v::real[]) AS v FROM bq_test"
   sets="$sets cnn256:bq_etrain:bq_etest:l2 cnn256:bq_etrain:bq_etest:cosine"

@@ -21,6 +21,7 @@
 #include "miscadmin.h"
 #include "quant/quant.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"
 #include "vector/vector.h"
 
 PG_MODULE_MAGIC;
@@ -646,7 +647,25 @@ quant_bench(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("n and reps must be at least 1")));
+#if PG_VERSION_NUM >= 150000
 	InitMaterializedSRF(fcinfo, 0);
+#else
+	{
+		TupleDesc	tupdesc;
+		MemoryContext old;
+
+		if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+			!(rsinfo->allowedModes & SFRM_Materialize))
+			elog(ERROR, "quant_bench must be called in a context that accepts a set");
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		rsinfo->returnMode = SFRM_Materialize;
+		rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+		rsinfo->setDesc = CreateTupleDescCopy(tupdesc);
+		MemoryContextSwitchTo(old);
+	}
+#endif
 	nsets = kernel_sets(sets, vsets);
 	rng_state = 7;
 	data = palloc(sizeof(float) * (Size) n * dim);
