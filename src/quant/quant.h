@@ -131,6 +131,26 @@
  * (2,056 / 6,280 / 64,008), the RaBitQ rotation 24 + D / 2 bytes
  * (152 / 440 / 4,024), and for RaBitQ the centroids (4 dim bytes each).
  *
+ *
+ * ---------------------------------------------------------------------
+ * How an index method's element-type descriptor plugs these in (proposal)
+ * ---------------------------------------------------------------------
+ *	  stored_size(dim)	none 4 dim; sq8 SQ8_ELEMENT_SIZE; rabitq RABITQ_ELEMENT_SIZE
+ *	  train(sample)		sq8: sq8_train on the build sample -> Sq8Params in the
+ *						meta pages; rabitq: rabitq_rotation_init(dim, seed)
+ *						-> RabitqRotation in the meta pages, plus a centroid
+ *						(IVFFlat: each list's; HNSW: the sample mean)
+ *	  store(floats)		sq8_encode / rabitq_encode(rot, metric, x, centroid)
+ *	  to_floats(elem)	sq8_decode (approximate); rabitq has no decoder: the
+ *						exact vector comes from the heap or a full-precision
+ *						copy, which re-ranking needs anyway
+ *	  prepare(query)	once per scan (rabitq: once per probed list, as the
+ *						centroid changes): sq8_prepare_query / rabitq_prepare_query
+ *	  distance(prep, elem)	sq8_distance; rabitq_distance, whose bound gives
+ *						a lower bound (estimate - bound) for deciding which
+ *						candidates to re-rank exactly
+ * HNSW graph building needs element-to-element distances: keep the build's
+ * floats in memory, or decode an sq8 element and prepare it as a query.
  *-------------------------------------------------------------------------
  */
 #ifndef VSIM_QUANT_H
