@@ -100,6 +100,13 @@ stage_install() {
     cp -a "$sharedir" "$VSIM_STAGE$(dirname "$sharedir")/"
   fi
   make -C "$VSIM_ROOT" -s install DESTDIR="$VSIM_STAGE" PG_CONFIG="$PG_CONFIG" >/dev/null
+  # test-only modules (test/modules/*: C-level tests of internal APIs),
+  # installed into the staged server only, never by "make install"
+  local mod
+  for mod in "$VSIM_ROOT"/test/modules/*/; do
+    [ -f "$mod/Makefile" ] || continue
+    make -C "$mod" -s install DESTDIR="$VSIM_STAGE" PG_CONFIG="$PG_CONFIG" >/dev/null
+  done
   chmod -R a+rX "$VSIM_ROOT/build"
   STAGE_BINDIR=$VSIM_STAGE$bindir
   STAGE_PKGLIBDIR=$VSIM_STAGE$pkglibdir

@@ -49,7 +49,7 @@ typedef struct Vector
 extern Vector *new_vector(int dim);
 
 /* Raise 22000 / 54000 unless 1 <= dim <= VECTOR_MAX_DIM. */
-extern void vector_check_dim(int dim);
+extern PGDLLEXPORT void vector_check_dim(int dim);
 
 /* Raise 22000 (data_exception) unless a and b have the same dimensions. */
 extern void vector_check_same_dims(const Vector *a, const Vector *b);
@@ -86,7 +86,7 @@ extern float *vector_parse_text(const char *str, const char *typname,
  * when x is all zeros.  The one normalisation of vsim: l2_normalize(), the
  * embedding outputs, spherical k-means.
  */
-extern bool vector_l2_normalize_into(const float *x, int n, float *out);
+extern PGDLLEXPORT bool vector_l2_normalize_into(const float *x, int n, float *out);
 
 /*
  * vector_check_typmod: check that `v` has `typmod` dimensions (typmod -1
@@ -177,10 +177,14 @@ typedef struct VectorKernels
 /* The kernels in use; never NULL after vector_init(). */
 extern const VectorKernels *vector_kernels;
 
-/* Portable and x86 kernel tables; the x86 ones are NULL off x86-64. */
-extern const VectorKernels vector_kernels_portable;
-extern const VectorKernels *vector_kernels_avx2(void);
-extern const VectorKernels *vector_kernels_avx512(void);
+/*
+ * Portable and x86 kernel tables; the x86 ones are NULL off x86-64.
+ * PGDLLEXPORT here and below: called by test/modules/vsim_quant_test,
+ * which PG 16+ could not link against otherwise (-fvisibility=hidden).
+ */
+extern PGDLLEXPORT const VectorKernels vector_kernels_portable;
+extern PGDLLEXPORT const VectorKernels *vector_kernels_avx2(void);
+extern PGDLLEXPORT const VectorKernels *vector_kernels_avx512(void);
 
 /*
  * Cosine distance 1 - a.b / (|a| |b|) in double precision from the parts
@@ -263,8 +267,8 @@ extern VectorMetric vector_index_metric(Relation index, AttrNumber attno);
  * FLT_MAX) the distance is recomputed in double, so it is never a spurious
  * Infinity.  The SQL distance functions are built on this too.
  */
-extern double vector_metric_distance(VectorMetric metric,
-									 const float *a, const float *b, int dim);
+extern PGDLLEXPORT double vector_metric_distance(VectorMetric metric,
+												 const float *a, const float *b, int dim);
 
 /*
  * vector_metric_to_sql: convert an index-order distance back to the value

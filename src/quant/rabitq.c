@@ -1,0 +1,281 @@
+/*-------------------------------------------------------------------------
+ *
+ * rabitq.c
+ *	  RaBitQ (Gao & Long, SIGMOD 2024): a seeded structured random rotation,
+ *	  1-bit codes of the rotated, normalised residual to a centroid with
+ *	  their correction factors, queries quantized to 4-bit planes, and the
+ *	  unbiased distance estimator with its error bound (quant.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "miscadmin.h"
+#include "quant/quant.h"
+
+/* splitmix64 (Steele, Lea & Flood, OOPSLA 2014): small and reproducible */
+static inline uint64
+splitmix64(uint64 *state)
+{
+	uint64		z = (*state += UINT64CONST(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+/* largest power of two <= n (n >= 1) */
+static int
+pow2_floor(int n)
+{
+	int			p = 1;
+
+	while (p * 2 <= n)
+		p *= 2;
+	return p;
+}
+
+/* x[0..len) = H x / sqrt(len), H the Walsh-Hadamard matrix; len a power of 2 */
+static void
+fht(float *x, int len)
+{
+	float		norm = (float) (1.0 / sqrt((double) len));
+
+	for (int h = 1; h < len; h *= 2)
+		for (int i = 0; i < len; i += 2 * h)
+			for (int j = i; j < i + h; j++)
+			{
+				float		a = x[j],
+							b = x[j + h];
+
+				x[j] = a + b;
+				x[j + h] = a - b;
+			}
+	for (int i = 0; i < len; i++)
+		x[i] *= norm;
+}
+
+RabitqRotation *
+rabitq_rotation_init(int dim, uint64 seed)
+{
+	RabitqRotation *rot;
+	uint64		state = seed;
+	int			nbytes;
+
+	vector_check_dim(dim);
+	rot = palloc0(RABITQ_ROTATION_SIZE(dim));
+	rot->dim = dim;
+	rot->pdim = RABITQ_PADDED_DIM(dim);
+	rot->rounds = RABITQ_ROUNDS;
+	rot->seed = seed;
+	nbytes = rot->rounds * rot->pdim / 8;
+	for (int i = 0; i < nbytes; i += 8)
+	{
+		uint64		w = splitmix64(&state);
+
+		memcpy(rot->signs + i, &w, Min(8, nbytes - i));
+	}
+	return rot;
+}
+
+void
+rabitq_rotate(const RabitqRotation *rot, const float *x, float *out)
+{
+	int			len = pow2_floor(rot->pdim);
+
+	memcpy(out, x, sizeof(float) * rot->dim);
+	memset(out + rot->dim, 0, sizeof(float) * (rot->pdim - rot->dim));
+	for (int r = 0; r < rot->rounds; r++)
+	{
+		const uint8 *s = rot->signs + (Size) r * rot->pdim / 8;
+
+		for (int i = 0; i < rot->pdim; i++)
+			if (s[i / 8] & (1 << (i % 8)))
+				out[i] = -out[i];
+		fht(out, len);
+		if (len < rot->pdim)
+			fht(out + rot->pdim - len, len);
+	}
+}
+
+void
+rabitq_check_metric(VectorMetric metric)
+{
+	if (metric != VECTOR_METRIC_L2 && metric != VECTOR_METRIC_IP &&
+		metric != VECTOR_METRIC_COSINE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("rabitq quantization does not support the %s metric",
+						vector_metric_name(metric)),
+				 errhint("Use quantization sq8 or none for this metric.")));
+}
+
+/*
+ * The vector the codec works on: x itself, or x normalised for cosine
+ * (into buf).  An all-zero vector has no direction: 22000.
+ */
+static const float *
+metric_input(VectorMetric metric, const float *x, int dim, float *buf)
+{
+	if (metric != VECTOR_METRIC_COSINE)
+		return x;
+	if (!vector_l2_normalize_into(x, dim, buf))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot quantize a zero vector for cosine distance")));
+	return buf;
+}
+
+void
+rabitq_encode(const RabitqRotation *rot, VectorMetric metric,
+			  const float *x, const float *centroid, RabitqElement *out)
+{
+	int			pdim = rot->pdim;
+	float	   *buf = palloc(sizeof(float) * rot->dim);
+	float	   *o = palloc(sizeof(float) * pdim);
+	const float *v;
+	double		norm2 = 0.0,
+				abssum = 0.0,
+				cr = 0.0;
+	uint32		ones = 0;
+
+	rabitq_check_metric(metric);
+	v = metric_input(metric, x, rot->dim, buf);
+	for (int i = 0; i < rot->dim; i++)
+	{
+		double		c = centroid ? centroid[i] : 0.0;
+		double		r = (double) v[i] - c;
+
+		buf[i] = (float) r;
+		norm2 += r * r;
+		cr += c * r;
+	}
+	rabitq_rotate(rot, buf, o);
+	memset(out->bits, 0, pdim / 8);
+	for (int i = 0; i < pdim; i++)
+	{
+		abssum += fabs((double) o[i]);
+		if (o[i] > 0.0f)
+		{
+			out->bits[i / 8] |= (uint8) (1 << (i % 8));
+			ones++;
+		}
+	}
+	out->norm = (float) Min(sqrt(norm2), (double) FLT_MAX);
+	out->ones = ones;
+	out->cr = (float) cr;
+	/* <x_bar, o> = sum |o[i]| / (|o| sqrt(D)); 1 for a zero residual */
+	out->ip_bar = norm2 > 0.0 && abssum > 0.0 ?
+		(float) Min(1.0, abssum / (sqrt(norm2) * sqrt((double) pdim))) : 1.0f;
+	pfree(buf);
+	pfree(o);
+}
+
+RabitqQuery *
+rabitq_prepare_query(const RabitqRotation *rot, VectorMetric metric,
+					 const float *q, const float *centroid)
+{
+	int			pdim = rot->pdim;
+	int			levels = (1 << RABITQ_QUERY_BITS) - 1;
+	RabitqQuery *rq = palloc0(sizeof(RabitqQuery));
+	float	   *buf = palloc(sizeof(float) * rot->dim);
+	float	   *vr = palloc(sizeof(float) * pdim);
+	const float *v;
+	double		vv = 0.0,
+				qc = 0.0,
+				lo = DBL_MAX,
+				hi = -DBL_MAX,
+				vsum = 0.0;
+	uint64		state = rot->seed ^ UINT64CONST(0x5bd1e9955bd1e995);
+
+	rabitq_check_metric(metric);
+	rq->metric = metric;
+	rq->pdim = pdim;
+	rq->kernels = quant_kernels();
+	rq->planes = palloc0(RABITQ_QUERY_BITS * pdim / 8);
+
+	/* a zero query under cosine stays zero: every estimate is then 1 */
+	if (metric == VECTOR_METRIC_COSINE && !vector_l2_normalize_into(q, rot->dim, buf))
+		v = buf;
+	else
+		v = metric_input(metric, q, rot->dim, buf);
+	for (int i = 0; i < rot->dim; i++)
+	{
+		double		c = centroid ? centroid[i] : 0.0;
+		double		vi = v[i] - c;
+
+		qc += (double) v[i] * c;
+		buf[i] = (float) vi;
+		vv += vi * vi;
+	}
+	rabitq_rotate(rot, buf, vr);
+	for (int i = 0; i < pdim; i++)
+	{
+		lo = Min(lo, (double) vr[i]);
+		hi = Max(hi, (double) vr[i]);
+		vsum += vr[i];
+	}
+	rq->vv = vv;
+	rq->vnorm = sqrt(vv);
+	rq->qc = qc;
+	rq->vsum = vsum;
+	rq->vl = lo;
+	rq->delta = (hi - lo) / levels;
+	rq->inv_sqrt_d = 1.0 / sqrt((double) pdim);
+	rq->bound_scale = RABITQ_EPS0 * rq->vnorm / sqrt((double) pdim - 1.0);
+
+	/*
+	 * Randomised rounding (the paper, section 3.3.1): code floor(t + u), u
+	 * uniform in [0, 1), so the expected decoded value is v'[i] exactly.
+	 */
+	for (int i = 0; i < pdim; i++)
+	{
+		double		t = rq->delta > 0.0 ? ((double) vr[i] - lo) / rq->delta : 0.0;
+		double		u = (double) (splitmix64(&state) >> 11) * (1.0 / 9007199254740992.0);
+		int			code = (int) floor(t + u);
+
+		code = Max(0, Min(levels, code));
+		for (int j = 0; j < RABITQ_QUERY_BITS; j++)
+			if (code & (1 << j))
+				rq->planes[(Size) j * pdim / 8 + i / 8] |= (uint8) (1 << (i % 8));
+	}
+	pfree(buf);
+	pfree(vr);
+	return rq;
+}
+
+double
+rabitq_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
+{
+	double		dot = (double) q->kernels->bits_dot(q->planes, RABITQ_QUERY_BITS,
+													e->bits, q->pdim / 8);
+	double		sum_xv = q->delta * dot + q->vl * e->ones;
+	double		ip_bar = e->ip_bar;
+	double		est = (2.0 * sum_xv - q->vsum) * q->inv_sqrt_d / ip_bar;	/* ~ <o, v> */
+	double		norm = e->norm;
+	double		b = 0.0;
+
+	if (bound)
+		b = q->bound_scale * sqrt(Max(0.0, 1.0 - ip_bar * ip_bar)) / ip_bar;
+	switch (q->metric)
+	{
+		case VECTOR_METRIC_L2:
+			if (bound)
+				*bound = 2.0 * norm * b;
+			return norm * norm + q->vv - 2.0 * norm * est;
+		case VECTOR_METRIC_IP:
+			if (bound)
+				*bound = norm * b;
+			return -(q->qc + e->cr + norm * est);
+		case VECTOR_METRIC_COSINE:
+			if (bound)
+				*bound = norm * b;
+			return 1.0 - (q->qc + e->cr + norm * est);
+		default:
+			elog(ERROR, "unknown metric %d", (int) q->metric);
+	}
+	return 0.0;					/* keep the compiler quiet */
+}
