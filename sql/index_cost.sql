@@ -85,4 +85,11 @@ SELECT op, pg_temp.cost_per_row('cost_wide', format('v %s v', op)) >
        10 * pg_temp.cost_per_row('cost_narrow', format('v %s v', op)) AS wide_costs_more
   FROM unnest(array['<->', '<=>', '<#>', '<+>']) op;
 
-DROP TABLE cost_items, cost_tiny, cost_wide, cost_narrow;
+-- and so do halfvec's
+CREATE TABLE cost_hwide (v halfvec(784));
+CREATE TABLE cost_hnarrow (v halfvec(16));
+SELECT op, pg_temp.cost_per_row('cost_hwide', format('v %s v', op)) >
+       10 * pg_temp.cost_per_row('cost_hnarrow', format('v %s v', op)) AS wide_costs_more
+  FROM unnest(array['<->', '<=>', '<#>', '<+>']) op;
+
+DROP TABLE cost_items, cost_tiny, cost_wide, cost_narrow, cost_hwide, cost_hnarrow;

@@ -480,3 +480,14 @@ ALTER FUNCTION inner_product(vector, vector) SUPPORT vsim_distance_support;
 ALTER FUNCTION vector_negative_inner_product(vector, vector) SUPPORT vsim_distance_support;
 ALTER FUNCTION cosine_distance(vector, vector) SUPPORT vsim_distance_support;
 ALTER FUNCTION l1_distance(vector, vector) SUPPORT vsim_distance_support;
+
+-- halfvec distances are priced the same way (two bytes per element)
+CREATE FUNCTION vsim_halfvec_distance_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim_halfvec_distance_support(internal) IS 'planner support of the halfvec distance functions: a cost per call from the dimensions and TOAST storage of the operands';
+ALTER FUNCTION l2_distance(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
+ALTER FUNCTION halfvec_l2_squared_distance(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
+ALTER FUNCTION inner_product(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
+ALTER FUNCTION halfvec_negative_inner_product(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
+ALTER FUNCTION cosine_distance(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
+ALTER FUNCTION l1_distance(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;

@@ -217,14 +217,16 @@ extern void vector_init(void);
  * and the other cost settings, i.e. cpu_operator_cost * a multiplier) of one
  * distance between two `dims`-element vectors already in memory; dims <= 0
  * (unknown) assumes 128.  Used by the index methods' cost estimates and by
- * vsim_distance_support, the planner support function of the vector
- * distance functions, which adds the TOAST fetch of out-of-line operands.
+ * vsim_distance_support and vsim_halfvec_distance_support, the planner
+ * support functions of the vector and halfvec distance functions, which add
+ * the TOAST fetch of out-of-line operands.
  */
 extern double vector_distance_cost(int dims);
 
 /*
- * vector_expr_dims: the dimensions of `expr`, an expression of type vector:
- * its typmod (vector(n)), else the length of a non-NULL constant, else -1.
+ * vector_expr_dims: the dimensions of `expr`, an expression of type vector
+ * or halfvec (same header): its typmod (vector(n)), else the length of a
+ * non-NULL constant, else -1.
  */
 extern int	vector_expr_dims(struct Node *expr);
 

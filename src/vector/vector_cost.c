@@ -9,8 +9,9 @@
  * takes 3144 bytes; rows over about 2 kB are TOASTed) must first be fetched
  * from the TOAST table, which costs far more than the arithmetic.  With
  * procost 1 a sequential scan and sort of 784-d vectors cost as little as
- * one of 3-d vectors, so the distance functions of the dense vector type
- * have a planner support function (vsim_distance_support) that prices
+ * one of 3-d vectors, so the distance functions of the dense vector types
+ * have planner support functions (vsim_distance_support for vector,
+ * vsim_halfvec_distance_support for halfvec) that price
  * each call from the expression: its dimensions (the column's typmod, or a
  * constant operand's length) and, for a column whose ANALYZE statistics
  * show values stored out of line or compressed, the TOAST chunks read.
@@ -72,11 +73,12 @@ vector_expr_dims(Node *expr)
 /*
  * The cost of detoasting `arg` before each call, when it is a column of a
  * table whose statistics say its values are stored out of line or
- * compressed (an average stored width under half the raw size of a vector
- * of `dims` elements); 0 otherwise, and without statistics.
+ * compressed (an average stored width under half the raw size of a value
+ * of `dims` elements of `elem_bytes` bytes each); 0 otherwise, and without
+ * statistics.
  */
 static double
-vector_detoast_cost(PlannerInfo *root, Node *arg, int dims)
+vector_detoast_cost(PlannerInfo *root, Node *arg, int dims, int elem_bytes)
 {
 	Var		   *var;
 	RangeTblEntry *rte;
@@ -94,19 +96,22 @@ vector_detoast_cost(PlannerInfo *root, Node *arg, int dims)
 	if (rte == NULL || rte->rtekind != RTE_RELATION)
 		return 0;
 	width = get_attavgwidth(rte->relid, var->varattno);
-	raw = VARHDRSZ + VECTOR_SIZE(dims);
+	raw = VARHDRSZ + offsetof(Vector, x) + (double) elem_bytes * dims;
 	if (width <= 0 || width >= raw / 2)
 		return 0;
 	return cpu_operator_cost * VECTOR_COST_DETOAST_CHUNK *
 		ceil(raw / TOAST_MAX_CHUNK_SIZE);
 }
 
-PG_FUNCTION_INFO_V1(vsim_distance_support);
-
-Datum
-vsim_distance_support(PG_FUNCTION_ARGS)
+/*
+ * The SupportRequestCost answer for a distance between two dense values
+ * of `elem_bytes`-byte elements (vector: 4, halfvec: 2; both types have
+ * vector's header, so vector_expr_dims reads either); NULL for any other
+ * request.
+ */
+static Node *
+distance_support(Node *rawreq, int elem_bytes)
 {
-	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
 	SupportRequestCost *req;
 	List	   *args = NIL;
 	ListCell   *lc;
@@ -114,7 +119,7 @@ vsim_distance_support(PG_FUNCTION_ARGS)
 	double		cost;
 
 	if (!IsA(rawreq, SupportRequestCost))
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 	req = (SupportRequestCost *) rawreq;
 	if (req->node != NULL && IsA(req->node, FuncExpr))
 		args = ((FuncExpr *) req->node)->args;
@@ -125,9 +130,24 @@ vsim_distance_support(PG_FUNCTION_ARGS)
 		dims = Max(dims, vector_expr_dims(lfirst(lc)));
 	cost = vector_distance_cost(dims);
 	foreach(lc, args)
-		cost += vector_detoast_cost(req->root, lfirst(lc), dims);
+		cost += vector_detoast_cost(req->root, lfirst(lc), dims, elem_bytes);
 
 	req->startup = 0;
 	req->per_tuple = cost;
-	PG_RETURN_POINTER(req);
+	return (Node *) req;
+}
+
+PG_FUNCTION_INFO_V1(vsim_distance_support);
+PG_FUNCTION_INFO_V1(vsim_halfvec_distance_support);
+
+Datum
+vsim_distance_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(distance_support((Node *) PG_GETARG_POINTER(0), sizeof(float)));
+}
+
+Datum
+vsim_halfvec_distance_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(distance_support((Node *) PG_GETARG_POINTER(0), sizeof(uint16)));
 }
