@@ -147,6 +147,7 @@ def measure(label, conn, shards_n, citus, queries, truth, args, workers=None, sh
                     f"ORDER BY v <=> %s::vector LIMIT {args.k}", (q, q))
         plan = "\n".join(r[0] for r in cur.fetchall())
         emit(event="explain", config=label, index_scans=plan.count("Index Scan"),
+             seq_scans=plan.count("Seq Scan"),
              plan=[ln for ln in plan.split("\n") if "Execution Time" in ln or "Task Count" in ln])
 
 
