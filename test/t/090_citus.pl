@@ -13,6 +13,7 @@
 #     its recall@10 is within 0.02 of a single node's;
 #   - hnsw.ef_search set with SET LOCAL reaches the shard queries
 #     (citus.propagate_set_commands = 'local'), a plain SET does not;
+#   - halfvec (HNSW on every shard) and sparsevec (exact) columns;
 #   - a filtered query, a CROSS JOIN LATERAL similarity join from a
 #     reference table of queries;
 #   - hnsw.ef_search set with ALTER ROLE reaches the workers too;
@@ -235,6 +236,33 @@ $explain = cq(qq{SET citus.explain_all_tasks = on;
 is(scalar(@scans), 4, 'EXPLAIN shows an IVFFlat index scan on each of the 4 shards');
 my $ivf_all = dist_topk('SET LOCAL citus.propagate_set_commands = local; SET LOCAL ivfflat.probes = 10;', '');
 is(recall($exact, $ivf_all), 1, 'distributed IVFFlat probing every list returns the exact top-10');
+
+# --- halfvec and sparsevec columns ---------------------------------------------------
+# The same embeddings as halfvec (HNSW on every shard) and sparsevec (exact
+# search): the distributed top-10 at a high ef_search equals the exact
+# distributed top-10 on the halfvec column, and sparsevec gives the exact
+# top-10 of the vectors it holds (the same float4 values as items.v).
+cq(q{CREATE TABLE hitems (id int PRIMARY KEY, h halfvec(256), s sparsevec(256));
+	SELECT create_distributed_table('hitems', 'id', colocate_with => 'items');
+	INSERT INTO hitems SELECT id, v::halfvec(256), v::sparsevec(256) FROM items;
+	CREATE INDEX hitems_hnsw ON hitems USING hnsw (h halfvec_cosine_ops)});
+my $hq = cq('SELECT e::halfvec(256) FROM queries WHERE id = 1');
+my $htop = sub {
+	my ($settings) = @_;
+	return cq(qq{BEGIN; SET LOCAL citus.propagate_set_commands = local; $settings
+		SELECT string_agg(id::text, ' ' ORDER BY d, id) FROM (
+			SELECT id, h <=> '$hq' AS d FROM hitems ORDER BY h <=> '$hq' LIMIT $k) s; COMMIT;});
+};
+$explain = cq(qq{SET citus.explain_all_tasks = on;
+	EXPLAIN (COSTS OFF) SELECT id FROM hitems ORDER BY h <=> '$hq' LIMIT 10});
+@scans = $explain =~ /Index Scan using hitems_hnsw_\d+ on hitems_\d+/g;
+is(scalar(@scans), 4, 'halfvec: an HNSW index scan on each of the 4 shards');
+is($htop->('SET LOCAL hnsw.ef_search = 400;'), $htop->('SET LOCAL enable_indexscan = off;'),
+	'halfvec: the distributed index top-10 at ef_search 400 is the exact one');
+my $sq = cq('SELECT e::sparsevec(256) FROM queries WHERE id = 1');
+is(cq(qq{SELECT string_agg(id::text, ' ' ORDER BY d, id) FROM (
+		SELECT id, s <=> '$sq' AS d FROM hitems ORDER BY s <=> '$sq' LIMIT $k) s}),
+	join(' ', @{ $exact->{1} }), 'sparsevec: the distributed exact top-10 is the single node\'s');
 
 # --- filters and joins ---------------------------------------------------------------
 my $f_single = $single->safe_psql('postgres', qq{SET enable_indexscan = off;
