@@ -8,7 +8,8 @@
 # exits non-zero on any failure.
 #
 # Environment: VSIM_TAP_TESTS limits the TAP files run (e.g. test/t/010_*);
-# VSIM_DATA is the data directory (models and corpora, default ../shared/data
+# VSIM_REGRESS_TESTS limits the pg_regress tests run (names from sql/, e.g.
+# "hnsw ivf"; "none" runs none); VSIM_DATA is the data directory (models and corpora, default ../shared/data
 # beside the checkout) for the tests that need it; they skip without it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -30,26 +31,29 @@ passed=0
 failed=0
 
 # --- pg_regress -------------------------------------------------------------
-tests=$(make -s -C "$VSIM_ROOT" print-regress 2>/dev/null)
-log "pg_regress: $(echo "$tests" | wc -w) tests"
-set +e
-as_pg "$PGXS_DIR/src/test/regress/pg_regress" \
-  --temp-instance="$work/regress-instance" \
-  --temp-config="$VSIM_ROOT/test/regress.conf" \
-  --bindir="$STAGE_BINDIR" \
-  --inputdir="$VSIM_ROOT" \
-  --outputdir="$work/regress" \
-  --load-extension=vsim \
-  $tests 2>&1 | tee "$work/regress.log"
-rc=${PIPESTATUS[0]}
-set -e
-n_fail=$(grep -cE '\.\.\. FAILED|failed \(ignored\)' "$work/regress.log" || true)
-n_ok=$(grep -cE '\.\.\. ok' "$work/regress.log" || true)
-passed=$((passed + n_ok))
-failed=$((failed + n_fail))
-if [ "$rc" -ne 0 ]; then
-  [ "$n_fail" -gt 0 ] || failed=$((failed + 1))
-  [ -f "$work/regress/regression.diffs" ] && cat "$work/regress/regression.diffs"
+tests=${VSIM_REGRESS_TESTS:-$(make -s -C "$VSIM_ROOT" print-regress 2>/dev/null)}
+[ "$tests" != none ] || tests=
+if [ -n "$tests" ]; then
+  log "pg_regress: $(echo "$tests" | wc -w) tests"
+  set +e
+  as_pg "$PGXS_DIR/src/test/regress/pg_regress" \
+    --temp-instance="$work/regress-instance" \
+    --temp-config="$VSIM_ROOT/test/regress.conf" \
+    --bindir="$STAGE_BINDIR" \
+    --inputdir="$VSIM_ROOT" \
+    --outputdir="$work/regress" \
+    --load-extension=vsim \
+    $tests 2>&1 | tee "$work/regress.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  n_fail=$(grep -cE '\.\.\. FAILED|failed \(ignored\)' "$work/regress.log" || true)
+  n_ok=$(grep -cE '\.\.\. ok' "$work/regress.log" || true)
+  passed=$((passed + n_ok))
+  failed=$((failed + n_fail))
+  if [ "$rc" -ne 0 ]; then
+    [ "$n_fail" -gt 0 ] || failed=$((failed + 1))
+    [ -f "$work/regress/regression.diffs" ] && cat "$work/regress/regression.diffs"
+  fi
 fi
 
 # --- TAP ----------------------------------------------------------------------
