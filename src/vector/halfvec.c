@@ -136,15 +136,7 @@ halfvec_from_floats(const float *x, int n)
 static void
 halfvec_check_dim(int dim)
 {
-	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("halfvec must have at least 1 dimension")));
-	if (dim > HALFVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("halfvec cannot have more than %d dimensions",
-						HALFVEC_MAX_DIM)));
+	vector_check_dim_of("halfvec", dim, HALFVEC_MAX_DIM);
 }
 
 HalfVector *
@@ -230,26 +222,8 @@ PG_FUNCTION_INFO_V1(halfvec_typmod_in);
 Datum
 halfvec_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *mods;
-	int			n;
-
-	mods = ArrayGetIntegerTypmods(ta, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier"),
-				 errdetail("Type halfvec takes exactly one modifier, its number of dimensions.")));
-	if (mods[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec must be at least 1")));
-	if (mods[0] > HALFVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type halfvec cannot exceed %d",
-						HALFVEC_MAX_DIM)));
-	PG_RETURN_INT32(mods[0]);
+	PG_RETURN_INT32(vector_typmod_parse(PG_GETARG_ARRAYTYPE_P(0), "halfvec",
+										HALFVEC_MAX_DIM));
 }
 
 /*
@@ -263,25 +237,10 @@ halfvec_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	int16		dim,
-				reserved;
-	HalfVector *h;
+	int			dim = vector_recv_header(buf, "halfvec", HALFVEC_MAX_DIM,
+										 sizeof(uint16));
+	HalfVector *h = new_halfvec(dim);
 
-	dim = pq_getmsgint(buf, sizeof(int16));
-	reserved = pq_getmsgint(buf, sizeof(int16));
-	if (reserved != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type halfvec"),
-				 errdetail("The reserved field must be 0, not %d.", reserved)));
-	halfvec_check_dim(dim);
-	if (buf->len - buf->cursor != (int) sizeof(uint16) * dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type halfvec"),
-				 errdetail("A halfvec of %d dimensions needs %d bytes of elements, got %d.",
-						   dim, (int) sizeof(uint16) * dim, buf->len - buf->cursor)));
-	h = new_halfvec(dim);
 	for (int i = 0; i < dim; i++)
 	{
 		float		f;
@@ -471,54 +430,7 @@ args_distance(FunctionCallInfo fcinfo, VectorMetric metric)
 	return halfvec_metric_distance(metric, a->x, b->x, a->dim);
 }
 
-/* l2_distance(halfvec, halfvec) -> float8, operator <-> */
-PG_FUNCTION_INFO_V1(halfvec_l2_distance);
-Datum
-halfvec_l2_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(vector_metric_to_sql(VECTOR_METRIC_L2,
-										  args_distance(fcinfo, VECTOR_METRIC_L2)));
-}
-
-/* halfvec_l2_squared_distance(halfvec, halfvec) -> float8 */
-PG_FUNCTION_INFO_V1(halfvec_l2_squared_distance);
-Datum
-halfvec_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_L2));
-}
-
-/* inner_product(halfvec, halfvec) -> float8 */
-PG_FUNCTION_INFO_V1(halfvec_inner_product);
-Datum
-halfvec_inner_product(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(-args_distance(fcinfo, VECTOR_METRIC_IP));
-}
-
-/* halfvec_negative_inner_product(halfvec, halfvec) -> float8, operator <#> */
-PG_FUNCTION_INFO_V1(halfvec_negative_inner_product);
-Datum
-halfvec_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_IP));
-}
-
-/* cosine_distance(halfvec, halfvec) -> float8 in [0, 2], operator <=> */
-PG_FUNCTION_INFO_V1(halfvec_cosine_distance);
-Datum
-halfvec_cosine_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_COSINE));
-}
-
-/* l1_distance(halfvec, halfvec) -> float8, operator <+> */
-PG_FUNCTION_INFO_V1(halfvec_l1_distance);
-Datum
-halfvec_l1_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_L1));
-}
+VECTOR_DISTANCE_SQL_FUNCTIONS(halfvec, args_distance);
 
 /* ---------------------------------------------------------------------
  * Functions

@@ -343,26 +343,8 @@ PG_FUNCTION_INFO_V1(sparsevec_typmod_in);
 Datum
 sparsevec_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
-	int32	   *mods;
-	int			n;
-
-	mods = ArrayGetIntegerTypmods(ta, &n);
-	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid type modifier"),
-				 errdetail("Type sparsevec takes exactly one modifier, its number of dimensions.")));
-	if (mods[0] < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec must be at least 1")));
-	if (mods[0] > SPARSEVEC_MAX_DIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type sparsevec cannot exceed %d",
-						SPARSEVEC_MAX_DIM)));
-	PG_RETURN_INT32(mods[0]);
+	PG_RETURN_INT32(vector_typmod_parse(PG_GETARG_ARRAYTYPE_P(0), "sparsevec",
+										SPARSEVEC_MAX_DIM));
 }
 
 /* ---------------------------------------------------------------------
@@ -576,53 +558,7 @@ args_distance(FunctionCallInfo fcinfo, VectorMetric metric)
 									 PG_GETARG_SPARSEVEC_P(1));
 }
 
-/* l2_distance(sparsevec, sparsevec) -> float8, operator <-> */
-PG_FUNCTION_INFO_V1(sparsevec_l2_distance);
-Datum
-sparsevec_l2_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(sqrt(args_distance(fcinfo, VECTOR_METRIC_L2)));
-}
-
-/* sparsevec_l2_squared_distance(sparsevec, sparsevec) -> float8 */
-PG_FUNCTION_INFO_V1(sparsevec_l2_squared_distance);
-Datum
-sparsevec_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_L2));
-}
-
-/* inner_product(sparsevec, sparsevec) -> float8 */
-PG_FUNCTION_INFO_V1(sparsevec_inner_product);
-Datum
-sparsevec_inner_product(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(-args_distance(fcinfo, VECTOR_METRIC_IP));
-}
-
-/* sparsevec_negative_inner_product(sparsevec, sparsevec) -> float8, <#> */
-PG_FUNCTION_INFO_V1(sparsevec_negative_inner_product);
-Datum
-sparsevec_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_IP));
-}
-
-/* cosine_distance(sparsevec, sparsevec) -> float8 in [0, 2], <=> */
-PG_FUNCTION_INFO_V1(sparsevec_cosine_distance);
-Datum
-sparsevec_cosine_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_COSINE));
-}
-
-/* l1_distance(sparsevec, sparsevec) -> float8, operator <+> */
-PG_FUNCTION_INFO_V1(sparsevec_l1_distance);
-Datum
-sparsevec_l1_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_L1));
-}
+VECTOR_DISTANCE_SQL_FUNCTIONS(sparsevec, args_distance);
 
 /* sum of squares of the stored values, in double */
 static double

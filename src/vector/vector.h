@@ -51,6 +51,33 @@ extern Vector *new_vector(int dim);
 /* Raise 22000 / 54000 unless 1 <= dim <= VECTOR_MAX_DIM. */
 extern PGDLLEXPORT void vector_check_dim(int dim);
 
+/*
+ * vector_check_dim_of: the dimension check of every dense type: raises
+ * 22000 (data_exception) for dim < 1 and 54000 (program_limit_exceeded)
+ * for dim > max_dim, naming type `typname` ("vector", "halfvec").
+ */
+extern void vector_check_dim_of(const char *typname, int dim, int max_dim);
+
+/*
+ * vector_typmod_parse: the typmod_in of vector, halfvec and sparsevec:
+ * the one modifier of `ta` (cstring[]), the dimensions, 1 .. max_dim;
+ * 22023 (invalid_parameter_value) otherwise, naming `typname`.
+ */
+struct ArrayType;
+extern int	vector_typmod_parse(struct ArrayType *ta, const char *typname, int max_dim);
+
+/*
+ * vector_recv_header: read the header of the binary form of a dense type
+ * from `buf` (int16 dim, int16 reserved that must be 0) and check that
+ * exactly dim elements of `elem_size` bytes follow; returns dim.  Raises
+ * 22P03 (invalid_binary_representation) for a reserved field other than 0
+ * or a message of another length, and vector_check_dim_of's errors for a
+ * bad dim.  vector and halfvec share it.
+ */
+struct StringInfoData;
+extern int	vector_recv_header(struct StringInfoData *buf, const char *typname,
+							   int max_dim, int elem_size);
+
 /* Raise 22000 (data_exception) unless a and b have the same dimensions. */
 extern void vector_check_same_dims(const Vector *a, const Vector *b);
 
@@ -277,6 +304,47 @@ extern PGDLLEXPORT double vector_metric_distance(VectorMetric metric,
  * the SQL operator returns (sqrt for L2, identity otherwise).
  */
 extern double vector_metric_to_sql(VectorMetric metric, double distance);
+
+/*
+ * VECTOR_DISTANCE_SQL_FUNCTIONS(type, args_distance): define the six SQL
+ * distance functions of a vector type, all from one static function
+ * args_distance(FunctionCallInfo, VectorMetric) -> double giving the
+ * index-order distance (see VectorMetric) between the call's two
+ * arguments, which it checks (22000 for other dimensions):
+ *
+ *	  type_l2_distance				 <->, vector_metric_to_sql of L2
+ *	  type_l2_squared_distance		 the index-order L2 distance itself
+ *	  type_inner_product			 a.b
+ *	  type_negative_inner_product	 <#>, -a.b
+ *	  type_cosine_distance			 <=>, in [0, 2]; 1 when either is zero
+ *	  type_l1_distance				 <+>
+ *
+ * so vector, halfvec and sparsevec compute each distance one way, the
+ * way their indexes do.
+ */
+#define VECTOR_DISTANCE_SQL_FUNCTION(name, expr) \
+	PG_FUNCTION_INFO_V1(name); \
+	Datum \
+	name(PG_FUNCTION_ARGS) \
+	{ \
+		PG_RETURN_FLOAT8(expr); \
+	} \
+	extern int	no_such_variable
+
+#define VECTOR_DISTANCE_SQL_FUNCTIONS(type, args_distance) \
+	VECTOR_DISTANCE_SQL_FUNCTION(type##_l2_distance, \
+								 vector_metric_to_sql(VECTOR_METRIC_L2, \
+													  args_distance(fcinfo, VECTOR_METRIC_L2))); \
+	VECTOR_DISTANCE_SQL_FUNCTION(type##_l2_squared_distance, \
+								 args_distance(fcinfo, VECTOR_METRIC_L2)); \
+	VECTOR_DISTANCE_SQL_FUNCTION(type##_inner_product, \
+								 -args_distance(fcinfo, VECTOR_METRIC_IP)); \
+	VECTOR_DISTANCE_SQL_FUNCTION(type##_negative_inner_product, \
+								 args_distance(fcinfo, VECTOR_METRIC_IP)); \
+	VECTOR_DISTANCE_SQL_FUNCTION(type##_cosine_distance, \
+								 args_distance(fcinfo, VECTOR_METRIC_COSINE)); \
+	VECTOR_DISTANCE_SQL_FUNCTION(type##_l1_distance, \
+								 args_distance(fcinfo, VECTOR_METRIC_L1))
 
 /*
  * vector_metric_indexable: whether an index on `metric` stores the `dim`

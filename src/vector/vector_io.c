@@ -27,15 +27,21 @@
 void
 vector_check_dim(int dim)
 {
+	vector_check_dim_of("vector", dim, VECTOR_MAX_DIM);
+}
+
+void
+vector_check_dim_of(const char *typname, int dim, int max_dim)
+{
 	if (dim < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
-	if (dim > VECTOR_MAX_DIM)
+				 errmsg("%s must have at least 1 dimension", typname)));
+	if (dim > max_dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions",
-						VECTOR_MAX_DIM)));
+				 errmsg("%s cannot have more than %d dimensions",
+						typname, max_dim)));
 }
 
 Vector *
@@ -227,7 +233,13 @@ PG_FUNCTION_INFO_V1(vector_typmod_in);
 Datum
 vector_typmod_in(PG_FUNCTION_ARGS)
 {
-	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
+	PG_RETURN_INT32(vector_typmod_parse(PG_GETARG_ARRAYTYPE_P(0), "vector",
+										VECTOR_MAX_DIM));
+}
+
+int
+vector_typmod_parse(ArrayType *ta, const char *typname, int max_dim)
+{
 	int32	   *mods;
 	int			n;
 
@@ -236,17 +248,18 @@ vector_typmod_in(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid type modifier"),
-				 errdetail("Type vector takes exactly one modifier, its number of dimensions.")));
+				 errdetail("Type %s takes exactly one modifier, its number of dimensions.",
+						   typname)));
 	if (mods[0] < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector must be at least 1")));
-	if (mods[0] > VECTOR_MAX_DIM)
+				 errmsg("dimensions for type %s must be at least 1", typname)));
+	if (mods[0] > max_dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("dimensions for type vector cannot exceed %d",
-						VECTOR_MAX_DIM)));
-	PG_RETURN_INT32(mods[0]);
+				 errmsg("dimensions for type %s cannot exceed %d",
+						typname, max_dim)));
+	return mods[0];
 }
 
 PG_FUNCTION_INFO_V1(vector_typmod_out);
@@ -270,30 +283,38 @@ vector_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int32		typmod = PG_GETARG_INT32(2);
+	int			dim = vector_recv_header(buf, "vector", VECTOR_MAX_DIM,
+										 sizeof(float));
+	Vector	   *v = new_vector(dim);
+
+	for (int i = 0; i < dim; i++)
+		v->x[i] = pq_getmsgfloat4(buf);
+	vector_check_finite(v->x, dim);
+	vector_check_typmod(v, typmod);
+	PG_RETURN_VECTOR_P(v);
+}
+
+int
+vector_recv_header(StringInfo buf, const char *typname, int max_dim, int elem_size)
+{
 	int16		dim,
 				reserved;
-	Vector	   *v;
 
 	dim = pq_getmsgint(buf, sizeof(int16));
 	reserved = pq_getmsgint(buf, sizeof(int16));
 	if (reserved != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type vector"),
+				 errmsg("invalid binary data for type %s", typname),
 				 errdetail("The reserved field must be 0, not %d.", reserved)));
-	vector_check_dim(dim);
-	if (buf->len - buf->cursor != (int) sizeof(float) * dim)
+	vector_check_dim_of(typname, dim, max_dim);
+	if (buf->len - buf->cursor != elem_size * dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary data for type vector"),
-				 errdetail("A vector of %d dimensions needs %d bytes of elements, got %d.",
-						   dim, (int) sizeof(float) * dim, buf->len - buf->cursor)));
-	v = new_vector(dim);
-	for (int i = 0; i < dim; i++)
-		v->x[i] = pq_getmsgfloat4(buf);
-	vector_check_finite(v->x, dim);
-	vector_check_typmod(v, typmod);
-	PG_RETURN_VECTOR_P(v);
+				 errmsg("invalid binary data for type %s", typname),
+				 errdetail("A %s of %d dimensions needs %d bytes of elements, got %d.",
+						   typname, dim, elem_size * dim, buf->len - buf->cursor)));
+	return dim;
 }
 
 PG_FUNCTION_INFO_V1(vector_send);

@@ -85,57 +85,7 @@ args_distance(FunctionCallInfo fcinfo, VectorMetric metric)
 	return vector_metric_distance(metric, a->x, b->x, a->dim);
 }
 
-/* l2_distance(vector, vector) -> float8, operator <-> */
-PG_FUNCTION_INFO_V1(vector_l2_distance);
-Datum
-vector_l2_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(vector_metric_to_sql(VECTOR_METRIC_L2,
-										  args_distance(fcinfo, VECTOR_METRIC_L2)));
-}
-
-/* vector_l2_squared_distance(vector, vector) -> float8 */
-PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
-Datum
-vector_l2_squared_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_L2));
-}
-
-/* inner_product(vector, vector) -> float8 */
-PG_FUNCTION_INFO_V1(vector_inner_product);
-Datum
-vector_inner_product(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(-args_distance(fcinfo, VECTOR_METRIC_IP));
-}
-
-/* vector_negative_inner_product(vector, vector) -> float8, operator <#> */
-PG_FUNCTION_INFO_V1(vector_negative_inner_product);
-Datum
-vector_negative_inner_product(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_IP));
-}
-
-/*
- * cosine_distance(vector, vector) -> float8 in [0, 2], operator <=>.
- * 1 (no similarity) when either vector is all zeros.
- */
-PG_FUNCTION_INFO_V1(vector_cosine_distance);
-Datum
-vector_cosine_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_COSINE));
-}
-
-/* l1_distance(vector, vector) -> float8, operator <+> */
-PG_FUNCTION_INFO_V1(vector_l1_distance);
-Datum
-vector_l1_distance(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_FLOAT8(args_distance(fcinfo, VECTOR_METRIC_L1));
-}
+VECTOR_DISTANCE_SQL_FUNCTIONS(vector, args_distance);
 
 /* vector_dims(vector) -> int4 */
 PG_FUNCTION_INFO_V1(vector_dims);
