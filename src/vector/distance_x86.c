@@ -78,81 +78,11 @@ load8(const float *x, int i, int n)
 	return _mm256_maskload_ps(x + i, mask8(Max(0, n - i)));
 }
 
-AVX2_TARGET static float
-avx2_l2_squared(const float *a, const float *b, int n)
-{
-	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
-	_mm256_setzero_ps(), _mm256_setzero_ps()};
-
-	for (int i = 0; i < n; i += 32)
-		for (int k = 0; k < 4; k++)
-		{
-			__m256		d = _mm256_sub_ps(load8(a, i + 8 * k, n), load8(b, i + 8 * k, n));
-
-			r[k] = _mm256_fmadd_ps(d, d, r[k]);
-		}
-	return fold32_avx2(r);
-}
-
-AVX2_TARGET static float
-avx2_inner_product(const float *a, const float *b, int n)
-{
-	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
-	_mm256_setzero_ps(), _mm256_setzero_ps()};
-
-	for (int i = 0; i < n; i += 32)
-		for (int k = 0; k < 4; k++)
-			r[k] = _mm256_fmadd_ps(load8(a, i + 8 * k, n), load8(b, i + 8 * k, n), r[k]);
-	return fold32_avx2(r);
-}
-
-AVX2_TARGET static float
-avx2_l1(const float *a, const float *b, int n)
-{
-	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
-	_mm256_setzero_ps(), _mm256_setzero_ps()};
-
-	for (int i = 0; i < n; i += 32)
-		for (int k = 0; k < 4; k++)
-		{
-			__m256		d = _mm256_sub_ps(load8(a, i + 8 * k, n), load8(b, i + 8 * k, n));
-
-			r[k] = _mm256_add_ps(r[k], _mm256_and_ps(d, absmask));
-		}
-	return fold32_avx2(r);
-}
-
-AVX2_TARGET static void
-avx2_cosine_parts(const float *a, const float *b, int n,
-				  float *dot, float *aa, float *bb)
-{
-	__m256		rd[4],
-				ra[4],
-				rb[4];
-
-	for (int k = 0; k < 4; k++)
-		rd[k] = ra[k] = rb[k] = _mm256_setzero_ps();
-	for (int i = 0; i < n; i += 32)
-		for (int k = 0; k < 4; k++)
-		{
-			__m256		va = load8(a, i + 8 * k, n);
-			__m256		vb = load8(b, i + 8 * k, n);
-
-			rd[k] = _mm256_fmadd_ps(va, vb, rd[k]);
-			ra[k] = _mm256_fmadd_ps(va, va, ra[k]);
-			rb[k] = _mm256_fmadd_ps(vb, vb, rb[k]);
-		}
-	*dot = fold32_avx2(rd);
-	*aa = fold32_avx2(ra);
-	*bb = fold32_avx2(rb);
-}
-
 /*
- * Half-precision kernels: halves [i, i + 8) widened to float lanes with
- * F16C (exact), zero past n; the partial block goes through a zeroed copy,
- * as AVX2 has no masked 16-bit load.  Then the float kernels' arithmetic,
- * so the same bits.
+ * Half-precision input: halves [i, i + 8) widened to float lanes with F16C
+ * (exact), zero past n; the partial block goes through a zeroed copy, as
+ * AVX2 has no masked 16-bit load.  The kernels below then do the float
+ * kernels' arithmetic on them, so the same bits.
  */
 AVX2_TARGET static inline __m256
 load8h(const uint16 *x, int i, int n)
@@ -166,8 +96,19 @@ load8h(const uint16 *x, int i, int n)
 	return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) tail));
 }
 
-AVX2_TARGET static float
-avx2_l2_squared_half(const uint16 *a, const uint16 *b, int n)
+/*
+ * The AVX2 kernels are written once over elements that are floats or (half
+ * true) binary16 values; each is inlined into the two entry points below
+ * with `half` a constant, so the test on it compiles away.
+ */
+AVX2_TARGET static pg_attribute_always_inline __m256
+load8_any(const void *x, bool half, int i, int n)
+{
+	return half ? load8h((const uint16 *) x, i, n) : load8((const float *) x, i, n);
+}
+
+AVX2_TARGET static pg_attribute_always_inline float
+avx2_l2_squared_any(const void *a, const void *b, int n, bool half)
 {
 	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
 	_mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -175,27 +116,29 @@ avx2_l2_squared_half(const uint16 *a, const uint16 *b, int n)
 	for (int i = 0; i < n; i += 32)
 		for (int k = 0; k < 4; k++)
 		{
-			__m256		d = _mm256_sub_ps(load8h(a, i + 8 * k, n), load8h(b, i + 8 * k, n));
+			__m256		d = _mm256_sub_ps(load8_any(a, half, i + 8 * k, n),
+										  load8_any(b, half, i + 8 * k, n));
 
 			r[k] = _mm256_fmadd_ps(d, d, r[k]);
 		}
 	return fold32_avx2(r);
 }
 
-AVX2_TARGET static float
-avx2_inner_product_half(const uint16 *a, const uint16 *b, int n)
+AVX2_TARGET static pg_attribute_always_inline float
+avx2_inner_product_any(const void *a, const void *b, int n, bool half)
 {
 	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
 	_mm256_setzero_ps(), _mm256_setzero_ps()};
 
 	for (int i = 0; i < n; i += 32)
 		for (int k = 0; k < 4; k++)
-			r[k] = _mm256_fmadd_ps(load8h(a, i + 8 * k, n), load8h(b, i + 8 * k, n), r[k]);
+			r[k] = _mm256_fmadd_ps(load8_any(a, half, i + 8 * k, n),
+								   load8_any(b, half, i + 8 * k, n), r[k]);
 	return fold32_avx2(r);
 }
 
-AVX2_TARGET static float
-avx2_l1_half(const uint16 *a, const uint16 *b, int n)
+AVX2_TARGET static pg_attribute_always_inline float
+avx2_l1_any(const void *a, const void *b, int n, bool half)
 {
 	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
 	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -204,16 +147,17 @@ avx2_l1_half(const uint16 *a, const uint16 *b, int n)
 	for (int i = 0; i < n; i += 32)
 		for (int k = 0; k < 4; k++)
 		{
-			__m256		d = _mm256_sub_ps(load8h(a, i + 8 * k, n), load8h(b, i + 8 * k, n));
+			__m256		d = _mm256_sub_ps(load8_any(a, half, i + 8 * k, n),
+										  load8_any(b, half, i + 8 * k, n));
 
 			r[k] = _mm256_add_ps(r[k], _mm256_and_ps(d, absmask));
 		}
 	return fold32_avx2(r);
 }
 
-AVX2_TARGET static void
-avx2_cosine_parts_half(const uint16 *a, const uint16 *b, int n,
-					   float *dot, float *aa, float *bb)
+AVX2_TARGET static pg_attribute_always_inline void
+avx2_cosine_parts_any(const void *a, const void *b, int n, bool half,
+					  float *dot, float *aa, float *bb)
 {
 	__m256		rd[4],
 				ra[4],
@@ -224,8 +168,8 @@ avx2_cosine_parts_half(const uint16 *a, const uint16 *b, int n,
 	for (int i = 0; i < n; i += 32)
 		for (int k = 0; k < 4; k++)
 		{
-			__m256		va = load8h(a, i + 8 * k, n);
-			__m256		vb = load8h(b, i + 8 * k, n);
+			__m256		va = load8_any(a, half, i + 8 * k, n);
+			__m256		vb = load8_any(b, half, i + 8 * k, n);
 
 			rd[k] = _mm256_fmadd_ps(va, vb, rd[k]);
 			ra[k] = _mm256_fmadd_ps(va, va, ra[k]);
@@ -235,6 +179,57 @@ avx2_cosine_parts_half(const uint16 *a, const uint16 *b, int n,
 	*aa = fold32_avx2(ra);
 	*bb = fold32_avx2(rb);
 }
+
+/*
+ * The entry points of one instruction set, float and half, from the
+ * kernels above (prefix avx2_ or avx512_).
+ */
+#define X86_KERNEL_ENTRY_POINTS(TARGET, prefix) \
+	TARGET static float \
+	prefix##l2_squared(const float *a, const float *b, int n) \
+	{ \
+		return prefix##l2_squared_any(a, b, n, false); \
+	} \
+	TARGET static float \
+	prefix##l2_squared_half(const uint16 *a, const uint16 *b, int n) \
+	{ \
+		return prefix##l2_squared_any(a, b, n, true); \
+	} \
+	TARGET static float \
+	prefix##inner_product(const float *a, const float *b, int n) \
+	{ \
+		return prefix##inner_product_any(a, b, n, false); \
+	} \
+	TARGET static float \
+	prefix##inner_product_half(const uint16 *a, const uint16 *b, int n) \
+	{ \
+		return prefix##inner_product_any(a, b, n, true); \
+	} \
+	TARGET static float \
+	prefix##l1(const float *a, const float *b, int n) \
+	{ \
+		return prefix##l1_any(a, b, n, false); \
+	} \
+	TARGET static float \
+	prefix##l1_half(const uint16 *a, const uint16 *b, int n) \
+	{ \
+		return prefix##l1_any(a, b, n, true); \
+	} \
+	TARGET static void \
+	prefix##cosine_parts(const float *a, const float *b, int n, \
+						 float *dot, float *aa, float *bb) \
+	{ \
+		prefix##cosine_parts_any(a, b, n, false, dot, aa, bb); \
+	} \
+	TARGET static void \
+	prefix##cosine_parts_half(const uint16 *a, const uint16 *b, int n, \
+							  float *dot, float *aa, float *bb) \
+	{ \
+		prefix##cosine_parts_any(a, b, n, true, dot, aa, bb); \
+	} \
+	extern int	no_such_variable
+
+X86_KERNEL_ENTRY_POINTS(AVX2_TARGET, avx2_);
 
 /*
  * Bit kernels with the POPCNT instruction (every AVX2 CPU has it): 8 bytes
@@ -316,96 +311,17 @@ mask16(int i, int n)
 	return left <= 0 ? 0 : (__mmask16) ((1u << left) - 1);
 }
 
-AVX512_TARGET static float
-avx512_l2_squared(const float *a, const float *b, int n)
+/* elements [i, i + 16) of x as lanes, zero past n */
+AVX512_TARGET static inline __m512
+load16(const float *x, int i, int n)
 {
-	__m512		r0 = _mm512_setzero_ps(),
-				r1 = _mm512_setzero_ps();
-
-	for (int i = 0; i < n; i += 32)
-	{
-		__mmask16	m0 = mask16(i, n),
-					m1 = mask16(i + 16, n);
-		__m512		d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m0, a + i),
-									   _mm512_maskz_loadu_ps(m0, b + i));
-		__m512		d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m1, a + i + 16),
-									   _mm512_maskz_loadu_ps(m1, b + i + 16));
-
-		r0 = _mm512_fmadd_ps(d0, d0, r0);
-		r1 = _mm512_fmadd_ps(d1, d1, r1);
-	}
-	return fold32_avx512(r0, r1);
-}
-
-AVX512_TARGET static float
-avx512_inner_product(const float *a, const float *b, int n)
-{
-	__m512		r0 = _mm512_setzero_ps(),
-				r1 = _mm512_setzero_ps();
-
-	for (int i = 0; i < n; i += 32)
-	{
-		__mmask16	m0 = mask16(i, n),
-					m1 = mask16(i + 16, n);
-
-		r0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, a + i),
-							 _mm512_maskz_loadu_ps(m0, b + i), r0);
-		r1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, a + i + 16),
-							 _mm512_maskz_loadu_ps(m1, b + i + 16), r1);
-	}
-	return fold32_avx512(r0, r1);
-}
-
-AVX512_TARGET static float
-avx512_l1(const float *a, const float *b, int n)
-{
-	__m512		r0 = _mm512_setzero_ps(),
-				r1 = _mm512_setzero_ps();
-
-	for (int i = 0; i < n; i += 32)
-	{
-		__mmask16	m0 = mask16(i, n),
-					m1 = mask16(i + 16, n);
-
-		r0 = _mm512_add_ps(r0, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m0, a + i),
-														   _mm512_maskz_loadu_ps(m0, b + i))));
-		r1 = _mm512_add_ps(r1, _mm512_abs_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m1, a + i + 16),
-														   _mm512_maskz_loadu_ps(m1, b + i + 16))));
-	}
-	return fold32_avx512(r0, r1);
-}
-
-AVX512_TARGET static void
-avx512_cosine_parts(const float *a, const float *b, int n,
-					float *dot, float *aa, float *bb)
-{
-	__m512		rd[2],
-				ra[2],
-				rb[2];
-
-	for (int k = 0; k < 2; k++)
-		rd[k] = ra[k] = rb[k] = _mm512_setzero_ps();
-	for (int i = 0; i < n; i += 32)
-		for (int k = 0; k < 2; k++)
-		{
-			__mmask16	m = mask16(i + 16 * k, n);
-			__m512		va = _mm512_maskz_loadu_ps(m, a + i + 16 * k);
-			__m512		vb = _mm512_maskz_loadu_ps(m, b + i + 16 * k);
-
-			rd[k] = _mm512_fmadd_ps(va, vb, rd[k]);
-			ra[k] = _mm512_fmadd_ps(va, va, ra[k]);
-			rb[k] = _mm512_fmadd_ps(vb, vb, rb[k]);
-		}
-	*dot = fold32_avx512(rd[0], rd[1]);
-	*aa = fold32_avx512(ra[0], ra[1]);
-	*bb = fold32_avx512(rb[0], rb[1]);
+	return _mm512_maskz_loadu_ps(mask16(i, n), x + i);
 }
 
 /*
- * Half-precision kernels: halves [i, i + 16) widened to float lanes with
- * the AVX-512F conversion (exact), zero past n; the partial block goes
- * through a zeroed copy (a masked 16-bit load would need AVX512BW).  Then
- * the float kernels' arithmetic, so the same bits.
+ * Half-precision input: halves [i, i + 16) widened to float lanes with the
+ * AVX-512F conversion (exact), zero past n; the partial block goes through
+ * a zeroed copy (a masked 16-bit load would need AVX512BW).
  */
 AVX512_TARGET static inline __m512
 load16h(const uint16 *x, int i, int n)
@@ -419,55 +335,57 @@ load16h(const uint16 *x, int i, int n)
 	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) tail));
 }
 
-AVX512_TARGET static float
-avx512_l2_squared_half(const uint16 *a, const uint16 *b, int n)
+/* The AVX-512 kernels, over floats or halves as the AVX2 ones above. */
+AVX512_TARGET static pg_attribute_always_inline __m512
+load16_any(const void *x, bool half, int i, int n)
 {
-	__m512		r0 = _mm512_setzero_ps(),
-				r1 = _mm512_setzero_ps();
-
-	for (int i = 0; i < n; i += 32)
-	{
-		__m512		d0 = _mm512_sub_ps(load16h(a, i, n), load16h(b, i, n));
-		__m512		d1 = _mm512_sub_ps(load16h(a, i + 16, n), load16h(b, i + 16, n));
-
-		r0 = _mm512_fmadd_ps(d0, d0, r0);
-		r1 = _mm512_fmadd_ps(d1, d1, r1);
-	}
-	return fold32_avx512(r0, r1);
+	return half ? load16h((const uint16 *) x, i, n) : load16((const float *) x, i, n);
 }
 
-AVX512_TARGET static float
-avx512_inner_product_half(const uint16 *a, const uint16 *b, int n)
+AVX512_TARGET static pg_attribute_always_inline float
+avx512_l2_squared_any(const void *a, const void *b, int n, bool half)
 {
-	__m512		r0 = _mm512_setzero_ps(),
-				r1 = _mm512_setzero_ps();
+	__m512		r[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
 
 	for (int i = 0; i < n; i += 32)
-	{
-		r0 = _mm512_fmadd_ps(load16h(a, i, n), load16h(b, i, n), r0);
-		r1 = _mm512_fmadd_ps(load16h(a, i + 16, n), load16h(b, i + 16, n), r1);
-	}
-	return fold32_avx512(r0, r1);
+		for (int k = 0; k < 2; k++)
+		{
+			__m512		d = _mm512_sub_ps(load16_any(a, half, i + 16 * k, n),
+										  load16_any(b, half, i + 16 * k, n));
+
+			r[k] = _mm512_fmadd_ps(d, d, r[k]);
+		}
+	return fold32_avx512(r[0], r[1]);
 }
 
-AVX512_TARGET static float
-avx512_l1_half(const uint16 *a, const uint16 *b, int n)
+AVX512_TARGET static pg_attribute_always_inline float
+avx512_inner_product_any(const void *a, const void *b, int n, bool half)
 {
-	__m512		r0 = _mm512_setzero_ps(),
-				r1 = _mm512_setzero_ps();
+	__m512		r[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
 
 	for (int i = 0; i < n; i += 32)
-	{
-		r0 = _mm512_add_ps(r0, _mm512_abs_ps(_mm512_sub_ps(load16h(a, i, n), load16h(b, i, n))));
-		r1 = _mm512_add_ps(r1, _mm512_abs_ps(_mm512_sub_ps(load16h(a, i + 16, n),
-														   load16h(b, i + 16, n))));
-	}
-	return fold32_avx512(r0, r1);
+		for (int k = 0; k < 2; k++)
+			r[k] = _mm512_fmadd_ps(load16_any(a, half, i + 16 * k, n),
+								   load16_any(b, half, i + 16 * k, n), r[k]);
+	return fold32_avx512(r[0], r[1]);
 }
 
-AVX512_TARGET static void
-avx512_cosine_parts_half(const uint16 *a, const uint16 *b, int n,
-						 float *dot, float *aa, float *bb)
+AVX512_TARGET static pg_attribute_always_inline float
+avx512_l1_any(const void *a, const void *b, int n, bool half)
+{
+	__m512		r[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+
+	for (int i = 0; i < n; i += 32)
+		for (int k = 0; k < 2; k++)
+			r[k] = _mm512_add_ps(r[k],
+								 _mm512_abs_ps(_mm512_sub_ps(load16_any(a, half, i + 16 * k, n),
+															 load16_any(b, half, i + 16 * k, n))));
+	return fold32_avx512(r[0], r[1]);
+}
+
+AVX512_TARGET static pg_attribute_always_inline void
+avx512_cosine_parts_any(const void *a, const void *b, int n, bool half,
+						float *dot, float *aa, float *bb)
 {
 	__m512		rd[2],
 				ra[2],
@@ -478,8 +396,8 @@ avx512_cosine_parts_half(const uint16 *a, const uint16 *b, int n,
 	for (int i = 0; i < n; i += 32)
 		for (int k = 0; k < 2; k++)
 		{
-			__m512		va = load16h(a, i + 16 * k, n);
-			__m512		vb = load16h(b, i + 16 * k, n);
+			__m512		va = load16_any(a, half, i + 16 * k, n);
+			__m512		vb = load16_any(b, half, i + 16 * k, n);
 
 			rd[k] = _mm512_fmadd_ps(va, vb, rd[k]);
 			ra[k] = _mm512_fmadd_ps(va, va, ra[k]);
@@ -489,6 +407,8 @@ avx512_cosine_parts_half(const uint16 *a, const uint16 *b, int n,
 	*aa = fold32_avx512(ra[0], ra[1]);
 	*bb = fold32_avx512(rb[0], rb[1]);
 }
+
+X86_KERNEL_ENTRY_POINTS(AVX512_TARGET, avx512_);
 
 /*
  * Bit kernels with AVX-512 VPOPCNTDQ: 64 bytes a step in eight 64-bit
