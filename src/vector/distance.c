@@ -162,7 +162,11 @@ load_word(const uint8 *x, Size i, Size n)
 {
 	uint64		w = 0;
 
-	memcpy(&w, x + i, Min(n - i, sizeof(uint64)));
+	/* a constant-size copy is one load; only the last word is shorter */
+	if (n - i >= sizeof(uint64))
+		memcpy(&w, x + i, sizeof(uint64));
+	else
+		memcpy(&w, x + i, n - i);
 	return w;
 }
 
