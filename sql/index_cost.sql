@@ -92,4 +92,26 @@ SELECT op, pg_temp.cost_per_row('cost_hwide', format('v %s v', op)) >
        10 * pg_temp.cost_per_row('cost_hnarrow', format('v %s v', op)) AS wide_costs_more
   FROM unnest(array['<->', '<=>', '<#>', '<+>']) op;
 
-DROP TABLE cost_items, cost_tiny, cost_wide, cost_narrow, cost_hwide, cost_hnarrow;
+-- bit strings cost by their length
+CREATE TABLE cost_bwide (v bit(8192));
+CREATE TABLE cost_bnarrow (v bit(64));
+SELECT op, pg_temp.cost_per_row('cost_bwide', format('v %s v', op)) >
+       5 * pg_temp.cost_per_row('cost_bnarrow', format('v %s v', op)) AS wide_costs_more
+  FROM unnest(array['<~>', '<%>']) op;
+
+-- sparse vectors by their stored elements (not their dimensions), as
+-- ANALYZE measures them or a constant has them
+CREATE TABLE cost_sfull AS
+  SELECT (SELECT '{' || string_agg(j || ':1', ',') || '}/100000'
+            FROM generate_series(1, 200) j)::sparsevec AS v
+  FROM generate_series(1, 100);
+CREATE TABLE cost_sfew AS SELECT '{7:1,9000:2}/100000'::sparsevec AS v FROM generate_series(1, 100);
+ANALYZE cost_sfull, cost_sfew;
+SELECT op, pg_temp.cost_per_row('cost_sfull', format('v %s v', op)) >
+       10 * pg_temp.cost_per_row('cost_sfew', format('v %s v', op)) AS full_costs_more
+  FROM unnest(array['<->', '<=>', '<#>', '<+>']) op;
+SELECT pg_temp.cost_per_row('cost_sfew', format('v <-> %L::sparsevec', (SELECT v FROM cost_sfull LIMIT 1))) >
+       10 * pg_temp.cost_per_row('cost_sfew', 'v <-> ''{1:1}/100000''::sparsevec') AS constant_sized;
+
+DROP TABLE cost_items, cost_tiny, cost_wide, cost_narrow, cost_hwide, cost_hnarrow,
+  cost_bwide, cost_bnarrow, cost_sfull, cost_sfew;

@@ -269,8 +269,8 @@ extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
  * amcostestimate results, the same way for every method:
  *
  *	  - startup cost: the first batch's visits, each cpu_index_tuple_cost +
- *		one distance (vector_distance_cost of the ORDER BY operands'
- *		dimensions) + the method's per-visit overhead, plus its pages at
+ *		one distance (vindex_distance_cost: by the size of the ORDER BY
+ *		operands) + the method's per-visit overhead, plus its pages at
  *		seq_page_cost (an index in use is normally cached) and the method's
  *		own extra startup cost;
  *	  - run cost: with the iterative scan on, the further visits for the
@@ -308,8 +308,9 @@ typedef struct VindexScanModel
 
 /*
  * vindex_distance_cost: the cost of one distance computed by an index scan
- * of `path` (vector_distance_cost of the dimensions of its ORDER BY
- * operator's operands; no detoasting, index tuples hold the vectors).
+ * of `path` (vector_distance_call_cost of the ORDER BY operator's
+ * operands, for the index's element type; no detoasting, index tuples hold
+ * the vectors).
  */
 extern Cost vindex_distance_cost(struct IndexPath *path);
 
@@ -404,6 +405,9 @@ typedef struct VindexElemType
 	int			max_dims;		/* largest `dims` an index of it accepts */
 	/* errmsg format of a query of other dimensions (index's, query's) */
 	const char *dims_error;
+
+	/* how the planner prices one of its distances (vector_cost.c) */
+	VectorCostKind cost_kind;
 
 	/* may an index of this type use `metric`? */
 	bool		(*supports) (VectorMetric metric);

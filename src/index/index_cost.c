@@ -31,16 +31,10 @@ Cost
 vindex_distance_cost(IndexPath *path)
 {
 	Node	   *orderby = (Node *) linitial(path->indexorderbys);
-	int			dims = -1;
+	const VindexElemType *elem = vindex_elem_for_type(path->indexinfo->opcintype[0]);
 
-	if (IsA(orderby, OpExpr))
-	{
-		ListCell   *lc;
-
-		foreach(lc, ((OpExpr *) orderby)->args)
-			dims = Max(dims, vector_expr_dims(lfirst(lc)));
-	}
-	return vector_distance_cost(dims);
+	return vector_distance_call_cost(NULL, elem->cost_kind,
+									 IsA(orderby, OpExpr) ? ((OpExpr *) orderby)->args : NIL);
 }
 
 /*

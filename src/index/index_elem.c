@@ -94,6 +94,7 @@ vector_indexable(VectorMetric metric, const void *elem, int dims)
 
 const VindexElemType vindex_elem_vector = {
 	.name = "vector",
+	.cost_kind = VECTOR_COST_FLOAT4,
 	.max_dims = VECTOR_MAX_DIM,
 	.dims_error = "different vector dimensions %d and %d",
 	.supports = vector_supports,
@@ -176,6 +177,7 @@ halfvec_indexable(VectorMetric metric, const void *elem, int dims)
 
 const VindexElemType vindex_elem_halfvec = {
 	.name = "halfvec",
+	.cost_kind = VECTOR_COST_HALF,
 	.max_dims = HALFVEC_MAX_DIM,
 	.dims_error = "different halfvec dimensions %d and %d",
 	.supports = vector_supports,
@@ -265,6 +267,7 @@ bit_elem_distance(VectorMetric metric, const void *a, const void *b, int dims)
 
 const VindexElemType vindex_elem_bit = {
 	.name = "bit",
+	.cost_kind = VECTOR_COST_BIT,
 	.max_dims = VINDEX_BIT_MAX_DIMS,
 	.dims_error = "different bit lengths %d and %d",
 	.supports = bit_supports,

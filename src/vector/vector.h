@@ -240,15 +240,41 @@ extern void vector_init(void);
  */
 
 /*
- * vector_distance_cost: the planner cost (in the units of cpu_operator_cost
- * and the other cost settings, i.e. cpu_operator_cost * a multiplier) of one
- * distance between two `dims`-element vectors already in memory; dims <= 0
- * (unknown) assumes 128.  Used by the index methods' cost estimates and by
- * vsim_distance_support and vsim_halfvec_distance_support, the planner
- * support functions of the vector and halfvec distance functions, which add
- * the TOAST fetch of out-of-line operands.
+ * Planner costs of distances (vector_cost.c).  Every type's distance grows
+ * with its operands in its own way (VectorCostKind): dense vectors with
+ * their dimensions and element size, sparse ones with their stored
+ * elements, bit strings with their bits.
  */
+typedef enum VectorCostKind
+{
+	VECTOR_COST_FLOAT4,			/* vector */
+	VECTOR_COST_HALF,			/* halfvec */
+	VECTOR_COST_SPARSE,			/* sparsevec */
+	VECTOR_COST_BIT,			/* bit */
+} VectorCostKind;
+
+/*
+ * vector_distance_units_cost: the planner cost (cpu_operator_cost times a
+ * multiplier) of one distance between two operands already in memory, of
+ * `units` dimensions (dense), stored elements of both operands together
+ * (sparse) or bits (bit); units <= 0 (unknown) assumes the kind's default
+ * (128 dimensions, 100 elements, 1,024 bits).  vector_distance_cost(dims)
+ * is the one for vector.
+ */
+extern double vector_distance_units_cost(VectorCostKind kind, int units);
 extern double vector_distance_cost(int dims);
+
+/*
+ * vector_distance_call_cost: the cost of one call of a distance of `kind`
+ * with operand expressions `args`: from the operands' sizes as the query
+ * tells them (typmods, constants, for sparsevec ANALYZE statistics) and,
+ * with `root` (NULL: the operands are in memory, as an index's are), the
+ * TOAST fetches of operands that are columns stored out of line.  The
+ * planner support functions vsim_*distance_support answer with it.
+ */
+struct PlannerInfo;
+extern double vector_distance_call_cost(struct PlannerInfo *root, VectorCostKind kind,
+										struct List *args);
 
 /*
  * vector_expr_dims: the dimensions of `expr`, an expression of type vector

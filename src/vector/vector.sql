@@ -658,3 +658,21 @@ ALTER FUNCTION inner_product(halfvec, halfvec) SUPPORT vsim_halfvec_distance_sup
 ALTER FUNCTION halfvec_negative_inner_product(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
 ALTER FUNCTION cosine_distance(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
 ALTER FUNCTION l1_distance(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
+
+-- sparsevec and bit distances are priced by their operands' stored
+-- elements and bits (src/vector/vector_cost.c)
+CREATE FUNCTION vsim_sparsevec_distance_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim_sparsevec_distance_support(internal) IS 'planner support of the sparsevec distance functions: a cost per call from the stored elements and TOAST storage of the operands';
+ALTER FUNCTION l2_distance(sparsevec, sparsevec) SUPPORT vsim_sparsevec_distance_support;
+ALTER FUNCTION sparsevec_l2_squared_distance(sparsevec, sparsevec) SUPPORT vsim_sparsevec_distance_support;
+ALTER FUNCTION inner_product(sparsevec, sparsevec) SUPPORT vsim_sparsevec_distance_support;
+ALTER FUNCTION sparsevec_negative_inner_product(sparsevec, sparsevec) SUPPORT vsim_sparsevec_distance_support;
+ALTER FUNCTION cosine_distance(sparsevec, sparsevec) SUPPORT vsim_sparsevec_distance_support;
+ALTER FUNCTION l1_distance(sparsevec, sparsevec) SUPPORT vsim_sparsevec_distance_support;
+
+CREATE FUNCTION vsim_bit_distance_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim_bit_distance_support(internal) IS 'planner support of the bit distance functions: a cost per call from the bit length and TOAST storage of the operands';
+ALTER FUNCTION hamming_distance(bit, bit) SUPPORT vsim_bit_distance_support;
+ALTER FUNCTION jaccard_distance(bit, bit) SUPPORT vsim_bit_distance_support;
