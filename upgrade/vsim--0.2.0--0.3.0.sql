@@ -491,3 +491,19 @@ ALTER FUNCTION inner_product(halfvec, halfvec) SUPPORT vsim_halfvec_distance_sup
 ALTER FUNCTION halfvec_negative_inner_product(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
 ALTER FUNCTION cosine_distance(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
 ALTER FUNCTION l1_distance(halfvec, halfvec) SUPPORT vsim_halfvec_distance_support;
+
+-- ivfflat quantization (issue 9): the same objects as src/ivf/ivf.sql ------
+-- vsim.ivfflat_index_stats gains quantization, bytes_per_vector and
+-- param_pages (new OUT columns: the function is created again).
+
+DROP FUNCTION vsim.ivfflat_index_stats(regclass);
+CREATE FUNCTION vsim.ivfflat_index_stats(index regclass,
+	OUT lists integer, OUT requested_lists integer, OUT dims integer, OUT metric text,
+	OUT rows bigint, OUT rows_at_build bigint,
+	OUT min_list_rows bigint, OUT max_list_rows bigint, OUT mean_list_rows double precision,
+	OUT imbalance double precision, OUT imbalance_at_build double precision,
+	OUT empty_lists bigint, OUT list_pages bigint, OUT total_pages bigint,
+	OUT quantization text, OUT bytes_per_vector integer, OUT param_pages integer)
+	AS 'MODULE_PATHNAME', 'ivfflat_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
+	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages, quantization mode, bytes stored per vector and quantization parameter pages; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
