@@ -38,7 +38,7 @@ DROP OPERATOR CLASS iq_l1_ops USING ivfflat;
 -- check_index(col, op): over the 5 queries, whether the index's top 10 are
 -- the exact top 10 (same distances), the share of the exact top 10 found
 -- (recall), and whether the first 300 rows come in non-decreasing exact
--- distance with exactly the operator's value
+-- distance
 CREATE FUNCTION check_index(col text, op text)
 RETURNS TABLE (same_top10 boolean, recall numeric, ordered boolean) LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,11 +72,11 @@ END $$;
 
 -- every mode x class: with probes = lists and a re-rank depth past the
 -- table every candidate is re-ranked, so the results are exact search's;
--- at the default depth, recall and order
+-- at the default depth (ivfflat.rerank_candidates = 40), recall and order
 SET ivfflat.probes = 10;
 CREATE FUNCTION check_all(col text, cls text, op text, mode text)
 RETURNS TABLE (class text, quantization text, exact_top10 boolean, exact_ordered boolean,
-               default_recall numeric, default_ordered boolean, check_ok boolean) LANGUAGE plpgsql AS $$
+               default_recall_ok boolean, default_ordered boolean, check_ok boolean) LANGUAGE plpgsql AS $$
 DECLARE r1 record; r2 record; chk boolean;
 BEGIN
   EXECUTE format('CREATE INDEX iq_ix ON iq USING ivfflat (%I %s) WITH (lists = 10, quantization = %L)', col, cls, mode);
@@ -86,7 +86,10 @@ BEGIN
   SELECT * INTO r2 FROM check_index(col, op);
   SELECT vsim.index_check('iq_ix', true) IS NOT NULL INTO chk;
   DROP INDEX iq_ix;
-  RETURN QUERY SELECT cls, mode, r1.same_top10, r1.ordered, r2.recall, r2.ordered, chk;
+  -- 1 bit per dimension is coarse at 64-d: RaBitQ's bar is lower here
+  -- (test/t/036_ivf_quant.pl asserts 0.95 for every mode on real data)
+  RETURN QUERY SELECT cls, mode, r1.same_top10, r1.ordered,
+    r2.recall >= CASE mode WHEN 'rabitq' THEN 0.6 ELSE 0.95 END, r2.ordered, chk;
 END $$;
 SELECT c.* FROM (VALUES ('v', 'vector_l2_ops', '<->'), ('v', 'vector_ip_ops', '<#>'),
                         ('v', 'vector_cosine_ops', '<=>'), ('h', 'halfvec_l2_ops', '<->'),
@@ -117,12 +120,21 @@ SELECT rows FROM vsim.ivfflat_index_stats('iq_sq8');
 SELECT * FROM check_index('v', '<->');
 SELECT vsim.index_check('iq_sq8', true);
 RESET ivfflat.rerank_candidates;
+
+-- ALTER INDEX SET (quantization) takes effect at REINDEX, like lists: the
+-- metapage says how the index is stored
+ALTER INDEX iq_sq8 SET (quantization = rabitq);
+SELECT quantization FROM vsim.ivfflat_index_stats('iq_sq8');
+REINDEX INDEX iq_sq8;
+SELECT quantization, bytes_per_vector FROM vsim.ivfflat_index_stats('iq_sq8');
+ALTER INDEX iq_sq8 SET (quantization = bogus);
 DROP INDEX iq_sq8;
 
 -- halfvec rabitq, inserts, and an expression index (the key is formed as
 -- the index forms it when re-ranking)
 CREATE INDEX iq_expr ON iq USING ivfflat ((v::halfvec(64)) halfvec_l2_ops)
   WITH (lists = 10, quantization = rabitq);
+EXPLAIN (COSTS OFF) SELECT id FROM iq ORDER BY v::halfvec(64) <-> (SELECT v FROM iq_q WHERE qid = 2)::halfvec(64) LIMIT 10;
 SET ivfflat.rerank_candidates = 5000;
 SELECT array_agg(id ORDER BY n) = (SELECT array_agg(id ORDER BY n) FROM (
          SELECT id, row_number() OVER (ORDER BY v::halfvec(64) <-> (SELECT v FROM iq_q WHERE qid = 2)::halfvec(64), id) n

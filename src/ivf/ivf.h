@@ -463,6 +463,12 @@ typedef struct IvfCodec
 	const void *params;			/* Sq8Params or RabitqRotation */
 	float	   *xf;				/* dims floats of scratch */
 	float	   *cf;				/* dims floats of scratch */
+
+	/* rabitq scans (ivf_codec_set_query, ivf_codec_prepare_list) */
+	float	   *rquery;			/* the query rotated, D floats */
+	int			nlists;			/* lists of the cache below, 0: none yet */
+	float	   *rcentres;		/* nlists x D floats: centres rotated */
+	bool	   *rdone;			/* which of them are computed */
 } IvfCodec;
 
 /*
@@ -499,6 +505,21 @@ extern void ivf_codec_encode(IvfCodec *c, const char *x, const char *centre, cha
  * context.
  */
 extern void *ivf_codec_prepare(IvfCodec *c, const char *query, const char *centre);
+
+/*
+ * ivf_codec_set_query (rabitq): rotate `query` (a stored element) once for
+ * the lists ivf_codec_prepare_list prepares it for.
+ */
+extern void ivf_codec_set_query(IvfCodec *c, const char *query);
+
+/*
+ * ivf_codec_prepare_list (rabitq): the query of ivf_codec_set_query
+ * prepared for list `list` of `nlists`, of centre `centre` (a stored
+ * element).  Each list's rotated centre is computed once per codec (a
+ * scan: across its rescans) and kept; the query's residual to it is then
+ * R q - R c (rabitq_prepare_rotated), O(D) per list instead of a rotation.
+ */
+extern void *ivf_codec_prepare_list(IvfCodec *c, int list, int nlists, const char *centre);
 
 /*
  * ivf_codec_distance: the approximate index-order distance from a prepared

@@ -452,7 +452,7 @@ compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
 			ereport(NOTICE,
 					(errmsg("sq8 parameters of ivfflat index \"%s\" trained on no rows",
 							RelationGetRelationName(st->index)),
-					 errdetail("Every value then has the same code, and scans return rows in exact order only within each re-ranked batch."),
+					 errdetail("Every value then has the same code: scans re-rank candidates in no useful order and can miss near rows."),
 					 errhint("REINDEX the index once the table holds its data.")));
 	}
 	if (st->nsample > 0)

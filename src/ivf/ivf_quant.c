@@ -21,6 +21,7 @@
 
 #include "ivf/ivf.h"
 #include "port/pg_bitutils.h"
+#include "utils/memutils.h"
 
 void
 ivf_quant_check(IvfQuantization q, const VindexElemType *elem, VectorMetric metric)
@@ -98,6 +99,10 @@ ivf_codec_init(IvfCodec *c, IvfQuantization q, VectorMetric metric,
 	c->params = params;
 	c->xf = palloc(sizeof(float) * dims);
 	c->cf = palloc(sizeof(float) * dims);
+	c->rquery = NULL;
+	c->nlists = 0;
+	c->rcentres = NULL;
+	c->rdone = NULL;
 }
 
 void
@@ -123,6 +128,45 @@ ivf_codec_prepare(IvfCodec *c, const char *query, const char *centre)
 	c->elem->to_floats(centre, c->dims, c->cf);
 	return rabitq_prepare_query((const RabitqRotation *) c->params, c->metric,
 								c->xf, c->cf);
+}
+
+void
+ivf_codec_set_query(IvfCodec *c, const char *query)
+{
+	const RabitqRotation *rot = (const RabitqRotation *) c->params;
+
+	Assert(c->quant == IVF_QUANT_RABITQ);
+	if (c->rquery == NULL)
+		c->rquery = MemoryContextAlloc(GetMemoryChunkContext(c->xf),
+									   sizeof(float) * rot->pdim);
+	c->elem->to_floats(query, c->dims, c->xf);
+	rabitq_rotate_query(rot, c->metric, c->xf, c->rquery);
+}
+
+void *
+ivf_codec_prepare_list(IvfCodec *c, int list, int nlists, const char *centre)
+{
+	const RabitqRotation *rot = (const RabitqRotation *) c->params;
+	float	   *rc;
+
+	Assert(c->quant == IVF_QUANT_RABITQ && c->rquery != NULL);
+	if (c->nlists == 0)
+	{
+		c->rcentres = MemoryContextAllocHuge(GetMemoryChunkContext(c->xf),
+											 sizeof(float) * rot->pdim * (Size) nlists);
+		c->rdone = MemoryContextAllocZero(GetMemoryChunkContext(c->xf),
+										  sizeof(bool) * nlists);
+		c->nlists = nlists;
+	}
+	Assert(list >= 0 && list < c->nlists);
+	rc = c->rcentres + (Size) list * rot->pdim;
+	if (!c->rdone[list])
+	{
+		c->elem->to_floats(centre, c->dims, c->cf);
+		rabitq_rotate(rot, c->cf, rc);
+		c->rdone[list] = true;
+	}
+	return rabitq_prepare_rotated(rot, c->metric, c->rquery, rc);
 }
 
 bool

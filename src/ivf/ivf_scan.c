@@ -26,7 +26,8 @@
  * Quantized indexes (sq8, rabitq): the candidates' distances are the
  * codes' approximate ones (the query prepared once per scan for sq8, once
  * per probed list for RaBitQ, whose codes are relative to their list's
- * centre).  The scan then takes the ivfflat.rerank_candidates best by
+ * centre: the query is rotated once, each list's centre once per scan
+ * across its rescans, ivf_codec_prepare_list).  The scan then takes the ivfflat.rerank_candidates best by
  * approximate distance, computes their exact distances from their table
  * rows (vindex_rerank_distance, index.h: the distance the unquantized
  * index computes), skips rows the scan's snapshot does not see, and
@@ -370,8 +371,8 @@ probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 			buf = ReadBuffer(scan->indexRelation, so->first[list]);
 		/* RaBitQ's codes are relative to their list's centre */
 		if (so->quant == IVF_QUANT_RABITQ && so->query != NULL)
-			so->prepared = ivf_codec_prepare(&so->codec, so->query,
-											 so->centres + (size_t) list * so->reader.elem_size);
+			so->prepared = ivf_codec_prepare_list(&so->codec, list, so->meta.nlists,
+												  so->centres + (size_t) list * so->reader.elem_size);
 		buf = read_list(scan, so, buf, follow);
 	}
 	Assert(!BufferIsValid(buf));
@@ -392,6 +393,8 @@ start_scan(IndexScanDesc scan, IvfScanOpaque so)
 	rank_lists(so);
 	if (so->quant == IVF_QUANT_SQ8 && so->query != NULL)
 		so->prepared = ivf_codec_prepare(&so->codec, so->query, NULL);
+	else if (so->quant == IVF_QUANT_RABITQ && so->query != NULL)
+		ivf_codec_set_query(&so->codec, so->query);
 	so->batch = probes;
 	so->limit_probes = probes;
 	if (ivf_iterative_scan != IVF_ITERATIVE_OFF && so->query != NULL)
