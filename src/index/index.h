@@ -22,6 +22,8 @@
  *	  - the planner cost model (vindex_cost_estimate; index_cost.c), from
  *		each method's description of its scan (VindexScanModel),
  *	  - vindex_vacuum_delay_point, for VACUUM's loops over an index,
+ *	  - exact re-ranking of a quantized index's candidates from their table
+ *		rows (vindex_rerank_*; index_rerank.c),
  *	  - the parallel build machinery: dynamic shared memory holding the
  *		relations, the parallel table scan, the query text and the
  *		workers' buffer and WAL usage, around the method's own shared state

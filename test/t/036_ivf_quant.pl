@@ -189,5 +189,36 @@ for my $t (sort keys %mode)
 		"$mode{$t}: after a crash index_check passes");
 }
 
+# --- damaged parameters: XX002, never wrong answers; REINDEX repairs -------------
+sub error_of
+{
+	my ($sql) = @_;
+	my ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\n$sql");
+	return $ret == 0 ? 'no error' : $err;
+}
+my $query = q{SET enable_seqscan = off; SELECT id FROM rbq_items
+	ORDER BY v <-> (SELECT v FROM test WHERE id = 1) LIMIT 10};
+$node->safe_psql('postgres', 'CHECKPOINT');
+# the metapage's ndirpages (after the page header, magic, version, dims,
+# nlists, requested_lists): the parameter page follows the directory
+my $ndir = unpack('l<', read_page($node, 'rbq_items_idx', 0, 24 + 20, 4));
+my $param_blk = 1 + $ndir;
+my $bs = $node->safe_psql('postgres', 'SHOW block_size');
+# a byte of the rotation's signs, near the end of the page (the item's end)
+my ($byte) = unpack('C', read_page($node, 'rbq_items_idx', $param_blk, $bs - 8 - 20, 1));
+damage_page($node, 'rbq_items_idx', $param_blk, $bs - 8 - 20, pack('C', $byte ^ 0xFF));
+like(error_of($query), qr/XX002: index "rbq_items_idx" is corrupted at block $param_blk.*\n.*CRC-32C/,
+	'a damaged parameter page: the scan fails with XX002 naming the block (CRC mismatch)');
+like(error_of("SELECT vsim.index_check('rbq_items_idx')"), qr/XX002/,
+	'a damaged parameter page: index_check fails with XX002');
+$node->safe_psql('postgres', 'REINDEX INDEX rbq_items_idx');
+is(error_of($query), 'no error', 'REINDEX rebuilds the parameters');
+# the metapage's quantization field (after the 48 bytes of version 1)
+$node->safe_psql('postgres', 'CHECKPOINT');
+damage_page($node, 'rbq_items_idx', 0, 24 + 48, pack('l<', 7));
+like(error_of($query), qr/XX002: index "rbq_items_idx" is corrupted at block 0/,
+	'a damaged quantization field on the metapage: XX002');
+$node->safe_psql('postgres', 'REINDEX INDEX rbq_items_idx');
+
 $node->stop;
 done_testing();
