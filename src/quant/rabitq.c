@@ -213,17 +213,39 @@ prepare_from_rotated(const RabitqRotation *rot, VectorMetric metric,
 	/*
 	 * Randomised rounding (the paper, section 3.3.1): code floor(t + u), u
 	 * uniform in [0, 1), so the expected decoded value is v'[i] exactly.
+	 * One splitmix64 draw gives the u of two coordinates (32 bits each);
+	 * the codes of 8 coordinates are gathered into one byte per plane.
+	 * This runs once per (query, centroid): an IVF scan pays it per list.
 	 */
-	for (int i = 0; i < pdim; i++)
 	{
-		double		t = rq->delta > 0.0 ? ((double) vr[i] - lo) / rq->delta : 0.0;
-		double		u = (double) (splitmix64(&state) >> 11) * (1.0 / 9007199254740992.0);
-		int			code = (int) floor(t + u);
+		double		inv_delta = rq->delta > 0.0 ? 1.0 / rq->delta : 0.0;
+		uint64		r = 0;
 
-		code = Max(0, Min(levels, code));
-		for (int j = 0; j < RABITQ_QUERY_BITS; j++)
-			if (code & (1 << j))
-				rq->planes[(Size) j * pdim / 8 + i / 8] |= (uint8) (1 << (i % 8));
+		for (int i = 0; i < pdim; i += 8)
+		{
+			uint8		plane[RABITQ_QUERY_BITS] = {0};
+
+			for (int b = 0; b < 8; b++)
+			{
+				double		t = ((double) vr[i + b] - lo) * inv_delta;
+				double		u;
+				int			code;
+
+				if (b % 2 == 0)
+				{
+					r = splitmix64(&state);
+					u = (double) (uint32) (r >> 32) * (1.0 / 4294967296.0);
+				}
+				else
+					u = (double) (uint32) r * (1.0 / 4294967296.0);
+				code = (int) (t + u);	/* t + u >= 0: truncation is floor */
+				code = Min(levels, code);
+				for (int j = 0; j < RABITQ_QUERY_BITS; j++)
+					plane[j] |= (uint8) (((code >> j) & 1) << b);
+			}
+			for (int j = 0; j < RABITQ_QUERY_BITS; j++)
+				rq->planes[(Size) j * pdim / 8 + i / 8] = plane[j];
+		}
 	}
 	return rq;
 }
