@@ -188,14 +188,15 @@ typedef struct IvfListEntry
 
 /*
  * List item: a heap TID and the row's stored element (for vector its
- * float4 elements), without a varlena header so a scan runs the distance
- * kernel straight on the page.
+ * float4 elements), or with quantization its code (Sq8Element,
+ * RabitqElement; meta->code_size bytes), without a varlena header so a
+ * scan runs the distance kernel straight on the page.
  */
 typedef struct IvfTuple
 {
 	ItemPointerData heap_tid;
 	uint16		unused;			/* keeps x 4-byte aligned; always 0 */
-	/* stored element, desc->stored_size(dims) bytes (index.h) */
+	/* stored element, desc->stored_size(dims) bytes (index.h), or code */
 	char		x[FLEXIBLE_ARRAY_MEMBER];
 } IvfTuple;
 
@@ -613,7 +614,10 @@ extern VectorMetric ivf_list_metric(VectorMetric metric);
  *		maintenance_work_mem.
  *	  - ivf_buildempty's index has one empty list whose centre is the
  *		origin (what a build on an empty table gives).
- *	  - ivf_options accepts lists from 1 to IVF_MAX_LISTS.
+ *	  - ivf_options accepts lists from 1 to IVF_MAX_LISTS and quantization
+ *		none, sq8 or rabitq (any case; 22023 with a hint otherwise);
+ *		ivf_build and ivf_buildempty raise 0A000 for the combinations
+ *		ivf_quant_check refuses.
  * ---------------------------------------------------------------------
  */
 VINDEX_DECLARE_CALLBACKS(ivf);
