@@ -158,6 +158,23 @@ RESET ivfflat.rerank_candidates;
 RESET enable_seqscan;
 DROP INDEX iq_expr;
 
+-- parameters over more than one page: sq8 at 1,100-d has 8 + 8 x 1,100
+-- = 8,808 bytes of ranges, two pages; the index reads them back whole
+CREATE TABLE iq_wide (id int PRIMARY KEY, v vector(1100));
+INSERT INTO iq_wide SELECT i, ARRAY(SELECT sin(i * j * 0.01) FROM generate_series(1, 1100) j)
+  FROM generate_series(1, 60) i;
+CREATE INDEX iq_wide_sq8 ON iq_wide USING ivfflat (v) WITH (lists = 3, quantization = sq8);
+SELECT quantization, bytes_per_vector, param_pages FROM vsim.ivfflat_index_stats('iq_wide_sq8');
+SET enable_seqscan = off;
+SET ivfflat.probes = 3;
+SELECT array_agg(id) = ARRAY(SELECT id FROM iq_wide ORDER BY v <-> (SELECT v FROM iq_wide WHERE id = 7), id LIMIT 5)
+  AS wide_exact
+  FROM (SELECT id FROM iq_wide ORDER BY v <-> (SELECT v FROM iq_wide WHERE id = 7) LIMIT 5) s;
+RESET enable_seqscan;
+RESET ivfflat.probes;
+SELECT vsim.index_check('iq_wide_sq8', true);
+DROP TABLE iq_wide;
+
 -- an empty table: one list, sq8 ranges of nothing (a notice), then inserts
 CREATE TABLE iq_empty (v vector(4));
 CREATE INDEX iq_empty_sq8 ON iq_empty USING ivfflat (v) WITH (quantization = sq8);

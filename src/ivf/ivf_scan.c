@@ -27,8 +27,9 @@
  * codes' approximate ones (the query prepared once per scan for sq8, once
  * per probed list for RaBitQ, whose codes are relative to their list's
  * centre: the query is rotated once, each list's centre once per scan
- * across its rescans, ivf_codec_prepare_list).  The scan then takes the ivfflat.rerank_candidates best by
- * approximate distance, computes their exact distances from their table
+ * across its rescans, ivf_codec_prepare_list).  The scan then takes the
+ * ivfflat.rerank_candidates best by approximate distance, computes their
+ * exact distances from their table
  * rows (vindex_rerank_distance, index.h: the distance the unquantized
  * index computes), skips rows the scan's snapshot does not see, and
  * returns the batch in exact order with the exact operator value; when it
