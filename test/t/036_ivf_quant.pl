@@ -170,7 +170,12 @@ is($standby->safe_psql('postgres', $stats), $node->safe_psql('postgres', $stats)
 $standby->stop;
 
 # crash recovery
-$node->safe_psql('postgres', 'DROP INDEX sq8_items_cos; CHECKPOINT;');
+$node->safe_psql('postgres', q{DROP INDEX sq8_items_cos;
+	CREATE UNLOGGED TABLE scratch (v vector(784));
+	INSERT INTO scratch SELECT v FROM train WHERE id <= 300;
+	CREATE INDEX scratch_sq8 ON scratch USING ivfflat (v) WITH (lists = 5, quantization = sq8);
+	CREATE INDEX scratch_rbq ON scratch USING ivfflat (v) WITH (lists = 5, quantization = rabitq);
+	CHECKPOINT;});
 for my $t (sort keys %mode)
 {
 	$node->safe_psql('postgres', qq{
@@ -188,6 +193,24 @@ for my $t (sort keys %mode)
 	is($node->safe_psql('postgres', "SELECT vsim.index_check('${t}_idx', true)"), '',
 		"$mode{$t}: after a crash index_check passes");
 }
+
+# the UNLOGGED table is empty after the crash; its quantized indexes, reset
+# from their init forks (parameters included), take new rows
+for my $idx (qw(scratch_sq8 scratch_rbq))
+{
+	is($node->safe_psql('postgres', "SELECT lists, rows, param_pages FROM vsim.ivfflat_index_stats('$idx')"),
+		'1|0|1', "$idx: the unlogged index was reset to an empty one-list index with its parameters");
+}
+$node->safe_psql('postgres', 'INSERT INTO scratch SELECT v FROM train WHERE id <= 50');
+for my $idx (qw(scratch_sq8 scratch_rbq))
+{
+	is($node->safe_psql('postgres', "SELECT vsim.index_check('$idx', true)"), '',
+		"$idx: index_check passes on the reset index after inserts");
+}
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET ivfflat.rerank_candidates = 100000;
+	SELECT count(*) FROM (SELECT 1 FROM scratch ORDER BY v <-> (SELECT v FROM test WHERE id = 1)) s}),
+	'50', 'the reset unlogged index finds the 50 rows inserted after the crash');
 
 # --- damaged parameters: XX002, never wrong answers; REINDEX repairs -------------
 sub error_of
