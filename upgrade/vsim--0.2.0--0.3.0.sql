@@ -509,3 +509,19 @@ CREATE FUNCTION vsim_bit_distance_support(internal) RETURNS internal
 COMMENT ON FUNCTION vsim_bit_distance_support(internal) IS 'planner support of the bit distance functions: a cost per call from the bit length and TOAST storage of the operands';
 ALTER FUNCTION hamming_distance(bit, bit) SUPPORT vsim_bit_distance_support;
 ALTER FUNCTION jaccard_distance(bit, bit) SUPPORT vsim_bit_distance_support;
+
+-- ivfflat quantization (issue 9): the same objects as src/ivf/ivf.sql ------
+-- vsim.ivfflat_index_stats gains quantization, bytes_per_vector and
+-- param_pages (new OUT columns: the function is created again).
+
+DROP FUNCTION vsim.ivfflat_index_stats(regclass);
+CREATE FUNCTION vsim.ivfflat_index_stats(index regclass,
+	OUT lists integer, OUT requested_lists integer, OUT dims integer, OUT metric text,
+	OUT rows bigint, OUT rows_at_build bigint,
+	OUT min_list_rows bigint, OUT max_list_rows bigint, OUT mean_list_rows double precision,
+	OUT imbalance double precision, OUT imbalance_at_build double precision,
+	OUT empty_lists bigint, OUT list_pages bigint, OUT total_pages bigint,
+	OUT quantization text, OUT bytes_per_vector integer, OUT param_pages integer)
+	AS 'MODULE_PATHNAME', 'ivfflat_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
+	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages, quantization mode, bytes stored per vector and quantization parameter pages; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';

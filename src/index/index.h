@@ -22,6 +22,8 @@
  *	  - the planner cost model (vindex_cost_estimate; index_cost.c), from
  *		each method's description of its scan (VindexScanModel),
  *	  - vindex_vacuum_delay_point, for VACUUM's loops over an index,
+ *	  - exact re-ranking of a quantized index's candidates from their table
+ *		rows (vindex_rerank_*; index_rerank.c),
  *	  - the parallel build machinery: dynamic shared memory holding the
  *		relations, the parallel table scan, the query text and the
  *		workers' buffer and WAL usage, around the method's own shared state
@@ -490,6 +492,59 @@ vindex_elem_indexable(const VindexElemType *type, VectorMetric metric,
 {
 	return type->indexable == NULL || type->indexable(metric, elem, dims);
 }
+
+/* ---------------------------------------------------------------------
+ * Exact re-ranking from the heap (index_rerank.c)
+ * ---------------------------------------------------------------------
+ *
+ * A scan of a quantized index ranks rows by an approximate distance on
+ * their codes, then re-ranks the best candidates by their exact distance,
+ * computed from the table row itself: the smallest index (no
+ * full-precision copy) for one heap fetch per candidate.  The distance is
+ * the one the unquantized index computes (the element type's, on the
+ * stored form of the index key), so its SQL value equals the operator's.
+ */
+typedef struct VindexRerank
+{
+	IndexScanDesc scan;			/* whose heap, snapshot and index */
+	const VindexElemType *elem;
+	VectorMetric metric;
+	int			dims;
+	IndexInfo  *info;			/* of the index: key expressions */
+	struct EState *estate;		/* for FormIndexDatum */
+	TupleTableSlot *slot;		/* a slot of the heap */
+	struct IndexFetchTableData *fetch;
+	MemoryContext tmpctx;		/* reset after every candidate */
+	int64		fetched;		/* candidates looked up */
+	int64		invisible;		/* of them, not visible to the snapshot */
+} VindexRerank;
+
+/*
+ * vindex_rerank_begin: set up *rr for scan `scan` (scan->heapRelation
+ * and scan->xs_snapshot set, as index_beginscan leaves them) of an index
+ * whose key is of element type `elem` with `dims` dimensions, under
+ * `metric`.  Allocates in the current memory context; end with
+ * vindex_rerank_end.
+ */
+extern void vindex_rerank_begin(VindexRerank *rr, IndexScanDesc scan,
+								const VindexElemType *elem, VectorMetric metric,
+								int dims);
+
+/*
+ * vindex_rerank_distance: the exact index-order distance from `query` (a
+ * stored element of `dims` dimensions) to the index key of the heap row
+ * `tid`: the member of the HOT chain at `tid` visible to
+ * scan->xs_snapshot (table_index_fetch_tuple), its key formed as the
+ * index forms it (FormIndexDatum: expression indexes work), stored
+ * (vindex_elem_form) and compared by elem->distance.  Returns false, and
+ * leaves *dist alone, when no member is visible or its key is NULL, of
+ * other dimensions or not indexable (a row the index should not hold).
+ */
+extern bool vindex_rerank_distance(VindexRerank *rr, ItemPointer tid,
+								   const void *query, double *dist);
+
+/* vindex_rerank_end: release what vindex_rerank_begin set up */
+extern void vindex_rerank_end(VindexRerank *rr);
 
 /* ---------------------------------------------------------------------
  * Parallel builds (index_parallel.c)

@@ -18,6 +18,7 @@
 int			ivf_probes = 1;
 int			ivf_iterative_scan = IVF_ITERATIVE_OFF;
 int			ivf_max_probes = IVF_MAX_LISTS;
+int			ivf_rerank_candidates = IVF_DEFAULT_RERANK;
 
 static relopt_kind ivf_relopt_kind;
 
@@ -37,6 +38,36 @@ static const struct config_enum_entry ivf_iterative_scan_options[] = {
 	{NULL, 0, false}
 };
 
+static const char *const ivf_quant_names[] = {"none", "sq8", "rabitq"};
+
+const char *
+ivf_quantization_name(IvfQuantization q)
+{
+	return q >= 0 && q < lengthof(ivf_quant_names) ? ivf_quant_names[q] : "?";
+}
+
+/* The mode named `value` (case-insensitive), or -1 */
+static int
+quantization_from_name(const char *value)
+{
+	for (int i = 0; i < lengthof(ivf_quant_names); i++)
+		if (pg_strcasecmp(value, ivf_quant_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* validate_string_relopt of `quantization`: 22023 with the valid values */
+static void
+validate_quantization(const char *value)
+{
+	if (value != NULL && quantization_from_name(value) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for ivfflat option \"quantization\": \"%s\"",
+						value),
+				 errhint("Valid values are \"none\", \"sq8\" and \"rabitq\".")));
+}
+
 void
 ivf_init(void)
 {
@@ -45,6 +76,9 @@ ivf_init(void)
 	add_int_reloption(ivf_relopt_kind, "lists",
 					  "Number of inverted lists (k-means centres)",
 					  IVF_DEFAULT_LISTS, 1, IVF_MAX_LISTS, AccessExclusiveLock);
+	add_string_reloption(ivf_relopt_kind, "quantization",
+						 "How list items store vectors: none, sq8 or rabitq",
+						 "none", validate_quantization, AccessExclusiveLock);
 
 	DefineCustomIntVariable("ivfflat.probes",
 							"Number of lists an ivfflat index scan searches.",
@@ -62,6 +96,11 @@ ivf_init(void)
 							"Never fewer than ivfflat.probes.",
 							&ivf_max_probes, IVF_MAX_LISTS, 1, IVF_MAX_LISTS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ivfflat.rerank_candidates",
+							"Candidates a scan of a quantized ivfflat index re-ranks by exact distance at a time.",
+							"The scan ranks the probed lists' rows by their codes' approximate distance, reads the exact vectors of this many best from the table and returns them in exact order; then the next as many. More give better recall and slower queries.",
+							&ivf_rerank_candidates, IVF_DEFAULT_RERANK, 1, 100000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("ivfflat");
 #else
@@ -74,6 +113,7 @@ ivf_options(Datum reloptions, bool validate)
 {
 	static const relopt_parse_elt tab[] = {
 		{"lists", RELOPT_TYPE_INT, offsetof(IvfOptions, lists)},
+		{"quantization", RELOPT_TYPE_STRING, offsetof(IvfOptions, quantization_offset)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, ivf_relopt_kind,
@@ -86,6 +126,18 @@ ivf_index_lists(Relation index)
 	IvfOptions *opts = (IvfOptions *) index->rd_options;
 
 	return opts ? opts->lists : IVF_DEFAULT_LISTS;
+}
+
+IvfQuantization
+ivf_index_quantization(Relation index)
+{
+	IvfOptions *opts = (IvfOptions *) index->rd_options;
+	int			q;
+
+	if (opts == NULL || opts->quantization_offset == 0)
+		return IVF_QUANT_NONE;
+	q = quantization_from_name((const char *) opts + opts->quantization_offset);
+	return q < 0 ? IVF_QUANT_NONE : (IvfQuantization) q;
 }
 
 /* amvalidate: the rules of every vector index method (index.h). */

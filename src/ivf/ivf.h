@@ -20,7 +20,11 @@
  *							lists in order, as many per page as fit, pages
  *							chained by nextblkno (D = ndirpages, fixed by
  *							nlists and dims)
- *	  blocks D+1 ..			list pages: items are IvfTuples; each list is
+ *	  blocks D+1 .. D+P		quantization parameters (quantized indexes
+ *							only, P = nparampages): IVF_PAGE_PARAMS pages,
+ *							one item each, together the parameter blob
+ *							(see "Quantization" below)
+ *	  blocks D+P+1 ..		list pages: items are IvfTuples; each list is
  *							a chain of pages linked by nextblkno, the
  *							first page written by the build (so a list
  *							always has at least one page and its first
@@ -51,6 +55,22 @@
  * page lock while waiting for a list page lock, so there are no lock
  * cycles.
  *
+ * Quantization (the `quantization` option; issue 9): 'none' stores each
+ * row's element as the column type holds it (IVF_VERSION 1, the format of
+ * every index before quantization, byte for byte).  'sq8' and 'rabitq'
+ * (src/quant/quant.h) store a code instead in list items, and write
+ * IVF_VERSION_QUANT: the metapage's quantization fields are set and the
+ * parameter pages follow the directory.  The blob is, for sq8, the
+ * Sq8Params trained on the build's k-means sample (8 + 8 dims bytes); for
+ * rabitq, the RabitqRotation (24 + dims/2 bytes, seed IVF_RABITQ_SEED);
+ * it is split into chunks of IVF_PARAM_CHUNK bytes, one per page, chained
+ * in block order, and its CRC-32C is on the metapage.  RaBitQ encodes each
+ * row against its list's centre (the directory's, as floats).  The
+ * directory keeps full centres in every mode, so the dimension limit is
+ * the same as 'none''s.  A scan ranks candidates by the code's approximate
+ * distance and re-ranks the best by their exact distance, read from the
+ * heap row (vindex_rerank_*, index.h; ivf_scan.c).
+ *
  * Damage: every reader checks what it reads before using it (the metapage
  * when it is cached, each directory and list page when it is locked, each
  * block number before it is read) and reports damage with
@@ -71,13 +91,15 @@
 #include "storage/block.h"
 #include "common/relpath.h"
 #include "index/index.h"
+#include "quant/quant.h"
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
 #include "vector/vector.h"
 
 #define IVF_MAGIC				0x49564646	/* "IVFF" */
-#define IVF_VERSION				1
+#define IVF_VERSION				1	/* quantization 'none' */
+#define IVF_VERSION_QUANT		2	/* sq8 or rabitq: parameter pages */
 #define IVF_PAGE_ID				0xFF8A	/* in IvfPageOpaqueData.page_id */
 
 #define IVF_METAPAGE_BLKNO		0
@@ -92,6 +114,18 @@
 /* Page kinds, IvfPageOpaqueData.flags */
 #define IVF_PAGE_DIRECTORY		(1 << 0)
 #define IVF_PAGE_LIST			(1 << 1)
+#define IVF_PAGE_PARAMS			(1 << 2)
+
+/* The `quantization` option, IvfMetaPageData.quantization */
+typedef enum IvfQuantization
+{
+	IVF_QUANT_NONE = 0,
+	IVF_QUANT_SQ8 = 1,
+	IVF_QUANT_RABITQ = 2
+} IvfQuantization;
+
+/* Seed of the RaBitQ rotation (any fixed value: builds are reproducible) */
+#define IVF_RABITQ_SEED			UINT64CONST(0x5EED1F5A3B7E0009)
 
 typedef struct IvfPageOpaqueData
 {
@@ -116,7 +150,21 @@ typedef struct IvfMetaPageData
 	int32		sample_rows;	/* rows k-means ran on */
 	int64		build_rows;		/* rows indexed by the build */
 	double		build_imbalance;	/* imbalance factor after the build */
+
+	/*
+	 * IVF_VERSION_QUANT only (a version 1 page ends before them: readers
+	 * take them as zero, ivf_copy_meta)
+	 */
+	int32		quantization;	/* IvfQuantization */
+	int32		code_size;		/* bytes of a list item's code */
+	int32		nparampages;	/* parameter pages, after the directory */
+	uint32		params_size;	/* bytes of the parameter blob */
+	uint32		params_crc;		/* its CRC-32C */
+	int32		unused;			/* always 0 */
 } IvfMetaPageData;
+
+/* Bytes of the metapage contents of a version 1 index */
+#define IVF_META_V1_SIZE		offsetof(IvfMetaPageData, quantization)
 
 typedef IvfMetaPageData *IvfMetaPage;
 
@@ -140,14 +188,15 @@ typedef struct IvfListEntry
 
 /*
  * List item: a heap TID and the row's stored element (for vector its
- * float4 elements), without a varlena header so a scan runs the distance
- * kernel straight on the page.
+ * float4 elements), or with quantization its code (Sq8Element,
+ * RabitqElement; meta->code_size bytes), without a varlena header so a
+ * scan runs the distance kernel straight on the page.
  */
 typedef struct IvfTuple
 {
 	ItemPointerData heap_tid;
 	uint16		unused;			/* keeps x 4-byte aligned; always 0 */
-	/* stored element, desc->stored_size(dims) bytes (index.h) */
+	/* stored element, desc->stored_size(dims) bytes (index.h), or code */
 	char		x[FLEXIBLE_ARRAY_MEMBER];
 } IvfTuple;
 
@@ -178,6 +227,10 @@ typedef struct IvfTuple
 #define IVF_MAX_ELEM_BYTES \
 	((int) (IVF_PAGE_FREE_SPACE - sizeof(ItemIdData) - offsetof(IvfTuple, x)) & ~7)
 
+/* Bytes of the parameter blob on each parameter page (the last: the rest) */
+#define IVF_PARAM_CHUNK \
+	((int) (IVF_PAGE_FREE_SPACE - sizeof(ItemIdData)) & ~7)
+
 /* ivf_max_dims: the largest dims of `elem` an ivfflat index stores (ivf_page.c) */
 extern int	ivf_max_dims(const VindexElemType *elem);
 
@@ -186,6 +239,7 @@ typedef struct IvfOptions
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
 	int			lists;
+	int			quantization_offset;	/* the `quantization` string */
 } IvfOptions;
 
 /* ivfflat.iterative_scan values */
@@ -199,6 +253,10 @@ typedef enum IvfIterativeScan
 extern int	ivf_probes;
 extern int	ivf_iterative_scan;
 extern int	ivf_max_probes;
+extern int	ivf_rerank_candidates;
+
+/* Default of ivfflat.rerank_candidates (chosen by measurement: README) */
+#define IVF_DEFAULT_RERANK		40
 
 /* Build sub-phases reported in pg_stat_progress_create_index */
 #define IVF_PHASE_SAMPLE		2
@@ -214,6 +272,12 @@ extern void ivf_init(void);
 /* The `lists` option of an ivfflat index (IVF_DEFAULT_LISTS if unset). */
 extern int	ivf_index_lists(Relation index);
 
+/* The `quantization` option of an ivfflat index (IVF_QUANT_NONE if unset). */
+extern IvfQuantization ivf_index_quantization(Relation index);
+
+/* The SQL name of a quantization mode ("none", "sq8", "rabitq"). */
+extern const char *ivf_quantization_name(IvfQuantization q);
+
 /* ---- ivf_page.c: pages, and checking them as they are read ---- */
 
 /*
@@ -221,6 +285,40 @@ extern int	ivf_index_lists(Relation index);
  * in the relcache entry, checked by ivf_verify_meta when it is read.
  */
 extern const IvfMetaPageData *ivf_get_meta(Relation index);
+
+/*
+ * ivf_get_params: the quantization parameter blob of `index`
+ * (meta->params_size bytes: Sq8Params or RabitqRotation), cached with the
+ * metapage, read and checked by ivf_read_params; NULL for 'none'.  The
+ * cache may be freed by a relcache invalidation: a caller that keeps it
+ * across lock acquisitions copies it.
+ */
+extern const void *ivf_get_params(Relation index);
+
+/*
+ * ivf_copy_meta: the metapage contents of `page` into *out, the
+ * quantization fields zero for a version 1 page.
+ */
+extern void ivf_copy_meta(Page page, IvfMetaPageData *out);
+
+/*
+ * ivf_read_params: read the parameter pages of `index` (metapage `meta`,
+ * checked) into a palloc'd blob of meta->params_size bytes and check them:
+ * each page an IVF_PAGE_PARAMS page with one item of its chunk's size,
+ * chained in block order, the blob's CRC-32C that of the metapage and its
+ * contents those of the mode (dims; a rotation's size and rounds; finite
+ * sq8 ranges).  XX002 otherwise.  NULL for 'none'.
+ */
+extern void *ivf_read_params(Relation index, const IvfMetaPageData *meta);
+
+/*
+ * ivf_code_size: bytes of a list item's code for mode `q` of `dims`
+ * dimensions (for none, elem->stored_size(dims)).
+ */
+extern Size ivf_code_size(IvfQuantization q, const VindexElemType *elem, int dims);
+
+/* ivf_params_size: bytes of the parameter blob of mode `q` (0 for none). */
+extern Size ivf_params_size(IvfQuantization q, int dims);
 
 /*
  * ivf_verify_meta: raise XX002 (vindex_report_corrupted at block 0) unless
@@ -267,8 +365,9 @@ typedef struct IvfReader
 	BufferAccessStrategy strategy;	/* for every read, or NULL */
 	const VindexElemType *elem; /* the column's element type */
 	Size		elem_size;		/* elem->stored_size(meta->dims) */
-	Size		tuple_size;		/* IVF_TUPLE_SIZE(elem_size) */
-	BlockNumber first_list_blkno;	/* 1 + ndirpages */
+	Size		code_size;		/* of list items: meta->code_size or elem_size */
+	Size		tuple_size;		/* IVF_TUPLE_SIZE(code_size) */
+	BlockNumber first_list_blkno;	/* 1 + ndirpages + nparampages */
 	BlockNumber nblocks;		/* relation size last read; 0 before */
 } IvfReader;
 
@@ -350,6 +449,99 @@ extern void ivf_walk_list(IvfReader *r, const IvfListRef *ref, int lockmode,
 extern void ivf_set_insert_page(IvfReader *r, const IvfListRef *ref,
 								BlockNumber expected, BlockNumber blkno);
 
+/* ---- ivf_quant.c: the codecs of src/quant/ in ivfflat ---- */
+
+/*
+ * What encodes rows and computes approximate distances for one index: its
+ * mode, metric, dims, element type and parameters (not owned).
+ */
+typedef struct IvfCodec
+{
+	IvfQuantization quant;
+	VectorMetric metric;
+	int			dims;
+	const VindexElemType *elem;
+	const void *params;			/* Sq8Params or RabitqRotation */
+	float	   *xf;				/* dims floats of scratch */
+	float	   *cf;				/* dims floats of scratch */
+
+	/* rabitq scans (ivf_codec_set_query, ivf_codec_prepare_list) */
+	float	   *rquery;			/* the query rotated, D floats */
+	int			nlists;			/* lists of the cache below, 0: none yet */
+	float	   *rcentres;		/* nlists x D floats: centres rotated */
+	bool	   *rdone;			/* which of them are computed */
+} IvfCodec;
+
+/*
+ * ivf_quant_check: the checks of CREATE INDEX for mode `q`: 0A000 with a
+ * hint for any quantization of a type without float elements (bit) and for
+ * rabitq under l1.
+ */
+extern void ivf_quant_check(IvfQuantization q, const VindexElemType *elem,
+							VectorMetric metric);
+
+/*
+ * ivf_quant_train: the parameter blob of mode `q` (palloc'd,
+ * ivf_params_size bytes): sq8_train on the `n` sample rows (n x dims floats,
+ * the rows as to_floats gives them, before any normalisation; n = 0 gives
+ * ranges of one zero row), or the RaBitQ rotation of IVF_RABITQ_SEED.
+ */
+extern void *ivf_quant_train(IvfQuantization q, const float *sample, int n, int dims);
+
+/* ivf_codec_init: a codec for `params` (scratch palloc'd here) */
+extern void ivf_codec_init(IvfCodec *c, IvfQuantization q, VectorMetric metric,
+						   const VindexElemType *elem, int dims, const void *params);
+
+/*
+ * ivf_codec_encode: the code of stored element `x` (elem->stored_size bytes,
+ * an element the metric indexes) in list of centre `centre` (a stored
+ * element: rabitq encodes against it) into `out` (code_size bytes).
+ */
+extern void ivf_codec_encode(IvfCodec *c, const char *x, const char *centre, char *out);
+
+/*
+ * ivf_codec_prepare: prepare query `query` (a stored element) for the
+ * lists of centre `centre` (rabitq: one per list; sq8 ignores it, one per
+ * scan).  Returns an opaque prepared query, palloc'd in the current
+ * context.
+ */
+extern void *ivf_codec_prepare(IvfCodec *c, const char *query, const char *centre);
+
+/*
+ * ivf_codec_set_query (rabitq): rotate `query` (a stored element) once for
+ * the lists ivf_codec_prepare_list prepares it for.
+ */
+extern void ivf_codec_set_query(IvfCodec *c, const char *query);
+
+/*
+ * ivf_codec_prepare_list (rabitq): the query of ivf_codec_set_query
+ * prepared for list `list` of `nlists`, of centre `centre` (a stored
+ * element).  Each list's rotated centre is computed once per codec (a
+ * scan: across its rescans) and kept; the query's residual to it is then
+ * R q - R c (rabitq_prepare_rotated), O(D) per list instead of a rotation.
+ */
+extern void *ivf_codec_prepare_list(IvfCodec *c, int list, int nlists, const char *centre);
+
+/*
+ * ivf_codec_distance: the approximate index-order distance from a prepared
+ * query to a code (sq8: to the decoded vector; rabitq: the estimate)
+ */
+static inline double
+ivf_codec_distance(const IvfCodec *c, const void *prepared, const char *code)
+{
+	if (c->quant == IVF_QUANT_SQ8)
+		return sq8_distance((const Sq8Query *) prepared, (const Sq8Element *) code);
+	return rabitq_distance((const RabitqQuery *) prepared,
+						   (const RabitqElement *) code, NULL);
+}
+
+/*
+ * ivf_codec_valid: whether `code` is a code the encoder can write (sq8: a
+ * finite norm2 equal to the decoded codes' squared norm; rabitq: finite
+ * factors, norm >= 0, ip_bar in (0, 1], ones the code's popcount)
+ */
+extern bool ivf_codec_valid(const IvfCodec *c, const char *code);
+
 /* ---- ivf_check.c ---- */
 
 /*
@@ -393,6 +585,12 @@ extern int	ivf_kmeans(const float *x, int n, int dims, int k, bool spherical,
 extern IvfListRef ivf_nearest_list(IvfReader *r, const char *x);
 
 /*
+ * ivf_nearest_list_centre: ivf_nearest_list, also copying the list's centre
+ * (a stored element) into `centre` (elem_size bytes) unless it is NULL.
+ */
+extern IvfListRef ivf_nearest_list_centre(IvfReader *r, const char *x, char *centre);
+
+/*
  * ivf_list_metric: the metric that puts a row in a list.  It is the index
  * metric, except for inner product: rows go to the nearest centre in L2
  * (centres from ordinary k-means), because assigning by inner product
@@ -416,7 +614,10 @@ extern VectorMetric ivf_list_metric(VectorMetric metric);
  *		maintenance_work_mem.
  *	  - ivf_buildempty's index has one empty list whose centre is the
  *		origin (what a build on an empty table gives).
- *	  - ivf_options accepts lists from 1 to IVF_MAX_LISTS.
+ *	  - ivf_options accepts lists from 1 to IVF_MAX_LISTS and quantization
+ *		none, sq8 or rabitq (any case; 22023 with a hint otherwise);
+ *		ivf_build and ivf_buildempty raise 0A000 for the combinations
+ *		ivf_quant_check refuses.
  * ---------------------------------------------------------------------
  */
 VINDEX_DECLARE_CALLBACKS(ivf);

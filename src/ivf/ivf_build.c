@@ -20,6 +20,12 @@
  *	  contiguous and chained, then the directory and the metapage are
  *	  completed.  Whole pages are WAL-logged (log_newpage_buffer).
  *
+ * With quantization (ivf.h, "Quantization"), step 2 also trains the
+ * parameters (sq8 on the same sample, as the rows are, before the cosine
+ * metric normalises it; RaBitQ's seeded rotation), which are written on
+ * the parameter pages after the directory, and step 4 stores each row's
+ * code (against its list's centre for RaBitQ) instead of its element.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,6 +45,7 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "pgstat.h"
+#include "port/pg_crc32c.h"
 #include "storage/bufmgr.h"
 #include "storage/condition_variable.h"
 #include "storage/spin.h"
@@ -88,6 +95,9 @@ typedef struct IvfBuildState
 	int			dims;
 	const VindexElemType *elem; /* the column's element type (index.h) */
 	Size		elem_size;		/* elem->stored_size(dims) */
+	IvfQuantization quant;		/* the `quantization` option */
+	Size		code_size;		/* of list items (elem_size for none) */
+	void	   *params;			/* the parameter blob, NULL for none */
 
 	/* sampling: the rows as floats (elem->to_floats) */
 	float	   *sample;			/* sample_target x dims floats */
@@ -219,9 +229,15 @@ finish_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	page = BufferGetPage(buf);
 	PageInit(page, BLCKSZ, 0);
-	memcpy(IvfPageGetMeta(page), meta, sizeof(IvfMetaPageData));
-	((PageHeader) page)->pd_lower =
-		((char *) IvfPageGetMeta(page) + sizeof(IvfMetaPageData)) - (char *) page;
+	{
+		/* a 'none' index's metapage is that of version 1, byte for byte */
+		Size		size = meta->version == IVF_VERSION_QUANT ?
+			sizeof(IvfMetaPageData) : IVF_META_V1_SIZE;
+
+		memcpy(IvfPageGetMeta(page), meta, size);
+		((PageHeader) page)->pd_lower =
+			((char *) IvfPageGetMeta(page) + size) - (char *) page;
+	}
 	START_CRIT_SECTION();
 	MarkBufferDirty(buf);
 	if (logged)
@@ -253,6 +269,38 @@ finish_meta_and_directory(Relation index, ForkNumber fork, IvfMetaPageData *meta
 		UnlockReleaseBuffer(buf);
 	}
 	Assert(list == meta->nlists);
+}
+
+/*
+ * Write the parameter blob of a quantized index after the directory, one
+ * chunk of IVF_PARAM_CHUNK bytes per page, chained in block order, and
+ * set the metapage's fields for it.
+ */
+static void
+write_params(Relation index, ForkNumber fork, IvfMetaPageData *meta,
+			 const void *params, Size size)
+{
+	IvfWriter	w;
+	Size		done = 0;
+	pg_crc32c	crc;
+
+	meta->params_size = size;
+	meta->nparampages = 0;
+	writer_start(&w, index, fork, IVF_PAGE_PARAMS);
+	while (done < size)
+	{
+		Size		chunk = Min((Size) IVF_PARAM_CHUNK, size - done);
+
+		/* one chunk fills a page: writer_add chains the next page */
+		writer_add(&w, (const char *) params + done, chunk);
+		done += chunk;
+		meta->nparampages++;
+	}
+	writer_flush(&w);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, params, size);
+	FIN_CRC32C(crc);
+	meta->params_crc = crc;
 }
 
 /* ---- sampling -------------------------------------------------------- */
@@ -396,6 +444,17 @@ compute_centres(IvfBuildState *st, IndexInfo *indexInfo, int lists)
 				 errhint("REINDEX the index once the table holds its data.")));
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_KMEANS);
+	/* sq8's ranges are those of the rows as stored, so before normalising */
+	if (st->quant != IVF_QUANT_NONE)
+	{
+		st->params = ivf_quant_train(st->quant, st->sample, st->nsample, st->dims);
+		if (st->nsample == 0 && st->quant == IVF_QUANT_SQ8)
+			ereport(NOTICE,
+					(errmsg("sq8 parameters of ivfflat index \"%s\" trained on no rows",
+							RelationGetRelationName(st->index)),
+					 errdetail("Every value then has the same code: scans re-rank candidates in no useful order and can miss near rows."),
+					 errhint("REINDEX the index once the table holds its data.")));
+	}
 	if (st->nsample > 0)
 	{
 		int			iterations;
@@ -548,6 +607,8 @@ assign_state_init(IvfBuildState *st, Relation heap, Relation index,
 	st->dims = dims;
 	st->elem = vindex_elem_type(index);
 	st->elem_size = st->elem->stored_size(dims);
+	st->quant = ivf_index_quantization(index);
+	st->code_size = ivf_code_size(st->quant, st->elem, dims);
 	st->nlists = nlists;
 	if (centres != NULL)
 		set_centres(st, centres);
@@ -774,14 +835,18 @@ load_lists(IvfBuildState *st, Tuplesortstate *sort, TupleDesc desc,
 		   ForkNumber fork, BlockNumber *first, BlockNumber *last)
 {
 	TupleTableSlot *slot = sort ? MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple) : NULL;
-	Size		tsize = IVF_TUPLE_SIZE(st->elem_size);
+	Size		tsize = IVF_TUPLE_SIZE(st->code_size);
 	IvfTuple   *item = palloc0(tsize);
+	IvfCodec	codec;
+	char	   *x = palloc(st->elem_size);
 	int64	   *counts = palloc0(sizeof(int64) * st->nlists);
 	IvfWriter	w;
 	int			list = -1;
 	int64		done = 0;
 	double		sumsq = 0;
 
+	if (st->quant != IVF_QUANT_NONE)
+		ivf_codec_init(&codec, st->quant, st->metric, st->elem, st->dims, st->params);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_LOAD);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) st->index_tuples);
 	for (;;)
@@ -811,7 +876,14 @@ load_lists(IvfBuildState *st, Tuplesortstate *sort, TupleDesc desc,
 			Datum		v = slot_getattr(slot, 3, &isnull);
 
 			item->heap_tid = *tid;
-			st->elem->store(PointerGetDatum(PG_DETOAST_DATUM(v)), st->dims, item->x);
+			if (st->quant == IVF_QUANT_NONE)
+				st->elem->store(PointerGetDatum(PG_DETOAST_DATUM(v)), st->dims, item->x);
+			else
+			{
+				st->elem->store(PointerGetDatum(PG_DETOAST_DATUM(v)), st->dims, x);
+				ivf_codec_encode(&codec, x, st->centres + (size_t) list * st->elem_size,
+								 item->x);
+			}
 			writer_add(&w, item, tsize);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(st->tmpctx);
@@ -830,6 +902,7 @@ load_lists(IvfBuildState *st, Tuplesortstate *sort, TupleDesc desc,
 	for (int i = 0; i < st->nlists; i++)
 		sumsq += (double) counts[i] * counts[i];
 	pfree(item);
+	pfree(x);
 	pfree(counts);
 	return done > 0 ? st->nlists * sumsq / ((double) done * done) : 0;
 }
@@ -841,9 +914,14 @@ static void
 meta_init(IvfMetaPageData *meta, Relation index, VectorMetric metric, int dims,
 		  int nlists, int requested, int ndirpages)
 {
+	IvfQuantization quant = ivf_index_quantization(index);
+
 	memset(meta, 0, sizeof(IvfMetaPageData));
 	meta->magic = IVF_MAGIC;
-	meta->version = IVF_VERSION;
+	meta->version = quant == IVF_QUANT_NONE ? IVF_VERSION : IVF_VERSION_QUANT;
+	meta->quantization = quant;
+	meta->code_size = quant == IVF_QUANT_NONE ? 0 :
+		(int32) ivf_code_size(quant, vindex_elem_type(index), dims);
 	meta->dims = dims;
 	meta->nlists = nlists;
 	meta->requested_lists = requested;
@@ -868,6 +946,7 @@ index_dims(Relation index)
 				 errmsg("column does not have dimensions"),
 				 errhint("Declare the column as vector(n), or index an expression such as (v::vector(n)).")));
 	vindex_elem_check(index, elem, vector_index_metric(index, 1), dims);
+	ivf_quant_check(ivf_index_quantization(index), elem, vector_index_metric(index, 1));
 	if (dims > max_dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -901,6 +980,9 @@ ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	meta.sample_rows = st.nsample;
 	meta.ndirpages = write_meta_and_directory(index, MAIN_FORKNUM, &meta, st.centres,
 											  st.elem_size);
+	if (st.quant != IVF_QUANT_NONE)
+		write_params(index, MAIN_FORKNUM, &meta, st.params,
+					 ivf_params_size(st.quant, dims));
 
 	/* the rows to assign: those the sampling scan saw */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, IVF_PHASE_ASSIGN);
@@ -948,6 +1030,12 @@ ivf_buildempty(Relation index)
 	meta_init(&meta, index, st.metric, dims, 1, ivf_index_lists(index), 0);
 	meta.ndirpages = write_meta_and_directory(index, INIT_FORKNUM, &meta, st.centres,
 											  st.elem_size);
+	if (st.quant != IVF_QUANT_NONE)
+	{
+		st.params = ivf_quant_train(st.quant, NULL, 0, dims);
+		write_params(index, INIT_FORKNUM, &meta, st.params,
+					 ivf_params_size(st.quant, dims));
+	}
 	meta.build_imbalance = load_lists(&st, NULL, NULL, INIT_FORKNUM, &first, &last);
 	finish_meta_and_directory(index, INIT_FORKNUM, &meta, &first, &last);
 }

@@ -7,12 +7,15 @@
  *
  *	  - the metapage, read afresh (ivf_verify_meta; and no more lists than
  *		were asked for),
+ *	  - for a quantized index, the parameter pages, read afresh
+ *		(ivf_read_params: their chain, the blob's CRC-32C and contents),
  *	  - the directory (ivf_read_directory's checks) and every centre:
  *		finite, and for the cosine metric of unit norm or zero,
  *	  - every list's chain: its pages (ivf_verify_page), each page in one
  *		chain only, once (so no cycles, no pages shared between lists), the
  *		list's insert page in its own chain, and every row: heap TID within
- *		the table, elements finite, a vector the metric indexes,
+ *		the table, elements finite, a vector the metric indexes (for a
+ *		quantized index: a code the encoder can write, ivf_codec_valid),
  *	  - with heapallindexed, that every row of the table the index should
  *		hold is in it: the index's heap TIDs go into a hash set (16 to 36
  *		bytes a row), then table_index_build_scan (which evaluates index
@@ -79,6 +82,7 @@ typedef struct IvfCheck
 	BlockNumber prev;			/* page before this one in the chain */
 	bool		insert_seen;	/* this list's insert page was met */
 	tidset_hash *tids;			/* with heapallindexed, else NULL */
+	IvfCodec	codec;			/* quantized indexes: for ivf_codec_valid */
 	MemoryContext rowctx;		/* reset for every heap row */
 } IvfCheck;
 
@@ -97,7 +101,7 @@ check_meta(IvfCheck *ck, Relation index)
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	ivf_verify_meta(index, BufferGetPage(buf));
-	ck->meta = *IvfPageGetMeta(BufferGetPage(buf));
+	ivf_copy_meta(BufferGetPage(buf), &ck->meta);
 	UnlockReleaseBuffer(buf);
 	if (ck->meta.nlists > ck->meta.requested_lists)
 		vindex_report_corrupted(index, IVF_METAPAGE_BLKNO,
@@ -150,8 +154,16 @@ check_row(IvfCheck *ck, const IvfListPage *lp, OffsetNumber off)
 		vindex_report_corrupted(ck->r.index, lp->blkno,
 								"Item %u has heap TID (%u,%u) and padding %u; the table has %u blocks.",
 								off, blk, pos, t->unused, ck->heap_nblocks);
-	if (!ck->r.elem->valid(t->x, ck->meta.dims) ||
-		!vindex_elem_indexable(ck->r.elem, (VectorMetric) ck->meta.metric, t->x, ck->meta.dims))
+	if (ck->meta.quantization != IVF_QUANT_NONE)
+	{
+		if (!ivf_codec_valid(&ck->codec, t->x))
+			vindex_report_corrupted(ck->r.index, lp->blkno,
+									"Item %u (heap TID (%u,%u)) holds a code quantization %s cannot write (a norm or factor out of range, or a bit count not that of the code).",
+									off, blk, pos,
+									ivf_quantization_name((IvfQuantization) ck->meta.quantization));
+	}
+	else if (!ck->r.elem->valid(t->x, ck->meta.dims) ||
+			 !vindex_elem_indexable(ck->r.elem, (VectorMetric) ck->meta.metric, t->x, ck->meta.dims))
 		vindex_report_corrupted(ck->r.index, lp->blkno,
 								"Item %u (heap TID (%u,%u)) holds a value the index cannot hold (not a possible %s value, or zero under cosine).",
 								off, blk, pos, ck->r.elem->name);
@@ -245,6 +257,10 @@ ivf_index_check(Relation index, Relation heap, bool heapallindexed)
 	if (heapallindexed)
 		snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	check_meta(&ck, index);
+	if (ck.meta.quantization != IVF_QUANT_NONE)
+		ivf_codec_init(&ck.codec, (IvfQuantization) ck.meta.quantization,
+					   (VectorMetric) ck.meta.metric, vindex_elem_type(index),
+					   ck.meta.dims, ivf_read_params(index, &ck.meta));
 	ivf_reader_init(&ck.r, index, &ck.meta, NULL);
 	ck.heap = heap;
 	ck.refs = palloc(sizeof(IvfListRef) * ck.meta.nlists);

@@ -12,6 +12,15 @@
  * candidate heap).  All of that happens before the first row comes out;
  * the first batch is every row of those lists.
  *
+ * A quantized index (sq8, rabitq) computes its distances on codes of
+ * code_size bytes instead of elements of elem_size: each visit is charged
+ * that share of the full distance (the scan is bound by the bytes it
+ * reads), and its pages are fewer (the index's own page count says so).
+ * Its first batch then re-ranks min(ivfflat.rerank_candidates, rows read)
+ * candidates from the table, each a heap buffer access (seq_page_cost: a
+ * table that is searched is normally cached), cpu_tuple_cost and one full
+ * distance, added to the startup cost.
+ *
  * With ivfflat.iterative_scan on, the scan reads further lists, `probes`
  * at a time, up to ivfflat.max_probes lists, at the same cost per row:
  * that bounds the rows it can return.  Off, it returns the first batch.
@@ -50,6 +59,8 @@ ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		random_cost;
 	double		seq_cost;
 	double		centre_pages;
+	const IvfMetaPageData *meta;
+	double		code_share = 1.0;	/* distance cost of a visit, share of full */
 
 	if (path->indexorderbys == NIL)
 	{
@@ -59,7 +70,14 @@ ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 
 	index = index_open(path->indexinfo->indexoid, NoLock);
-	nlists = ivf_get_meta(index)->nlists;
+	meta = ivf_get_meta(index);
+	nlists = meta->nlists;
+	if (meta->quantization != IVF_QUANT_NONE)
+	{
+		const VindexElemType *elem = vindex_elem_type(index);
+
+		code_share = (double) meta->code_size / elem->stored_size(meta->dims);
+	}
 	index_close(index, NoLock);
 
 	probes = Min(ivf_probes, nlists);
@@ -79,6 +97,15 @@ ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	model.extra_startup = nlists * vindex_distance_cost(path) +
 		probes * (random_cost - seq_cost);
 	model.visit_overhead = IVF_COST_VISIT_OVERHEAD;
+	if (code_share < 1.0)
+	{
+		Cost		distance = vindex_distance_cost(path);
+		double		reranked = Min((double) ivf_rerank_candidates, model.first_visits);
+
+		/* vindex_cost_estimate charges a full distance per visit: take back the rest */
+		model.visit_overhead -= (1.0 - code_share) * distance / cpu_operator_cost;
+		model.extra_startup += reranked * (seq_cost + cpu_tuple_cost + distance);
+	}
 	model.visits_per_row = 1;
 	model.pool = tuples * max_probes / nlists;
 

@@ -37,6 +37,7 @@ typedef struct IvfNearest
 	int			dims;
 	double		best;
 	IvfListRef	ref;			/* of the nearest list so far; list -1: none */
+	char	   *centre;			/* if not NULL: gets the nearest list's centre */
 } IvfNearest;
 
 static void
@@ -49,15 +50,24 @@ nearer_list(const IvfListRef *ref, const char *centre, void *arg)
 	{
 		n->best = d;
 		n->ref = *ref;
+		if (n->centre)
+			memcpy(n->centre, centre, n->elem->stored_size(n->dims));
 	}
 }
 
 IvfListRef
 ivf_nearest_list(IvfReader *r, const char *x)
 {
+	return ivf_nearest_list_centre(r, x, NULL);
+}
+
+IvfListRef
+ivf_nearest_list_centre(IvfReader *r, const char *x, char *centre)
+{
 	IvfNearest	n = {r->elem, ivf_list_metric((VectorMetric) r->meta->metric), x, r->meta->dims};
 
 	n.ref.list = -1;
+	n.centre = centre;
 	ivf_read_directory(r, nearer_list, &n);
 	Assert(n.ref.list >= 0);	/* the metapage has nlists >= 1 */
 	return n.ref;
@@ -185,8 +195,24 @@ ivf_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		IvfListRef	ref;
 
 		item->heap_tid = *heap_tid;
-		memcpy(item->x, x, r.elem_size);
-		ref = ivf_nearest_list(&r, item->x);
+		if (meta->quantization == IVF_QUANT_NONE)
+		{
+			memcpy(item->x, x, r.elem_size);
+			ref = ivf_nearest_list(&r, item->x);
+		}
+		else
+		{
+			/* encoded with the build's parameters (copied: see ivf_get_params) */
+			char	   *centre = palloc(r.elem_size);
+			void	   *params = palloc(meta->params_size);
+			IvfCodec	codec;
+
+			memcpy(params, ivf_get_params(index), meta->params_size);
+			ivf_codec_init(&codec, (IvfQuantization) meta->quantization,
+						   (VectorMetric) meta->metric, r.elem, dims, params);
+			ref = ivf_nearest_list_centre(&r, x, centre);
+			ivf_codec_encode(&codec, x, centre, item->x);
+		}
 		list_add(&r, &ref, item);
 	}
 

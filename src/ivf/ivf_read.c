@@ -29,8 +29,10 @@ ivf_reader_init(IvfReader *r, Relation index, const IvfMetaPageData *meta,
 	r->strategy = strategy;
 	r->elem = vindex_elem_type(index);
 	r->elem_size = r->elem->stored_size(meta->dims);
-	r->tuple_size = IVF_TUPLE_SIZE(r->elem_size);
-	r->first_list_blkno = IVF_FIRST_DIR_BLKNO + meta->ndirpages;
+	r->code_size = meta->quantization == IVF_QUANT_NONE ? r->elem_size :
+		(Size) meta->code_size;
+	r->tuple_size = IVF_TUPLE_SIZE(r->code_size);
+	r->first_list_blkno = IVF_FIRST_DIR_BLKNO + meta->ndirpages + meta->nparampages;
 	r->nblocks = 0;
 }
 

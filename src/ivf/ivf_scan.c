@@ -23,6 +23,24 @@
  * A scan without ORDER BY (the planner never chooses one, see ivf_cost.c)
  * would return every row, unordered.
  *
+ * Quantized indexes (sq8, rabitq): the candidates' distances are the
+ * codes' approximate ones (the query prepared once per scan for sq8, once
+ * per probed list for RaBitQ, whose codes are relative to their list's
+ * centre: the query is rotated once, each list's centre once per scan
+ * across its rescans, ivf_codec_prepare_list).  The scan then takes the
+ * ivfflat.rerank_candidates best by approximate distance, computes their
+ * exact distances from their table
+ * rows (vindex_rerank_distance, index.h: the distance the unquantized
+ * index computes), skips rows the scan's snapshot does not see, and
+ * returns the batch in exact order with the exact operator value; when it
+ * is used up, the next as many, and so on.  So that the rows come out in
+ * exact distance order, a row of a later batch nearer than the last row
+ * returned is skipped (with ivfflat.iterative_scan = relaxed_order, whose
+ * rows may come out of order anyway, it is returned).  xs_recheckorderby
+ * stays false: the executor's reorder queue would need lower bounds on the
+ * distances of rows not yet returned, which the codes' estimates (RaBitQ's
+ * bound holds only with high probability) cannot promise.
+ *
  * The centres and the lists' first blocks never change after the build, so
  * they are read once per scan and reused across rescans (the inner side of
  * a LATERAL join rescans once per outer row).  Every (re)scan counts once
@@ -72,6 +90,18 @@ typedef struct IvfScanOpaqueData
 	IvfCandidate *heap;			/* min-heap on dist */
 	int			nheap;
 	int			capacity;
+
+	/* quantized indexes only */
+	IvfQuantization quant;
+	IvfCodec	codec;			/* with a copy of the parameters */
+	void	   *prepared;		/* the query prepared for the list read */
+	bool		rerank_ready;	/* rerank set up (at the first batch) */
+	VindexRerank rerank;
+	IvfCandidate *batch_rows;	/* a re-ranked batch, exact distances */
+	int			nbatch;
+	int			batch_pos;		/* next row of batch_rows to return */
+	int			batch_size;		/* ivfflat.rerank_candidates at the rescan */
+	double		last_dist;		/* exact distance of the last row returned */
 } IvfScanOpaqueData;
 
 typedef IvfScanOpaqueData *IvfScanOpaque;
@@ -108,6 +138,16 @@ ivf_beginscan(Relation index, int nkeys, int norderbys)
 	so->scanctx = CurrentMemoryContext;
 	so->queryctx = AllocSetContextCreate(CurrentMemoryContext, "ivfflat scan",
 										 ALLOCSET_DEFAULT_SIZES);
+	so->quant = (IvfQuantization) so->meta.quantization;
+	if (so->quant != IVF_QUANT_NONE)
+	{
+		/* a copy: the relcache's may go with an invalidation */
+		void	   *params = palloc(so->meta.params_size);
+
+		memcpy(params, ivf_get_params(index), so->meta.params_size);
+		ivf_codec_init(&so->codec, so->quant, so->metric, so->reader.elem,
+					   so->meta.dims, params);
+	}
 	scan->opaque = so;
 	scan->xs_orderbyvals = palloc0(sizeof(Datum) * Max(norderbys, 1));
 	scan->xs_orderbynulls = palloc0(sizeof(bool) * Max(norderbys, 1));
@@ -130,6 +170,12 @@ ivf_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->nheap = 0;
 	so->capacity = 0;
 	so->probed = 0;
+	so->prepared = NULL;
+	so->batch_rows = NULL;
+	so->nbatch = 0;
+	so->batch_pos = 0;
+	so->batch_size = ivf_rerank_candidates;
+	so->last_dist = -get_float8_infinity();
 
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
@@ -288,8 +334,12 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 			IvfCandidate *c = &so->heap[so->nheap++];
 
 			c->tid = t->heap_tid;
-			c->dist = so->query == NULL ? 0 :
-				so->reader.elem->distance(so->metric, so->query, t->x, dims);
+			if (so->query == NULL)
+				c->dist = 0;
+			else if (so->quant == IVF_QUANT_NONE)
+				c->dist = so->reader.elem->distance(so->metric, so->query, t->x, dims);
+			else
+				c->dist = ivf_codec_distance(&so->codec, so->prepared, t->x);
 		}
 		UnlockReleaseBuffer(buf);
 		if (nextblk == InvalidBlockNumber)
@@ -320,6 +370,10 @@ probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 		}
 		if (!BufferIsValid(buf))
 			buf = ReadBuffer(scan->indexRelation, so->first[list]);
+		/* RaBitQ's codes are relative to their list's centre */
+		if (so->quant == IVF_QUANT_RABITQ && so->query != NULL)
+			so->prepared = ivf_codec_prepare_list(&so->codec, list, so->meta.nlists,
+												  so->centres + (size_t) list * so->reader.elem_size);
 		buf = read_list(scan, so, buf, follow);
 	}
 	Assert(!BufferIsValid(buf));
@@ -338,6 +392,10 @@ start_scan(IndexScanDesc scan, IvfScanOpaque so)
 	if (scan->numberOfOrderBys == 0)
 		probes = so->meta.nlists;
 	rank_lists(so);
+	if (so->quant == IVF_QUANT_SQ8 && so->query != NULL)
+		so->prepared = ivf_codec_prepare(&so->codec, so->query, NULL);
+	else if (so->quant == IVF_QUANT_RABITQ && so->query != NULL)
+		ivf_codec_set_query(&so->codec, so->query);
 	so->batch = probes;
 	so->limit_probes = probes;
 	if (ivf_iterative_scan != IVF_ITERATIVE_OFF && so->query != NULL)
@@ -348,6 +406,99 @@ start_scan(IndexScanDesc scan, IvfScanOpaque so)
 	so->started = true;
 }
 
+/* Remove and return the candidate of least distance from the heap */
+static inline IvfCandidate
+heap_pop(IvfScanOpaque so)
+{
+	IvfCandidate top = so->heap[0];
+
+	so->heap[0] = so->heap[--so->nheap];
+	heap_sift_down(so->heap, so->nheap, 0);
+	return top;
+}
+
+static int
+cmp_candidate(const void *a, const void *b)
+{
+	const IvfCandidate *x = a;
+	const IvfCandidate *y = b;
+
+	if (x->dist < y->dist)
+		return -1;
+	if (x->dist > y->dist)
+		return 1;
+	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}
+
+/*
+ * The next batch of a quantized scan: the batch_size best candidates left
+ * by approximate distance, with their exact distances, sorted.  Rows the
+ * snapshot does not see are left out.  False when no candidate is left
+ * (after probing further lists, with the iterative scan).
+ */
+static bool
+rerank_batch(IndexScanDesc scan, IvfScanOpaque so)
+{
+	MemoryContext old;
+
+	if (!so->rerank_ready)
+	{
+		old = MemoryContextSwitchTo(so->scanctx);
+		vindex_rerank_begin(&so->rerank, scan, so->reader.elem, so->metric,
+							so->meta.dims);
+		MemoryContextSwitchTo(old);
+		so->rerank_ready = true;
+	}
+	if (so->batch_rows == NULL)
+		so->batch_rows = MemoryContextAlloc(so->queryctx,
+											sizeof(IvfCandidate) * so->batch_size);
+	so->nbatch = 0;
+	so->batch_pos = 0;
+	while (so->nbatch == 0)
+	{
+		while (so->nheap == 0)
+		{
+			if (so->probed >= so->limit_probes)
+				return false;
+			probe_lists(scan, so, so->batch);
+		}
+		for (int i = 0; i < so->batch_size && so->nheap > 0; i++)
+		{
+			IvfCandidate c = heap_pop(so);
+
+			CHECK_FOR_INTERRUPTS();
+			if (vindex_rerank_distance(&so->rerank, &c.tid, so->query, &c.dist))
+				so->batch_rows[so->nbatch++] = c;
+		}
+	}
+	qsort(so->batch_rows, so->nbatch, sizeof(IvfCandidate), cmp_candidate);
+	return true;
+}
+
+/* gettuple of a quantized index with an ORDER BY value: see the header */
+static bool
+gettuple_reranked(IndexScanDesc scan, IvfScanOpaque so)
+{
+	for (;;)
+	{
+		IvfCandidate c;
+
+		if (so->batch_pos >= so->nbatch && !rerank_batch(scan, so))
+			return false;
+		c = so->batch_rows[so->batch_pos++];
+		/* a later batch's row nearer than one returned would break the order */
+		if (c.dist < so->last_dist && ivf_iterative_scan == IVF_ITERATIVE_OFF)
+			continue;
+		so->last_dist = Max(so->last_dist, c.dist);
+		scan->xs_heaptid = c.tid;
+		scan->xs_recheck = false;
+		scan->xs_recheckorderby = false;
+		scan->xs_orderbynulls[0] = false;
+		scan->xs_orderbyvals[0] = Float8GetDatum(vector_metric_to_sql(so->metric, c.dist));
+		return true;
+	}
+}
+
 bool
 ivf_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -356,6 +507,8 @@ ivf_gettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (!so->started)
 		start_scan(scan, so);
+	if (so->quant != IVF_QUANT_NONE && so->query != NULL)
+		return gettuple_reranked(scan, so);
 	while (so->nheap == 0)
 	{
 		if (so->probed >= so->limit_probes)
@@ -363,9 +516,7 @@ ivf_gettuple(IndexScanDesc scan, ScanDirection dir)
 		probe_lists(scan, so, so->batch);
 	}
 
-	top = so->heap[0];
-	so->heap[0] = so->heap[--so->nheap];
-	heap_sift_down(so->heap, so->nheap, 0);
+	top = heap_pop(so);
 
 	scan->xs_heaptid = top.tid;
 	scan->xs_recheck = false;
@@ -384,6 +535,8 @@ ivf_endscan(IndexScanDesc scan)
 {
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 
+	if (so->rerank_ready)
+		vindex_rerank_end(&so->rerank);
 	MemoryContextDelete(so->queryctx);
 	if (so->centres)
 	{

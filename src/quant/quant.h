@@ -361,6 +361,27 @@ extern QUANT_API RabitqQuery *rabitq_prepare_query(const RabitqRotation *rot,
 												   const float *centroid);
 
 /*
+ * rabitq_rotate_query: out[0..D) = R q', q' the query as
+ * rabitq_prepare_query takes it (normalised for cosine unless zero), q of
+ * rot->dim floats.  With rabitq_prepare_rotated, a query met against many
+ * centroids is rotated once.
+ */
+extern QUANT_API void rabitq_rotate_query(const RabitqRotation *rot, VectorMetric metric,
+										  const float *q, float *out);
+
+/*
+ * rabitq_prepare_rotated: rabitq_prepare_query from the rotated query rq =
+ * R q' (rabitq_rotate_query) and the rotated centroid rc = R c
+ * (rabitq_rotate; NULL: the origin), D floats each.  The rotation is
+ * linear and orthogonal, so R (q' - c) = rq - rc, |q' - c| = |rq - rc| and
+ * <q', c> = <rq, rc>: the same query up to float rounding, for O(D)
+ * instead of a rotation per centroid.  palloc'd.
+ */
+extern QUANT_API RabitqQuery *rabitq_prepare_rotated(const RabitqRotation *rot,
+													 VectorMetric metric,
+													 const float *rq, const float *rc);
+
+/*
  * rabitq_distance: the estimated index-order distance from the query to
  * the element; *bound (if not NULL) gets the half-width of the interval
  * that holds the true distance with high probability (eps0 = RABITQ_EPS0;

@@ -174,44 +174,27 @@ rabitq_encode(const RabitqRotation *rot, VectorMetric metric,
 	pfree(o);
 }
 
-RabitqQuery *
-rabitq_prepare_query(const RabitqRotation *rot, VectorMetric metric,
-					 const float *q, const float *centroid)
+/*
+ * The query's parts from its rotated residual vr = R v (pdim floats), |v|^2
+ * and <q, c>: the range and sum of vr, and vr quantized to
+ * RABITQ_QUERY_BITS planes.
+ */
+static RabitqQuery *
+prepare_from_rotated(const RabitqRotation *rot, VectorMetric metric,
+					 const float *vr, double vv, double qc)
 {
 	int			pdim = rot->pdim;
 	int			levels = (1 << RABITQ_QUERY_BITS) - 1;
 	RabitqQuery *rq = palloc0(sizeof(RabitqQuery));
-	float	   *buf = palloc(sizeof(float) * rot->dim);
-	float	   *vr = palloc(sizeof(float) * pdim);
-	const float *v;
-	double		vv = 0.0,
-				qc = 0.0,
-				lo = DBL_MAX,
+	double		lo = DBL_MAX,
 				hi = -DBL_MAX,
 				vsum = 0.0;
 	uint64		state = rot->seed ^ UINT64CONST(0x5bd1e9955bd1e995);
 
-	rabitq_check_metric(metric);
 	rq->metric = metric;
 	rq->pdim = pdim;
 	rq->kernels = quant_kernels();
 	rq->planes = palloc0(RABITQ_QUERY_BITS * pdim / 8);
-
-	/* a zero query under cosine stays zero: every estimate is then 1 */
-	if (metric == VECTOR_METRIC_COSINE && !vector_l2_normalize_into(q, rot->dim, buf))
-		v = buf;
-	else
-		v = metric_input(metric, q, rot->dim, buf);
-	for (int i = 0; i < rot->dim; i++)
-	{
-		double		c = centroid ? centroid[i] : 0.0;
-		double		vi = v[i] - c;
-
-		qc += (double) v[i] * c;
-		buf[i] = (float) vi;
-		vv += vi * vi;
-	}
-	rabitq_rotate(rot, buf, vr);
 	for (int i = 0; i < pdim; i++)
 	{
 		lo = Min(lo, (double) vr[i]);
@@ -230,21 +213,117 @@ rabitq_prepare_query(const RabitqRotation *rot, VectorMetric metric,
 	/*
 	 * Randomised rounding (the paper, section 3.3.1): code floor(t + u), u
 	 * uniform in [0, 1), so the expected decoded value is v'[i] exactly.
+	 * One splitmix64 draw gives the u of two coordinates (32 bits each);
+	 * the codes of 8 coordinates are gathered into one byte per plane.
+	 * This runs once per (query, centroid): an IVF scan pays it per list.
 	 */
-	for (int i = 0; i < pdim; i++)
 	{
-		double		t = rq->delta > 0.0 ? ((double) vr[i] - lo) / rq->delta : 0.0;
-		double		u = (double) (splitmix64(&state) >> 11) * (1.0 / 9007199254740992.0);
-		int			code = (int) floor(t + u);
+		double		inv_delta = rq->delta > 0.0 ? 1.0 / rq->delta : 0.0;
+		uint64		r = 0;
 
-		code = Max(0, Min(levels, code));
-		for (int j = 0; j < RABITQ_QUERY_BITS; j++)
-			if (code & (1 << j))
-				rq->planes[(Size) j * pdim / 8 + i / 8] |= (uint8) (1 << (i % 8));
+		for (int i = 0; i < pdim; i += 8)
+		{
+			uint8		plane[RABITQ_QUERY_BITS] = {0};
+
+			for (int b = 0; b < 8; b++)
+			{
+				double		t = ((double) vr[i + b] - lo) * inv_delta;
+				double		u;
+				int			code;
+
+				if (b % 2 == 0)
+				{
+					r = splitmix64(&state);
+					u = (double) (uint32) (r >> 32) * (1.0 / 4294967296.0);
+				}
+				else
+					u = (double) (uint32) r * (1.0 / 4294967296.0);
+				code = (int) (t + u);	/* t + u >= 0: truncation is floor */
+				code = Min(levels, code);
+				for (int j = 0; j < RABITQ_QUERY_BITS; j++)
+					plane[j] |= (uint8) (((code >> j) & 1) << b);
+			}
+			for (int j = 0; j < RABITQ_QUERY_BITS; j++)
+				rq->planes[(Size) j * pdim / 8 + i / 8] = plane[j];
+		}
 	}
+	return rq;
+}
+
+/* The query as the codec takes it: normalised for cosine unless zero */
+static const float *
+query_input(VectorMetric metric, const float *q, int dim, float *buf)
+{
+	/* a zero query under cosine stays zero: every estimate is then 1 */
+	if (metric == VECTOR_METRIC_COSINE && !vector_l2_normalize_into(q, dim, buf))
+		return buf;
+	return metric_input(metric, q, dim, buf);
+}
+
+RabitqQuery *
+rabitq_prepare_query(const RabitqRotation *rot, VectorMetric metric,
+					 const float *q, const float *centroid)
+{
+	int			pdim = rot->pdim;
+	RabitqQuery *rq;
+	float	   *buf = palloc(sizeof(float) * rot->dim);
+	float	   *vr = palloc(sizeof(float) * pdim);
+	const float *v;
+	double		vv = 0.0,
+				qc = 0.0;
+
+	rabitq_check_metric(metric);
+	v = query_input(metric, q, rot->dim, buf);
+	for (int i = 0; i < rot->dim; i++)
+	{
+		double		c = centroid ? centroid[i] : 0.0;
+		double		vi = v[i] - c;
+
+		qc += (double) v[i] * c;
+		buf[i] = (float) vi;
+		vv += vi * vi;
+	}
+	rabitq_rotate(rot, buf, vr);
+	rq = prepare_from_rotated(rot, metric, vr, vv, qc);
 	pfree(buf);
 	pfree(vr);
 	return rq;
+}
+
+void
+rabitq_rotate_query(const RabitqRotation *rot, VectorMetric metric,
+					const float *q, float *out)
+{
+	float	   *buf = palloc(sizeof(float) * rot->dim);
+
+	rabitq_check_metric(metric);
+	rabitq_rotate(rot, query_input(metric, q, rot->dim, buf), out);
+	pfree(buf);
+}
+
+RabitqQuery *
+rabitq_prepare_rotated(const RabitqRotation *rot, VectorMetric metric,
+					   const float *rq, const float *rc)
+{
+	int			pdim = rot->pdim;
+	float	   *vr = palloc(sizeof(float) * pdim);
+	double		vv = 0.0,
+				qc = 0.0;
+	RabitqQuery *q;
+
+	rabitq_check_metric(metric);
+	for (int i = 0; i < pdim; i++)
+	{
+		double		c = rc ? rc[i] : 0.0;
+		double		vi = (double) rq[i] - c;
+
+		qc += (double) rq[i] * c;
+		vr[i] = (float) vi;
+		vv += vi * vi;
+	}
+	q = prepare_from_rotated(rot, metric, vr, vv, qc);
+	pfree(vr);
+	return q;
 }
 
 double
