@@ -29,6 +29,7 @@ static const VindexMethod hnsw_method = {
 	.procs = hnsw_procs,
 	.nprocs = lengthof(hnsw_procs),
 	.usemaintenanceworkmem = true,
+	.max_filter_columns = VINDEX_MAX_FILTER_COLUMNS,
 	.check = hnsw_index_check,
 };
 

@@ -31,6 +31,18 @@
  *	                       vector, the bit string's bytes for bit)
  *	  (padding to 4 bytes, before the next element)
  *
+ * An index with filter columns (key columns after the vector, at most
+ * VINDEX_MAX_FILTER_COLUMNS; "Filter columns" in index.h) stores after the
+ * value, padded to 4 bytes, the row's filter area: a uint32 NULL bitmap
+ * and one int64 code per filter column (vindex_filter_size(n) = 4 + 8 n
+ * bytes).  The value and the filter area together are the element's
+ * "stored element" of shape->elem_size bytes: they are copied, compared
+ * (rows share an element only when both are equal) and read together, so
+ * a scan tests the filter on the page it computes the distance on.  An
+ * index without filter columns has no such area: its elements are those
+ * of vsim 0.1 and 0.2 byte for byte.  The metapage does not record the
+ * filter columns: they follow from the index's definition.
+ *
  * An element that fits in a page never crosses a page boundary: when it
  * does not fit in the rest of the tail page it starts on the next page, so
  * a scan reads each vector from a single page.  A larger element keeps only
@@ -228,8 +240,30 @@ typedef struct HnswShape
 	VectorMetric metric;
 	int			max_level;		/* highest level whose prefix fits a page */
 	const VindexElemType *elem; /* the column's element type (index.h) */
-	Size		elem_size;		/* elem->stored_size(dims) */
+	Size		vec_size;		/* elem->stored_size(dims) */
+	Size		elem_size;		/* vec_size, + padding and filter area */
+	VindexFilterLayout filters; /* the filter columns (index.h) */
 } HnswShape;
+
+/* Offset of the filter area in a stored element (see the layout above). */
+#define HNSW_FILTER_OFFSET(shape)	TYPEALIGN(4, (shape)->vec_size)
+
+/*
+ * hnsw_shape_elements: set shape->vec_size, elem_size and filters of
+ * `index` from shape->elem and dims; with `check` (CREATE INDEX) raise the
+ * errors of vindex_filter_layout.
+ */
+extern void hnsw_shape_elements(Relation index, HnswShape *shape, bool check);
+
+/*
+ * hnsw_form_value: the stored element (shape->elem_size bytes, palloc'd)
+ * of the row with index column values values[], isnull[] (isnull[0]
+ * false): the value of column 1 and, with filter columns, their filter
+ * area.  *dims is the value's dimensions; when they are not the index's,
+ * only the value is formed (the caller raises 22000).
+ */
+extern char *hnsw_form_value(const HnswShape *shape, Datum *values, bool *isnull,
+							 int *dims);
 
 /* Index-order distance between two stored elements of an index of `shape`. */
 static inline double
@@ -707,6 +741,11 @@ typedef struct HnswDiskGraph
 	Relation	index;
 	BlockNumber nblocks;		/* the relation's size, as last seen */
 	char	   *scratch;		/* for vectors that span pages */
+	/*
+	 * a scan's filter (NULL: none): elements whose filter area fails it are
+	 * reported not live, so they route the search but are never results
+	 */
+	const VindexFilter *filter;
 } HnswDiskGraph;
 
 /*
@@ -728,7 +767,8 @@ extern void hnsw_disk_check_pos(HnswDiskGraph *dg, uint64 pos);
  * The heap TIDs of element `pos` (into tids, room for HNSW_HEAPTIDS; their
  * count in *ntids, 0 for a dead element or a free slot) and the distance
  * from `q` to the vector stored with them, both read under one share lock
- * of the element's page.
+ * of the element's page; *ntids is 0 too when the element fails the
+ * graph's filter.
  */
 extern double hnsw_disk_element_tids(HnswDiskGraph *dg, uint64 pos, const char *q,
 									 ItemPointerData *tids, int *ntids);
@@ -813,6 +853,10 @@ extern void hnsw_index_check(Relation index, Relation heap, bool heapallindexed)
  *		(hnsw_vacuum.c); hnsw_vacuumcleanup finishes what an earlier
  *		VACUUM left.  Both report their counts at info->message_level.
  *	  - a scan without ORDER BY raises 0A000.
+ *	  - scan keys on filter columns are tested on each element the search
+ *		reaches (HnswDiskGraph.filter); xs_recheck is set when there are
+ *		any, so the executor tests its rows too (text keys are lossy).
+ *	  - hnsw_build raises the errors of vindex_filter_layout.
  * ---------------------------------------------------------------------
  */
 VINDEX_DECLARE_CALLBACKS(hnsw);

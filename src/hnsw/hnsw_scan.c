@@ -13,6 +13,15 @@
  * ef results each until hnsw.max_scan_tuples elements have been examined
  * or the state outgrows work_mem * hnsw.scan_mem_multiplier.
  *
+ * Conditions on filter columns (the scan keys, "Filter columns" in
+ * index/index.h) are tested on every element the search reaches: an
+ * element that fails them is still expanded, so it routes the search to
+ * its neighbours, but never enters the results; the layer search goes on
+ * until it holds ef elements that pass (or runs out of candidates), so a
+ * filter of selectivity s visits about ef / s elements (measured in
+ * hnsw_cost.c).  The rows returned are exactly those of the nearest
+ * passing elements found, in distance order.
+ *
  * Heap TIDs are returned without holding pins or locks between calls: a
  * row VACUUM removes and whose TID is reused after the scan read it is not
  * visible to the scan's MVCC snapshot, which the executor checks.
@@ -36,6 +45,7 @@ typedef struct HnswScanOpaqueData
 	bool		finished;		/* no further rounds */
 	bool		qnull;			/* ORDER BY distance to NULL */
 	char	   *q;
+	VindexFilter *filter;		/* the scan keys on filter columns, or NULL */
 	HnswDiskGraph dg;
 	HnswSearch	search;
 	HnswCand   *results;		/* this round, by ascending distance */
@@ -70,11 +80,14 @@ hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	MemoryContextReset(so->ctx);
 	so->started = false;
 	so->finished = false;
+	so->filter = NULL;
 	so->nresults = so->next = 0;
 	so->ntids = so->nexttid = 0;
 	so->last = -get_float8_infinity();
@@ -97,7 +110,7 @@ set_query(IndexScanDesc scan, HnswScanOpaque so, const HnswShape *shape)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg(shape->elem->dims_error, shape->dims, dims)));
-		memcpy(so->q, q, shape->elem_size);
+		memcpy(so->q, q, shape->vec_size);
 	}
 }
 
@@ -119,12 +132,14 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	pgstat_count_index_scan(scan->indexRelation);
 	hnsw_read_meta(scan->indexRelation, &shape, &entry, &entry_level, NULL);
 	set_query(scan, so, &shape);
-	if (entry == HNSW_INVALID_POS)
+	so->filter = vindex_filter_compile(&shape.filters, scan->keyData, scan->numberOfKeys);
+	if (entry == HNSW_INVALID_POS || (so->filter && so->filter->empty))
 	{
 		so->finished = true;
 		return;
 	}
 	hnsw_disk_graph_init(&so->dg, scan->indexRelation, &shape);
+	so->dg.filter = so->filter;
 	hnsw_disk_check_pos(&so->dg, entry);
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
 	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
@@ -208,7 +223,7 @@ hnsw_gettuple(IndexScanDesc scan, ScanDirection dir)
 	if (found)
 	{
 		scan->xs_heaptid = so->tids[so->nexttid++];
-		scan->xs_recheck = false;
+		scan->xs_recheck = so->filter != NULL && so->filter->lossy;
 		scan->xs_recheckorderby = false;
 		scan->xs_orderbyvals[0] =
 			Float8GetDatum(vector_metric_to_sql(so->dg.g.shape.metric, so->dist));
