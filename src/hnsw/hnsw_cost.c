@@ -15,6 +15,11 @@
  * distance.  Pages are the visited share of the index, read at
  * seq_page_cost (an index in use is normally cached).
  *
+ * A filter (index conditions on filter columns) of selectivity s keeps
+ * the search going until ef passing elements are found: about 1 / s times
+ * the visits (failing elements are visited, and expanded, too), up to
+ * every element; the first batch is min(ef, s * N) rows.
+ *
  * With hnsw.iterative_scan on, further rounds return ef rows each at about
  * the first round's cost per row, until hnsw.max_scan_tuples distances
  * were computed: that bounds the rows the scan can return.  Off, it
@@ -48,6 +53,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	int			m;
 	double		tuples;
 	double		levels;
+	Selectivity sel;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -62,8 +68,9 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	tuples = Max(index->tuples, 1);
 	levels = tuples > 1 ? log(tuples) / log(m) : 0;
-	model.first_visits = Min(tuples, (double) hnsw_ef_search * m + levels * m);
-	model.first_rows = Min(tuples, hnsw_ef_search);
+	sel = vindex_index_cond_selectivity(root, path);
+	model.first_visits = Min(tuples, ((double) hnsw_ef_search * m + levels * m) / sel);
+	model.first_rows = Min(tuples * sel, hnsw_ef_search);
 	model.first_pages = Min(index->pages,
 							ceil(model.first_visits * index->pages / tuples));
 	model.extra_startup = 0;

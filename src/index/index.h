@@ -288,9 +288,12 @@ extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
  *		rows, so that the planner's LIMIT arithmetic (which charges the
  *		k / rows share of the run cost) charges a LIMIT k query with a
  *		filter of selectivity s for the k / s rows it reads;
- *	  - selectivity 1: the scan has no index conditions, the planner's own
- *		filter and LIMIT estimates apply to its rows;
- *	  - incomplete results: the scan returns at most `pool` rows (the first
+ *	  - selectivity: that of the index conditions (WHERE clauses on filter
+ *		columns, which the scan applies during its search; 1 without), the
+ *		planner's own filter and LIMIT estimates apply to the rows;
+ *		the method scales its visits by it (vindex_index_cond_selectivity);
+ *	  - incomplete results: the scan returns at most `pool` rows (passing
+ *		its index conditions; the first
  *		batch with the iterative scan off, the rows before its limit with
  *		it on).  The table's WHERE clauses keep a share s of them, except
  *		those on the indexed column (`v <-> q < r`), which keep the nearest
@@ -322,6 +325,14 @@ typedef struct VindexScanModel
  * operator's operands; no detoasting, index tuples hold the vectors).
  */
 extern Cost vindex_distance_cost(struct IndexPath *path);
+
+/*
+ * vindex_index_cond_selectivity: the selectivity of the index conditions of
+ * `path` (its indexclauses: conditions on filter columns), 1 when it has
+ * none, at least 1 / rows of the table.
+ */
+extern Selectivity vindex_index_cond_selectivity(struct PlannerInfo *root,
+												 struct IndexPath *path);
 
 /*
  * vindex_cost_estimate: the amcostestimate results of `path` (which has an
