@@ -60,7 +60,8 @@ BEGIN
 END $$;
 
 SET hnsw.ef_search = 1000;
--- each operator, on each type
+-- each operator, on each type, by the graph walk alone
+SET hnsw.filter_walk_limit = 1;
 SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 	('c = 3'), ('c < 2'), ('c <= 1'), ('c > 8'), ('c >= 8'),
 	('c BETWEEN 3 AND 4'), ('c IN (1, 5)'), ('c = ANY(''{2,7,NULL}'')'),
@@ -75,6 +76,21 @@ SELECT w, (fcheck(w, 'v <=> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 	('d > ''2024-01-28'''), ('ts >= ''2024-01-03 00:00:00+00'''),
 	('ts < ''2024-01-01 03:00:00+00'''), ('ts = ''2024-01-01 07:00:00+00'''),
 	('tx = ''cat3'''), ('tx IN (''cat1'', ''cat4'')'), ('tx = ''cat3'' AND d > ''2024-01-20''')) t(w);
+-- and by the exhaustive pass (hnsw.filter_walk_limit 0: at once), with a
+-- small ef_search: the pass returns every passing row, nearest first
+SET hnsw.filter_walk_limit = 0;
+SET hnsw.ef_search = 10;
+SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 30)).* FROM (VALUES
+	('c = 3'), ('c BETWEEN 3 AND 4'), ('s >= 5::int2'), ('g > 11000000000000'),
+	('c = 3 AND s = 3 AND b < true')) t(w);
+SELECT w, (fcheck(w, 'v <=> ''[0.3,-0.2,0.9]''', 30)).* FROM (VALUES
+	('d < ''2024-01-03'''), ('ts = ''2024-01-01 07:00:00+00'''), ('tx = ''cat3''')) t(w);
+-- the walk switching to the pass on its way (the default limit, 0.1 of
+-- the elements: reached at 0.5% selectivity)
+RESET hnsw.filter_walk_limit;
+SELECT (fcheck('c = 3 AND s = 3 AND g = 4000000000000', 'v <-> ''[0.3,-0.2,0.9]''', 30)).*;
+SET hnsw.ef_search = 1000;
+SET hnsw.filter_walk_limit = 1;
 -- no row matches: a NULL argument, an empty range, a value nobody has (for
 -- tx = 'dog', which the statistics say no row has, the planner prefers an
 -- exact plan)
@@ -117,6 +133,7 @@ SET hnsw.iterative_scan = strict_order;
 SELECT (fcheck('c = 11', 'v <-> ''[0.3,-0.2,0.9]''', 100)).*;
 RESET hnsw.iterative_scan;
 RESET hnsw.ef_search;
+RESET hnsw.filter_walk_limit;
 
 -- errors
 \set VERBOSITY sqlstate

@@ -287,6 +287,7 @@ extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
+extern double hnsw_filter_walk_limit;
 extern int	hnsw_level_seed;
 
 /* Assign hook of hnsw.level_seed (hnsw_graph.c): restarts the sequence. */
@@ -683,6 +684,8 @@ typedef struct HnswSearch
 	bool		keep_discarded;
 	HnswVisited visited;
 	int64		ndistances;		/* elements whose distance was computed */
+	int64		max_distances;	/* stop a layer search past this many (0: no limit) */
+	bool		stopped;		/* a layer search stopped at max_distances */
 	uint64	   *nbuf;			/* neighbour buffer */
 	double	   *dbuf;			/* their distances */
 	bool	   *lbuf;			/* and liveness */
@@ -697,7 +700,11 @@ extern void hnsw_search_init(HnswSearch *s, HnswGraph *g, const char *q,
 							 bool live_only, bool keep_discarded);
 /* Start a layer search from the elements of `entries` (w of the level above). */
 extern void hnsw_search_seed(HnswSearch *s, const HnswCand *entries, int n);
-/* Expand candidates at `level` until w holds the ef nearest found. */
+/*
+ * Expand candidates at `level` until w holds the ef nearest found, or,
+ * when s->max_distances > 0, until that many distances were computed in
+ * all (then s->stopped is set and w holds what was found so far).
+ */
 extern void hnsw_search_layer(HnswSearch *s, int level, int ef);
 /* Move w into a new array sorted by ascending distance; w becomes empty. */
 extern HnswCand *hnsw_search_take(HnswSearch *s, int *n);

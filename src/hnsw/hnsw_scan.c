@@ -20,7 +20,16 @@
  * until it holds ef elements that pass (or runs out of candidates), so a
  * filter of selectivity s visits about ef / s elements (measured in
  * hnsw_cost.c).  The rows returned are exactly those of the nearest
- * passing elements found, in distance order.
+ * passing elements found, in distance order.  When the filter is so
+ * selective, or so foreign to the query's neighbourhood, that the search
+ * has visited hnsw.filter_walk_limit of the index's elements, it stops and
+ * reads every element instead (flat_scan): the filter is tested before
+ * the distance, so only the passing elements' distances are computed, and
+ * the answer is exact.  A page-based graph pays a buffer access for each
+ * element it looks at, so expanding through neighbours' neighbours
+ * (ACORN-1, Patel et al., SIGMOD 2024), which tests the filter of up to
+ * (2m)^2 elements per expansion, costs more than this pass at low
+ * selectivity (test/bench/bench_filter.py gives the figures).
  *
  * Heap TIDs are returned without holding pins or locks between calls: a
  * row VACUUM removes and whose TID is reused after the scan read it is not
@@ -114,6 +123,101 @@ set_query(IndexScanDesc scan, HnswScanOpaque so, const HnswShape *shape)
 	}
 }
 
+/* State of the exhaustive pass of a filtered scan. */
+typedef struct FlatState
+{
+	HnswScanOpaque so;
+	const HnswShape *shape;
+	HnswCand   *out;
+	int			n;
+	int			cap;
+	uint64	   *deferred;		/* elements whose value continues past their page */
+	int			ndeferred;
+	int			capdeferred;
+} FlatState;
+
+static void
+flat_add(FlatState *fs, uint64 pos, double d)
+{
+	if (fs->n == fs->cap)
+	{
+		fs->cap *= 2;
+		fs->out = repalloc_huge(fs->out, sizeof(HnswCand) * fs->cap);
+	}
+	fs->out[fs->n].id = pos;
+	fs->out[fs->n++].dist = d;
+}
+
+/*
+ * hnsw_walk callback: test the filter of a live element on its page, then
+ * compute its distance; elements whose value does not end on the page are
+ * left for later (the callback must not lock other pages).
+ */
+static HnswWalkAction
+flat_visit(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
+{
+	FlatState  *fs = arg;
+	const HnswShape *shape = fs->shape;
+	Size		start = HNSW_POS_OFFSET(pos) + hnsw_prefix_size(shape->m, hdr->level);
+	const char *elem = (char *) hdr + hnsw_prefix_size(shape->m, hdr->level);
+
+	if (hdr->ntids == 0 || (hdr->flags & HNSW_ELEMENT_FREE))
+		return HNSW_WALK_NEXT;
+	if (start + shape->elem_size > HNSW_PAGE_DATA)
+	{
+		if (fs->ndeferred == fs->capdeferred)
+		{
+			fs->capdeferred *= 2;
+			fs->deferred = repalloc_huge(fs->deferred, sizeof(uint64) * fs->capdeferred);
+		}
+		fs->deferred[fs->ndeferred++] = pos;
+		return HNSW_WALK_NEXT;
+	}
+	if (vindex_filter_match(fs->so->filter, elem + HNSW_FILTER_OFFSET(shape)))
+		flat_add(fs, pos, hnsw_distance(shape, fs->so->q, elem));
+	return HNSW_WALK_NEXT;
+}
+
+/*
+ * The exhaustive pass of a filtered scan whose graph search visited more
+ * than hnsw.filter_walk_limit of the elements (a selective filter, or one
+ * that rejects the query's neighbourhood): read every element of the
+ * stream up to `tail` in stream order, test the filter first and compute
+ * the distance of those that pass only, and make them, sorted by distance,
+ * the scan's only round.  The answer is then exact.
+ */
+static void
+flat_scan(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
+{
+	FlatState	fs;
+
+	fs.so = so;
+	fs.shape = shape;
+	fs.cap = 1024;
+	fs.n = 0;
+	fs.out = palloc(sizeof(HnswCand) * fs.cap);
+	fs.capdeferred = 16;
+	fs.ndeferred = 0;
+	fs.deferred = palloc(sizeof(uint64) * fs.capdeferred);
+	hnsw_walk(so->dg.index, shape, 0, tail, false, flat_visit, &fs);
+	for (int i = 0; i < fs.ndeferred; i++)
+	{
+		bool		live;
+		double		d = so->dg.g.distance(&so->dg.g, fs.deferred[i], so->q, &live);
+
+		CHECK_FOR_INTERRUPTS();
+		if (live)
+			flat_add(&fs, fs.deferred[i], d);
+	}
+	qsort(fs.out, fs.n, sizeof(HnswCand), hnsw_cand_cmp);
+	if (so->results)
+		pfree(so->results);
+	so->results = fs.out;
+	so->nresults = fs.n;
+	so->next = 0;
+	so->finished = true;
+}
+
 /* First round: descend, then search level 0. */
 static void
 start_scan(IndexScanDesc scan, HnswScanOpaque so)
@@ -121,6 +225,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	HnswShape	shape;
 	uint64		entry;
 	int			entry_level;
+	uint64		tail;
 	HnswCand	ep;
 
 	if (scan->numberOfOrderBys == 0)
@@ -130,7 +235,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 				 errhint("Use ORDER BY column <-> value (or another distance operator).")));
 	/* one scan, as btree counts it: where the scan starts its search */
 	pgstat_count_index_scan(scan->indexRelation);
-	hnsw_read_meta(scan->indexRelation, &shape, &entry, &entry_level, NULL);
+	hnsw_read_meta(scan->indexRelation, &shape, &entry, &entry_level, &tail);
 	set_query(scan, so, &shape);
 	so->filter = vindex_filter_compile(&shape.filters, scan->keyData, scan->numberOfKeys);
 	if (entry == HNSW_INVALID_POS || (so->filter && so->filter->empty))
@@ -144,10 +249,19 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
 	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
 					 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
+	if (so->filter && hnsw_filter_walk_limit < 1)
+	{
+		/* elements in the stream, dead ones and free slots included */
+		double		n = (double) tail / hnsw_element_size(&shape, 0);
+
+		so->search.max_distances = Max(1, (int64) (n * hnsw_filter_walk_limit));
+	}
 	hnsw_search_seed(&so->search, &ep, 1);
 	hnsw_search_layer(&so->search, 0, hnsw_ef_search);
 	so->results = hnsw_search_take(&so->search, &so->nresults);
 	so->finished = hnsw_iterative_scan == HNSW_ITERATIVE_OFF;
+	if (so->search.stopped)
+		flat_scan(so, &so->dg.g.shape, tail);
 }
 
 /* Run one more round of an iterative scan; false when it is over. */

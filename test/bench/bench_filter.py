@@ -8,7 +8,9 @@ buckets (10%, 1% and 0.1% of the rows), and a correlated one, the class
 and queries/s of:
 
   filtered  the hnsw index with the filter columns (the filter applied
-            during the graph walk), per hnsw.ef_search
+            during the graph walk), per hnsw.ef_search and
+            hnsw.filter_walk_limit (1: the graph walk alone; below, the
+            share of the elements after which it reads them all)
   iterative the plain hnsw index with hnsw.iterative_scan = relaxed_order,
             the filter applied to the rows it returns, per
             hnsw.max_scan_tuples (20,000 is the default)
@@ -89,7 +91,8 @@ def main():
     ap.add_argument("--rows", type=int, default=60000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--model-dir", required=True)
-    ap.add_argument("--ef", default="40,100")
+    ap.add_argument("--ef", default="10,40")
+    ap.add_argument("--walk-limit", default="1,0.1,0.03")
     ap.add_argument("--max-scan-tuples", default="20000,100000,200000")
     args = ap.parse_args()
     conn = psycopg2.connect("")
@@ -139,8 +142,9 @@ def main():
                               buffers=round(hits / args.queries))
         for name, cond in CASES:
             if method == "filtered":
-                sweep = [(f"ef_search={ef}", [f"SET hnsw.ef_search = {ef}"])
-                         for ef in args.ef.split(",")]
+                sweep = [(f"ef_search={ef} filter_walk_limit={lim}",
+                          [f"SET hnsw.ef_search = {ef}", f"SET hnsw.filter_walk_limit = {lim}"])
+                         for ef in args.ef.split(",") for lim in args.walk_limit.split(",")]
             else:
                 sweep = [(f"max_scan_tuples={m}",
                           ["SET hnsw.iterative_scan = relaxed_order",
