@@ -80,7 +80,7 @@ hnsw_init(void)
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("hnsw.filter_walk_limit",
 							 "Share of an HNSW index's elements a filtered graph search may visit before it reads every element instead.",
-							 "A search with a WHERE condition on filter columns that visits more elements switches to an exact pass over the index (0: always, 1: never).",
+							 "A search with a WHERE condition on filter columns that is expected (from the share of matching elements it has seen) or found to visit more switches to an exact pass over the index (0: always, 1: never).",
 							 &hnsw_filter_walk_limit, 0.1, 0, 1,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000

@@ -51,9 +51,6 @@
 /* cpu_operator_costs per element visited besides cpu_index_tuple_cost and the distance */
 #define HNSW_COST_VISIT_OVERHEAD 6.0
 
-/* visits grow as selectivity^-0.7 (bench_filter.py: 4.1x at 10%, 22x at 1%) */
-#define HNSW_COST_FILTER_EXPONENT 0.7
-
 /* cpu_operator_costs per element of the exhaustive pass of a filtered scan */
 #define HNSW_COST_FLAT_ELEMENT 1.0
 
@@ -87,7 +84,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	levels = tuples > 1 ? log(tuples) / log(m) : 0;
 	sel = vindex_index_cond_selectivity(root, path);
 	model.first_visits = Min(tuples, ((double) hnsw_ef_search * m + levels * m) *
-							 pow(sel, -HNSW_COST_FILTER_EXPONENT));
+							 pow(sel, -HNSW_FILTER_VISIT_EXPONENT));
 	model.first_rows = Min(tuples * sel, hnsw_ef_search);
 	model.extra_startup = 0;
 	flat = sel < 1 && hnsw_filter_walk_limit < 1 &&

@@ -225,6 +225,7 @@ hnsw_search_init(HnswSearch *s, HnswGraph *g, const char *q, bool live_only,
 	hnsw_visited_init(&s->visited, g);
 	s->ndistances = 0;
 	s->max_distances = 0;
+	s->nlive = 0;
 	s->stopped = false;
 	s->nbuf = palloc(sizeof(uint64) * HNSW_CAP(g->shape.m, 0));
 	s->dbuf = palloc(sizeof(double) * HNSW_CAP(g->shape.m, 0));
@@ -331,6 +332,7 @@ hnsw_search_layer(HnswSearch *s, int level, int ef)
 			double		d = s->dbuf[i];
 
 			s->ndistances++;
+			s->nlive += live;
 			if (s->w.n < ef || d < HNSW_HEAP_TOP(&s->w).dist)
 			{
 				hnsw_heap_push(&s->cand, id, d);

@@ -22,7 +22,8 @@
  * hnsw_cost.c).  The rows returned are exactly those of the nearest
  * passing elements found, in distance order.  When the filter is so
  * selective, or so foreign to the query's neighbourhood, that the search
- * has visited hnsw.filter_walk_limit of the index's elements, it stops and
+ * is expected to visit (filtered_walk), or has visited,
+ * hnsw.filter_walk_limit of the index's elements, it stops and
  * reads every element instead (flat_scan): the filter is tested before
  * the distance, so only the passing elements' distances are computed, and
  * the answer is exact.  A page-based graph pays a buffer access for each
@@ -38,6 +39,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/relscan.h"
 #include "hnsw/hnsw.h"
@@ -218,6 +221,44 @@ flat_scan(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
 	so->finished = true;
 }
 
+/*
+ * The level-0 search of a filtered scan, or its end: the graph walk goes
+ * on while it is expected to visit fewer than hnsw.filter_walk_limit of the
+ * index's n elements, else it stops (so->search.stopped) for flat_scan.
+ * The expectation: a walk with a filter of selectivity s visits about
+ * s^-0.7 times the elements of an unfiltered one (hnsw_cost.c), about
+ * 0.75 ef m; s is estimated from the share of the elements visited so far
+ * that pass, once ef m have been (a filter that rejects the query's
+ * neighbourhood thus switches early, as it should: its walk would cross
+ * all of it).
+ */
+static void
+filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
+{
+	HnswSearch *s = &so->search;
+	/* elements in the stream, dead ones and free slots included */
+	double		n = (double) tail / hnsw_element_size(shape, 0);
+	int64		limit = Max(1, (int64) (n * hnsw_filter_walk_limit));
+	int64		sample = Min(limit, (int64) hnsw_ef_search * shape->m);
+
+	s->max_distances = sample;
+	hnsw_search_layer(s, 0, hnsw_ef_search);
+	if (s->stopped)
+	{
+		double		share = (double) Max(s->nlive, 1) / Max(s->ndistances, 1);
+		double		expected = 0.75 * hnsw_ef_search * shape->m *
+			pow(share, -HNSW_FILTER_VISIT_EXPONENT);
+
+		if (expected <= limit)
+		{
+			s->stopped = false;
+			s->max_distances = limit;
+			hnsw_search_layer(s, 0, hnsw_ef_search);
+		}
+	}
+	s->max_distances = 0;
+}
+
 /* First round: descend, then search level 0. */
 static void
 start_scan(IndexScanDesc scan, HnswScanOpaque so)
@@ -249,15 +290,11 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
 	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
 					 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
-	if (so->filter && hnsw_filter_walk_limit < 1)
-	{
-		/* elements in the stream, dead ones and free slots included */
-		double		n = (double) tail / hnsw_element_size(&shape, 0);
-
-		so->search.max_distances = Max(1, (int64) (n * hnsw_filter_walk_limit));
-	}
 	hnsw_search_seed(&so->search, &ep, 1);
-	hnsw_search_layer(&so->search, 0, hnsw_ef_search);
+	if (so->filter && hnsw_filter_walk_limit < 1)
+		filtered_walk(so, &shape, tail);
+	else
+		hnsw_search_layer(&so->search, 0, hnsw_ef_search);
 	so->results = hnsw_search_take(&so->search, &so->nresults);
 	so->finished = hnsw_iterative_scan == HNSW_ITERATIVE_OFF;
 	if (so->search.stopped)

@@ -92,8 +92,8 @@ def main():
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--model-dir", required=True)
     ap.add_argument("--ef", default="10,40")
-    ap.add_argument("--walk-limit", default="1,0.1,0.03")
-    ap.add_argument("--max-scan-tuples", default="20000,100000,200000")
+    ap.add_argument("--walk-limit", default="1,0.1")
+    ap.add_argument("--max-scan-tuples", default="20000,100000")
     args = ap.parse_args()
     conn = psycopg2.connect("")
     conn.autocommit = True
