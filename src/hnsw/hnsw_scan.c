@@ -228,9 +228,10 @@ flat_scan(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
  * The expectation: a walk with a filter of selectivity s visits about
  * s^-0.7 times the elements of an unfiltered one (hnsw_cost.c), about
  * 0.75 ef m; s is estimated from the share of the elements visited so far
- * that pass, once ef m have been (a filter that rejects the query's
- * neighbourhood thus switches early, as it should: its walk would cross
- * all of it).
+ * that pass, once ef m have been, and at least a quarter of the limit, so
+ * that a small ef still sees a few matches of a 0.1% filter before it
+ * judges.  A filter that rejects the query's neighbourhood thus switches
+ * early, as it should: its walk would cross all of it.
  */
 static void
 filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
@@ -239,7 +240,7 @@ filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
 	/* elements in the stream, dead ones and free slots included */
 	double		n = (double) tail / hnsw_element_size(shape, 0);
 	int64		limit = Max(1, (int64) (n * hnsw_filter_walk_limit));
-	int64		sample = Min(limit, (int64) hnsw_ef_search * shape->m);
+	int64		sample = Min(limit, Max((int64) hnsw_ef_search * shape->m, limit / 4));
 
 	s->max_distances = sample;
 	hnsw_search_layer(s, 0, hnsw_ef_search);
