@@ -184,7 +184,9 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  *						scans with one ORDER BY key, the query vector (22000
  *						when its dimensions are not the index's): heap TIDs
  *						nearest first, the operator's value in
- *						xs_orderbyvals, no recheck
+ *						xs_orderbyvals, no recheck; with filter columns,
+ *						scan keys on them, only matching rows returned
+ *						(xs_recheck for lossy keys: text)
  *
  * A method's header adds what is its own (errors of its build, ...).
  */

@@ -19,7 +19,7 @@ plan skip_all => 'no data directory (VSIM_DATA is not set, ../shared/data does n
   unless defined $data && -d "$data/models/fashion-mnist-cnn";
 
 my ($ntrain, $ntest, $k) = (20000, 50, 10);
-my $node = vsim_node('hnsw_filter',
+my $node = vsim_node('hnsw_filter', allows_streaming => 1,
 	conf => "vsim.model_directory = '$data/models'\nmaintenance_work_mem = 256MB\n");
 sub query { return $node->safe_psql('postgres', $_[0]); }
 
@@ -133,6 +133,26 @@ is(query(qq{$index SET hnsw.ef_search = 10; SET hnsw.iterative_scan = relaxed_or
 	SELECT count(*) FROM (SELECT id FROM train WHERE b10 = 99
 		ORDER BY v <=> (SELECT v FROM test WHERE id = 1) LIMIT 600) s}), '500',
 	'an iterative scan with ef_search 10 returns all 500 of them too');
+
+# a streaming standby answers filtered queries as the primary does, also
+# for rows inserted and deleted after it started (WAL replay of the
+# filter values; VACUUM's changes)
+$node->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('hnsw_filter_standby');
+$standby->init_from_backup($node, 'base', has_streaming => 1);
+$standby->start;
+query(q{INSERT INTO train SELECT id + 200000, label, v, 98, 98, 9998 FROM train WHERE id <= 300;
+	DELETE FROM train WHERE b1000 = 9999 AND id % 2 = 0; VACUUM train;});
+$node->wait_for_catchup($standby);
+my $set = "$index SET hnsw.ef_search = 400;";
+my $q = q{SELECT count(*), string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM train
+	WHERE b1000 >= 9998 ORDER BY v <=> (SELECT v FROM test WHERE id = 2) LIMIT 1000) s};
+my $on_primary = query("$set $q");
+like($on_primary, qr/^550\|/, 'the primary finds the 300 new and 250 remaining rows by their filter');
+is($standby->safe_psql('postgres', "$set $q"), $on_primary, 'the standby returns the same rows');
+like($standby->safe_psql('postgres', "$set EXPLAIN (COSTS OFF) $q"), qr/Index Cond: \(b1000 >= 9998\)/,
+	'through the filtered index');
+$standby->stop;
 
 $node->stop;
 done_testing();
