@@ -20,12 +20,14 @@
  * are visited, and expanded, too), up to every element; the first batch is
  * min(ef, s * N) rows.  Measured on the 60,000 CNN-256 Fashion-MNIST
  * embeddings (bench_filter.py, ef_search 40, buffer hits per query with
- * the graph walk alone): 474 without a filter, 1,960 at 10%, 10,598 at 1%,
- * 86,217 at 0.1%, i.e. about s^-0.7 times the unfiltered visits (less than
+ * the graph walk alone): 466 without a filter, 1,952 at 10%, 10,590 at 1%,
+ * 86,203 at 0.1%, i.e. about s^-0.7 times the unfiltered visits (less than
  * 1 / s: the walk's frontier grows as it goes).
  *
  * When that is more than hnsw.filter_walk_limit of the elements, the
- * search stops there and reads every element in stream order, testing the
+ * search stops once it has judged so (after max(ef m, a quarter of the
+ * limit) visits, as hnsw_scan.c does) and reads every element in stream
+ * order, testing the
  * filter first (a sequential pass: about one cpu_operator_cost per element
  * besides the page) and computing the distances of the s * N that pass:
  * then the first batch is every passing row.
@@ -91,8 +93,10 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		model.first_visits > tuples * hnsw_filter_walk_limit;
 	if (flat)
 	{
-		/* the walk stops at its limit; the pass reads every element */
-		model.first_visits = tuples * hnsw_filter_walk_limit;
+		/* the walk stops where it judges; the pass reads every element */
+		model.first_visits = Min(tuples * hnsw_filter_walk_limit,
+								 Max((double) hnsw_ef_search * m,
+									 tuples * hnsw_filter_walk_limit / 4));
 		model.first_rows = tuples * sel;
 		model.extra_startup = tuples * HNSW_COST_FLAT_ELEMENT * cpu_operator_cost +
 			tuples * sel * (vindex_distance_cost(path) + cpu_operator_cost);

@@ -18,8 +18,8 @@
  * element that fails them is still expanded, so it routes the search to
  * its neighbours, but never enters the results; the layer search goes on
  * until it holds ef elements that pass (or runs out of candidates), so a
- * filter of selectivity s visits about ef / s elements (measured in
- * hnsw_cost.c).  The rows returned are exactly those of the nearest
+ * filter of selectivity s visits about s^-0.7 times the elements of an
+ * unfiltered search (measured: hnsw_cost.c).  The rows returned are exactly those of the nearest
  * passing elements found, in distance order.  When the filter is so
  * selective, or so foreign to the query's neighbourhood, that the search
  * is expected to visit (filtered_walk), or has visited,
@@ -186,8 +186,9 @@ flat_visit(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 }
 
 /*
- * The exhaustive pass of a filtered scan whose graph search visited more
- * than hnsw.filter_walk_limit of the elements (a selective filter, or one
+ * The exhaustive pass of a filtered scan whose graph search visited, or
+ * was expected to visit, more than hnsw.filter_walk_limit of the elements
+ * (filtered_walk: a selective filter, or one
  * that rejects the query's neighbourhood): read every element of the
  * stream up to `tail` in stream order, test the filter first and compute
  * the distance of those that pass only, and make them, sorted by distance,
