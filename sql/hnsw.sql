@@ -14,7 +14,7 @@ CREATE INDEX ON hp USING hnsw (v vector_l2_ops) WITH (ef_construction = 1001);
 CREATE INDEX ON hp USING hnsw (v vector_l2_ops) WITH (m = 40, ef_construction = 64);
 CREATE INDEX ON hp USING hnsw (v vector_l2_ops) WITH (lists = 4);
 CREATE INDEX ON hp USING hnsw (v);
-CREATE INDEX ON hp USING hnsw (v vector_l2_ops, cat);
+CREATE INDEX ON hp USING hnsw (v vector_l2_ops) INCLUDE (cat);
 CREATE TABLE hp_nodim (v vector);
 CREATE INDEX ON hp_nodim USING hnsw (v vector_l2_ops);
 DROP TABLE hp_nodim;

@@ -19,6 +19,7 @@ int			hnsw_ef_search = 40;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int			hnsw_max_scan_tuples = 20000;
 double		hnsw_scan_mem_multiplier = 1;
+double		hnsw_filter_walk_limit = 0.1;
 
 static relopt_kind hnsw_relopt_kind;
 
@@ -29,6 +30,7 @@ static const VindexMethod hnsw_method = {
 	.procs = hnsw_procs,
 	.nprocs = lengthof(hnsw_procs),
 	.usemaintenanceworkmem = true,
+	.max_filter_columns = VINDEX_MAX_FILTER_COLUMNS,
 	.check = hnsw_index_check,
 };
 
@@ -75,6 +77,11 @@ hnsw_init(void)
 	DefineCustomRealVariable("hnsw.scan_mem_multiplier",
 							 "Memory an iterative HNSW scan may use, as a multiple of work_mem.",
 							 NULL, &hnsw_scan_mem_multiplier, 1, 1, 1000,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("hnsw.filter_walk_limit",
+							 "Share of an HNSW index's elements a filtered graph search may visit before it reads every element instead.",
+							 "A search with a WHERE condition on filter columns that is expected (from the share of matching elements it has seen) or found to visit more switches to an exact pass over the index (0: always, 1: never).",
+							 &hnsw_filter_walk_limit, 0.1, 0, 1,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("hnsw");

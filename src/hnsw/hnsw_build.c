@@ -661,6 +661,8 @@ build_shape(Relation index, HnswShape *shape)
 {
 	int			typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 
+	/* the columns' kinds first: an index naming a filter column first */
+	vindex_filter_layout(index, "hnsw", true, &shape->filters);
 	shape->elem = vindex_elem_type(index);
 	if (typmod <= 0)
 		ereport(ERROR,
@@ -678,7 +680,7 @@ build_shape(Relation index, HnswShape *shape)
 						   shape->ef_construction, shape->m)));
 	shape->metric = vector_index_metric(index, 1);
 	vindex_elem_check(index, shape->elem, shape->metric, shape->dims);
-	shape->elem_size = shape->elem->stored_size(shape->dims);
+	hnsw_shape_elements(index, shape, true);
 	shape->max_level = hnsw_max_level(shape->m);
 }
 
@@ -695,7 +697,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (isnull[0])
 		return;
 	old = MemoryContextSwitchTo(bs->row_ctx);
-	x = vindex_elem_form(bs->shape.elem, values[0], &dims);
+	x = hnsw_form_value(&bs->shape, values, isnull, &dims);
 	if (dims != bs->shape.dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

@@ -11,7 +11,8 @@
  *	  what the read paths leave to it: an element that fits in a page lies
  *	  wholly in its page, a free slot holds no TIDs and empty lists, list
  *	  counts are within their capacities, and every neighbour slot names a
- *	  possible position in an existing block.  It collects each element's
+ *	  possible position in an existing block, and the filter values of an
+ *	  element in one page are possible ones.  It collects each element's
  *	  start, level and state, and the heap TIDs of live ones.
  * 3. Every page of the stream is checked, also the ones holding only the
  *	  continuation of a vector, which walk 1 steps over.
@@ -136,6 +137,14 @@ collect(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 	if (free && hdr->ntids > 0)
 		vindex_report_corrupted(cs->index, blkno,
 								"The free slot at offset %u holds %d heap TIDs.", off, hdr->ntids);
+	/* the filter area of an element in one page holds codes a row could give */
+	if (!free && cs->shape.filters.nfilters > 0 && bytes <= HNSW_PAGE_DATA &&
+		!vindex_filter_area_valid(&cs->shape.filters,
+								  (char *) hdr + hnsw_prefix_size(cs->shape.m, hdr->level) +
+								  HNSW_FILTER_OFFSET(&cs->shape)))
+		vindex_report_corrupted(cs->index, blkno,
+								"The filter values of the element at offset %u are impossible (NULL bits beyond the %d filter columns, a code under a NULL bit, or a boolean other than 0 and 1).",
+								off, cs->shape.filters.nfilters);
 	for (int l = 0; l <= hdr->level; l++)
 	{
 		int			count = hnsw_checked_count(cs->index, &cs->shape, hdr, l, blkno, pos);

@@ -69,7 +69,9 @@ disk_neighbours(HnswGraph *g, uint64 id, int level, uint64 *out)
  * that page, else copy the vector out and compute it there.  With
  * q == NULL the vector is copied into `into` and 0 returned.  Unpins both
  * pages.  The vector of an element that spans pages is read after the
- * header's lock is released; such elements never change (hnsw.h).
+ * header's lock is released; such elements never change (hnsw.h).  With
+ * a filter (dg->filter), a live element whose filter area fails it is
+ * reported not live.
  */
 static double
 element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *q,
@@ -96,6 +98,9 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *
 	}
 	if (q && here == bytes)
 	{
+		if (*live && dg->filter)
+			*live = vindex_filter_match(dg->filter,
+										(char *) hdr + prefix + HNSW_FILTER_OFFSET(shape));
 		d = hnsw_distance(shape, q, (char *) hdr + prefix);
 		UnlockReleaseBuffer(first);
 		if (BufferIsValid(next))
@@ -109,6 +114,8 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *
 						 (char *) dst + here, bytes - here);
 	else if (BufferIsValid(next))
 		ReleaseBuffer(next);
+	if (*live && dg->filter)
+		*live = vindex_filter_match(dg->filter, dst + HNSW_FILTER_OFFSET(shape));
 	if (q)
 		d = hnsw_distance(shape, q, dst);
 	return d;
@@ -128,9 +135,13 @@ hnsw_disk_element_tids(HnswDiskGraph *dg, uint64 pos, const char *q,
 					   ItemPointerData *tids, int *ntids)
 {
 	bool		live;
+	double		d;
 
-	return element_op(dg, pos, ReadBuffer(dg->index, HNSW_POS_BLOCK(pos)), InvalidBuffer,
-					  q, NULL, &live, tids, ntids);
+	d = element_op(dg, pos, ReadBuffer(dg->index, HNSW_POS_BLOCK(pos)), InvalidBuffer,
+				   q, NULL, &live, tids, ntids);
+	if (!live)
+		*ntids = 0;
+	return d;
 }
 
 /*
@@ -222,4 +233,5 @@ hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index, const HnswShape *shape)
 	dg->index = index;
 	dg->nblocks = 1;			/* the metapage; refreshed on first use */
 	dg->scratch = palloc(shape->elem_size);
+	dg->filter = NULL;
 }

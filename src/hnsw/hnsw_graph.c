@@ -224,6 +224,9 @@ hnsw_search_init(HnswSearch *s, HnswGraph *g, const char *q, bool live_only,
 	s->keep_discarded = keep_discarded;
 	hnsw_visited_init(&s->visited, g);
 	s->ndistances = 0;
+	s->max_distances = 0;
+	s->nlive = 0;
+	s->stopped = false;
 	s->nbuf = palloc(sizeof(uint64) * HNSW_CAP(g->shape.m, 0));
 	s->dbuf = palloc(sizeof(double) * HNSW_CAP(g->shape.m, 0));
 	s->lbuf = palloc(sizeof(bool) * HNSW_CAP(g->shape.m, 0));
@@ -313,6 +316,11 @@ hnsw_search_layer(HnswSearch *s, int level, int ef)
 
 		if (s->w.n >= ef && c.dist > HNSW_HEAP_TOP(&s->w).dist)
 			break;
+		if (s->max_distances > 0 && s->ndistances >= s->max_distances)
+		{
+			s->stopped = true;
+			break;
+		}
 		hnsw_heap_pop(&s->cand);
 		CHECK_FOR_INTERRUPTS();
 		n = g->neighbours(g, c.id, level, s->nbuf);
@@ -324,6 +332,7 @@ hnsw_search_layer(HnswSearch *s, int level, int ef)
 			double		d = s->dbuf[i];
 
 			s->ndistances++;
+			s->nlive += live;
 			if (s->w.n < ef || d < HNSW_HEAP_TOP(&s->w).dist)
 			{
 				hnsw_heap_push(&s->cand, id, d);

@@ -406,6 +406,7 @@ hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 {
 	MemoryContext ctx,
 				old;
+	HnswShape	shape;
 	char	   *x;
 	int			dims;
 
@@ -414,7 +415,8 @@ hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
-	x = vindex_elem_form(vindex_elem_type(index), values[0], &dims);
+	hnsw_read_meta(index, &shape, NULL, NULL, NULL);
+	x = hnsw_form_value(&shape, values, isnull, &dims);
 	hnsw_disk_insert(index, x, dims, heap_tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);

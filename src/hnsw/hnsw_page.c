@@ -268,7 +268,7 @@ hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry, int *entry_level
 	shape->ef_construction = meta->ef_construction;
 	shape->metric = (VectorMetric) meta->metric;
 	shape->elem = vindex_elem_type(index);
-	shape->elem_size = shape->elem->stored_size(shape->dims);
+	hnsw_shape_elements(index, shape, false);
 	shape->max_level = hnsw_max_level(meta->m);
 	if (entry)
 		*entry = meta->entry;
@@ -277,6 +277,33 @@ hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry, int *entry_level
 	if (tail)
 		*tail = meta->tail;
 	UnlockReleaseBuffer(buf);
+}
+
+void
+hnsw_shape_elements(Relation index, HnswShape *shape, bool check)
+{
+	vindex_filter_layout(index, "hnsw", check, &shape->filters);
+	shape->vec_size = shape->elem->stored_size(shape->dims);
+	shape->elem_size = shape->vec_size;
+	if (shape->filters.nfilters > 0)
+		shape->elem_size = HNSW_FILTER_OFFSET(shape) +
+			vindex_filter_size(shape->filters.nfilters);
+}
+
+char *
+hnsw_form_value(const HnswShape *shape, Datum *values, bool *isnull, int *dims)
+{
+	char	   *x = vindex_elem_form(shape->elem, values[0], dims);
+	char	   *out;
+
+	if (shape->filters.nfilters == 0 || *dims != shape->dims)
+		return x;
+	out = palloc0(shape->elem_size);
+	memcpy(out, x, shape->vec_size);
+	vindex_filter_form(&shape->filters, values + 1, isnull + 1,
+					   out + HNSW_FILTER_OFFSET(shape));
+	pfree(x);
+	return out;
 }
 
 void

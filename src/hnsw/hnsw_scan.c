@@ -13,6 +13,29 @@
  * ef results each until hnsw.max_scan_tuples elements have been examined
  * or the state outgrows work_mem * hnsw.scan_mem_multiplier.
  *
+ * Conditions on filter columns (the scan keys, "Filter columns" in
+ * index/index.h) are tested on every element the search reaches: an
+ * element that fails them is still expanded, so it routes the search to
+ * its neighbours, but never enters the results; the layer search goes on
+ * until it holds ef elements that pass (or runs out of candidates), so a
+ * filter of selectivity s visits about s^-0.7 times the elements of an
+ * unfiltered search (measured: hnsw_cost.c).  The rows returned are exactly those of the nearest
+ * passing elements found, in distance order.  When the filter is so
+ * selective, or so foreign to the query's neighbourhood, that the search
+ * is expected to visit (filtered_walk), or has visited,
+ * hnsw.filter_walk_limit of the index's elements, it stops and
+ * reads every element instead (flat_scan): the filter is tested before
+ * the distance, so only the passing elements' distances are computed, and
+ * the answer is exact.  Expanding through neighbours' neighbours
+ * (ACORN-1, Patel et al., SIGMOD 2024) is not done: in a page-based graph
+ * each element looked at is a buffer access, and ACORN-1 tests the filter
+ * of up to (2m)^2 = 1,024 elements per expansion, about a tenth of this
+ * pass over a 60,000-element index for each expansion (an argument by
+ * count, not a measurement); and at 0.1% selectivity the two-hop
+ * neighbourhood holds about one match, too few to keep the matches
+ * connected.  The walk and the pass are measured in
+ * test/bench/bench_filter.py.
+ *
  * Heap TIDs are returned without holding pins or locks between calls: a
  * row VACUUM removes and whose TID is reused after the scan read it is not
  * visible to the scan's MVCC snapshot, which the executor checks.
@@ -20,6 +43,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/relscan.h"
 #include "hnsw/hnsw.h"
@@ -36,6 +61,7 @@ typedef struct HnswScanOpaqueData
 	bool		finished;		/* no further rounds */
 	bool		qnull;			/* ORDER BY distance to NULL */
 	char	   *q;
+	VindexFilter *filter;		/* the scan keys on filter columns, or NULL */
 	HnswDiskGraph dg;
 	HnswSearch	search;
 	HnswCand   *results;		/* this round, by ascending distance */
@@ -70,11 +96,14 @@ hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	MemoryContextReset(so->ctx);
 	so->started = false;
 	so->finished = false;
+	so->filter = NULL;
 	so->nresults = so->next = 0;
 	so->ntids = so->nexttid = 0;
 	so->last = -get_float8_infinity();
@@ -97,8 +126,143 @@ set_query(IndexScanDesc scan, HnswScanOpaque so, const HnswShape *shape)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg(shape->elem->dims_error, shape->dims, dims)));
-		memcpy(so->q, q, shape->elem_size);
+		memcpy(so->q, q, shape->vec_size);
 	}
+}
+
+/* State of the exhaustive pass of a filtered scan. */
+typedef struct FlatState
+{
+	HnswScanOpaque so;
+	const HnswShape *shape;
+	HnswCand   *out;
+	int			n;
+	int			cap;
+	uint64	   *deferred;		/* elements whose value continues past their page */
+	int			ndeferred;
+	int			capdeferred;
+} FlatState;
+
+static void
+flat_add(FlatState *fs, uint64 pos, double d)
+{
+	if (fs->n == fs->cap)
+	{
+		fs->cap *= 2;
+		fs->out = repalloc_huge(fs->out, sizeof(HnswCand) * fs->cap);
+	}
+	fs->out[fs->n].id = pos;
+	fs->out[fs->n++].dist = d;
+}
+
+/*
+ * hnsw_walk callback: test the filter of a live element on its page, then
+ * compute its distance; elements whose value does not end on the page are
+ * left for later (the callback must not lock other pages).
+ */
+static HnswWalkAction
+flat_visit(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
+{
+	FlatState  *fs = arg;
+	const HnswShape *shape = fs->shape;
+	Size		start = HNSW_POS_OFFSET(pos) + hnsw_prefix_size(shape->m, hdr->level);
+	const char *elem = (char *) hdr + hnsw_prefix_size(shape->m, hdr->level);
+
+	if (hdr->ntids == 0 || (hdr->flags & HNSW_ELEMENT_FREE))
+		return HNSW_WALK_NEXT;
+	if (start + shape->elem_size > HNSW_PAGE_DATA)
+	{
+		if (fs->ndeferred == fs->capdeferred)
+		{
+			fs->capdeferred *= 2;
+			fs->deferred = repalloc_huge(fs->deferred, sizeof(uint64) * fs->capdeferred);
+		}
+		fs->deferred[fs->ndeferred++] = pos;
+		return HNSW_WALK_NEXT;
+	}
+	if (vindex_filter_match(fs->so->filter, elem + HNSW_FILTER_OFFSET(shape)))
+		flat_add(fs, pos, hnsw_distance(shape, fs->so->q, elem));
+	return HNSW_WALK_NEXT;
+}
+
+/*
+ * The exhaustive pass of a filtered scan whose graph search visited, or
+ * was expected to visit, more than hnsw.filter_walk_limit of the elements
+ * (filtered_walk: a selective filter, or one
+ * that rejects the query's neighbourhood): read every element of the
+ * stream up to `tail` in stream order, test the filter first and compute
+ * the distance of those that pass only, and make them, sorted by distance,
+ * the scan's only round.  The answer is then exact.
+ */
+static void
+flat_scan(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
+{
+	FlatState	fs;
+
+	fs.so = so;
+	fs.shape = shape;
+	fs.cap = 1024;
+	fs.n = 0;
+	fs.out = palloc(sizeof(HnswCand) * fs.cap);
+	fs.capdeferred = 16;
+	fs.ndeferred = 0;
+	fs.deferred = palloc(sizeof(uint64) * fs.capdeferred);
+	hnsw_walk(so->dg.index, shape, 0, tail, false, flat_visit, &fs);
+	for (int i = 0; i < fs.ndeferred; i++)
+	{
+		bool		live;
+		double		d = so->dg.g.distance(&so->dg.g, fs.deferred[i], so->q, &live);
+
+		CHECK_FOR_INTERRUPTS();
+		if (live)
+			flat_add(&fs, fs.deferred[i], d);
+	}
+	qsort(fs.out, fs.n, sizeof(HnswCand), hnsw_cand_cmp);
+	if (so->results)
+		pfree(so->results);
+	so->results = fs.out;
+	so->nresults = fs.n;
+	so->next = 0;
+	so->finished = true;
+}
+
+/*
+ * The level-0 search of a filtered scan, or its end: the graph walk goes
+ * on while it is expected to visit fewer than hnsw.filter_walk_limit of the
+ * index's n elements, else it stops (so->search.stopped) for flat_scan.
+ * The expectation: a walk with a filter of selectivity s visits about
+ * s^-0.7 times the elements of an unfiltered one (hnsw_cost.c), about
+ * 0.75 ef m; s is estimated from the share of the elements visited so far
+ * that pass, once ef m have been, and at least a quarter of the limit, so
+ * that a small ef still sees a few matches of a 0.1% filter before it
+ * judges.  A filter that rejects the query's neighbourhood thus switches
+ * early, as it should: its walk would cross all of it.
+ */
+static void
+filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
+{
+	HnswSearch *s = &so->search;
+	/* elements in the stream, dead ones and free slots included */
+	double		n = (double) tail / hnsw_element_size(shape, 0);
+	int64		limit = Max(1, (int64) (n * hnsw_filter_walk_limit));
+	int64		sample = Min(limit, Max((int64) hnsw_ef_search * shape->m, limit / 4));
+
+	s->max_distances = sample;
+	hnsw_search_layer(s, 0, hnsw_ef_search);
+	if (s->stopped)
+	{
+		double		share = (double) Max(s->nlive, 1) / Max(s->ndistances, 1);
+		double		expected = 0.75 * hnsw_ef_search * shape->m *
+			pow(share, -HNSW_FILTER_VISIT_EXPONENT);
+
+		if (expected <= limit)
+		{
+			s->stopped = false;
+			s->max_distances = limit;
+			hnsw_search_layer(s, 0, hnsw_ef_search);
+		}
+	}
+	s->max_distances = 0;
 }
 
 /* First round: descend, then search level 0. */
@@ -108,6 +272,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	HnswShape	shape;
 	uint64		entry;
 	int			entry_level;
+	uint64		tail;
 	HnswCand	ep;
 
 	if (scan->numberOfOrderBys == 0)
@@ -117,22 +282,29 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 				 errhint("Use ORDER BY column <-> value (or another distance operator).")));
 	/* one scan, as btree counts it: where the scan starts its search */
 	pgstat_count_index_scan(scan->indexRelation);
-	hnsw_read_meta(scan->indexRelation, &shape, &entry, &entry_level, NULL);
+	hnsw_read_meta(scan->indexRelation, &shape, &entry, &entry_level, &tail);
 	set_query(scan, so, &shape);
-	if (entry == HNSW_INVALID_POS)
+	so->filter = vindex_filter_compile(&shape.filters, scan->keyData, scan->numberOfKeys);
+	if (entry == HNSW_INVALID_POS || (so->filter && so->filter->empty))
 	{
 		so->finished = true;
 		return;
 	}
 	hnsw_disk_graph_init(&so->dg, scan->indexRelation, &shape);
+	so->dg.filter = so->filter;
 	hnsw_disk_check_pos(&so->dg, entry);
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
 	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
 					 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
 	hnsw_search_seed(&so->search, &ep, 1);
-	hnsw_search_layer(&so->search, 0, hnsw_ef_search);
+	if (so->filter && hnsw_filter_walk_limit < 1)
+		filtered_walk(so, &shape, tail);
+	else
+		hnsw_search_layer(&so->search, 0, hnsw_ef_search);
 	so->results = hnsw_search_take(&so->search, &so->nresults);
 	so->finished = hnsw_iterative_scan == HNSW_ITERATIVE_OFF;
+	if (so->search.stopped)
+		flat_scan(so, &so->dg.g.shape, tail);
 }
 
 /* Run one more round of an iterative scan; false when it is over. */
@@ -208,7 +380,7 @@ hnsw_gettuple(IndexScanDesc scan, ScanDirection dir)
 	if (found)
 	{
 		scan->xs_heaptid = so->tids[so->nexttid++];
-		scan->xs_recheck = false;
+		scan->xs_recheck = so->filter != NULL && so->filter->lossy;
 		scan->xs_recheckorderby = false;
 		scan->xs_orderbyvals[0] =
 			Float8GetDatum(vector_metric_to_sql(so->dg.g.shape.metric, so->dist));

@@ -47,6 +47,7 @@
 
 #include "access/amapi.h"
 #include "access/parallel.h"
+#include "access/skey.h"
 #include "access/tableam.h"
 #include "catalog/pg_type_d.h"
 #include "commands/vacuum.h"
@@ -108,6 +109,8 @@ typedef struct VindexMethod
 	const VindexSupportProc *procs; /* its support functions */
 	int			nprocs;
 	bool		usemaintenanceworkmem;	/* amusemaintenanceworkmem */
+	int			max_filter_columns; /* key columns after the vector (0: one
+									 * column; see "Filter columns") */
 	VindexCheckFn check;		/* for vsim.index_check() */
 } VindexMethod;
 
@@ -138,8 +141,10 @@ extern void vindex_register_method(const VindexMethod *method);
  * vindex_am_routine: a new IndexAmRoutine (palloc'd, for an index AM
  * handler to return) with the capabilities every vector index method has:
  * one key column, searched only by ORDER BY one of its operator class's
- * distance operators (amcanorderbyop; no strategies, no WHERE-clause
- * search, no uniqueness; NULLs are not indexed), no index-only or
+ * distance operators (amcanorderbyop; no WHERE-clause search, no
+ * uniqueness; NULLs are not indexed); with method->max_filter_columns > 0,
+ * further key columns that are filter columns ("Filter columns" below:
+ * amcanmulticol, the five btree strategies, amsearcharray); no index-only or
  * parallel scans, parallel bulk delete in VACUUM.  amsupport is the
  * highest support function number of `method`.  The callbacks are left
  * NULL: set them with VINDEX_SET_CALLBACKS.
@@ -181,7 +186,9 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  *						scans with one ORDER BY key, the query vector (22000
  *						when its dimensions are not the index's): heap TIDs
  *						nearest first, the operator's value in
- *						xs_orderbyvals, no recheck
+ *						xs_orderbyvals, no recheck; with filter columns,
+ *						scan keys on them, only matching rows returned
+ *						(xs_recheck for lossy keys: text)
  *
  * A method's header adds what is its own (errors of its build, ...).
  */
@@ -255,7 +262,12 @@ extern IndexAmRoutine *vindex_am_routine(const VindexMethod *method);
  * pair of types in the family, and the class's own type, must have every
  * required support function.  Each problem is reported with
  * ereport(INFO, ERRCODE_INVALID_OBJECT_DEFINITION), naming the family or
- * class and the method; returns false if there was any.
+ * class and the method; returns false if there was any.  When the
+ * method has filter columns, a class of a filter column type (see
+ * "Filter columns") follows the rules of those instead: no support
+ * functions, search operators (t1, t2) -> boolean at btree strategies 1 to
+ * 5 between types of one filter kind (= only for text), and = for the
+ * class's own type.
  */
 extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
 
@@ -280,9 +292,12 @@ extern bool vindex_validate(const VindexMethod *method, Oid opclassoid);
  *		rows, so that the planner's LIMIT arithmetic (which charges the
  *		k / rows share of the run cost) charges a LIMIT k query with a
  *		filter of selectivity s for the k / s rows it reads;
- *	  - selectivity 1: the scan has no index conditions, the planner's own
- *		filter and LIMIT estimates apply to its rows;
- *	  - incomplete results: the scan returns at most `pool` rows (the first
+ *	  - selectivity: that of the index conditions (WHERE clauses on filter
+ *		columns, which the scan applies during its search; 1 without), the
+ *		planner's own filter and LIMIT estimates apply to the rows;
+ *		the method scales its visits by it (vindex_index_cond_selectivity);
+ *	  - incomplete results: the scan returns at most `pool` rows (passing
+ *		its index conditions; the first
  *		batch with the iterative scan off, the rows before its limit with
  *		it on).  The table's WHERE clauses keep a share s of them, except
  *		those on the indexed column (`v <-> q < r`), which keep the nearest
@@ -315,6 +330,14 @@ typedef struct VindexScanModel
  * the vectors).
  */
 extern Cost vindex_distance_cost(struct IndexPath *path);
+
+/*
+ * vindex_index_cond_selectivity: the selectivity of the index conditions of
+ * `path` (its indexclauses: conditions on filter columns), 1 when it has
+ * none, at least 1 / rows of the table.
+ */
+extern Selectivity vindex_index_cond_selectivity(struct PlannerInfo *root,
+												 struct IndexPath *path);
 
 /*
  * vindex_cost_estimate: the amcostestimate results of `path` (which has an
@@ -671,5 +694,154 @@ extern void vindex_parallel_end(VindexParallelBuild *pb);
  */
 extern Relation vindex_stats_open(Oid indexoid, const char *amname);
 extern void vindex_stats_close(Relation index);
+
+/* ---------------------------------------------------------------------
+ * Filter columns (index_filter.c)
+ * ---------------------------------------------------------------------
+ *
+ * A vector index of a method with max_filter_columns > 0 may have further
+ * key columns after the vector, up to VINDEX_MAX_FILTER_COLUMNS: `CREATE
+ * INDEX ... USING hnsw (embedding vector_l2_ops, category)`.  Their
+ * operator classes (default for smallint, integer, bigint, boolean, date,
+ * timestamp with time zone, text; varchar uses text's) hold the btree
+ * comparison operators at the btree strategy numbers (the integer types
+ * share one family, cross-type operators included; text has = only), and
+ * the method searches arrays (col = ANY(array), IN lists).  Each element
+ * stores its row's filter values as a "filter area" of
+ * vindex_filter_size(n) bytes, 4-byte aligned:
+ *
+ *	  uint32	null bitmap: bit i set when filter column i is NULL
+ *	  int64		code[n]: the value's code (0 for NULL), at offset 4 + 8 i,
+ *				unaligned (read with memcpy)
+ *
+ * Codes (index_filter.c): integers, dates and timestamps their value,
+ * booleans 0/1, text the 64-bit hash of its bytes (only =, lossy).  A scan
+ * compiles its scan keys into a VindexFilter: per key a range of codes,
+ * or a sorted set for = ANY; a row matches when every key's column is not
+ * NULL and its code is in the key's range and set (NULL never matches, as
+ * in SQL).
+ */
+#define VINDEX_MAX_FILTER_COLUMNS	4
+
+typedef enum VindexFilterKind
+{
+	VINDEX_FILTER_NONE = 0,
+	VINDEX_FILTER_INT,
+	VINDEX_FILTER_BOOL,
+	VINDEX_FILTER_DATE,
+	VINDEX_FILTER_TIMESTAMPTZ,
+	VINDEX_FILTER_TEXT
+} VindexFilterKind;
+
+/* Bytes of the filter area of n filter columns (0 for none). */
+static inline Size
+vindex_filter_size(int n)
+{
+	return n == 0 ? 0 : sizeof(uint32) + sizeof(int64) * n;
+}
+
+#define VINDEX_FILTER_CODE_OFFSET(i)	(sizeof(uint32) + sizeof(int64) * (i))
+
+/* The filter columns of an index, from its key columns 2.. */
+typedef struct VindexFilterLayout
+{
+	int			nfilters;
+	VindexFilterKind kind[VINDEX_MAX_FILTER_COLUMNS];
+	Oid			typid[VINDEX_MAX_FILTER_COLUMNS];
+} VindexFilterLayout;
+
+/* A compiled scan key: codes in [lo, hi], and in set[0..nset-1] unless nset < 0. */
+typedef struct VindexFilterCond
+{
+	int			col;			/* filter column, 0-based */
+	int64		lo;
+	int64		hi;
+	int			nset;
+	int64	   *set;			/* ascending, distinct */
+} VindexFilterCond;
+
+typedef struct VindexFilter
+{
+	int			nconds;
+	VindexFilterCond *conds;
+	bool		empty;			/* no row can match (col = NULL, empty range) */
+	bool		lossy;			/* a text key: matches need a recheck */
+} VindexFilter;
+
+/* The filter kind of column type `typid`, VINDEX_FILTER_NONE if none. */
+extern VindexFilterKind vindex_filter_kind(Oid typid);
+
+/*
+ * vindex_filter_layout: the filter columns of `index` (of method amname).
+ * With `check` (CREATE INDEX), raises 42804 (datatype_mismatch) when the
+ * first column is of a filter type (the vector must come first), 54011
+ * (too_many_columns) beyond VINDEX_MAX_FILTER_COLUMNS, 0A000
+ * (feature_not_supported) for a filter column of another type or a text
+ * column under a nondeterministic collation.
+ */
+extern void vindex_filter_layout(Relation index, const char *amname, bool check,
+								 VindexFilterLayout *layout);
+
+/*
+ * vindex_filter_form: the filter area (vindex_filter_size bytes, into
+ * `out`) of a row whose filter columns' values are values[0..n-1],
+ * isnull[0..n-1] (the index columns 2.., as aminsert receives them).
+ */
+extern void vindex_filter_form(const VindexFilterLayout *layout, const Datum *values,
+							   const bool *isnull, char *out);
+
+/* Whether `area` is a filter area a row could give (for structure checks). */
+extern bool vindex_filter_area_valid(const VindexFilterLayout *layout, const char *area);
+
+/*
+ * vindex_filter_compile: the scan keys keys[0..nkeys-1] of a scan (on
+ * filter columns, btree strategies, SK_SEARCHARRAY for = ANY and the
+ * like) as a VindexFilter in the current memory context; NULL when there
+ * are none.
+ */
+extern VindexFilter *vindex_filter_compile(const VindexFilterLayout *layout,
+										   ScanKey keys, int nkeys);
+
+/* Does the row with filter area `area` satisfy every key of `f`? */
+static inline bool
+vindex_filter_match(const VindexFilter *f, const char *area)
+{
+	uint32		nulls;
+
+	if (f->empty)
+		return false;
+	memcpy(&nulls, area, sizeof(uint32));
+	for (int i = 0; i < f->nconds; i++)
+	{
+		const VindexFilterCond *c = &f->conds[i];
+		int64		code;
+
+		if (nulls & (1U << c->col))
+			return false;
+		memcpy(&code, area + VINDEX_FILTER_CODE_OFFSET(c->col), sizeof(int64));
+		if (code < c->lo || code > c->hi)
+			return false;
+		if (c->nset >= 0)
+		{
+			int			lo = 0,
+						hi = c->nset - 1;
+
+			while (lo <= hi)
+			{
+				int			mid = (lo + hi) / 2;
+
+				if (c->set[mid] == code)
+					break;
+				if (c->set[mid] < code)
+					lo = mid + 1;
+				else
+					hi = mid - 1;
+			}
+			if (lo > hi)
+				return false;
+		}
+	}
+	return true;
+}
 
 #endif							/* VSIM_INDEX_H */

@@ -102,6 +102,33 @@ exact_search_cost(PlannerInfo *root, IndexPath *path, double wanted)
 		rel->rows * (distance.per_tuple + cpu_tuple_cost) + sort;
 }
 
+/* The RestrictInfos of the index conditions of `path` (on filter columns). */
+static List *
+index_cond_rinfos(IndexPath *path)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	foreach(lc, path->indexclauses)
+		out = lappend(out, lfirst_node(IndexClause, lc)->rinfo);
+	return out;
+}
+
+Selectivity
+vindex_index_cond_selectivity(PlannerInfo *root, IndexPath *path)
+{
+	List	   *rinfos = index_cond_rinfos(path);
+	Selectivity sel;
+
+	if (rinfos == NIL)
+		return 1.0;
+	sel = clauselist_selectivity(root, rinfos, path->indexinfo->rel->relid,
+								 JOIN_INNER, NULL);
+	list_free(rinfos);
+	/* a share the scan must find at least one row of to be worth costing */
+	return Max(sel, 1.0 / Max(path->indexinfo->rel->tuples, 1));
+}
+
 void
 vindex_cost_estimate(PlannerInfo *root, IndexPath *path,
 					 const VindexScanModel *model,
@@ -113,7 +140,9 @@ vindex_cost_estimate(PlannerInfo *root, IndexPath *path,
 	RelOptInfo *rel = index->rel;
 	List	   *filters = NIL;
 	List	   *distance_quals = NIL;
+	List	   *conds = index_cond_rinfos(path);
 	ListCell   *lc;
+	Selectivity cond_sel = vindex_index_cond_selectivity(root, path);
 	Selectivity filter_sel;
 	Selectivity distance_sel;
 	double		tuples = Max(rel->tuples, 1);
@@ -139,6 +168,8 @@ vindex_cost_estimate(PlannerInfo *root, IndexPath *path,
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 
+		if (list_member_ptr(conds, rinfo))
+			continue;			/* the index applies it: the pool's rows pass */
 		if (is_distance_clause(index, (Node *) rinfo->clause))
 			distance_quals = lappend(distance_quals, rinfo);
 		else
@@ -147,16 +178,17 @@ vindex_cost_estimate(PlannerInfo *root, IndexPath *path,
 	filter_sel = clauselist_selectivity(root, filters, rel->relid, JOIN_INNER, NULL);
 	distance_sel = clauselist_selectivity(root, distance_quals, rel->relid,
 										  JOIN_INNER, NULL);
-	deliverable = Min(pool, tuples * distance_sel) * filter_sel;
+	deliverable = Min(pool, tuples * cond_sel * distance_sel) * filter_sel;
 	wanted = wanted_rows(root, Max(rel->rows, 1));
 	if (deliverable < wanted)
 		startup += exact_search_cost(root, path, wanted);
 
 	*indexStartupCost = startup;
 	*indexTotalCost = startup + run;
-	*indexSelectivity = 1;
+	*indexSelectivity = cond_sel;
 	*indexCorrelation = 0;
 	*indexPages = model->first_pages;
 	list_free(filters);
 	list_free(distance_quals);
+	list_free(conds);
 }

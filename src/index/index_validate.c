@@ -14,6 +14,7 @@
 
 #include "access/amvalidate.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_opclass.h"
@@ -180,6 +181,73 @@ check_groups(const ValidateContext *cx, CatCList *oprlist, CatCList *proclist)
 	return ok;
 }
 
+/* Report an invalid operator of a filter family; returns false. */
+static bool
+bad_filter_operator(const ValidateContext *cx, Form_pg_amop op, const char *problem)
+{
+	ereport(INFO,
+			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+			 errmsg("operator family \"%s\" of access method %s contains operator %s %s",
+					cx->opfamilyname, cx->method->name,
+					format_operator(op->amopopr), problem),
+			 errdetail("Operators of a filter column's family of access method %s are search operators returning boolean at btree strategies 1 to 5 (= only for text) between types of one filter kind.",
+					   cx->method->name)));
+	return false;
+}
+
+/*
+ * The rules of a filter column's operator class ("Filter columns" in
+ * index.h): no support functions; search operators (t1, t2) -> boolean at
+ * the btree strategies, t1 and t2 of the class type's filter kind, only =
+ * for text; the class's own type has =.
+ */
+static bool
+validate_filter_family(const ValidateContext *cx, CatCList *oprlist, CatCList *proclist)
+{
+	VindexFilterKind kind = vindex_filter_kind(cx->opcintype);
+	bool		ok = true;
+	bool		own_eq = false;
+
+	for (int i = 0; i < proclist->n_members; i++)
+	{
+		Form_pg_amproc proc = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("operator family \"%s\" of access method %s contains function %s with support number %d, which filter columns do not use",
+						cx->opfamilyname, cx->method->name,
+						format_procedure(proc->amproc), proc->amprocnum)));
+		ok = false;
+	}
+	for (int i = 0; i < oprlist->n_members; i++)
+	{
+		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+
+		if (op->amopstrategy < 1 || op->amopstrategy > BTMaxStrategyNumber ||
+			(kind == VINDEX_FILTER_TEXT && op->amopstrategy != BTEqualStrategyNumber))
+			ok = bad_filter_operator(cx, op, psprintf("with invalid strategy number %d",
+													  op->amopstrategy));
+		if (op->amoppurpose != AMOP_SEARCH)
+			ok = bad_filter_operator(cx, op, "for ORDER BY, not for search");
+		if (vindex_filter_kind(op->amoplefttype) != kind ||
+			vindex_filter_kind(op->amoprighttype) != kind ||
+			!check_amop_signature(op->amopopr, BOOLOID, op->amoplefttype,
+								  op->amoprighttype))
+			ok = bad_filter_operator(cx, op, "with the wrong signature");
+		own_eq |= op->amopstrategy == BTEqualStrategyNumber &&
+			op->amoplefttype == cx->opcintype && op->amoprighttype == cx->opcintype;
+	}
+	if (!own_eq)
+	{
+		ereport(INFO,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("operator class \"%s\" of access method %s lacks the = operator of type %s",
+						cx->opclassname, cx->method->name, format_type_be(cx->opcintype))));
+		ok = false;
+	}
+	return ok;
+}
+
 bool
 vindex_validate(const VindexMethod *method, Oid opclassoid)
 {
@@ -205,12 +273,18 @@ vindex_validate(const VindexMethod *method, Oid opclassoid)
 	cx.opcintype = classform->opcintype;
 
 	proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(classform->opcfamily));
-	for (int i = 0; i < proclist->n_members; i++)
-		ok &= check_proc(&cx, (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple));
 	oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(classform->opcfamily));
-	for (int i = 0; i < oprlist->n_members; i++)
-		ok &= check_operator(&cx, (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple));
-	ok &= check_groups(&cx, oprlist, proclist);
+	if (method->max_filter_columns > 0 &&
+		vindex_filter_kind(cx.opcintype) != VINDEX_FILTER_NONE)
+		ok = validate_filter_family(&cx, oprlist, proclist);
+	else
+	{
+		for (int i = 0; i < proclist->n_members; i++)
+			ok &= check_proc(&cx, (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple));
+		for (int i = 0; i < oprlist->n_members; i++)
+			ok &= check_operator(&cx, (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple));
+		ok &= check_groups(&cx, oprlist, proclist);
+	}
 
 	ReleaseCatCacheList(oprlist);
 	ReleaseCatCacheList(proclist);
