@@ -14,22 +14,27 @@ UNION ALL SELECT 'rows_lost', count(*) FROM (SELECT * FROM expected EXCEPT SELEC
 UNION ALL SELECT 'rows_resurrected', count(*) FROM (SELECT * FROM actual EXCEPT SELECT * FROM expected) s;
 
 -- Rows the index lost.  An HNSW row is lost when no search can reach its
--- element: hnsw_index_reachability counts, over the whole index, the live
--- elements that a search from the entry point, with unbounded ef, does
--- not reach (hnsw_unreachable, asserted 0).  And, end to end through the
--- scan, for a 10% sample of the rows: each must be returned by an index
--- scan ordered by the distance to its own vector that runs on until it
--- returns it, an iterative scan without a tuple or memory limit, which
--- returns every element the search reaches (hnsw_unfindable, asserted 0).
--- OFFSET 0 keeps the id filter out of the scan, which the planner would
--- otherwise turn into a primary key lookup.  IVF: probes = lists reads
--- every list, so its 5 nearest include the row itself (distance 0) unless
--- the index lost it (ivf_unfindable, asserted 0).
+-- element: over the whole table, the committed rows whose elements a
+-- search from the entry point, with unbounded ef, does not reach
+-- (hnsw_unreachable_rows, asserted 0; vsim.hnsw_index_unreachable names
+-- the heap TIDs of all such elements, hnsw_unreachable counts them, also
+-- those of rows not committed, such as inserts the crash cut short, whose
+-- back-links may be missing).  And, end to end through the scan, for a
+-- 10% sample of the rows: each must be returned by an index scan ordered
+-- by the distance to its own vector that runs on until it returns it, an
+-- iterative scan without a tuple or memory limit, which returns every
+-- element the search reaches (hnsw_unfindable, asserted 0).  OFFSET 0
+-- keeps the id filter out of the scan, which the planner would otherwise
+-- turn into a primary key lookup.  IVF: probes = lists reads every list,
+-- so its 5 nearest include the row itself (distance 0) unless the index
+-- lost it (ivf_unfindable, asserted 0).
 CREATE TEMP TABLE sample_hnsw AS SELECT id, v FROM soak_hnsw TABLESAMPLE BERNOULLI (10) REPEATABLE (1);
 CREATE TEMP TABLE sample_ivf AS SELECT id, v FROM soak_ivf TABLESAMPLE BERNOULLI (10) REPEATABLE (1);
 SELECT 'hnsw_sampled', count(*) FROM sample_hnsw;
 SELECT 'hnsw_unreachable', unreachable_elements FROM vsim.hnsw_index_reachability('soak_hnsw_v');
 SELECT 'hnsw_unlinked', unlinked_elements FROM vsim.hnsw_index_reachability('soak_hnsw_v');
+SELECT 'hnsw_unreachable_rows', count(*) FROM soak_hnsw
+  WHERE ctid IN (SELECT unnest(vsim.hnsw_index_unreachable('soak_hnsw_v')));
 BEGIN;
 SET LOCAL hnsw.iterative_scan = relaxed_order;
 SET LOCAL hnsw.max_scan_tuples = 2147483647;

@@ -47,7 +47,7 @@ sub make_table
 		SET hnsw.level_seed = 7;
 		SET max_parallel_maintenance_workers = 0;
 		SELECT setseed(0.25);
-		CREATE TABLE $name (id int PRIMARY KEY, v vector(32));
+		CREATE TABLE $name (id int PRIMARY KEY, v vector(32)) WITH (autovacuum_enabled = off);
 		INSERT INTO $name SELECT i, array_agg(random()::real - 0.5)::vector(32)
 		  FROM generate_series(1, 4000) i, generate_series(1, 32) j GROUP BY i;
 		CREATE INDEX ${name}_hnsw ON $name USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
@@ -64,6 +64,35 @@ cmp_ok($before->{unlinked}, '>', 0,
 	"the inserts' pruning left elements no live level-0 list names ($before->{unlinked})");
 cmp_ok($before->{unreachable}, '>=', $before->{unlinked},
 	"no search reaches them ($before->{unreachable} unreachable)");
+
+# The rows no index scan returns: an index scan ordered by the distance to
+# the row's own vector, iterative and unbounded, so that it goes on until
+# it returns the row (OFFSET 0 keeps the id test out of the scan).
+sub unfound
+{
+	my ($t) = @_;
+	return $node->safe_psql('postgres', qq{
+		SET enable_seqscan = off; SET hnsw.iterative_scan = relaxed_order;
+		SET hnsw.max_scan_tuples = 2147483647; SET hnsw.scan_mem_multiplier = 1000;
+		SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM $t t WHERE NOT EXISTS
+		  (SELECT 1 FROM (SELECT id FROM $t ORDER BY v <-> t.v OFFSET 0) n WHERE n.id = t.id);
+	});
+}
+
+# The rows of the unreachable elements, by vsim.hnsw_index_unreachable.
+sub unreachable_rows
+{
+	my ($t) = @_;
+	return $node->safe_psql('postgres', qq{
+		SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM $t
+		  WHERE ctid IN (SELECT unnest(vsim.hnsw_index_unreachable('${t}_hnsw')));
+	});
+}
+
+my $lost = unreachable_rows('a');
+is(scalar(split /,/, $lost), $before->{unreachable},
+	"vsim.hnsw_index_unreachable gives a row per unreachable element ($lost)");
+is(unfound('a'), $lost, 'they are the rows no index scan returns');
 
 # the same seeds give the same graph
 make_table('b');
@@ -84,17 +113,9 @@ is($after->{unreachable}, 0, 'no element is left unreachable');
 is($node->safe_psql('postgres', "SELECT vsim.index_check('a_hnsw', true)"), '',
 	'the index is sound after');
 
-# Every row is found again through the index: an index scan ordered by
-# the distance to the row's own vector, iterative and unbounded (it goes
-# on until it returns the row), returns it.  (OFFSET 0 keeps the id test
-# out of the scan.)
-my $unfound = $node->safe_psql('postgres', q{
-	SET enable_seqscan = off; SET hnsw.iterative_scan = relaxed_order;
-	SET hnsw.max_scan_tuples = 2147483647; SET hnsw.scan_mem_multiplier = 1000;
-	SELECT count(*) FROM a t WHERE NOT EXISTS
-	  (SELECT 1 FROM (SELECT id FROM a ORDER BY v <-> t.v OFFSET 0) n WHERE n.id = t.id);
-});
-is($unfound, 0, 'every row is returned by an index scan for its own vector');
+# Every row is found again through the index.
+is(unfound('a'), '', 'every row is returned by an index scan for its own vector');
+is(unreachable_rows('a'), '', 'vsim.hnsw_index_unreachable names none');
 
 # After deletions VACUUM counts the links in its last confirm walk, after
 # the repairs, and links what the repairs left without one.
@@ -127,12 +148,7 @@ is("$linked $left", '0 0', 'no element of the line is left without an in-link');
 is("$relinked $reach_left", '1 0', 'VACUUM links the group cut off');
 my $line = reach('line_hnsw');
 is("$line->{live} $line->{unreachable}", '210 0', 'every element left is reached');
-is($node->safe_psql('postgres', q{
-	SET enable_seqscan = off; SET hnsw.iterative_scan = relaxed_order;
-	SET hnsw.max_scan_tuples = 2147483647; SET hnsw.scan_mem_multiplier = 1000;
-	SELECT count(*) FROM line t WHERE NOT EXISTS
-	  (SELECT 1 FROM (SELECT id FROM line ORDER BY v <-> t.v OFFSET 0) n WHERE n.id = t.id);
-}), 0, 'and every row is returned by an index scan for its own vector');
+is(unfound('line'), '', 'and every row is returned by an index scan for its own vector');
 
 # Inserts hand the members that linking them back prunes out of a
 # neighbour's list over to their own list while it has room: of 10,000
@@ -160,6 +176,8 @@ is(reach('ins_hnsw')->{unreachable}, 0, 'after which every element is reached');
 my ($ret, $out, $err) = $node->psql('postgres',
 	"SELECT * FROM vsim.hnsw_index_reachability('a_pkey')");
 like($err, qr/is not an hnsw index/, 'a btree index is refused');
+($ret, $out, $err) = $node->psql('postgres', "SELECT vsim.hnsw_index_unreachable('a_pkey')");
+like($err, qr/is not an hnsw index/, 'by vsim.hnsw_index_unreachable too');
 ($ret, $out, $err) = $node->psql('postgres',
 	"SELECT '[1]'::vector; SET hnsw.level_seed = -2");
 like($err, qr/-2 is outside the valid range/, 'a seed below -1 is refused');
@@ -168,6 +186,10 @@ $node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
 	"SELECT '[1]'::vector; SET hnsw.level_seed = 1", extra_params => [ '-U', 'plain' ]);
 like($err, qr/permission denied to set parameter "hnsw.level_seed"/,
 	'only a superuser sets the seed');
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT vsim.hnsw_index_unreachable('a_hnsw')", extra_params => [ '-U', 'plain' ]);
+like($err, qr/permission denied for index a_hnsw/,
+	'a role without SELECT on the table reads no TIDs');
 
 $node->stop;
 done_testing();
