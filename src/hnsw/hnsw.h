@@ -105,7 +105,8 @@
  *		search for it reaches (hnsw_vacuum.c, link_unreachable).
  *
  * vsim.hnsw_index_reachability() counts the elements without in-links and
- * those no search reaches; they are not damage, so vsim.index_check()
+ * those no search reaches, vsim.hnsw_index_unreachable() gives the latter's
+ * heap TIDs (hnsw_stats.c); they are not damage, so vsim.index_check()
  * does not report them.
  *
  * vsim.index_check() holds HNSW_VACUUM_LOCK in share mode, so that no
