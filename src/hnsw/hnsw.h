@@ -102,7 +102,10 @@
  *		reach, and one element of each group it misses (elements whose
  *		lists name only each other: repairs around a stretch of dead
  *		elements cut such groups off) is linked from an element that a
- *		search for it reaches (hnsw_vacuum.c, link_unreachable).
+ *		search for it reaches (hnsw_vacuum.c, link_unreachable);
+ *	  - the build ends with these two steps too (hnsw_link_all): its
+ *		pruning can cut off a group (rows far from the others that the
+ *		build met first).
  *
  * vsim.hnsw_index_reachability() counts the elements without in-links and
  * those no search reaches, vsim.hnsw_index_unreachable() gives the latter's
@@ -787,6 +790,17 @@ typedef enum HnswListMode
 extern bool hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 								  const HnswCand *add, int nadd, HnswListMode mode,
 								  bool *named, uint64 *dropped, int *ndropped);
+
+/*
+ * hnsw_link_all: what VACUUM does last (hnsw_vacuum.c), without removing
+ * anything: link every live element of `index` that no live level-0 list
+ * names from one of its neighbours, then every group of elements that no
+ * search reaches from an element that a search for it finds.  The build
+ * calls it once the graph is on disk: its pruning cuts off such groups
+ * too (a cluster of rows far from the others that the build met first).
+ * Takes HNSW_VACUUM_LOCK; memory within maintenance_work_mem.
+ */
+extern void hnsw_link_all(Relation index);
 
 /* ---------------------------------------------------------------------
  * Structure check (hnsw_check.c)

@@ -888,6 +888,18 @@ vacuum_index(VacuumState *vs, bool exclusive)
 	vs->stats->num_pages = RelationGetNumberOfBlocks(index);
 }
 
+void
+hnsw_link_all(Relation index)
+{
+	VacuumState vs;
+	IndexBulkDeleteResult stats = {0};
+
+	memset(&vs, 0, sizeof(vs));
+	vs.index = index;
+	vs.stats = &stats;
+	vacuum_index(&vs, false);
+}
+
 IndexBulkDeleteResult *
 hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)

@@ -1,10 +1,10 @@
 # HNSW elements without in-links (issue 12): inserts prune neighbour lists
 # with the heuristic and can drop the last level-0 link to an element,
-# which no search reaches after that, and VACUUM's repairs can cut off a
-# group of elements that name only each other.
+# which no search reaches after that, and VACUUM's repairs and the build's
+# pruning can cut off a group of elements that name only each other.
 # vsim.hnsw_index_reachability counts them; VACUUM links each element
 # without in-links from one of its neighbours, and each group no search
-# reaches from an element a search reaches.  The levels are drawn
+# reaches from an element a search reaches; so does the end of a build.  The levels are drawn
 # from hnsw.level_seed and the vectors from setseed, so the graph, and the
 # counts, are the same on every run.
 use strict;
@@ -149,6 +149,25 @@ is("$relinked $reach_left", '1 0', 'VACUUM links the group cut off');
 my $line = reach('line_hnsw');
 is("$line->{live} $line->{unreachable}", '210 0', 'every element left is reached');
 is(unfound('line'), '', 'and every row is returned by an index scan for its own vector');
+
+# A build cuts off a group too: 20 rows far from the 2,000 others, which
+# the build meets first.  As the others arrive, their lists prune the far
+# rows away (every near row covers them), while the far rows keep naming
+# each other; without linking them after the build, none of the 20 was
+# reachable (with these seeds).
+$node->safe_psql('postgres', q{
+	SET hnsw.level_seed = 1;
+	SET max_parallel_maintenance_workers = 0;
+	SELECT setseed(0.1);
+	CREATE TABLE far (id int PRIMARY KEY, v vector(8)) WITH (autovacuum_enabled = off);
+	INSERT INTO far SELECT i, array_agg(CASE WHEN i <= 20 THEN 10 ELSE 0 END + random()::real - 0.5)::vector(8)
+	  FROM generate_series(1, 2020) i, generate_series(1, 8) j GROUP BY i ORDER BY i;
+	CREATE INDEX far_hnsw ON far USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
+});
+my $far = reach('far_hnsw');
+is("$far->{live} $far->{unlinked} $far->{unreachable}", '2020 0 0',
+	'a build leaves no element unreachable');
+is(unfound('far'), '', 'every row of the build is returned by an index scan for its own vector');
 
 # Inserts hand the members that linking them back prunes out of a
 # neighbour's list over to their own list while it has room: of 10,000
