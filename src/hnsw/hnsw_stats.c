@@ -311,7 +311,9 @@ PG_FUNCTION_INFO_V1(hnsw_index_unreachable);
  * empty array when there are none.  The TIDs are those the index holds:
  * rows of aborted or deleted and not yet vacuumed transactions are among
  * them, so join them with the table to see the visible rows
- * (WHERE ctid IN (SELECT unnest(...))).  Privileges, errors and costs are
+ * (WHERE ctid IN (SELECT unnest(...))).  Like the counts, the TIDs are
+ * read without holding off concurrent inserts and VACUUM, so under them
+ * they can be a moment out of date.  Privileges, errors and costs are
  * those of hnsw_index_reachability, plus one page read per unreachable
  * element.
  */

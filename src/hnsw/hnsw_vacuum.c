@@ -683,13 +683,14 @@ static bool
 reach_from(VacuumState *vs, HnswDiskGraph *dg, uint64 from, uint8 *reached,
 		   uint64 **queue, int64 *alloc, int64 cap)
 {
-	uint64	   *nbuf = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
+	uint64	   *nbuf;
 	int64		head = 0,
 				tail = 0;
 	bool		ok = true;
 
 	if (from >= vs->links_end || (reached[from / 32] & (1 << ((from / 4) % 8))))
 		return true;
+	nbuf = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
 	reached[from / 32] |= 1 << ((from / 4) % 8);
 	(*queue)[tail++] = from;
 	while (head < tail && ok)
