@@ -392,12 +392,16 @@ CREATE OPERATOR CLASS halfvec_ops
 	FUNCTION 1 halfvec_cmp(halfvec, halfvec);
 COMMENT ON OPERATOR CLASS halfvec_ops USING btree IS 'default btree order of halfvec (element-wise lexicographic, then fewer dimensions first)';
 
--- HNSW reachability (issue 12): the same object as src/hnsw/hnsw.sql ----------
+-- HNSW reachability (issue 12): the same objects as src/hnsw/hnsw.sql ---------
 CREATE FUNCTION vsim.hnsw_index_reachability(index regclass,
 	OUT live_elements bigint, OUT unlinked_elements bigint, OUT unreachable_elements bigint)
 	AS 'MODULE_PATHNAME', 'hnsw_index_reachability' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.hnsw_index_reachability(regclass) IS
 	'reachability in an hnsw index''s graph: live elements, live elements no live element''s level-0 neighbour list names (but the entry point), live elements a search from the entry point cannot reach; not damage (vsim.index_check does not report them); reads every element; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+CREATE FUNCTION vsim.hnsw_index_unreachable(index regclass) RETURNS tid[]
+	AS 'MODULE_PATHNAME', 'hnsw_index_unreachable' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim.hnsw_index_unreachable(regclass) IS
+	'heap TIDs of the live elements of an hnsw index that a search from the entry point cannot reach (the unreachable_elements of vsim.hnsw_index_reachability): no index scan returns these rows; includes rows not visible to you (aborted, or deleted and not yet vacuumed), so join with the table; same privileges as vsim.hnsw_index_reachability';
 
 -- bit indexes (issue 10): the same objects as src/vector/vector.sql, src/hnsw/hnsw.sql, src/ivf/ivf.sql
 -- index metric support for bit (issue 10): the bit operator classes of hnsw

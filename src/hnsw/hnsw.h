@@ -97,7 +97,9 @@
  *	  - the build links each such element from one of its neighbours
  *		before the graph is written (link_orphans, hnsw_build.c);
  *	  - an insert that none of its neighbours kept is appended to the
- *		nearest level-0 result with room (hnsw_insert.c);
+ *		nearest level-0 result with room, and the members its links back
+ *		prune out of a neighbour's list go to its own list while that
+ *		has room (hnsw_insert.c);
  *	  - every VACUUM counts the level-0 in-links of all live elements
  *		(in pass 1, or in the last confirm walk after repairs) and links
  *		each live element without one, but the entry point, from one of
@@ -107,10 +109,19 @@
  *		per 4 stream bytes; when they do not fit in maintenance_work_mem
  *		this step is skipped.  Links are added only between elements
  *		VACUUM saw live, and only VACUUM makes elements dead, so the
- *		space reuse rules below hold.
+ *		space reuse rules below hold;
+ *	  - then a level-0 walk from the entry point marks what searches
+ *		reach, and one element of each group it misses (elements whose
+ *		lists name only each other: repairs around a stretch of dead
+ *		elements cut such groups off) is linked from an element that a
+ *		search for it reaches (hnsw_vacuum.c, link_unreachable);
+ *	  - the build ends with these two steps too (hnsw_link_all): its
+ *		pruning can cut off a group (rows far from the others that the
+ *		build met first).
  *
  * vsim.hnsw_index_reachability() counts the elements without in-links and
- * those no search reaches; they are not damage, so vsim.index_check()
+ * those no search reaches, vsim.hnsw_index_unreachable() gives the latter's
+ * heap TIDs (hnsw_stats.c); they are not damage, so vsim.index_check()
  * does not report them.
  *
  * vsim.index_check() holds HNSW_VACUUM_LOCK in share mode, so that no
@@ -820,6 +831,9 @@ extern void hnsw_disk_insert(Relation index, const char *x, int dims, ItemPointe
  * true when the list was written, needed no change, or pos no longer has
  * `level`.  *named tells whether the list, as it was left, names an
  * element of `add` (false when skipped or pos has no such level).
+ * `dropped` (room for 2 * m; NULL: not wanted) receives the live members
+ * the new list written left out, *ndropped their count (0 when nothing
+ * was written).
  */
 typedef enum HnswListMode
 {
@@ -831,7 +845,18 @@ typedef enum HnswListMode
 
 extern bool hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
 								  const HnswCand *add, int nadd, HnswListMode mode,
-								  bool *named);
+								  bool *named, uint64 *dropped, int *ndropped);
+
+/*
+ * hnsw_link_all: what VACUUM does last (hnsw_vacuum.c), without removing
+ * anything: link every live element of `index` that no live level-0 list
+ * names from one of its neighbours, then every group of elements that no
+ * search reaches from an element that a search for it finds.  The build
+ * calls it once the graph is on disk: its pruning cuts off such groups
+ * too (a cluster of rows far from the others that the build met first).
+ * Takes HNSW_VACUUM_LOCK; memory within maintenance_work_mem.
+ */
+extern void hnsw_link_all(Relation index);
 
 /* ---------------------------------------------------------------------
  * Structure check (hnsw_check.c)

@@ -38,6 +38,10 @@ CREATE FUNCTION vsim.hnsw_index_reachability(index regclass,
 	AS 'MODULE_PATHNAME', 'hnsw_index_reachability' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.hnsw_index_reachability(regclass) IS
 	'reachability in an hnsw index''s graph: live elements, live elements no live element''s level-0 neighbour list names (but the entry point), live elements a search from the entry point cannot reach; not damage (vsim.index_check does not report them); reads every element; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+CREATE FUNCTION vsim.hnsw_index_unreachable(index regclass) RETURNS tid[]
+	AS 'MODULE_PATHNAME', 'hnsw_index_unreachable' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim.hnsw_index_unreachable(regclass) IS
+	'heap TIDs of the live elements of an hnsw index that a search from the entry point cannot reach (the unreachable_elements of vsim.hnsw_index_reachability): no index scan returns these rows; includes rows not visible to you (aborted, or deleted and not yet vacuumed), so join with the table; same privileges as vsim.hnsw_index_reachability';
 
 -- bit (issue 10)
 CREATE OPERATOR CLASS bit_hamming_ops

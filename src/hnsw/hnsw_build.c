@@ -1019,6 +1019,8 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 													   sizeof(MemElement) + sizeof(uint8)));
 	if (nworkers == 0 || !build_parallel(&bs, info, nworkers, cap, arena_cap))
 		build_serial(&bs, info, cap);
+	/* link what the graph's pruning cut off (hnsw.h, "Keeping ... linked") */
+	hnsw_link_all(index);
 
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = bs.sh->reltuples;

@@ -4,7 +4,8 @@
  *	  vsim.hnsw_index_stats(regclass): statistics of an HNSW index's graph,
  *	  gathered by walking its element stream; and
  *	  vsim.hnsw_index_reachability(regclass): how many live elements no
- *	  neighbour list links to, and how many no search can reach.
+ *	  neighbour list links to, and how many no search can reach; and
+ *	  vsim.hnsw_index_unreachable(regclass): the heap TIDs of the latter.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,6 +17,8 @@
 #include "index/index.h"
 #include "storage/bufmgr.h"
 #include "miscadmin.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -225,6 +228,32 @@ mark_reached(ReachState *rs, uint64 entry, int entry_level)
 	pfree(nbuf);
 }
 
+/*
+ * Walk the index of `index` (opened by vindex_stats_open) into *rs: its
+ * elements, which live elements' level-0 lists name, and what a search
+ * reaches; *entry is the entry point.
+ */
+static void
+compute_reach(Relation index, ReachState *rs, uint64 *entry)
+{
+	uint64		tail;
+	int			entry_level;
+
+	hnsw_read_meta(index, &rs->shape, entry, &entry_level, &tail);
+	rs->index = index;
+	rs->nblocks = 1;
+	rs->alloc = 1024;
+	rs->pos = palloc(sizeof(uint64) * rs->alloc);
+	rs->level = palloc(rs->alloc);
+	rs->live = palloc(sizeof(bool) * rs->alloc);
+	hnsw_walk(index, &rs->shape, 0, tail, false, collect_element, rs);
+	rs->linked = palloc_extended(sizeof(bool) * Max(rs->n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	rs->reached = palloc_extended(sizeof(bool) * Max(rs->n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	hnsw_walk(index, &rs->shape, 0, tail, false, mark_linked, rs);
+	if (*entry != HNSW_INVALID_POS)
+		mark_reached(rs, *entry, entry_level);
+}
+
 PG_FUNCTION_INFO_V1(hnsw_index_reachability);
 
 /*
@@ -246,9 +275,7 @@ hnsw_index_reachability(PG_FUNCTION_ARGS)
 {
 	Relation	index = vindex_stats_open(PG_GETARG_OID(0), "hnsw");
 	TupleDesc	tupdesc;
-	uint64		entry,
-				tail;
-	int			entry_level;
+	uint64		entry;
 	ReachState	rs = {0};
 	int64		live = 0,
 				unlinked = 0,
@@ -259,19 +286,7 @@ hnsw_index_reachability(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	hnsw_read_meta(index, &rs.shape, &entry, &entry_level, &tail);
-	rs.index = index;
-	rs.nblocks = 1;
-	rs.alloc = 1024;
-	rs.pos = palloc(sizeof(uint64) * rs.alloc);
-	rs.level = palloc(rs.alloc);
-	rs.live = palloc(sizeof(bool) * rs.alloc);
-	hnsw_walk(index, &rs.shape, 0, tail, false, collect_element, &rs);
-	rs.linked = palloc_extended(sizeof(bool) * Max(rs.n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	rs.reached = palloc_extended(sizeof(bool) * Max(rs.n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	hnsw_walk(index, &rs.shape, 0, tail, false, mark_linked, &rs);
-	if (entry != HNSW_INVALID_POS)
-		mark_reached(&rs, entry, entry_level);
+	compute_reach(index, &rs, &entry);
 	for (int64 i = 0; i < rs.n; i++)
 	{
 		if (!rs.live[i])
@@ -285,4 +300,61 @@ hnsw_index_reachability(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(unreachable);
 	vindex_stats_close(index);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(hnsw_index_unreachable);
+
+/*
+ * vsim.hnsw_index_unreachable(index regclass) -> tid[]: the heap TIDs of
+ * the live elements that hnsw_index_reachability counts as unreachable
+ * (no search of the index can return these rows), in stream order; an
+ * empty array when there are none.  The TIDs are those the index holds:
+ * rows of aborted or deleted and not yet vacuumed transactions are among
+ * them, so join them with the table to see the visible rows
+ * (WHERE ctid IN (SELECT unnest(...))).  Like the counts, the TIDs are
+ * read without holding off concurrent inserts and VACUUM, so under them
+ * they can be a moment out of date.  Privileges, errors and costs are
+ * those of hnsw_index_reachability, plus one page read per unreachable
+ * element.
+ */
+Datum
+hnsw_index_unreachable(PG_FUNCTION_ARGS)
+{
+	Relation	index = vindex_stats_open(PG_GETARG_OID(0), "hnsw");
+	uint64		entry;
+	ReachState	rs = {0};
+	ItemPointerData *tids;
+	Datum	   *elems;
+	int64		n = 0,
+				alloc = 64;
+	ArrayType  *result;
+
+	compute_reach(index, &rs, &entry);
+	tids = palloc(sizeof(ItemPointerData) * alloc);
+	for (int64 i = 0; i < rs.n; i++)
+	{
+		HnswElementHeader *hdr;
+		Buffer		buf;
+
+		if (!rs.live[i] || rs.reached[i])
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		buf = hnsw_lock_element(index, &rs.shape, rs.pos[i], BUFFER_LOCK_SHARE, &hdr);
+		if (n + hdr->ntids > alloc)
+		{
+			alloc = Max(alloc * 2, n + hdr->ntids);
+			tids = repalloc_huge(tids, sizeof(ItemPointerData) * alloc);
+		}
+		/* hnsw_page_element checked ntids <= HNSW_HEAPTIDS */
+		memcpy(&tids[n], hdr->tids, sizeof(ItemPointerData) * hdr->ntids);
+		n += hdr->ntids;
+		UnlockReleaseBuffer(buf);
+	}
+	vindex_stats_close(index);
+	elems = palloc(sizeof(Datum) * Max(n, 1));
+	for (int64 i = 0; i < n; i++)
+		elems[i] = PointerGetDatum(&tids[i]);
+	result = construct_array(elems, (int) n, TIDOID, sizeof(ItemPointerData), false,
+							 TYPALIGN_SHORT);
+	PG_RETURN_ARRAYTYPE_P(result);
 }

@@ -37,7 +37,9 @@
  * Last, every live element that no live level-0 list names (inserts'
  * pruning and the repairs leave a few) is linked from one of its
  * neighbours (adopt_orphans), with the in-link counts of pass 1 when no
- * list was repaired, else of the last confirm walk.
+ * list was repaired, else of the last confirm walk; and every group of
+ * live elements that no search reaches any more is linked from one that
+ * a search reaches (link_unreachable).
  *
  * A VACUUM without newly dead elements therefore repairs nothing and
  * takes no exclusive lock, unless an earlier one left dead elements
@@ -108,6 +110,9 @@ typedef struct VacuumState
 	/* for the message */
 	int64		adopted;
 	int64		unlinked_left;
+	int64		relinked;		/* unreachable elements linked */
+	int64		unreachable_left;	/* and not */
+	Size		reach_mem;		/* memory left for link_unreachable */
 	int64		newly_dead;
 	int64		dead_found;		/* dead elements not yet freed, after pass 1 */
 	int64		pending;		/* those still not freed */
@@ -401,7 +406,7 @@ repair_list(VacuumState *vs, HnswDiskGraph *dg, uint64 pos, int level,
 				add[nadd++] = (HnswCand) {nbuf2[j], d};
 		}
 	}
-	return hnsw_disk_update_list(dg, pos, level, add, nadd, HNSW_LIST_REPAIR, &named);
+	return hnsw_disk_update_list(dg, pos, level, add, nadd, HNSW_LIST_REPAIR, &named, NULL, NULL);
 }
 
 /* Repair the lists noted by one repair walk. */
@@ -540,44 +545,29 @@ handle_dead(VacuumState *vs)
 }
 
 /*
- * Give live element x, which no live level-0 list names, an in-link from
- * one of its own live level-0 neighbours, nearest first: appended where
- * there is room, else in the place of the member, farthest from that
- * neighbour, that another list names too (as the build does for its
- * orphans, hnsw_build.c).  Returns whether it was linked.  x and the
- * neighbours are live: only VACUUM, which holds HNSW_VACUUM_LOCK, makes
- * elements dead, so no list comes to name a free slot ("Space reuse" in
- * hnsw.h).
+ * Give live element x an in-link from one of the live elements `nbrs`
+ * (`n`, by ascending distance to x), nearest first: appended where there
+ * is room, else in the place of the member, farthest from that element,
+ * that another list names too (as the build does for its orphans,
+ * hnsw_build.c).  Returns whether it was linked.  x and `nbrs` are live:
+ * only VACUUM, which holds HNSW_VACUUM_LOCK, makes elements dead, so no
+ * list comes to name a free slot ("Space reuse" in hnsw.h).
  */
 static bool
-adopt_orphan(VacuumState *vs, HnswDiskGraph *dg, uint64 x, char *vec, char *nvec)
+link_from(VacuumState *vs, HnswDiskGraph *dg, uint64 x, const HnswCand *nbrs, int n,
+		  char *nvec)
 {
 	HnswGraph  *g = &dg->g;
-	int			cap = HNSW_CAP(vs->shape.m, 0);
-	uint64	   *ids = palloc(sizeof(uint64) * cap);
-	uint64	   *members = palloc(sizeof(uint64) * cap);
-	HnswCand   *nbrs = palloc(sizeof(HnswCand) * cap);
-	int			n = g->neighbours(g, x, 0, ids);
-	int			nlive = 0;
+	uint64	   *members = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
 	bool		named = false;
 
-	g->vector(g, x, vec);
-	for (int i = 0; i < n; i++)
-	{
-		bool		live;
-		double		d = g->distance(g, ids[i], vec, &live);
-
-		if (live && ids[i] != x)
-			nbrs[nlive++] = (HnswCand) {ids[i], d};
-	}
-	qsort(nbrs, nlive, sizeof(HnswCand), hnsw_cand_cmp);
-	for (int i = 0; i < nlive && !named; i++)
+	for (int i = 0; i < n && !named; i++)
 	{
 		HnswCand	me = {x, nbrs[i].dist};
 
-		hnsw_disk_update_list(dg, nbrs[i].id, 0, &me, 1, HNSW_LIST_APPEND, &named);
+		hnsw_disk_update_list(dg, nbrs[i].id, 0, &me, 1, HNSW_LIST_APPEND, &named, NULL, NULL);
 	}
-	for (int i = 0; i < nlive && !named; i++)
+	for (int i = 0; i < n && !named; i++)
 	{
 		int			nm = g->neighbours(g, nbrs[i].id, 0, members);
 		HnswCand	swap[2] = {{x, nbrs[i].dist}, {HNSW_INVALID_POS, -1}};
@@ -596,16 +586,41 @@ adopt_orphan(VacuumState *vs, HnswDiskGraph *dg, uint64 x, char *vec, char *nvec
 		}
 		if (swap[1].id == HNSW_INVALID_POS)
 			continue;
-		hnsw_disk_update_list(dg, nbrs[i].id, 0, swap, 2, HNSW_LIST_SWAP, &named);
+		hnsw_disk_update_list(dg, nbrs[i].id, 0, swap, 2, HNSW_LIST_SWAP, &named, NULL, NULL);
 		if (named)
 			vs->links[swap[1].id / 4]--;
 	}
-	if (named)
+	if (named && x < vs->links_end)
 		vs->links[x / 4]++;
-	pfree(ids);
 	pfree(members);
-	pfree(nbrs);
 	return named;
+}
+
+/*
+ * Link live element x, which no live level-0 list names, from one of its
+ * own live level-0 neighbours (link_from).
+ */
+static bool
+adopt_orphan(VacuumState *vs, HnswDiskGraph *dg, uint64 x, char *vec, char *nvec)
+{
+	HnswGraph  *g = &dg->g;
+	int			cap = HNSW_CAP(vs->shape.m, 0);
+	uint64	   *ids = palloc(sizeof(uint64) * cap);
+	HnswCand   *nbrs = palloc(sizeof(HnswCand) * cap);
+	int			n = g->neighbours(g, x, 0, ids);
+	int			nlive = 0;
+
+	g->vector(g, x, vec);
+	for (int i = 0; i < n; i++)
+	{
+		bool		live;
+		double		d = g->distance(g, ids[i], vec, &live);
+
+		if (live && ids[i] != x)
+			nbrs[nlive++] = (HnswCand) {ids[i], d};
+	}
+	qsort(nbrs, nlive, sizeof(HnswCand), hnsw_cand_cmp);
+	return link_from(vs, dg, x, nbrs, nlive, nvec);
 }
 
 /*
@@ -658,12 +673,165 @@ adopt_orphans(VacuumState *vs)
 }
 
 /*
+ * Breadth-first walk over the level-0 lists from element `from`, below
+ * links_end: sets the bit (one per 4 stream bytes) in `reached` of every
+ * element it comes to, passing through dead elements as searches do.
+ * `*queue` (`*alloc` entries) grows as needed up to `cap` entries; false
+ * when it would have to grow beyond (the walk is then incomplete).
+ */
+static bool
+reach_from(VacuumState *vs, HnswDiskGraph *dg, uint64 from, uint8 *reached,
+		   uint64 **queue, int64 *alloc, int64 cap)
+{
+	uint64	   *nbuf;
+	int64		head = 0,
+				tail = 0;
+	bool		ok = true;
+
+	if (from >= vs->links_end || (reached[from / 32] & (1 << ((from / 4) % 8))))
+		return true;
+	nbuf = palloc(sizeof(uint64) * HNSW_CAP(vs->shape.m, 0));
+	reached[from / 32] |= 1 << ((from / 4) % 8);
+	(*queue)[tail++] = from;
+	while (head < tail && ok)
+	{
+		int			n = dg->g.neighbours(&dg->g, (*queue)[head++], 0, nbuf);
+
+		CHECK_FOR_INTERRUPTS();
+		for (int i = 0; i < n; i++)
+		{
+			uint64		t = nbuf[i];
+
+			if (t >= vs->links_end || (reached[t / 32] & (1 << ((t / 4) % 8))))
+				continue;
+			if (tail == *alloc)
+			{
+				if (*alloc >= cap)
+				{
+					ok = false;
+					break;
+				}
+				*alloc = Min(cap, *alloc * 2);
+				*queue = repalloc_huge(*queue, sizeof(uint64) * *alloc);
+			}
+			reached[t / 32] |= 1 << ((t / 4) % 8);
+			(*queue)[tail++] = t;
+		}
+	}
+	pfree(nbuf);
+	return ok;
+}
+
+/*
+ * Link every live element that no search reaches.  adopt_orphans gives
+ * each live element an in-link, but a group of elements whose lists name
+ * only each other (the heuristic's pruning on insert and VACUUM's repairs
+ * around dead elements cut such groups off, and a fresh build has a few)
+ * is still reached by no search: its rows are in the index, yet no scan
+ * returns them.  A level-0 walk from the entry point (reach_from) marks
+ * what searches reach; for each live element it missed, in stream order,
+ * a search for the element's own vector from the entry point (as an
+ * insert's, ef_construction) gives elements a search does reach, and the
+ * element is linked from the nearest of them (link_from); the walk then
+ * goes on from it, reaching the rest of its group, so a group costs one
+ * link.  The walk's marks and queue (a bit per 4 stream bytes, 8 bytes
+ * per element reached) must fit in the memory left to VACUUM, else the
+ * step stops.  Elements appended or changed while it runs are left to the
+ * next VACUUM.  Not part of the paper's algorithm; the repair of lists
+ * after deletions is known to leave such unreachable elements (Xiao et
+ * al., "Enhancing HNSW Index for Real-Time Updates: Addressing
+ * Unreachable Points and Performance Degradation", arXiv:2407.07871, 2024).
+ */
+static void
+link_unreachable(VacuumState *vs, Size budget)
+{
+	HnswDiskGraph dg;
+	HnswGraph  *g = &dg.g;
+	uint64		entry;
+	int			entry_level;
+	Size		bits = vs->links_end / 32 + 1;
+	uint8	   *reached;
+	uint64	   *queue;
+	int64		alloc = 1024,
+				cap;
+	char	   *vec;
+	char	   *nvec;
+	MemoryContext ctx,
+				old;
+	bool		ok;
+
+	if (vs->links == NULL)
+		return;
+	hnsw_read_meta(vs->index, &vs->shape, &entry, &entry_level, NULL);
+	if (entry == HNSW_INVALID_POS || budget < bits + sizeof(uint64) * alloc)
+		return;
+	cap = (budget - bits) / sizeof(uint64);
+	reached = palloc_extended(bits, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	queue = palloc(sizeof(uint64) * alloc);
+	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw reach",
+								ALLOCSET_DEFAULT_SIZES);
+	hnsw_disk_graph_init(&dg, vs->index, &vs->shape);
+	hnsw_disk_check_pos(&dg, entry);
+	vec = palloc(vs->shape.elem_size);
+	nvec = palloc(vs->shape.elem_size);
+	ok = reach_from(vs, &dg, entry, reached, &queue, &alloc, cap);
+	for (uint64 p = 0; ok && p < vs->links_end; p += 4)
+	{
+		HnswSearch	s;
+		HnswCand	ep;
+		HnswCand   *w;
+		int			nw,
+					n = 0;
+		bool		found = false;
+		int64		linked_before = vs->relinked;
+
+		if (!(vs->live[p / 32] & (1 << ((p / 4) % 8))) ||
+			(reached[p / 32] & (1 << ((p / 4) % 8))))
+			continue;
+		vindex_vacuum_delay_point();
+		old = MemoryContextSwitchTo(ctx);
+		g->vector(g, p, vec);
+		ep = hnsw_greedy_descend(g, vec, entry, entry_level, 0);
+		hnsw_search_init(&s, g, vec, true, false);
+		hnsw_search_seed(&s, &ep, 1);
+		hnsw_search_layer(&s, 0, vs->shape.ef_construction);
+		w = hnsw_search_take(&s, &nw);
+		/* drop p itself: a search that finds it means it is reachable */
+		for (int i = 0; i < nw; i++)
+		{
+			if (w[i].id == p)
+				found = true;
+			else
+				w[n++] = w[i];
+		}
+		if (!found)
+		{
+			if (link_from(vs, &dg, p, w, n, nvec))
+				vs->relinked++;
+			else
+				vs->unreachable_left++;
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ctx);
+		/* what p leads to is reachable now (or was: found) */
+		if (found || vs->relinked > linked_before)
+			ok = reach_from(vs, &dg, p, reached, &queue, &alloc, cap);
+	}
+	MemoryContextDelete(ctx);
+	pfree(vec);
+	pfree(nvec);
+	pfree(reached);
+	pfree(queue);
+}
+
+/*
  * The memory VACUUM may use (maintenance_work_mem, or autovacuum_work_mem
  * in an autovacuum worker when set), split between the dead elements of a
  * round and the lists to repair; the arrays, allocated small.  The
  * in-link counts (a byte per 4 stream bytes, a bit more for the live
  * marks) are allocated when they fit in that memory too, else VACUUM links
- * no orphans (adopt_orphans).
+ * no orphans (adopt_orphans); what they leave of it is the memory of
+ * link_unreachable.
  */
 static void
 size_arrays(VacuumState *vs)
@@ -686,6 +854,7 @@ size_arrays(VacuumState *vs)
 	{
 		vs->links = palloc_extended(vs->tail / 4 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 		vs->live = palloc_extended(vs->tail / 32 + 1, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		vs->reach_mem = (Size) kb * 1024 - (vs->tail / 4 + vs->tail / 32 + 1);
 	}
 }
 
@@ -715,8 +884,21 @@ vacuum_index(VacuumState *vs, bool exclusive)
 		wait_and_replace_entry(vs);
 	handle_dead(vs);
 	adopt_orphans(vs);
+	link_unreachable(vs, vs->reach_mem);
 	UnlockPage(index, HNSW_VACUUM_LOCK, ExclusiveLock);
 	vs->stats->num_pages = RelationGetNumberOfBlocks(index);
+}
+
+void
+hnsw_link_all(Relation index)
+{
+	VacuumState vs;
+	IndexBulkDeleteResult stats = {0};
+
+	memset(&vs, 0, sizeof(vs));
+	vs.index = index;
+	vs.stats = &stats;
+	vacuum_index(&vs, false);
 }
 
 IndexBulkDeleteResult *
@@ -735,12 +917,13 @@ hnsw_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	/* rows appended after the tail are newer than anything VACUUM removes */
 	vacuum_index(&vs, true);
 	ereport(info->message_level,
-			(errmsg("index \"%s\": removed %.0f row versions; %lld elements newly dead, %lld dead elements handled in %d rounds: the neighbour lists of %lld elements repaired, %lld slots freed, %lld dead elements left; %lld elements without level-0 in-links linked, %lld left",
+			(errmsg("index \"%s\": removed %.0f row versions; %lld elements newly dead, %lld dead elements handled in %d rounds: the neighbour lists of %lld elements repaired, %lld slots freed, %lld dead elements left; %lld elements without level-0 in-links linked, %lld left; %lld unreachable elements linked, %lld left",
 					RelationGetRelationName(info->index), stats->tuples_removed,
 					(long long) vs.newly_dead, (long long) vs.dead_found,
 					vs.rounds, (long long) vs.repaired, (long long) vs.freed,
 					(long long) vs.pending, (long long) vs.adopted,
-					(long long) vs.unlinked_left)));
+					(long long) vs.unlinked_left, (long long) vs.relinked,
+					(long long) vs.unreachable_left)));
 	return stats;
 }
 
@@ -759,11 +942,12 @@ hnsw_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		vs.index = info->index;
 		vs.stats = stats;
 		vacuum_index(&vs, false);
-		if (vs.adopted + vs.unlinked_left > 0)
+		if (vs.adopted + vs.unlinked_left + vs.relinked + vs.unreachable_left > 0)
 			ereport(info->message_level,
-					(errmsg("index \"%s\": %lld elements without level-0 in-links linked, %lld left",
+					(errmsg("index \"%s\": %lld elements without level-0 in-links linked, %lld left; %lld unreachable elements linked, %lld left",
 							RelationGetRelationName(info->index),
-							(long long) vs.adopted, (long long) vs.unlinked_left)));
+							(long long) vs.adopted, (long long) vs.unlinked_left,
+							(long long) vs.relinked, (long long) vs.unreachable_left)));
 	}
 	IndexFreeSpaceMapVacuum(info->index);
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
