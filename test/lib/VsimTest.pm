@@ -156,7 +156,9 @@ sub fmnist_truth
 
 # The $k nearest rows of $opt{table} (default 'train') for every row of
 # table 'test', in one LATERAL join under operator $op, after the SQL in
-# $opt{settings}.  Rows come in distance order, ties broken by id; with
+# $opt{settings}, among the rows meeting $opt{where} (a condition on the
+# table's row t and the query row q).  Rows come in distance order, ties
+# broken by id; with
 # $opt{tiebreak} ties at the k-th place are broken by id too (deterministic,
 # but only an exact scan can serve that ORDER BY).  Returns
 # ({ qid => [id, ...] }, { qid => { id => distance } }).
@@ -166,10 +168,12 @@ sub knn_query
 	my $table = $opt{table} // 'train';
 	my $settings = $opt{settings} // '';
 	my $tiebreak = $opt{tiebreak} ? ', t.id' : '';
+	my $where = defined $opt{where} ? "WHERE $opt{where}" : '';
 	my $out = $node->safe_psql('postgres', qq{
 		$settings
 		SELECT q.id, n.id, n.d FROM test q CROSS JOIN LATERAL (
-			SELECT t.id, t.v $op q.v AS d FROM $table t ORDER BY t.v $op q.v$tiebreak LIMIT $k) n
+			SELECT t.id, t.v $op q.v AS d FROM $table t $where
+			ORDER BY t.v $op q.v$tiebreak LIMIT $k) n
 		ORDER BY q.id, n.d, n.id;
 	});
 	my (%ids, %dist);
