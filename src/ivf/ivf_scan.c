@@ -46,6 +46,21 @@
  * a LATERAL join rescans once per outer row).  Every (re)scan counts once
  * in pg_stat_user_indexes.idx_scan, as a btree scan does.
  *
+ * Filter columns (WHERE conditions on the key columns after the vector,
+ * compiled once per rescan into a VindexFilter, index.h): each list item's
+ * filter area is tested before its distance is computed, and items that
+ * fail are not candidates, so a quantized scan's re-rank batches hold only
+ * matching rows.  A filter of selectivity s leaves about s of the rows of
+ * the probed lists: the scan reads ivfflat.probes lists and then further
+ * lists, one at a time in centre order, until its candidates hold
+ * ivfflat.filter_candidates rows or ivfflat.max_probes lists (whether or
+ * not ivfflat.iterative_scan is on) have been read; when the candidates run
+ * out, it reads on the same way.  Rows of those later lists that are
+ * nearer than a row already returned are skipped with iterative_scan off
+ * (as quantized batches are), so the rows come out in exact distance
+ * order.  A filter no row can pass (col = NULL) returns nothing at once.
+ * Text keys compare hashes: their rows are rechecked (xs_recheck).
+ *
  * Damage: the directory is read through ivf_read_directory, each list page
  * is checked (ivf_verify_page, one pass over its line pointers) before its
  * items are read, each next block before it is pinned, and a chain longer
@@ -86,6 +101,10 @@ typedef struct IvfScanOpaqueData
 	int			probed;			/* lists of `order` read so far */
 	int			limit_probes;	/* lists the scan may read in all */
 	int			batch;			/* lists read at a time */
+
+	VindexFilter *filter;		/* the scan keys, NULL without any */
+	int			want;			/* matching candidates a probe gathers (0: none) */
+	double		returned_dist;	/* distance of the last row returned (filtered) */
 
 	IvfCandidate *heap;			/* min-heap on dist */
 	int			nheap;
@@ -177,12 +196,20 @@ ivf_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->batch_size = ivf_rerank_candidates;
 	so->last_dist = -get_float8_infinity();
 
+	so->returned_dist = -get_float8_infinity();
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-	if (scan->numberOfOrderBys == 0)
-		return;
 
 	old = MemoryContextSwitchTo(so->queryctx);
+	so->filter = vindex_filter_compile(&so->reader.filters, scan->keyData,
+									   scan->numberOfKeys);
+	if (scan->numberOfOrderBys == 0)
+	{
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	if (!(scan->orderByData[0].sk_flags & SK_ISNULL))
 	{
 		int			dims;
@@ -331,7 +358,13 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			IvfTuple   *t = (IvfTuple *) PageGetItem(page, PageGetItemId(page, off));
-			IvfCandidate *c = &so->heap[so->nheap++];
+			IvfCandidate *c;
+
+			/* a row the filter rejects costs no distance */
+			if (so->filter &&
+				!vindex_filter_match(so->filter, t->x + so->reader.filter_offset))
+				continue;
+			c = &so->heap[so->nheap++];
 
 			c->tid = t->heap_tid;
 			if (so->query == NULL)
@@ -348,7 +381,11 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 	}
 }
 
-/* Read the next `n` lists in rank order and heapify the candidates. */
+/*
+ * Read the next `n` lists in rank order, then further lists while the
+ * candidates are fewer than so->want (a filtered scan), and heapify the
+ * candidates.
+ */
 static void
 probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 {
@@ -356,7 +393,7 @@ probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 	Buffer		buf = InvalidBuffer;
 
 	Assert(so->nheap == 0);
-	for (int i = 0; i < n && so->probed < so->limit_probes; i++)
+	for (int i = 0; (i < n || so->nheap < so->want) && so->probed < so->limit_probes; i++)
 	{
 		int			list = so->order[so->probed++];
 		BlockNumber follow = InvalidBlockNumber;
@@ -398,8 +435,12 @@ start_scan(IndexScanDesc scan, IvfScanOpaque so)
 		ivf_codec_set_query(&so->codec, so->query);
 	so->batch = probes;
 	so->limit_probes = probes;
-	if (ivf_iterative_scan != IVF_ITERATIVE_OFF && so->query != NULL)
+	so->want = 0;
+	if ((ivf_iterative_scan != IVF_ITERATIVE_OFF || so->filter != NULL) &&
+		so->query != NULL)
 		so->limit_probes = Min(Max(ivf_max_probes, probes), so->meta.nlists);
+	if (so->filter != NULL && so->query != NULL)
+		so->want = ivf_filter_candidates;
 	MemoryContextSwitchTo(old);
 	pgstat_count_index_scan(scan->indexRelation);
 	probe_lists(scan, so, probes);
@@ -491,7 +532,7 @@ gettuple_reranked(IndexScanDesc scan, IvfScanOpaque so)
 			continue;
 		so->last_dist = Max(so->last_dist, c.dist);
 		scan->xs_heaptid = c.tid;
-		scan->xs_recheck = false;
+		scan->xs_recheck = so->filter != NULL && so->filter->lossy;
 		scan->xs_recheckorderby = false;
 		scan->xs_orderbynulls[0] = false;
 		scan->xs_orderbyvals[0] = Float8GetDatum(vector_metric_to_sql(so->metric, c.dist));
@@ -505,21 +546,31 @@ ivf_gettuple(IndexScanDesc scan, ScanDirection dir)
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	IvfCandidate top;
 
+	/* a filter no row passes (col = NULL, an empty range) */
+	if (so->filter != NULL && so->filter->empty)
+		return false;
 	if (!so->started)
 		start_scan(scan, so);
 	if (so->quant != IVF_QUANT_NONE && so->query != NULL)
 		return gettuple_reranked(scan, so);
-	while (so->nheap == 0)
+	for (;;)
 	{
-		if (so->probed >= so->limit_probes)
-			return false;
-		probe_lists(scan, so, so->batch);
+		while (so->nheap == 0)
+		{
+			if (so->probed >= so->limit_probes)
+				return false;
+			probe_lists(scan, so, so->batch);
+		}
+		top = heap_pop(so);
+		/* a filtered scan's later lists: keep the order exact (see the header) */
+		if (so->filter == NULL || ivf_iterative_scan != IVF_ITERATIVE_OFF ||
+			so->query == NULL || top.dist >= so->returned_dist)
+			break;
 	}
-
-	top = heap_pop(so);
+	so->returned_dist = top.dist;
 
 	scan->xs_heaptid = top.tid;
-	scan->xs_recheck = false;
+	scan->xs_recheck = so->filter != NULL && so->filter->lossy;
 	scan->xs_recheckorderby = false;
 	if (scan->numberOfOrderBys > 0)
 	{
