@@ -30,12 +30,12 @@ FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod
 WHERE amname = 'ivfflat' AND opcname ~ '^(int|bool|date|timestamptz|text)'
 ORDER BY opcname;
 SELECT vsim.index_check('vf_idx', true), vsim.index_check('vf_idx2', true);
-SELECT lists, rows, code_size FROM vsim.ivfflat_index_stats('vf_idx');
+SELECT lists, rows, bytes_per_vector FROM vsim.ivfflat_index_stats('vf_idx');
 
--- fcheck(where, order, k): whether the index answered (Index Scan with the
+-- ivf_fcheck(where, order, k): whether the index answered (Index Scan with the
 -- condition as Index Cond), the rows it returned, and whether they are
 -- those of an exact search (sequential scan and sort) in the same order.
-CREATE FUNCTION fcheck(cond text, ord text, k int)
+CREATE FUNCTION ivf_fcheck(cond text, ord text, k int)
 RETURNS TABLE (index_cond boolean, n int, exact boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -62,7 +62,7 @@ END $$;
 
 -- every list probed: each operator, on each type, exact
 SET ivfflat.probes = 8;
-SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
+SELECT w, (ivf_fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 	('c = 3'), ('c < 2'), ('c <= 1'), ('c > 8'), ('c >= 8'),
 	('c BETWEEN 3 AND 4'), ('c <> 3 AND c = 4'), ('c = 3 AND b < true'),
 	('c = 3::int8'), ('c < 3::int2'),
@@ -70,7 +70,7 @@ SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 	('g = 5000000000000'), ('g > 11000000000000'), ('g < 2000000000000::int8'),
 	('b < true'), ('b >= true AND s = 0'),
 	('c = 3 AND s = 3 AND b > false')) t(w);
-SELECT w, (fcheck(w, 'v <=> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
+SELECT w, (ivf_fcheck(w, 'v <=> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 	('d = ''2024-01-07'''), ('d < ''2024-01-03'''), ('d BETWEEN ''2024-01-10'' AND ''2024-01-12'''),
 	('d > ''2024-01-28'''), ('ts >= ''2024-01-03 00:00:00+00'''),
 	('ts < ''2024-01-01 03:00:00+00'''), ('ts = ''2024-01-01 07:00:00+00'''),
@@ -78,7 +78,7 @@ SELECT w, (fcheck(w, 'v <=> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 -- a text key is lossy (64-bit hashes): the executor rechecks it
 EXPLAIN (COSTS OFF) SELECT id FROM vf WHERE tx = 'cat3' ORDER BY v <=> '[0.3,-0.2,0.9]' LIMIT 5;
 -- no row matches: a NULL argument, an empty range, a value nobody has
-SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
+SELECT w, (ivf_fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 	('c = NULL'), ('c > 5 AND c < 3'), ('c = 42')) t(w);
 -- NULL filter values never match
 SELECT count(*) FILTER (WHERE c IS NULL) AS null_rows_returned, count(*)
@@ -89,26 +89,33 @@ SELECT count(*) AS indexed_rows_with_c FROM vf WHERE c IS NOT NULL AND v IS NOT 
 -- further lists in centre order until ivfflat.filter_candidates rows match
 SET ivfflat.probes = 1;
 SET ivfflat.filter_candidates = 3000;
-SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 30)).* FROM (VALUES
+SELECT w, (ivf_fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 30)).* FROM (VALUES
 	('c = 3 AND s = 3'), ('g = 4000000000000 AND b > false'), ('c = 3')) t(w);
--- with the default, the rows still come out in distance order and fill
--- the LIMIT (the scan reads on when the candidates run out)
+-- with the default, the scan gathers 40 matching rows, returns them in
+-- order, and reads on when they run out: the full LIMIT, ascending (rows
+-- of later lists nearer than one returned are skipped)
 RESET ivfflat.filter_candidates;
-SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 30)).* FROM (VALUES
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT w, (ivf_fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 30)).index_cond FROM (VALUES
 	('c = 3 AND s = 3'), ('c = 3')) t(w);
 CREATE TEMP TABLE ord AS
 SELECT row_number() OVER () AS r, d FROM (SELECT v <-> '[0.3,-0.2,0.9]' AS d
 	FROM vf WHERE c = 3 AND s = 3 ORDER BY v <-> '[0.3,-0.2,0.9]' LIMIT 40) s;
 SELECT count(*) AS rows, bool_and(a.d <= b.d) AS ascending
 FROM ord a JOIN ord b ON b.r = a.r + 1;
--- without the filter, one list holds fewer rows than ... the LIMIT asks:
--- the unfiltered scan reads one list only
-SELECT count(*) < 3000 AS one_list_only
-FROM (SELECT id FROM vf ORDER BY v <-> '[0.3,-0.2,0.9]' LIMIT 3000) s;
--- ivfflat.max_probes bounds the lists a filtered scan reads
+CREATE TEMP TABLE ord3 AS
+SELECT row_number() OVER () AS r, d FROM (SELECT v <-> '[0.3,-0.2,0.9]' AS d
+	FROM vf WHERE c = 3 ORDER BY v <-> '[0.3,-0.2,0.9]' LIMIT 200) s;
+SELECT count(*) AS rows, bool_and(a.d <= b.d) AS ascending
+FROM ord3 a JOIN ord3 b ON b.r = a.r + 1;
+-- ivfflat.max_probes bounds the lists a filtered scan reads (2 of 8 lists:
+-- about a quarter of the 43 matching rows)
 SET ivfflat.max_probes = 2;
-SELECT count(*) < (SELECT count(*) FROM vf WHERE c = 3 AND s = 3 AND v IS NOT NULL) AS bounded
+SELECT count(*) BETWEEN 1 AND 30 AS bounded
 FROM (SELECT id FROM vf WHERE c = 3 AND s = 3 ORDER BY v <-> '[0.3,-0.2,0.9]' LIMIT 3000) s;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
 RESET ivfflat.max_probes;
 RESET ivfflat.probes;
 
@@ -118,32 +125,38 @@ INSERT INTO vf
 SELECT i, ARRAY[sin(i), cos(i * 1.3), sin(i * 0.7)]::vector, 11, 11, 11, true,
 	date '2025-01-01', timestamptz '2025-01-01 00:00:00+00', 'new'
 FROM generate_series(3001, 3100) i;
-SELECT (fcheck('c = 11', 'v <-> ''[0.3,-0.2,0.9]''', 200)).*;
+SELECT (ivf_fcheck('c = 11', 'v <-> ''[0.3,-0.2,0.9]''', 200)).*;
 DELETE FROM vf WHERE id % 4 = 0;
 VACUUM vf;
 SELECT vsim.index_check('vf_idx', true), vsim.index_check('vf_idx2', true);
-SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
+SELECT w, (ivf_fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 	('c = 11'), ('c BETWEEN 2 AND 3'), ('s < 2 AND b < true')) t(w);
-SELECT (fcheck('tx = ''new''', 'v <=> ''[0.3,-0.2,0.9]''', 100)).*;
+SELECT (ivf_fcheck('tx = ''new''', 'v <=> ''[0.3,-0.2,0.9]''', 100)).*;
 
 -- quantization: the same answers as exact search (every list probed, a
 -- re-rank batch larger than the matching rows)
 DROP INDEX vf_idx, vf_idx2;
 SET ivfflat.rerank_candidates = 4000;
 CREATE INDEX vf_sq8 ON vf USING ivfflat (v vector_l2_ops, c, d, tx) WITH (lists = 8, quantization = sq8);
-SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
+SELECT w, (ivf_fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 	('c = 3'), ('c BETWEEN 2 AND 3'), ('d < ''2024-01-05'''), ('tx = ''cat1'''), ('c = 11')) t(w);
 SELECT vsim.index_check('vf_sq8', true);
 DROP INDEX vf_sq8;
 CREATE INDEX vf_rq ON vf USING ivfflat (v vector_cosine_ops, c, d, tx) WITH (lists = 8, quantization = rabitq);
-SELECT w, (fcheck(w, 'v <=> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
+SELECT w, (ivf_fcheck(w, 'v <=> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
 	('c = 3'), ('c BETWEEN 2 AND 3'), ('d < ''2024-01-05'''), ('tx = ''cat1'''), ('c = 11')) t(w);
 SELECT vsim.index_check('vf_rq', true);
 -- one list probed, small re-rank batches: still the full LIMIT, in order
 SET ivfflat.probes = 1;
 SET ivfflat.rerank_candidates = 10;
-SELECT count(*) AS n FROM (SELECT id FROM vf WHERE c = 3 AND d < '2024-01-10'
-	ORDER BY v <=> '[0.3,-0.2,0.9]' LIMIT 25) s;
+SELECT (ivf_fcheck('c = 3 AND d < ''2024-01-10''', 'v <=> ''[0.3,-0.2,0.9]''', 25)).index_cond;
+SET enable_seqscan = off;
+CREATE TEMP TABLE ordq AS
+SELECT row_number() OVER () AS r, d FROM (SELECT v <=> '[0.3,-0.2,0.9]' AS d
+	FROM vf WHERE c = 3 AND d < '2024-01-10' ORDER BY v <=> '[0.3,-0.2,0.9]' LIMIT 25) s;
+RESET enable_seqscan;
+SELECT count(*) + 1 AS rows, bool_and(a.d <= b.d) AS ascending
+FROM ordq a JOIN ordq b ON b.r = a.r + 1;
 RESET ivfflat.rerank_candidates;
 RESET ivfflat.probes;
 DROP INDEX vf_rq;
@@ -190,3 +203,4 @@ FROM pc_ans;
 RESET enable_indexscan;
 RESET ivfflat.probes;
 DROP TABLE pc;
+DROP FUNCTION ivf_fcheck(text, text, int);

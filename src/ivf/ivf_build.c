@@ -962,13 +962,15 @@ meta_init(IvfMetaPageData *meta, Relation index, VectorMetric metric, int dims,
 static int
 index_dims(Relation index)
 {
-	const VindexElemType *elem = vindex_elem_type(index);
+	const VindexElemType *elem;
 	int			dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
-	int			max_dims = ivf_max_dims(elem);
+	int			max_dims;
 	VindexFilterLayout filters;
 
 	/* the columns' kinds first: an index naming a filter column first */
 	vindex_filter_layout(index, "ivfflat", true, &filters);
+	elem = vindex_elem_type(index);
+	max_dims = ivf_max_dims(elem);
 	if (dims < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -996,8 +998,8 @@ IndexBuildResult *
 ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result = palloc0(sizeof(IndexBuildResult));
+	int			dims = index_dims(index);	/* first: it checks the columns */
 	VectorMetric metric = vector_index_metric(index, 1);
-	int			dims = index_dims(index);
 	int			lists = ivf_index_lists(index);
 	IvfBuildState st;
 	IvfMetaPageData meta;

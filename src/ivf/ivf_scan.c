@@ -57,8 +57,9 @@
  * not ivfflat.iterative_scan is on) have been read; when the candidates run
  * out, it reads on the same way.  Rows of those later lists that are
  * nearer than a row already returned are skipped with iterative_scan off
- * (as quantized batches are), so the rows come out in exact distance
- * order.  A filter no row can pass (col = NULL) returns nothing at once.
+ * (as quantized batches are; an unquantized scan drops them as it reads
+ * them, so that they do not count towards filter_candidates), so the rows
+ * come out in exact distance order.  A filter no row can pass (col = NULL) returns nothing at once.
  * Text keys compare hashes: their rows are rechecked (xs_recheck).
  *
  * Damage: the directory is read through ivf_read_directory, each list page
@@ -105,6 +106,7 @@ typedef struct IvfScanOpaqueData
 	VindexFilter *filter;		/* the scan keys, NULL without any */
 	int			want;			/* matching candidates a probe gathers (0: none) */
 	double		returned_dist;	/* distance of the last row returned (filtered) */
+	bool		skip_nearer;	/* drop candidates nearer than returned_dist */
 
 	IvfCandidate *heap;			/* min-heap on dist */
 	int			nheap;
@@ -373,6 +375,9 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 				c->dist = so->reader.elem->distance(so->metric, so->query, t->x, dims);
 			else
 				c->dist = ivf_codec_distance(&so->codec, so->prepared, t->x);
+			/* nearer than a row returned: gettuple would skip it (header) */
+			if (c->dist < so->returned_dist && so->skip_nearer)
+				so->nheap--;
 		}
 		UnlockReleaseBuffer(buf);
 		if (nextblk == InvalidBlockNumber)
@@ -441,6 +446,8 @@ start_scan(IndexScanDesc scan, IvfScanOpaque so)
 		so->limit_probes = Min(Max(ivf_max_probes, probes), so->meta.nlists);
 	if (so->filter != NULL && so->query != NULL)
 		so->want = ivf_filter_candidates;
+	so->skip_nearer = so->filter != NULL && so->query != NULL &&
+		so->quant == IVF_QUANT_NONE && ivf_iterative_scan == IVF_ITERATIVE_OFF;
 	MemoryContextSwitchTo(old);
 	pgstat_count_index_scan(scan->indexRelation);
 	probe_lists(scan, so, probes);
