@@ -53,7 +53,11 @@
  * matching rows.  A filter of selectivity s leaves about s of the rows of
  * the probed lists: the scan reads ivfflat.probes lists and then further
  * lists, one at a time in centre order, until its candidates hold
- * ivfflat.filter_candidates rows or ivfflat.max_probes lists (whether or
+ * ivfflat.filter_candidates rows and the lists read weigh `probes` (a list
+ * weighs 1 when its share of matching rows is at least half the largest
+ * share seen, less in proportion below: a correlated filter, whose rows
+ * lie in lists other than the query's nearest, reads on to the `probes`
+ * nearest lists that hold them), or ivfflat.max_probes lists (whether or
  * not ivfflat.iterative_scan is on) have been read; when the candidates run
  * out, it reads on the same way.  Rows of those later lists that are
  * nearer than a row already returned are skipped with iterative_scan off
@@ -107,6 +111,13 @@ typedef struct IvfScanOpaqueData
 	int			want;			/* matching candidates a probe gathers (0: none) */
 	double		returned_dist;	/* distance of the last row returned (filtered) */
 	bool		skip_nearer;	/* drop candidates nearer than returned_dist */
+	/* a filtered scan's lists read, weighed by their share of matches */
+	double	   *shares;			/* matching share of each list read (probed) */
+	double		max_share;		/* the largest of them */
+	double		weight;			/* sum of min(1, 2 share / max_share) */
+	double		weight_target;	/* read on while weight is below */
+	int64		list_items;		/* items of the list being read */
+	int64		list_matches;	/* of which passed the filter */
 
 	IvfCandidate *heap;			/* min-heap on dist */
 	int			nheap;
@@ -363,9 +374,11 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 			IvfCandidate *c;
 
 			/* a row the filter rejects costs no distance */
+			so->list_items++;
 			if (so->filter &&
 				!vindex_filter_match(so->filter, t->x + so->reader.filter_offset))
 				continue;
+			so->list_matches++;
 			c = &so->heap[so->nheap++];
 
 			c->tid = t->heap_tid;
@@ -387,9 +400,39 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 }
 
 /*
- * Read the next `n` lists in rank order, then further lists while the
- * candidates are fewer than so->want (a filtered scan), and heapify the
- * candidates.
+ * A filtered scan has read one more list, whose share of matching rows was
+ * `share` (negative for an empty list): weigh it.  A list counts as a
+ * whole probe when its share is at least half the largest share seen, as
+ * a part below; a list without matches counts nothing.
+ */
+static void
+weigh_list(IvfScanOpaque so, double share)
+{
+	int			n = so->probed;
+
+	so->shares[n - 1] = share;
+	if (share <= 0)
+		return;
+	if (share > so->max_share)
+	{
+		so->max_share = share;
+		so->weight = 0;
+		for (int i = 0; i < n; i++)
+			if (so->shares[i] > 0)
+				so->weight += Min(1.0, 2 * so->shares[i] / so->max_share);
+	}
+	else
+		so->weight += Min(1.0, 2 * share / so->max_share);
+}
+
+/*
+ * Read the next `n` lists in rank order and heapify the candidates.  A
+ * filtered scan reads on, in rank order, while its candidates are fewer
+ * than so->want or its lists weigh less than so->weight_target
+ * (weigh_list): `probes` lists count as `probes` only when they are as
+ * rich in matches as the richest seen, so that a filter whose rows lie in
+ * other lists than the query's nearest (a correlated filter) reads the
+ * `probes` nearest lists that hold them.
  */
 static void
 probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
@@ -398,7 +441,10 @@ probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 	Buffer		buf = InvalidBuffer;
 
 	Assert(so->nheap == 0);
-	for (int i = 0; (i < n || so->nheap < so->want) && so->probed < so->limit_probes; i++)
+	so->weight_target += n;
+	for (int i = 0; (i < n || so->nheap < so->want ||
+					 (so->want > 0 && so->weight < so->weight_target)) &&
+		 so->probed < so->limit_probes; i++)
 	{
 		int			list = so->order[so->probed++];
 		BlockNumber follow = InvalidBlockNumber;
@@ -416,7 +462,12 @@ probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 		if (so->quant == IVF_QUANT_RABITQ && so->query != NULL)
 			so->prepared = ivf_codec_prepare_list(&so->codec, list, so->meta.nlists,
 												  so->centres + (size_t) list * so->reader.elem_size);
+		so->list_items = 0;
+		so->list_matches = 0;
 		buf = read_list(scan, so, buf, follow);
+		if (so->want > 0)
+			weigh_list(so, so->list_items == 0 ? -1 :
+					   (double) so->list_matches / so->list_items);
 	}
 	Assert(!BufferIsValid(buf));
 	for (int i = so->nheap / 2 - 1; i >= 0; i--)
@@ -444,8 +495,12 @@ start_scan(IndexScanDesc scan, IvfScanOpaque so)
 	if ((ivf_iterative_scan != IVF_ITERATIVE_OFF || so->filter != NULL) &&
 		so->query != NULL)
 		so->limit_probes = Min(Max(ivf_max_probes, probes), so->meta.nlists);
+	so->weight = so->weight_target = so->max_share = 0;
 	if (so->filter != NULL && so->query != NULL)
+	{
 		so->want = ivf_filter_candidates;
+		so->shares = palloc(sizeof(double) * so->meta.nlists);
+	}
 	so->skip_nearer = so->filter != NULL && so->query != NULL &&
 		so->quant == IVF_QUANT_NONE && ivf_iterative_scan == IVF_ITERATIVE_OFF;
 	MemoryContextSwitchTo(old);
