@@ -91,9 +91,9 @@ SET ivfflat.probes = 1;
 SET ivfflat.filter_candidates = 3000;
 SELECT w, (ivf_fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 30)).* FROM (VALUES
 	('c = 3 AND s = 3'), ('g = 4000000000000 AND b > false'), ('c = 3')) t(w);
--- with the default, the scan gathers 40 matching rows, returns them in
--- order, and reads on when they run out: the full LIMIT, ascending (rows
--- of later lists nearer than one returned are skipped)
+-- with the default, the scan gathers 40 matching rows (and lists as rich
+-- in them as `probes` lists), returns them in order, and reads on when
+-- they run out: the 40 rows of the LIMIT, ascending
 RESET ivfflat.filter_candidates;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
@@ -102,13 +102,20 @@ SELECT w, (ivf_fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 30)).index_cond FROM (VALUE
 CREATE TEMP TABLE ord AS
 SELECT row_number() OVER () AS r, d FROM (SELECT v <-> '[0.3,-0.2,0.9]' AS d
 	FROM vf WHERE c = 3 AND s = 3 ORDER BY v <-> '[0.3,-0.2,0.9]' LIMIT 40) s;
-SELECT count(*) AS rows, bool_and(a.d <= b.d) AS ascending
+SELECT count(*) + 1 AS rows, bool_and(a.d <= b.d) AS ascending
 FROM ord a JOIN ord b ON b.r = a.r + 1;
+-- a LIMIT past what the first lists hold (200 of the 297 rows of c = 3):
+-- rows of later lists nearer than one returned are skipped, so fewer come
+-- back, still ascending; with relaxed_order all 200, not all in order
 CREATE TEMP TABLE ord3 AS
 SELECT row_number() OVER () AS r, d FROM (SELECT v <-> '[0.3,-0.2,0.9]' AS d
 	FROM vf WHERE c = 3 ORDER BY v <-> '[0.3,-0.2,0.9]' LIMIT 200) s;
-SELECT count(*) AS rows, bool_and(a.d <= b.d) AS ascending
+SELECT count(*) + 1 AS rows, bool_and(a.d <= b.d) AS ascending
 FROM ord3 a JOIN ord3 b ON b.r = a.r + 1;
+SET ivfflat.iterative_scan = relaxed_order;
+SELECT count(*) AS relaxed_rows FROM (SELECT id FROM vf WHERE c = 3
+	ORDER BY v <-> '[0.3,-0.2,0.9]' LIMIT 200) s;
+RESET ivfflat.iterative_scan;
 -- ivfflat.max_probes bounds the lists a filtered scan reads (2 of 8 lists:
 -- about a quarter of the 43 matching rows)
 SET ivfflat.max_probes = 2;
