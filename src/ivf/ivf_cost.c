@@ -31,6 +31,9 @@
  * can return (ivf_scan.c).  So a very selective filter reads most of the
  * index (a btree on the filter column and a sort of the few matching rows
  * then win), a broad one about what an unfiltered scan reads.
+ * (The scan's further reading for a correlated filter, whose rows lie
+ * away from the query's lists, is not modelled: the planner's selectivity
+ * says nothing of where the rows lie.)
  *
  * With ivfflat.iterative_scan on, the scan reads further lists, `probes`
  * at a time, up to ivfflat.max_probes lists, at the same cost per row:

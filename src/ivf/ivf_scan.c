@@ -63,8 +63,9 @@
  * nearer than a row already returned are skipped with iterative_scan off
  * (as quantized batches are; an unquantized scan drops them as it reads
  * them, so that they do not count towards filter_candidates), so the rows
- * come out in exact distance order.  A filter no row can pass (col = NULL) returns nothing at once.
- * Text keys compare hashes: their rows are rechecked (xs_recheck).
+ * come out in exact distance order.  A filter no row can pass (col =
+ * NULL) returns nothing at once.  Text keys compare hashes: their rows are
+ * rechecked (xs_recheck).
  *
  * Damage: the directory is read through ivf_read_directory, each list page
  * is checked (ivf_verify_page, one pass over its line pointers) before its
