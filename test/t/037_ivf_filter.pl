@@ -149,5 +149,26 @@ like($standby->safe_psql('postgres', "$set EXPLAIN (COSTS OFF) $q"), qr/Index Co
 	'through the filtered index');
 $standby->stop;
 
+# a damaged filter area (NULL bits beyond the index's filter columns) is
+# found by index_check: XX002 naming the list page; REINDEX repairs it.
+# One list (block 0 the metapage, 1 the directory, 2 the list page); each
+# item: heap TID (6 bytes), padding (2), the 4 floats (16), the filter
+# area (NULL bitmap at 24, codes after)
+query(q{CREATE TABLE dmg (id int, v vector(4), c int, d date);
+	INSERT INTO dmg SELECT i, ARRAY[i, 1, 2, 3]::vector, i % 5, date '2024-01-01' + i FROM generate_series(1, 50) i;
+	CREATE INDEX dmg_ivf ON dmg USING ivfflat (v vector_l2_ops, c, d) WITH (lists = 1);
+	CHECKPOINT;});
+my $lp = unpack('V', read_page($node, 'dmg_ivf', 2, 24, 4));
+my $item_off = $lp & 0x7fff;
+is(unpack('V', read_page($node, 'dmg_ivf', 2, $item_off + 24, 4)), 0,
+	'the first item of the list page has no NULL filter values');
+damage_page($node, 'dmg_ivf', 2, $item_off + 24, pack('V', 1 << 7));
+my ($rc2, $out2, $err2) = $node->psql('postgres', "SELECT vsim.index_check('dmg_ivf', false)",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err2, qr/XX002: index "dmg_ivf" is corrupted at block 2/, 'a damaged filter area: index_check raises XX002 at the list page');
+like($err2, qr/filter values of item 1 .* are impossible/, '... saying which item');
+query('REINDEX INDEX dmg_ivf');
+is(query("SELECT vsim.index_check('dmg_ivf', true)"), '', 'REINDEX repairs it');
+
 $node->stop;
 done_testing();
