@@ -201,7 +201,9 @@ typedef struct IvfListEntry
  * List item: a heap TID and the row's stored element (for vector its
  * float4 elements), or with quantization its code (Sq8Element,
  * RabitqElement; meta->code_size bytes), without a varlena header so a
- * scan runs the distance kernel straight on the page.
+ * scan runs the distance kernel straight on the page; in an index with
+ * filter columns, the row's filter area (index.h) follows at
+ * IVF_FILTER_OFFSET(code_size).
  */
 typedef struct IvfTuple
 {
