@@ -145,8 +145,6 @@ CREATE INDEX ON hf USING hnsw (v vector_l2_ops, (c::float8));
 CREATE INDEX ON hf USING hnsw (v vector_l2_ops, v vector_l2_ops);
 -- 54011: at most 4 filter columns
 CREATE INDEX ON hf USING hnsw (v vector_l2_ops, c, s, g, b, d);
--- 0A000: ivfflat has no filter columns (yet)
-CREATE INDEX ON hf USING ivfflat (v vector_l2_ops, c);
 \set VERBOSITY default
 CREATE INDEX ON hf USING hnsw (c, v vector_l2_ops);
 CREATE INDEX ON hf USING hnsw (v vector_l2_ops, v vector_l2_ops);

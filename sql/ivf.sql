@@ -16,7 +16,7 @@ CREATE INDEX ON ivf_items USING ivfflat (v) WITH (lists = 'many');
 CREATE INDEX ON ivf_items USING ivfflat (v) WITH (probes = 3);
 CREATE INDEX ON ivf_items USING ivfflat (v vector_l1_ops);
 CREATE INDEX ON ivf_items USING ivfflat (id);
-CREATE INDEX ON ivf_items USING ivfflat (v, id);
+CREATE INDEX ON ivf_items USING ivfflat (v vector_l2_ops) INCLUDE (id);
 SET ivfflat.probes = 0;
 SET ivfflat.max_probes = 32769;
 SET ivfflat.iterative_scan = strict_order;

@@ -619,3 +619,94 @@ CREATE OPERATOR CLASS text_ops
 	DEFAULT FOR TYPE text USING hnsw AS
 	OPERATOR 3 =;
 COMMENT ON OPERATOR CLASS text_ops USING hnsw IS 'hnsw filter column of type text or varchar: = and = ANY, on 64-bit hashes of the strings (lossy, rechecked); deterministic collations only';
+
+-- Filter columns (issue 14): key columns after the vector, tested on each
+-- list item before its distance (src/index/index_filter.c).  Btree strategy
+-- numbers; the integer types share one family with the cross-type
+-- operators, so that smallint_col = 5 (an int2 = int4 operator) is an index
+-- condition.
+CREATE OPERATOR FAMILY integer_ops USING ivfflat;
+COMMENT ON OPERATOR FAMILY integer_ops USING ivfflat IS 'ivfflat filter columns of smallint, integer and bigint: =, <, <=, >, >=, = ANY, across the three types';
+CREATE OPERATOR CLASS int2_ops
+	DEFAULT FOR TYPE int2 USING ivfflat FAMILY integer_ops AS
+	OPERATOR 1 <,
+	OPERATOR 2 <=,
+	OPERATOR 3 =,
+	OPERATOR 4 >=,
+	OPERATOR 5 >;
+COMMENT ON OPERATOR CLASS int2_ops USING ivfflat IS 'ivfflat filter column of type smallint: =, <, <=, >, >=, = ANY';
+CREATE OPERATOR CLASS int4_ops
+	DEFAULT FOR TYPE int4 USING ivfflat FAMILY integer_ops AS
+	OPERATOR 1 <,
+	OPERATOR 2 <=,
+	OPERATOR 3 =,
+	OPERATOR 4 >=,
+	OPERATOR 5 >;
+COMMENT ON OPERATOR CLASS int4_ops USING ivfflat IS 'ivfflat filter column of type integer: =, <, <=, >, >=, = ANY';
+CREATE OPERATOR CLASS int8_ops
+	DEFAULT FOR TYPE int8 USING ivfflat FAMILY integer_ops AS
+	OPERATOR 1 <,
+	OPERATOR 2 <=,
+	OPERATOR 3 =,
+	OPERATOR 4 >=,
+	OPERATOR 5 >;
+COMMENT ON OPERATOR CLASS int8_ops USING ivfflat IS 'ivfflat filter column of type bigint: =, <, <=, >, >=, = ANY';
+ALTER OPERATOR FAMILY integer_ops USING ivfflat ADD
+	OPERATOR 1 < (int2, int4),
+	OPERATOR 2 <= (int2, int4),
+	OPERATOR 3 = (int2, int4),
+	OPERATOR 4 >= (int2, int4),
+	OPERATOR 5 > (int2, int4),
+	OPERATOR 1 < (int2, int8),
+	OPERATOR 2 <= (int2, int8),
+	OPERATOR 3 = (int2, int8),
+	OPERATOR 4 >= (int2, int8),
+	OPERATOR 5 > (int2, int8),
+	OPERATOR 1 < (int4, int2),
+	OPERATOR 2 <= (int4, int2),
+	OPERATOR 3 = (int4, int2),
+	OPERATOR 4 >= (int4, int2),
+	OPERATOR 5 > (int4, int2),
+	OPERATOR 1 < (int4, int8),
+	OPERATOR 2 <= (int4, int8),
+	OPERATOR 3 = (int4, int8),
+	OPERATOR 4 >= (int4, int8),
+	OPERATOR 5 > (int4, int8),
+	OPERATOR 1 < (int8, int2),
+	OPERATOR 2 <= (int8, int2),
+	OPERATOR 3 = (int8, int2),
+	OPERATOR 4 >= (int8, int2),
+	OPERATOR 5 > (int8, int2),
+	OPERATOR 1 < (int8, int4),
+	OPERATOR 2 <= (int8, int4),
+	OPERATOR 3 = (int8, int4),
+	OPERATOR 4 >= (int8, int4),
+	OPERATOR 5 > (int8, int4);
+CREATE OPERATOR CLASS bool_ops
+	DEFAULT FOR TYPE bool USING ivfflat AS
+	OPERATOR 1 <,
+	OPERATOR 2 <=,
+	OPERATOR 3 =,
+	OPERATOR 4 >=,
+	OPERATOR 5 >;
+COMMENT ON OPERATOR CLASS bool_ops USING ivfflat IS 'ivfflat filter column of type boolean: =, <, <=, >, >=, = ANY';
+CREATE OPERATOR CLASS date_ops
+	DEFAULT FOR TYPE date USING ivfflat AS
+	OPERATOR 1 <,
+	OPERATOR 2 <=,
+	OPERATOR 3 =,
+	OPERATOR 4 >=,
+	OPERATOR 5 >;
+COMMENT ON OPERATOR CLASS date_ops USING ivfflat IS 'ivfflat filter column of type date: =, <, <=, >, >=, = ANY';
+CREATE OPERATOR CLASS timestamptz_ops
+	DEFAULT FOR TYPE timestamptz USING ivfflat AS
+	OPERATOR 1 <,
+	OPERATOR 2 <=,
+	OPERATOR 3 =,
+	OPERATOR 4 >=,
+	OPERATOR 5 >;
+COMMENT ON OPERATOR CLASS timestamptz_ops USING ivfflat IS 'ivfflat filter column of type timestamp with time zone: =, <, <=, >, >=, = ANY';
+CREATE OPERATOR CLASS text_ops
+	DEFAULT FOR TYPE text USING ivfflat AS
+	OPERATOR 3 =;
+COMMENT ON OPERATOR CLASS text_ops USING ivfflat IS 'ivfflat filter column of type text or varchar: = and = ANY, on 64-bit hashes of the strings (lossy, rechecked); deterministic collations only';

@@ -19,6 +19,7 @@ int			ivf_probes = 1;
 int			ivf_iterative_scan = IVF_ITERATIVE_OFF;
 int			ivf_max_probes = IVF_MAX_LISTS;
 int			ivf_rerank_candidates = IVF_DEFAULT_RERANK;
+int			ivf_filter_candidates = IVF_DEFAULT_FILTER_CANDIDATES;
 
 static relopt_kind ivf_relopt_kind;
 
@@ -29,6 +30,7 @@ static const VindexMethod ivf_method = {
 	.procs = ivf_procs,
 	.nprocs = lengthof(ivf_procs),
 	.usemaintenanceworkmem = false,
+	.max_filter_columns = VINDEX_MAX_FILTER_COLUMNS,
 	.check = ivf_index_check,
 };
 
@@ -100,6 +102,11 @@ ivf_init(void)
 							"Candidates a scan of a quantized ivfflat index re-ranks by exact distance at a time.",
 							"The scan ranks the probed lists' rows by their codes' approximate distance, reads the exact vectors of this many best from the table and returns them in exact order; then the next as many. More give better recall and slower queries.",
 							&ivf_rerank_candidates, IVF_DEFAULT_RERANK, 1, 100000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ivfflat.filter_candidates",
+							"Matching rows a filtered ivfflat scan gathers before it returns its first row.",
+							"A scan with a WHERE condition on filter columns reads ivfflat.probes lists, then further lists in centre order, up to ivfflat.max_probes, until its candidates hold this many rows that pass the condition; so again each time they run out.",
+							&ivf_filter_candidates, IVF_DEFAULT_FILTER_CANDIDATES, 1, 100000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("ivfflat");

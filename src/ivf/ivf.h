@@ -71,6 +71,17 @@
  * distance and re-ranks the best by their exact distance, read from the
  * heap row (vindex_rerank_*, index.h; ivf_scan.c).
  *
+ * Filter columns (issue 14; "Filter columns" in index/index.h): an index
+ * with key columns after the vector (`USING ivfflat (v vector_l2_ops,
+ * category)`) stores each row's filter area (vindex_filter_size(n) bytes)
+ * in its list item after the element or code, at IVF_FILTER_OFFSET; the
+ * metapage does not change (the layout follows from the index's columns).
+ * An index without filter columns has the list items of before, byte for
+ * byte.  A scan tests the filter on each item before computing its
+ * distance, and with a filter reads lists beyond ivfflat.probes, in centre
+ * order, until its candidates hold ivfflat.filter_candidates matching rows
+ * (ivf_scan.c).
+ *
  * Damage: every reader checks what it reads before using it (the metapage
  * when it is cached, each directory and list page when it is locked, each
  * block number before it is read) and reports damage with
@@ -190,7 +201,9 @@ typedef struct IvfListEntry
  * List item: a heap TID and the row's stored element (for vector its
  * float4 elements), or with quantization its code (Sq8Element,
  * RabitqElement; meta->code_size bytes), without a varlena header so a
- * scan runs the distance kernel straight on the page.
+ * scan runs the distance kernel straight on the page; in an index with
+ * filter columns, the row's filter area (index.h) follows at
+ * IVF_FILTER_OFFSET(code_size).
  */
 typedef struct IvfTuple
 {
@@ -202,6 +215,17 @@ typedef struct IvfTuple
 
 #define IVF_TUPLE_SIZE(elem_size) \
 	MAXALIGN(offsetof(IvfTuple, x) + (elem_size))
+
+/* Where a list item's filter area starts in x[], after a code of code_size bytes */
+#define IVF_FILTER_OFFSET(code_size)	TYPEALIGN(4, (code_size))
+
+/*
+ * Bytes of a list item with a code of code_size bytes and `nfilters`
+ * filter columns (IVF_TUPLE_SIZE(code_size) without any)
+ */
+#define IVF_ITEM_SIZE(code_size, nfilters) \
+	((nfilters) == 0 ? IVF_TUPLE_SIZE(code_size) : \
+	 IVF_TUPLE_SIZE(IVF_FILTER_OFFSET(code_size) + vindex_filter_size(nfilters)))
 
 /* Where the special space of a directory or list page starts */
 #define IVF_SPECIAL_OFFSET		(BLCKSZ - MAXALIGN(sizeof(IvfPageOpaqueData)))
@@ -254,9 +278,13 @@ extern int	ivf_probes;
 extern int	ivf_iterative_scan;
 extern int	ivf_max_probes;
 extern int	ivf_rerank_candidates;
+extern int	ivf_filter_candidates;
 
 /* Default of ivfflat.rerank_candidates (chosen by measurement: README) */
 #define IVF_DEFAULT_RERANK		40
+
+/* Default of ivfflat.filter_candidates (as many as hnsw.ef_search's default) */
+#define IVF_DEFAULT_FILTER_CANDIDATES	40
 
 /* Build sub-phases reported in pg_stat_progress_create_index */
 #define IVF_PHASE_SAMPLE		2
@@ -366,7 +394,9 @@ typedef struct IvfReader
 	const VindexElemType *elem; /* the column's element type */
 	Size		elem_size;		/* elem->stored_size(meta->dims) */
 	Size		code_size;		/* of list items: meta->code_size or elem_size */
-	Size		tuple_size;		/* IVF_TUPLE_SIZE(code_size) */
+	Size		tuple_size;		/* IVF_ITEM_SIZE(code_size, filters.nfilters) */
+	VindexFilterLayout filters; /* the filter columns (index.h) */
+	Size		filter_offset;	/* IVF_FILTER_OFFSET(code_size), in x[] */
 	BlockNumber first_list_blkno;	/* 1 + ndirpages + nparampages */
 	BlockNumber nblocks;		/* relation size last read; 0 before */
 } IvfReader;

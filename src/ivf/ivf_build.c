@@ -97,6 +97,7 @@ typedef struct IvfBuildState
 	Size		elem_size;		/* elem->stored_size(dims) */
 	IvfQuantization quant;		/* the `quantization` option */
 	Size		code_size;		/* of list items (elem_size for none) */
+	VindexFilterLayout filters; /* the filter columns (index.h) */
 	void	   *params;			/* the parameter blob, NULL for none */
 
 	/* sampling: the rows as floats (elem->to_floats) */
@@ -559,7 +560,16 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		slot->tts_values[0] = Int32GetDatum(nearest_centre(st, v));
 		slot->tts_values[1] = PointerGetDatum(tid);
 		slot->tts_values[2] = PointerGetDatum(PG_DETOAST_DATUM(values[0]));
-		memset(slot->tts_isnull, 0, sizeof(bool) * 3);
+		memset(slot->tts_isnull, 0, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+		if (st->filters.nfilters > 0)
+		{
+			Size		fsize = vindex_filter_size(st->filters.nfilters);
+			bytea	   *area = palloc0(VARHDRSZ + fsize);
+
+			SET_VARSIZE(area, VARHDRSZ + fsize);
+			vindex_filter_form(&st->filters, values + 1, isnull + 1, VARDATA(area));
+			slot->tts_values[3] = PointerGetDatum(area);
+		}
 		ExecStoreVirtualTuple(slot);
 		tuplesort_puttupleslot(st->sort, slot);
 		st->index_tuples++;
@@ -571,15 +581,23 @@ assign_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	MemoryContextReset(st->tmpctx);
 }
 
-/* Descriptor of the sorted stream: (list int4, tid, the column's value) */
+/*
+ * Descriptor of the sorted stream: (list int4, tid, the column's value),
+ * and with filter columns the row's filter area (bytea, index.h)
+ */
 static TupleDesc
 sort_desc(Relation index)
 {
-	TupleDesc	desc = CreateTemplateTupleDesc(3);
+	VindexFilterLayout filters;
+	TupleDesc	desc;
 
+	vindex_filter_layout(index, "ivfflat", false, &filters);
+	desc = CreateTemplateTupleDesc(filters.nfilters > 0 ? 4 : 3);
 	TupleDescInitEntry(desc, 1, "list", INT4OID, -1, 0);
 	TupleDescInitEntry(desc, 2, "tid", TIDOID, -1, 0);
 	TupleDescInitEntry(desc, 3, "value", TupleDescAttr(index->rd_att, 0)->atttypid, -1, 0);
+	if (filters.nfilters > 0)
+		TupleDescInitEntry(desc, 4, "filter", BYTEAOID, -1, 0);
 	return desc;
 }
 
@@ -609,6 +627,7 @@ assign_state_init(IvfBuildState *st, Relation heap, Relation index,
 	st->elem_size = st->elem->stored_size(dims);
 	st->quant = ivf_index_quantization(index);
 	st->code_size = ivf_code_size(st->quant, st->elem, dims);
+	vindex_filter_layout(index, "ivfflat", false, &st->filters);
 	st->nlists = nlists;
 	if (centres != NULL)
 		set_centres(st, centres);
@@ -835,7 +854,7 @@ load_lists(IvfBuildState *st, Tuplesortstate *sort, TupleDesc desc,
 		   ForkNumber fork, BlockNumber *first, BlockNumber *last)
 {
 	TupleTableSlot *slot = sort ? MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple) : NULL;
-	Size		tsize = IVF_TUPLE_SIZE(st->code_size);
+	Size		tsize = IVF_ITEM_SIZE(st->code_size, st->filters.nfilters);
 	IvfTuple   *item = palloc0(tsize);
 	IvfCodec	codec;
 	char	   *x = palloc(st->elem_size);
@@ -883,6 +902,13 @@ load_lists(IvfBuildState *st, Tuplesortstate *sort, TupleDesc desc,
 				st->elem->store(PointerGetDatum(PG_DETOAST_DATUM(v)), st->dims, x);
 				ivf_codec_encode(&codec, x, st->centres + (size_t) list * st->elem_size,
 								 item->x);
+			}
+			if (st->filters.nfilters > 0)
+			{
+				bytea	   *area = DatumGetByteaPP(slot_getattr(slot, 4, &isnull));
+
+				memcpy(item->x + IVF_FILTER_OFFSET(st->code_size), VARDATA_ANY(area),
+					   vindex_filter_size(st->filters.nfilters));
 			}
 			writer_add(&w, item, tsize);
 			MemoryContextSwitchTo(old);
@@ -936,10 +962,15 @@ meta_init(IvfMetaPageData *meta, Relation index, VectorMetric metric, int dims,
 static int
 index_dims(Relation index)
 {
-	const VindexElemType *elem = vindex_elem_type(index);
+	const VindexElemType *elem;
 	int			dims = TupleDescAttr(index->rd_att, 0)->atttypmod;
-	int			max_dims = ivf_max_dims(elem);
+	int			max_dims;
+	VindexFilterLayout filters;
 
+	/* the columns' kinds first: an index naming a filter column first */
+	vindex_filter_layout(index, "ivfflat", true, &filters);
+	elem = vindex_elem_type(index);
+	max_dims = ivf_max_dims(elem);
 	if (dims < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -952,6 +983,14 @@ index_dims(Relation index)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("column cannot have more than %d dimensions for ivfflat index",
 						max_dims)));
+	if (filters.nfilters > 0 &&
+		IVF_ITEM_SIZE(ivf_code_size(ivf_index_quantization(index), elem, dims),
+					  filters.nfilters) + sizeof(ItemIdData) > IVF_PAGE_FREE_SPACE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a row of %d dimensions and %d filter columns does not fit in an ivfflat index page",
+						dims, filters.nfilters),
+				 errhint("Use fewer dimensions or filter columns, or quantization.")));
 	return dims;
 }
 
@@ -959,8 +998,8 @@ IndexBuildResult *
 ivf_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
 	IndexBuildResult *result = palloc0(sizeof(IndexBuildResult));
+	int			dims = index_dims(index);	/* first: it checks the columns */
 	VectorMetric metric = vector_index_metric(index, 1);
-	int			dims = index_dims(index);
 	int			lists = ivf_index_lists(index);
 	IvfBuildState st;
 	IvfMetaPageData meta;

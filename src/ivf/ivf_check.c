@@ -167,6 +167,12 @@ check_row(IvfCheck *ck, const IvfListPage *lp, OffsetNumber off)
 		vindex_report_corrupted(ck->r.index, lp->blkno,
 								"Item %u (heap TID (%u,%u)) holds a value the index cannot hold (not a possible %s value, or zero under cosine).",
 								off, blk, pos, ck->r.elem->name);
+	if (ck->r.filters.nfilters > 0 &&
+		!vindex_filter_area_valid(&ck->r.filters, t->x + ck->r.filter_offset))
+		vindex_report_corrupted(ck->r.index, lp->blkno,
+								"The filter values of item %u (heap TID (%u,%u)) are impossible (NULL bits beyond the %d filter columns, a code under a NULL bit, or a boolean other than 0 and 1).",
+								off, blk, pos, ck->r.filters.nfilters);
+
 	/*
 	 * A TID met twice is not reported: VACUUM may remove an entry after we
 	 * read its page, and the heap give its TID to a new row whose entry we

@@ -21,6 +21,20 @@
  * table that is searched is normally cached), cpu_tuple_cost and one full
  * distance, added to the startup cost.
  *
+ * A filter (index conditions on filter columns) of selectivity s: each
+ * row read is tested first, and only the s that pass cost a distance (the
+ * rest: cpu_index_tuple_cost and one cpu_operator_cost).  The scan reads
+ * `probes` lists and then more, in centre order, until s of their rows
+ * reach ivfflat.filter_candidates, up to ivfflat.max_probes lists: lists
+ * read = max(probes, filter_candidates / (s N / nlists)); its first batch
+ * is s of their rows, and it may go on to max_probes lists, the rows it
+ * can return (ivf_scan.c).  So a very selective filter reads most of the
+ * index (a btree on the filter column and a sort of the few matching rows
+ * then win), a broad one about what an unfiltered scan reads.
+ * (The scan's further reading for a correlated filter, whose rows lie
+ * away from the query's lists, is not modelled: the planner's selectivity
+ * says nothing of where the rows lie.)
+ *
  * With ivfflat.iterative_scan on, the scan reads further lists, `probes`
  * at a time, up to ivfflat.max_probes lists, at the same cost per row:
  * that bounds the rows it can return.  Off, it returns the first batch.
@@ -61,6 +75,8 @@ ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		centre_pages;
 	const IvfMetaPageData *meta;
 	double		code_share = 1.0;	/* distance cost of a visit, share of full */
+	Selectivity sel;
+	double		lists_read;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -80,34 +96,43 @@ ivf_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 	index_close(index, NoLock);
 
+	sel = vindex_index_cond_selectivity(root, path);
 	probes = Min(ivf_probes, nlists);
-	max_probes = ivf_iterative_scan == IVF_ITERATIVE_OFF ? probes :
+	max_probes = ivf_iterative_scan == IVF_ITERATIVE_OFF && sel >= 1 ? probes :
 		Min(Max(ivf_max_probes, probes), nlists);
-	ratio = probes / nlists;
 	tuples = Max(path->indexinfo->tuples, 1);
+	lists_read = probes;
+	if (sel < 1)
+		lists_read = Min(max_probes,
+						 Max(probes, ceil(ivf_filter_candidates * nlists / (sel * tuples))));
+	ratio = lists_read / nlists;
 	get_tablespace_page_costs(path->indexinfo->reltablespace, &random_cost, &seq_cost);
 
 	/* the centres: one vector each, read sequentially */
 	centre_pages = Min(path->indexinfo->pages,
 					   ceil(path->indexinfo->pages * nlists / (tuples + nlists)));
 	model.first_visits = tuples * ratio;
-	model.first_rows = Max(1.0, tuples * ratio);
+	model.first_rows = Max(1.0, tuples * ratio * sel);
 	model.first_pages = centre_pages +
-		Max(probes, ceil((path->indexinfo->pages - centre_pages) * ratio));
+		Max(lists_read, ceil((path->indexinfo->pages - centre_pages) * ratio));
 	model.extra_startup = nlists * vindex_distance_cost(path) +
-		probes * (random_cost - seq_cost);
+		lists_read * (random_cost - seq_cost);
 	model.visit_overhead = IVF_COST_VISIT_OVERHEAD;
+	/* rows the filter rejects cost no distance: take back theirs */
+	if (sel < 1)
+		model.visit_overhead -= (1.0 - sel) * code_share *
+			vindex_distance_cost(path) / cpu_operator_cost;
 	if (code_share < 1.0)
 	{
 		Cost		distance = vindex_distance_cost(path);
-		double		reranked = Min((double) ivf_rerank_candidates, model.first_visits);
+		double		reranked = Min((double) ivf_rerank_candidates, model.first_visits * sel);
 
 		/* vindex_cost_estimate charges a full distance per visit: take back the rest */
 		model.visit_overhead -= (1.0 - code_share) * distance / cpu_operator_cost;
 		model.extra_startup += reranked * (seq_cost + cpu_tuple_cost + distance);
 	}
-	model.visits_per_row = 1;
-	model.pool = tuples * max_probes / nlists;
+	model.visits_per_row = 1.0 / sel;
+	model.pool = tuples * max_probes / nlists * sel;
 
 	vindex_cost_estimate(root, path, &model, indexStartupCost, indexTotalCost,
 						 indexSelectivity, indexCorrelation, indexPages);

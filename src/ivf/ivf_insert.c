@@ -213,6 +213,9 @@ ivf_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 			ref = ivf_nearest_list_centre(&r, x, centre);
 			ivf_codec_encode(&codec, x, centre, item->x);
 		}
+		if (r.filters.nfilters > 0)
+			vindex_filter_form(&r.filters, values + 1, isnull + 1,
+							   item->x + r.filter_offset);
 		list_add(&r, &ref, item);
 	}
 

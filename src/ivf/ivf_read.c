@@ -31,7 +31,9 @@ ivf_reader_init(IvfReader *r, Relation index, const IvfMetaPageData *meta,
 	r->elem_size = r->elem->stored_size(meta->dims);
 	r->code_size = meta->quantization == IVF_QUANT_NONE ? r->elem_size :
 		(Size) meta->code_size;
-	r->tuple_size = IVF_TUPLE_SIZE(r->code_size);
+	vindex_filter_layout(index, "ivfflat", false, &r->filters);
+	r->filter_offset = IVF_FILTER_OFFSET(r->code_size);
+	r->tuple_size = IVF_ITEM_SIZE(r->code_size, r->filters.nfilters);
 	r->first_list_blkno = IVF_FIRST_DIR_BLKNO + meta->ndirpages + meta->nparampages;
 	r->nblocks = 0;
 }

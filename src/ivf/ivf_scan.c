@@ -46,6 +46,27 @@
  * a LATERAL join rescans once per outer row).  Every (re)scan counts once
  * in pg_stat_user_indexes.idx_scan, as a btree scan does.
  *
+ * Filter columns (WHERE conditions on the key columns after the vector,
+ * compiled once per rescan into a VindexFilter, index.h): each list item's
+ * filter area is tested before its distance is computed, and items that
+ * fail are not candidates, so a quantized scan's re-rank batches hold only
+ * matching rows.  A filter of selectivity s leaves about s of the rows of
+ * the probed lists: the scan reads ivfflat.probes lists and then further
+ * lists, one at a time in centre order, until its candidates hold
+ * ivfflat.filter_candidates rows and the lists read weigh `probes` (a list
+ * weighs 1 when its share of matching rows is at least half the largest
+ * share seen, less in proportion below: a correlated filter, whose rows
+ * lie in lists other than the query's nearest, reads on to the `probes`
+ * nearest lists that hold them), or ivfflat.max_probes lists (whether or
+ * not ivfflat.iterative_scan is on) have been read; when the candidates run
+ * out, it reads on the same way.  Rows of those later lists that are
+ * nearer than a row already returned are skipped with iterative_scan off
+ * (as quantized batches are; an unquantized scan drops them as it reads
+ * them, so that they do not count towards filter_candidates), so the rows
+ * come out in exact distance order.  A filter no row can pass (col =
+ * NULL) returns nothing at once.  Text keys compare hashes: their rows are
+ * rechecked (xs_recheck).
+ *
  * Damage: the directory is read through ivf_read_directory, each list page
  * is checked (ivf_verify_page, one pass over its line pointers) before its
  * items are read, each next block before it is pinned, and a chain longer
@@ -86,6 +107,18 @@ typedef struct IvfScanOpaqueData
 	int			probed;			/* lists of `order` read so far */
 	int			limit_probes;	/* lists the scan may read in all */
 	int			batch;			/* lists read at a time */
+
+	VindexFilter *filter;		/* the scan keys, NULL without any */
+	int			want;			/* matching candidates a probe gathers (0: none) */
+	double		returned_dist;	/* distance of the last row returned (filtered) */
+	bool		skip_nearer;	/* drop candidates nearer than returned_dist */
+	/* a filtered scan's lists read, weighed by their share of matches */
+	double	   *shares;			/* matching share of each list read (probed) */
+	double		max_share;		/* the largest of them */
+	double		weight;			/* sum of min(1, 2 share / max_share) */
+	double		weight_target;	/* read on while weight is below */
+	int64		list_items;		/* items of the list being read */
+	int64		list_matches;	/* of which passed the filter */
 
 	IvfCandidate *heap;			/* min-heap on dist */
 	int			nheap;
@@ -177,12 +210,20 @@ ivf_rescan(IndexScanDesc scan, ScanKey keys, int nkeys,
 	so->batch_size = ivf_rerank_candidates;
 	so->last_dist = -get_float8_infinity();
 
+	so->returned_dist = -get_float8_infinity();
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
-	if (scan->numberOfOrderBys == 0)
-		return;
 
 	old = MemoryContextSwitchTo(so->queryctx);
+	so->filter = vindex_filter_compile(&so->reader.filters, scan->keyData,
+									   scan->numberOfKeys);
+	if (scan->numberOfOrderBys == 0)
+	{
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	if (!(scan->orderByData[0].sk_flags & SK_ISNULL))
 	{
 		int			dims;
@@ -331,7 +372,15 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
 			IvfTuple   *t = (IvfTuple *) PageGetItem(page, PageGetItemId(page, off));
-			IvfCandidate *c = &so->heap[so->nheap++];
+			IvfCandidate *c;
+
+			/* a row the filter rejects costs no distance */
+			so->list_items++;
+			if (so->filter &&
+				!vindex_filter_match(so->filter, t->x + so->reader.filter_offset))
+				continue;
+			so->list_matches++;
+			c = &so->heap[so->nheap++];
 
 			c->tid = t->heap_tid;
 			if (so->query == NULL)
@@ -340,6 +389,9 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 				c->dist = so->reader.elem->distance(so->metric, so->query, t->x, dims);
 			else
 				c->dist = ivf_codec_distance(&so->codec, so->prepared, t->x);
+			/* nearer than a row returned: gettuple would skip it (header) */
+			if (c->dist < so->returned_dist && so->skip_nearer)
+				so->nheap--;
 		}
 		UnlockReleaseBuffer(buf);
 		if (nextblk == InvalidBlockNumber)
@@ -348,7 +400,41 @@ read_list(IndexScanDesc scan, IvfScanOpaque so, Buffer buf, BlockNumber follow)
 	}
 }
 
-/* Read the next `n` lists in rank order and heapify the candidates. */
+/*
+ * A filtered scan has read one more list, whose share of matching rows was
+ * `share` (negative for an empty list): weigh it.  A list counts as a
+ * whole probe when its share is at least half the largest share seen, as
+ * a part below; a list without matches counts nothing.
+ */
+static void
+weigh_list(IvfScanOpaque so, double share)
+{
+	int			n = so->probed;
+
+	so->shares[n - 1] = share;
+	if (share <= 0)
+		return;
+	if (share > so->max_share)
+	{
+		so->max_share = share;
+		so->weight = 0;
+		for (int i = 0; i < n; i++)
+			if (so->shares[i] > 0)
+				so->weight += Min(1.0, 2 * so->shares[i] / so->max_share);
+	}
+	else
+		so->weight += Min(1.0, 2 * share / so->max_share);
+}
+
+/*
+ * Read the next `n` lists in rank order and heapify the candidates.  A
+ * filtered scan reads on, in rank order, while its candidates are fewer
+ * than so->want or its lists weigh less than so->weight_target
+ * (weigh_list): `probes` lists count as `probes` only when they are as
+ * rich in matches as the richest seen, so that a filter whose rows lie in
+ * other lists than the query's nearest (a correlated filter) reads the
+ * `probes` nearest lists that hold them.
+ */
 static void
 probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 {
@@ -356,7 +442,10 @@ probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 	Buffer		buf = InvalidBuffer;
 
 	Assert(so->nheap == 0);
-	for (int i = 0; i < n && so->probed < so->limit_probes; i++)
+	so->weight_target += n;
+	for (int i = 0; (i < n || so->nheap < so->want ||
+					 (so->want > 0 && so->weight < so->weight_target)) &&
+		 so->probed < so->limit_probes; i++)
 	{
 		int			list = so->order[so->probed++];
 		BlockNumber follow = InvalidBlockNumber;
@@ -374,7 +463,12 @@ probe_lists(IndexScanDesc scan, IvfScanOpaque so, int n)
 		if (so->quant == IVF_QUANT_RABITQ && so->query != NULL)
 			so->prepared = ivf_codec_prepare_list(&so->codec, list, so->meta.nlists,
 												  so->centres + (size_t) list * so->reader.elem_size);
+		so->list_items = 0;
+		so->list_matches = 0;
 		buf = read_list(scan, so, buf, follow);
+		if (so->want > 0)
+			weigh_list(so, so->list_items == 0 ? -1 :
+					   (double) so->list_matches / so->list_items);
 	}
 	Assert(!BufferIsValid(buf));
 	for (int i = so->nheap / 2 - 1; i >= 0; i--)
@@ -398,8 +492,18 @@ start_scan(IndexScanDesc scan, IvfScanOpaque so)
 		ivf_codec_set_query(&so->codec, so->query);
 	so->batch = probes;
 	so->limit_probes = probes;
-	if (ivf_iterative_scan != IVF_ITERATIVE_OFF && so->query != NULL)
+	so->want = 0;
+	if ((ivf_iterative_scan != IVF_ITERATIVE_OFF || so->filter != NULL) &&
+		so->query != NULL)
 		so->limit_probes = Min(Max(ivf_max_probes, probes), so->meta.nlists);
+	so->weight = so->weight_target = so->max_share = 0;
+	if (so->filter != NULL && so->query != NULL)
+	{
+		so->want = ivf_filter_candidates;
+		so->shares = palloc(sizeof(double) * so->meta.nlists);
+	}
+	so->skip_nearer = so->filter != NULL && so->query != NULL &&
+		so->quant == IVF_QUANT_NONE && ivf_iterative_scan == IVF_ITERATIVE_OFF;
 	MemoryContextSwitchTo(old);
 	pgstat_count_index_scan(scan->indexRelation);
 	probe_lists(scan, so, probes);
@@ -491,7 +595,7 @@ gettuple_reranked(IndexScanDesc scan, IvfScanOpaque so)
 			continue;
 		so->last_dist = Max(so->last_dist, c.dist);
 		scan->xs_heaptid = c.tid;
-		scan->xs_recheck = false;
+		scan->xs_recheck = so->filter != NULL && so->filter->lossy;
 		scan->xs_recheckorderby = false;
 		scan->xs_orderbynulls[0] = false;
 		scan->xs_orderbyvals[0] = Float8GetDatum(vector_metric_to_sql(so->metric, c.dist));
@@ -505,21 +609,31 @@ ivf_gettuple(IndexScanDesc scan, ScanDirection dir)
 	IvfScanOpaque so = (IvfScanOpaque) scan->opaque;
 	IvfCandidate top;
 
+	/* a filter no row passes (col = NULL, an empty range) */
+	if (so->filter != NULL && so->filter->empty)
+		return false;
 	if (!so->started)
 		start_scan(scan, so);
 	if (so->quant != IVF_QUANT_NONE && so->query != NULL)
 		return gettuple_reranked(scan, so);
-	while (so->nheap == 0)
+	for (;;)
 	{
-		if (so->probed >= so->limit_probes)
-			return false;
-		probe_lists(scan, so, so->batch);
+		while (so->nheap == 0)
+		{
+			if (so->probed >= so->limit_probes)
+				return false;
+			probe_lists(scan, so, so->batch);
+		}
+		top = heap_pop(so);
+		/* a filtered scan's later lists: keep the order exact (see the header) */
+		if (so->filter == NULL || ivf_iterative_scan != IVF_ITERATIVE_OFF ||
+			so->query == NULL || top.dist >= so->returned_dist)
+			break;
 	}
-
-	top = heap_pop(so);
+	so->returned_dist = top.dist;
 
 	scan->xs_heaptid = top.tid;
-	scan->xs_recheck = false;
+	scan->xs_recheck = so->filter != NULL && so->filter->lossy;
 	scan->xs_recheckorderby = false;
 	if (scan->numberOfOrderBys > 0)
 	{

@@ -14,6 +14,10 @@ and queries/s of:
   iterative the plain hnsw index with hnsw.iterative_scan = relaxed_order,
             the filter applied to the rows it returns, per
             hnsw.max_scan_tuples (20,000 is the default)
+  ivfflat   the ivfflat index with the same filter columns (the filter
+            tested on each list item before its distance; lists beyond
+            ivfflat.probes read until ivfflat.filter_candidates rows
+            match), per ivfflat.probes, unquantized and with sq8
   exact     a btree on the filter column, the distances of the rows it
             finds and a sort (the ground truth)
 
@@ -94,6 +98,10 @@ def main():
     ap.add_argument("--ef", default="10,40")
     ap.add_argument("--walk-limit", default="1,0.1")
     ap.add_argument("--max-scan-tuples", default="20000,100000")
+    ap.add_argument("--probes", default="5,10,20")
+    ap.add_argument("--lists", type=int, default=245)
+    ap.add_argument("--methods", default="filtered,iterative,ivfflat,ivfflat sq8",
+                    help="which index methods to run (comma-separated)")
     args = ap.parse_args()
     conn = psycopg2.connect("")
     conn.autocommit = True
@@ -120,12 +128,53 @@ def main():
                       buffers=round(hits / args.queries), plan=shape[:120])
 
     btrees(cur, False)
+    methods = args.methods.split(",")
+    ivf_builds = [
+        ("ivfflat", f"ivfflat (v vector_cosine_ops, b10, b100, b1000, label) "
+                    f"WITH (lists = {args.lists})"),
+        ("ivfflat sq8", f"ivfflat (v vector_cosine_ops, b10, b100, b1000, label) "
+                        f"WITH (lists = {args.lists}, quantization = sq8)"),
+    ]
+    for method, idx in ivf_builds:
+        if method not in methods:
+            continue
+        cur.execute("DROP INDEX IF EXISTS bf_ivf")
+        t = time.time()
+        cur.execute(f"CREATE INDEX bf_ivf ON bf_train USING {idx}")
+        cur.execute("SELECT pg_relation_size('bf_ivf')")
+        annbench.emit(event="build", method=method, seconds=round(time.time() - t, 1),
+                      bytes=cur.fetchone()[0])
+        force = ["SET enable_seqscan = off", "SET enable_bitmapscan = off"]
+        for name, cond in CASES:
+            for probes in args.probes.split(","):
+                ms, hits, res, shape = run(cur, cond, force + [f"SET ivfflat.probes = {probes}"])
+                full = sum(1 for q in truth[name] if len(res.get(q, [])) >= len(truth[name][q]))
+                annbench.emit(benchmark="filter", case=name, method=method,
+                              setting=f"probes={probes}",
+                              recall=round(recall(truth[name], res), 4),
+                              qps=round(args.queries / ms * 1000, 1),
+                              buffers=round(hits / args.queries),
+                              full_limit=f"{full}/{len(truth[name])}",
+                              ivfflat="bf_ivf" in shape)
+        if method == "ivfflat":
+            # what the planner picks on its own, with the btrees there
+            btrees(cur, True)
+            for name, cond in CASES:
+                ms, hits, res, shape = run(cur, cond, ["SET ivfflat.probes = 10"])
+                annbench.emit(benchmark="filter", case=name, method="planner's choice (ivfflat)",
+                              recall=round(recall(truth[name], res), 4),
+                              qps=round(args.queries / ms * 1000, 1),
+                              uses_ivfflat="bf_ivf" in shape)
+            btrees(cur, False)
+    cur.execute("DROP INDEX IF EXISTS bf_ivf")
     builds = [
         ("filtered", "hnsw (v vector_cosine_ops, b10, b100, b1000, label) "
                      "WITH (m = 16, ef_construction = 64)"),
         ("iterative", "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64)"),
     ]
     for method, idx in builds:
+        if method not in methods:
+            continue
         cur.execute("DROP INDEX IF EXISTS bf_hnsw")
         t = time.time()
         cur.execute(f"CREATE INDEX bf_hnsw ON bf_train USING {idx}")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Filtered vector search (run by scripts/bench.sh): recall@10 and q/s of the
 # hnsw index with filter columns, the plain hnsw index with the iterative
-# scan, and exact search with a btree, at 10%, 1% and 0.1% selectivity and
+# scan, the ivfflat index with filter columns (plain and sq8), and exact
+# search with a btree, at 10%, 1% and 0.1% selectivity and
 # for a correlated filter (another class), on the 256-d CNN embeddings of
 # Fashion-MNIST (60,000 rows, 200 queries; test/bench/bench_filter.py).
 # Needs the embedding subsystem and the model; skipped without them.
