@@ -6,6 +6,10 @@
 # for a correlated filter (another class), on the 256-d CNN embeddings of
 # Fashion-MNIST (60,000 rows, 200 queries; test/bench/bench_filter.py).
 # Needs the embedding subsystem and the model; skipped without them.
+# The JSON lines also go to $BENCH_FILTER_OUT.json (default
+# build/bench_filter.json), and test/bench/plot_filter.py draws them into
+# $BENCH_FILTER_OUT.png (Debian's python3-matplotlib, installed as root when
+# missing): the plot in the README is docs/img/filter_bench.png, drawn so.
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/../../scripts/lib.sh"
@@ -13,5 +17,13 @@ here=$(dirname "$0")
 vsim_data_dir || true
 psql -X -q -c "CREATE EXTENSION IF NOT EXISTS vsim"
 if cnn_model_dir bench_filter; then
-  /usr/bin/python3 "$here/bench_filter.py" --model-dir "$CNN_MODEL_DIR" "$@"
+  out=${BENCH_FILTER_OUT:-$VSIM_ROOT/build/bench_filter}
+  mkdir -p "$(dirname "$out")"
+  /usr/bin/python3 "$here/bench_filter.py" --model-dir "$CNN_MODEL_DIR" "$@" | tee "$out.json"
+  if (VSIM_APT_PACKAGES=python3-matplotlib install_packages); then
+    /usr/bin/python3 "$here/plot_filter.py" "$out.json" --out "$out.png"
+    log "bench_filter: plot in $out.png"
+  else
+    log "bench_filter: no python3-matplotlib, no plot"
+  fi
 fi
