@@ -157,6 +157,37 @@ DROP OPERATOR CLASS bad_int4_ops USING hnsw;
 -- a scan with a filter but no ORDER BY never uses the index
 EXPLAIN (COSTS OFF) SELECT id FROM hf WHERE c = 3;
 
+-- arrays (labels, tags): &&, @> and <@ on Bloom signatures of the
+-- elements, lossy (the executor rechecks); empty arrays, NULL elements and
+-- NULL arrays as in SQL
+ALTER TABLE hf ADD COLUMN tags int4[], ADD COLUMN big int8[], ADD COLUMN labels text[];
+UPDATE hf SET tags = ARRAY[id % 11, id % 17], big = ARRAY[(id % 5)::int8 * 10000000000],
+	labels = ARRAY['a' || id % 4, 'b' || id % 9];
+UPDATE hf SET tags = '{}' WHERE id % 101 = 0;
+UPDATE hf SET tags = ARRAY[NULL, id % 11] WHERE id % 103 = 0;
+UPDATE hf SET labels = NULL WHERE id % 89 = 0;
+CREATE INDEX hf_idx3 ON hf USING hnsw (v vector_l2_ops, tags, big, labels);
+SELECT a.attname, opc.opcname FROM pg_index i
+	JOIN pg_attribute a ON a.attrelid = i.indexrelid
+	JOIN pg_opclass opc ON opc.oid = i.indclass[a.attnum - 1]
+WHERE i.indexrelid = 'hf_idx3'::regclass ORDER BY a.attnum;
+SELECT vsim.index_check('hf_idx3', true);
+SET hnsw.filter_walk_limit = 1;
+SELECT w, (fcheck(w, 'v <-> ''[0.3,-0.2,0.9]''', 20)).* FROM (VALUES
+	('tags && ''{3,5}'''), ('tags @> ''{3}'''), ('tags @> ''{3,14}'''),
+	('tags <@ ''{1,2,3,4,5,6,7,8}'''), ('tags && ''{}'''), ('tags @> ''{}'''),
+	('tags <@ ''{}'''), ('tags && ''{NULL,4}'''), ('tags @> ''{NULL}'''),
+	('big && ''{20000000000}'''), ('big @> ''{0}'''),
+	('labels && ''{a1,b3}'''), ('labels @> ''{a2,b4}'''),
+	('labels <@ ''{a0,a1,b0,b1,b2}'''), ('tags && ''{3}'' AND labels @> ''{a3}''')) t(w);
+RESET hnsw.filter_walk_limit;
+-- only integer, bigint and text arrays (0A000)
+\set VERBOSITY sqlstate
+CREATE INDEX ON hf USING hnsw (v vector_l2_ops, (ARRAY[c::float8]));
+\set VERBOSITY default
+CREATE INDEX ON hf USING hnsw (v vector_l2_ops, (ARRAY[c::float8]));
+DROP INDEX hf_idx3;
+
 DROP TABLE hf;
 
 -- plan choice: a selective filter with a btree on its column gets the

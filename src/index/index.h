@@ -715,11 +715,18 @@ extern void vindex_stats_close(Relation index);
  *				unaligned (read with memcpy)
  *
  * Codes (index_filter.c): integers, dates and timestamps their value,
- * booleans 0/1, text the 64-bit hash of its bytes (only =, lossy).  A scan
- * compiles its scan keys into a VindexFilter: per key a range of codes,
- * or a sorted set for = ANY; a row matches when every key's column is not
- * NULL and its code is in the key's range and set (NULL never matches, as
- * in SQL).
+ * booleans 0/1, text the 64-bit hash of its bytes (only =, lossy).  Arrays
+ * of integer, bigint or text (labels, tags; one operator class for
+ * anyarray, the types checked at CREATE INDEX) are searched with && (at
+ * strategy VINDEX_ARRAY_OVERLAP), @> (VINDEX_ARRAY_CONTAINS) and <@
+ * (VINDEX_ARRAY_CONTAINED); their code is a 64-bit Bloom signature: each
+ * non-NULL element sets VINDEX_ARRAY_HASH_BITS bits chosen by a hash of its
+ * code, so an array that contains another has every bit of the other's
+ * signature (lossy, like text).  A scan compiles its scan keys into a
+ * VindexFilter: per key a range of codes, or a sorted set for = ANY, or
+ * for an array key the signature test; a row matches when every key's
+ * column is not NULL and its code passes the key's tests (NULL never
+ * matches, as in SQL).
  */
 #define VINDEX_MAX_FILTER_COLUMNS	4
 
@@ -730,8 +737,15 @@ typedef enum VindexFilterKind
 	VINDEX_FILTER_BOOL,
 	VINDEX_FILTER_DATE,
 	VINDEX_FILTER_TIMESTAMPTZ,
-	VINDEX_FILTER_TEXT
+	VINDEX_FILTER_TEXT,
+	VINDEX_FILTER_ARRAY
 } VindexFilterKind;
+
+/* Strategy numbers of the array operators (those of GIN's array classes) */
+#define VINDEX_ARRAY_OVERLAP	1	/* && */
+#define VINDEX_ARRAY_CONTAINS	2	/* @> */
+#define VINDEX_ARRAY_CONTAINED	3	/* <@ */
+#define VINDEX_ARRAY_HASH_BITS	2	/* signature bits per element */
 
 /* Bytes of the filter area of n filter columns (0 for none). */
 static inline Size
@@ -750,7 +764,13 @@ typedef struct VindexFilterLayout
 	Oid			typid[VINDEX_MAX_FILTER_COLUMNS];
 } VindexFilterLayout;
 
-/* A compiled scan key: codes in [lo, hi], and in set[0..nset-1] unless nset < 0. */
+/*
+ * A compiled scan key: codes in [lo, hi], and in set[0..nset-1] unless
+ * nset < 0; for an array key (array_op one of the VINDEX_ARRAY_ strategies,
+ * else 0) the signature test: @> every bit of sig set in the code, <@ no
+ * bit outside sig, && every bit of one of masks[0..nmasks-1] (one per
+ * element of the query array).
+ */
 typedef struct VindexFilterCond
 {
 	int			col;			/* filter column, 0-based */
@@ -758,6 +778,10 @@ typedef struct VindexFilterCond
 	int64		hi;
 	int			nset;
 	int64	   *set;			/* ascending, distinct */
+	int			array_op;
+	uint64		sig;
+	int			nmasks;
+	uint64	   *masks;
 } VindexFilterCond;
 
 typedef struct VindexFilter
@@ -802,6 +826,24 @@ extern bool vindex_filter_area_valid(const VindexFilterLayout *layout, const cha
 extern VindexFilter *vindex_filter_compile(const VindexFilterLayout *layout,
 										   ScanKey keys, int nkeys);
 
+/* Does array signature `code` pass the array key `c`? (lossy: see above) */
+static inline bool
+vindex_filter_array_match(const VindexFilterCond *c, uint64 code)
+{
+	switch (c->array_op)
+	{
+		case VINDEX_ARRAY_CONTAINS:
+			return (code & c->sig) == c->sig;
+		case VINDEX_ARRAY_CONTAINED:
+			return (code & ~c->sig) == 0;
+		default:
+			for (int i = 0; i < c->nmasks; i++)
+				if ((code & c->masks[i]) == c->masks[i])
+					return true;
+			return false;
+	}
+}
+
 /* Does the row with filter area `area` satisfy every key of `f`? */
 static inline bool
 vindex_filter_match(const VindexFilter *f, const char *area)
@@ -840,6 +882,8 @@ vindex_filter_match(const VindexFilter *f, const char *area)
 			if (lo > hi)
 				return false;
 		}
+		if (c->array_op != 0 && !vindex_filter_array_match(c, (uint64) code))
+			return false;
 	}
 	return true;
 }

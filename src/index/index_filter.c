@@ -13,6 +13,9 @@
  * 0): equal strings (under a deterministic collation, whose equality is
  * bytewise) have equal codes, different ones almost always different
  * codes, so only = and = ANY are answered, lossily; the executor rechecks.
+ * Arrays are Bloom signatures (Bloom, "Space/time trade-offs in hash coding
+ * with allowable errors", CACM 13(7), 1970) of their elements' codes, in
+ * one 64-bit word: lossy too, the executor rechecks.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,9 +50,70 @@ vindex_filter_kind(Oid typid)
 		case TEXTOID:
 		case VARCHAROID:
 			return VINDEX_FILTER_TEXT;
+		case INT4ARRAYOID:
+		case INT8ARRAYOID:
+		case TEXTARRAYOID:
+		case ANYARRAYOID:		/* the operator class's own type */
+			return VINDEX_FILTER_ARRAY;
 		default:
 			return VINDEX_FILTER_NONE;
 	}
+}
+
+static int64 filter_code(Oid typid, Datum d);
+
+/* The signature bits of one array element of code `code` */
+static uint64
+element_mask(int64 code)
+{
+	uint64		h = DatumGetUInt64(hash_any_extended((const unsigned char *) &code,
+													 sizeof(code), 0));
+	uint64		mask = 0;
+
+	for (int i = 0; i < VINDEX_ARRAY_HASH_BITS; i++)
+		mask |= UINT64CONST(1) << ((h >> (6 * i)) & 63);
+	return mask;
+}
+
+/*
+ * The elements of array `d`: their signature bits, one mask each into
+ * masks[] (palloc'd; NULL elements, which match nothing, left out), and
+ * their count.
+ */
+static int
+array_masks(Datum d, uint64 **masks)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			kept = 0;
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+	*masks = palloc(sizeof(uint64) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			(*masks)[kept++] = element_mask(filter_code(elemtype, elems[i]));
+	return kept;
+}
+
+/* The signature of array `d`: the union of its elements' bits */
+static uint64
+array_signature(Datum d)
+{
+	uint64	   *masks;
+	int			n = array_masks(d, &masks);
+	uint64		sig = 0;
+
+	for (int i = 0; i < n; i++)
+		sig |= masks[i];
+	pfree(masks);
+	return sig;
 }
 
 /* The code of value `d` of type `typid` (a type vindex_filter_kind knows). */
@@ -58,6 +122,10 @@ filter_code(Oid typid, Datum d)
 {
 	switch (typid)
 	{
+		case INT4ARRAYOID:
+		case INT8ARRAYOID:
+		case TEXTARRAYOID:
+			return (int64) array_signature(d);
 		case INT2OID:
 			return DatumGetInt16(d);
 		case INT4OID:
@@ -120,8 +188,9 @@ vindex_filter_layout(Relation index, const char *amname, bool check,
 					 errmsg("column %d of index \"%s\" cannot be a filter column: type %s is not supported",
 							i + 2, RelationGetRelationName(index),
 							format_type_be(att->atttypid)),
-					 errhint("Filter columns, after the vector column, may be of type smallint, integer, bigint, boolean, date, timestamp with time zone, text or varchar.")));
-		if (check && kind == VINDEX_FILTER_TEXT &&
+					 errhint("Filter columns, after the vector column, may be of type smallint, integer, bigint, boolean, date, timestamp with time zone, text or varchar, or arrays of integer, bigint or text.")));
+		/* text and text[] (integer arrays have no collation) */
+		if (check && OidIsValid(index->rd_indcollation[i + 1]) &&
 			!get_collation_isdeterministic(index->rd_indcollation[i + 1]))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -219,6 +288,32 @@ narrow(VindexFilterCond *cond, int strategy, int64 v)
 	return cond->lo <= cond->hi;
 }
 
+/*
+ * Compile `key`, an array operator's key (VINDEX_ARRAY_ strategies), into
+ * cond; false when no row can match (&& of an array without non-NULL
+ * elements).
+ */
+static bool
+compile_array_key(VindexFilterCond *cond, ScanKey key)
+{
+	cond->array_op = key->sk_strategy;
+	cond->nmasks = array_masks(key->sk_argument, &cond->masks);
+	for (int i = 0; i < cond->nmasks; i++)
+		cond->sig |= cond->masks[i];
+	switch (key->sk_strategy)
+	{
+		case VINDEX_ARRAY_OVERLAP:
+			return cond->nmasks > 0;
+		case VINDEX_ARRAY_CONTAINS:
+		case VINDEX_ARRAY_CONTAINED:
+			return true;
+		default:
+			elog(ERROR, "unexpected strategy number %d of an array filter scan key",
+				 key->sk_strategy);
+	}
+	return false;				/* keep the compiler quiet */
+}
+
 VindexFilter *
 vindex_filter_compile(const VindexFilterLayout *layout, ScanKey keys, int nkeys)
 {
@@ -242,7 +337,8 @@ vindex_filter_compile(const VindexFilterLayout *layout, ScanKey keys, int nkeys)
 		cond->lo = PG_INT64_MIN;
 		cond->hi = PG_INT64_MAX;
 		cond->nset = -1;
-		if (layout->kind[col] == VINDEX_FILTER_TEXT)
+		if (layout->kind[col] == VINDEX_FILTER_TEXT ||
+			layout->kind[col] == VINDEX_FILTER_ARRAY)
 			f->lossy = true;
 		/* col = NULL, col = ANY(NULL): no row matches (strict operators) */
 		if (key->sk_flags & SK_ISNULL)
@@ -250,7 +346,12 @@ vindex_filter_compile(const VindexFilterLayout *layout, ScanKey keys, int nkeys)
 			f->empty = true;
 			break;
 		}
-		if (key->sk_flags & SK_SEARCHARRAY)
+		if (layout->kind[col] == VINDEX_FILTER_ARRAY)
+		{
+			if (!compile_array_key(cond, key))
+				f->empty = true;
+		}
+		else if (key->sk_flags & SK_SEARCHARRAY)
 		{
 			ArrayType  *arr = DatumGetArrayTypeP(key->sk_argument);
 			Oid			elemtype = ARR_ELEMTYPE(arr);

@@ -190,7 +190,7 @@ bad_filter_operator(const ValidateContext *cx, Form_pg_amop op, const char *prob
 			 errmsg("operator family \"%s\" of access method %s contains operator %s %s",
 					cx->opfamilyname, cx->method->name,
 					format_operator(op->amopopr), problem),
-			 errdetail("Operators of a filter column's family of access method %s are search operators returning boolean at btree strategies 1 to 5 (= only for text) between types of one filter kind.",
+			 errdetail("Operators of a filter column's family of access method %s are search operators returning boolean at btree strategies 1 to 5 (= only for text; &&, @>, <@ at 1 to 3 for arrays) between types of one filter kind.",
 					   cx->method->name)));
 	return false;
 }
@@ -199,12 +199,16 @@ bad_filter_operator(const ValidateContext *cx, Form_pg_amop op, const char *prob
  * The rules of a filter column's operator class ("Filter columns" in
  * index.h): no support functions; search operators (t1, t2) -> boolean at
  * the btree strategies, t1 and t2 of the class type's filter kind, only =
- * for text; the class's own type has =.
+ * for text, the array strategies (&&, @>, <@) for arrays; the class's own
+ * type has = (arrays: &&).
  */
 static bool
 validate_filter_family(const ValidateContext *cx, CatCList *oprlist, CatCList *proclist)
 {
 	VindexFilterKind kind = vindex_filter_kind(cx->opcintype);
+	/* the operator every class has: = , or && for arrays */
+	int			key_strategy = kind == VINDEX_FILTER_ARRAY ?
+		VINDEX_ARRAY_OVERLAP : BTEqualStrategyNumber;
 	bool		ok = true;
 	bool		own_eq = false;
 
@@ -224,7 +228,8 @@ validate_filter_family(const ValidateContext *cx, CatCList *oprlist, CatCList *p
 		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
 
 		if (op->amopstrategy < 1 || op->amopstrategy > BTMaxStrategyNumber ||
-			(kind == VINDEX_FILTER_TEXT && op->amopstrategy != BTEqualStrategyNumber))
+			(kind == VINDEX_FILTER_TEXT && op->amopstrategy != BTEqualStrategyNumber) ||
+			(kind == VINDEX_FILTER_ARRAY && op->amopstrategy > VINDEX_ARRAY_CONTAINED))
 			ok = bad_filter_operator(cx, op, psprintf("with invalid strategy number %d",
 													  op->amopstrategy));
 		if (op->amoppurpose != AMOP_SEARCH)
@@ -234,15 +239,17 @@ validate_filter_family(const ValidateContext *cx, CatCList *oprlist, CatCList *p
 			!check_amop_signature(op->amopopr, BOOLOID, op->amoplefttype,
 								  op->amoprighttype))
 			ok = bad_filter_operator(cx, op, "with the wrong signature");
-		own_eq |= op->amopstrategy == BTEqualStrategyNumber &&
+		own_eq |= op->amopstrategy == key_strategy &&
 			op->amoplefttype == cx->opcintype && op->amoprighttype == cx->opcintype;
 	}
 	if (!own_eq)
 	{
 		ereport(INFO,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("operator class \"%s\" of access method %s lacks the = operator of type %s",
-						cx->opclassname, cx->method->name, format_type_be(cx->opcintype))));
+				 errmsg("operator class \"%s\" of access method %s lacks the %s operator of type %s",
+						cx->opclassname, cx->method->name,
+						kind == VINDEX_FILTER_ARRAY ? "&&" : "=",
+						format_type_be(cx->opcintype))));
 		ok = false;
 	}
 	return ok;

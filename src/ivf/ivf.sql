@@ -150,3 +150,9 @@ CREATE OPERATOR CLASS text_ops
 	DEFAULT FOR TYPE text USING ivfflat AS
 	OPERATOR 3 =;
 COMMENT ON OPERATOR CLASS text_ops USING ivfflat IS 'ivfflat filter column of type text or varchar: = and = ANY, on 64-bit hashes of the strings (lossy, rechecked); deterministic collations only';
+CREATE OPERATOR CLASS array_ops
+	DEFAULT FOR TYPE anyarray USING ivfflat AS
+	OPERATOR 1 && (anyarray, anyarray),
+	OPERATOR 2 @> (anyarray, anyarray),
+	OPERATOR 3 <@ (anyarray, anyarray);
+COMMENT ON OPERATOR CLASS array_ops USING ivfflat IS 'ivfflat filter column of type integer[], bigint[] or text[] (labels, tags): &&, @> and <@, on 64-bit Bloom signatures of the elements (lossy, rechecked)';
