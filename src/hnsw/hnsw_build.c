@@ -340,7 +340,8 @@ mem_add_duplicate(HnswBuildState *bs, uint64 id, const char *x, ItemPointer tid)
 	MemElement *dup = &bs->elems[id];
 	bool		done = false;
 
-	if (memcmp(mem_vec(bs, id), x, bs->shape.elem_size) != 0)
+	if (hnsw_stored_size(&bs->shape, mem_vec(bs, id)) != hnsw_stored_size(&bs->shape, x) ||
+		memcmp(mem_vec(bs, id), x, hnsw_stored_size(&bs->shape, x)) != 0)
 		return false;
 	lock_list(bs, id, LW_EXCLUSIVE);
 	if (dup->ntids < HNSW_HEAPTIDS)
@@ -428,7 +429,7 @@ mem_insert(HnswBuildState *bs, const char *x, ItemPointer tid, int level)
 	e->tids[0] = *tid;
 	e->ntids = 1;
 	e->level = level;
-	memcpy(mem_vec(bs, id), x, shape->elem_size);
+	memcpy(mem_vec(bs, id), x, hnsw_stored_size(shape, x));
 	for (int l = 0; l <= level; l++)
 	{
 		uint32	   *list = mem_list(bs, id, l);
@@ -582,7 +583,7 @@ flush_graph(HnswBuildState *bs)
 	uint32		n = bs->sh->n;
 	uint64	   *pos = palloc_extended(sizeof(uint64) * Max(n, 1), MCXT_ALLOC_HUGE);
 	uint64		tail = 0;
-	char	   *elem = palloc(hnsw_element_size(shape, shape->max_level));
+	char	   *elem = palloc(hnsw_element_size(shape, shape->max_level, shape->elem_size));
 	PGAlignedBlock page;
 	BlockNumber blkno = 1;
 	uint64	   *nbrs[HNSW_MAX_LEVEL + 1];
@@ -594,8 +595,11 @@ flush_graph(HnswBuildState *bs)
 	link_orphans(bs);
 	for (uint32 i = 0; i < n; i++)
 	{
-		pos[i] = hnsw_place(shape, tail, bs->elems[i].level);
-		tail = pos[i] + hnsw_element_size(shape, bs->elems[i].level);
+		Size		size = hnsw_element_size(shape, bs->elems[i].level,
+											 hnsw_stored_size(shape, mem_vec(bs, i)));
+
+		pos[i] = hnsw_place(shape, tail, bs->elems[i].level, size);
+		tail = pos[i] + size;
 	}
 	for (int l = 0; l <= shape->max_level; l++)
 		nbrs[l] = palloc(sizeof(uint64) * HNSW_CAP(shape->m, l));
@@ -604,7 +608,8 @@ flush_graph(HnswBuildState *bs)
 	for (uint32 i = 0; i < n; i++)
 	{
 		MemElement *e = &bs->elems[i];
-		Size		size = hnsw_element_size(shape, e->level);
+		Size		size = hnsw_element_size(shape, e->level,
+											 hnsw_stored_size(shape, mem_vec(bs, i)));
 		uint64		p = pos[i];
 		Size		done = 0;
 
@@ -697,7 +702,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (isnull[0])
 		return;
 	old = MemoryContextSwitchTo(bs->row_ctx);
-	x = hnsw_form_value(&bs->shape, values, isnull, &dims);
+	x = hnsw_form_value(bs->index, &bs->shape, values, isnull, &dims);
 	if (dims != bs->shape.dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
