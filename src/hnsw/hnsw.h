@@ -25,6 +25,7 @@
  *	  neighbour list 0     uint16 count, HnswPtr slot[2 * m]
  *	  neighbour list 1..L  uint16 count, HnswPtr slot[m]      (L = level)
  *	  (padding to 4 bytes)
+ *	  (uint32 length word  variable-size types only, see below)
  *	  stored element       the row's value, desc->stored_size(dims) bytes
  *	                       in the form of the column's element type
  *	                       (VindexElemType, index.h: float4 x[dims] for
@@ -42,6 +43,33 @@
  * index without filter columns has no such area: its elements are those
  * of vsim 0.1 and 0.2 byte for byte.  The metapage does not record the
  * filter columns: they follow from the index's definition.
+ *
+ * Variable-size elements.  For an element type with value_size (sparsevec;
+ * index.h), the stored element is the value's own size, not a size fixed
+ * per index.  Between the (padded) lists and the value such an element has
+ * a length word:
+ *
+ *	  uint32	   the bytes of the slot after this word, a multiple of 4 at
+ *	               least TYPEALIGN(4, value_size(value)), at most the slot
+ *	               of the largest element (hnsw_page_element checks it)
+ *	  value	       value_size(value) bytes, self-describing (sparsevec:
+ *	               16 + 8 nnz, so the reader finds the value's end in the
+ *	               value); its stored_size(dims) is the largest accepted
+ *	               (54000 beyond: vindex_elem_check_stored)
+ *
+ * so an element's slot is hnsw_value_offset(level) + the word
+ * (hnsw_slot_bytes): walks, free-slot searches and the structure check
+ * step by it, and hnsw_slot_level is not used (slot_level stays 0).  The
+ * word is written with the element: the value's size, rounded up to 4.
+ * An element reusing a free slot ("Space reuse") keeps the slot's size in
+ * the word, which then gives the room after its own value offset (the
+ * slot's bytes minus hnsw_value_offset of its level), and its value may be
+ * shorter; readers read up to Min(word, the largest value) bytes and check
+ * that value_size fits in them (hnsw_check_value, XX002).  An element is
+ * placed so that its prefix and the word fit in one page, so a walk reads
+ * the word on the header's page.  Variable-size types have no filter
+ * columns (0A000 at CREATE INDEX): the filter area's offset would vary.
+ * Fixed-size types have no length word: their layout is unchanged.
  *
  * An element that fits in a page never crosses a page boundary: when it
  * does not fit in the rest of the tail page it starts on the next page, so
@@ -61,7 +89,9 @@
  *
  * Space reuse
  * -----------
- * An insert puts its element into a free slot of at least its size, found
+ * An insert puts its element into a free slot of at least its size (for a
+ * variable-size type its own size, so a small value fills a slot a large
+ * one left, never the other way round), found
  * through the free space map, before it extends the relation (only
  * elements that fit in a page, on pages with HNSW_PAGE_ELEMENT_START; the
  * slot keeps its size in slot_level).  Why no search follows a reference

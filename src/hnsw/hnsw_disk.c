@@ -170,7 +170,12 @@ pin_vector(HnswDiskGraph *dg, uint64 id, VectorPages *vp)
 {
 	uint32		off = HNSW_POS_OFFSET(id);
 	Size		start = off + hnsw_value_offset(&dg->g.shape, 0);
-	Size		end = start + dg->g.shape.elem_size;
+	/*
+	 * a variable-size value's length is on the page, not yet read: prefetch
+	 * what a typical one takes (sparsevec: 60 elements), not the largest
+	 */
+	Size		end = start + (dg->g.shape.varsize ? Min(dg->g.shape.elem_size, 512) :
+							   dg->g.shape.elem_size);
 	BlockNumber blkno = HNSW_POS_BLOCK(id);
 	const char *page;
 
