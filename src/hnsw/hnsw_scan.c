@@ -115,8 +115,8 @@ set_query(IndexScanDesc scan, HnswScanOpaque so, const HnswShape *shape)
 {
 	ScanKey		key = &scan->orderByData[0];
 
-	so->qnull = (key->sk_flags & SK_ISNULL) != 0;
 	so->q = palloc0(shape->elem_size);
+	so->qnull = (key->sk_flags & SK_ISNULL) != 0;
 	if (!so->qnull)
 	{
 		int			dims;
