@@ -106,6 +106,11 @@ SELECT vsim.index_check('si_cos', true);
 -- no filter columns, no ivfflat on sparsevec
 CREATE INDEX ON si USING hnsw (s sparsevec_l2_ops, id);
 CREATE INDEX ON si USING ivfflat (s);
+-- nor with an operator class made by hand: k-means needs floats
+CREATE OPERATOR CLASS sv_ivf_ops FOR TYPE sparsevec USING ivfflat AS
+  OPERATOR 1 <-> (sparsevec, sparsevec) FOR ORDER BY float_ops, FUNCTION 1 vsim_metric_l2(internal);
+CREATE INDEX ON si USING ivfflat (s sv_ivf_ops);
+DROP OPERATOR CLASS sv_ivf_ops USING ivfflat;
 
 -- the build keeps each value at its own size in memory: 3,000 values of 1
 -- to 100 elements outgrow 1 MB after some 1,800 rows (at the largest size,
