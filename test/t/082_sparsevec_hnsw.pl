@@ -117,5 +117,43 @@ is(query(q{SELECT heap_tids FROM vsim.hnsw_index_stats('more_cos')}),
 	query(q{SELECT count(*) FROM more}), 'every row is in the recovered index');
 
 $standby->stop;
+
+# damage: a length word giving a slot larger than any element, and a
+# value claiming more non-zero elements than its slot holds, are reported
+# by vsim.index_check() as XX002; scans fail with XX002 or work, never crash
+sub outcome
+{
+	my ($sql) = @_;
+	my ($ret, $out, $err) = $primary->psql('postgres', "\\set VERBOSITY verbose\n$sql");
+	return '' if $ret == 0;
+	my ($state) = $err =~ /ERROR:  ([0-9A-Z]{5}):/;
+	return $state // "no SQLSTATE (exit $ret)";
+}
+for my $damage ([ 'length word', 0, pack('V', 0xFFFFFFF0) ], [ 'non-zero count', 12, pack('V', 5000) ])
+{
+	my ($what, $at, $bytes) = @$damage;
+	query(q{DROP TABLE IF EXISTS cs;
+		CREATE TABLE cs (id int, s sparsevec(100));
+		INSERT INTO cs SELECT i, ('{' || (i % 50 + 1) || ':1,' || (51 + (i * 7) % 50) || ':2}/100')::sparsevec(100)
+			FROM generate_series(1, 200) i;
+		CREATE INDEX cs_hnsw ON cs USING hnsw (s sparsevec_l2_ops) WITH (m = 4, ef_construction = 16);
+		CHECKPOINT});
+	# the first element of block 1: its level, then its value offset
+	# (header 64 bytes, list 0 2 + 8 * 6, upper lists 2 + 4 * 6, to 4 bytes)
+	my $level = unpack('C', read_page($primary, 'cs_hnsw', 1, 24, 1));
+	my $prefix = 64 + 50 + 26 * $level;
+	$prefix += (4 - $prefix % 4) % 4;
+	# the length word at the prefix's end; the value (varlena header, dim,
+	# nnz, ...) after it
+	is(join(' ', unpack('V V V V', read_page($primary, 'cs_hnsw', 1, 24 + $prefix, 16))) =~ s/^(\d+) \d+ (\d+) (\d+)$/$1 $2 $3/r,
+		'32 100 2', 'the first element: length word 32 (16 + 8 * 2), then dim 100, nnz 2');
+	damage_page($primary, 'cs_hnsw', 1, 24 + $prefix + ($at ? 4 + 8 : 0), $bytes);
+	is(outcome(q{SELECT vsim.index_check('cs_hnsw')}), 'XX002', "damaged $what: index_check reports XX002");
+	like(outcome(q{SET enable_seqscan = off; SET hnsw.iterative_scan = relaxed_order;
+		SELECT count(*) FROM (SELECT id FROM cs ORDER BY s <-> '{1:1}/100') t}),
+		qr/^(XX002)?$/, "damaged $what: a scan fails with XX002 or works");
+	is(query('SELECT 1'), '1', "damaged $what: the server is up");
+}
+
 $primary->stop;
 done_testing();
