@@ -298,7 +298,8 @@ hnsw_shape_elements(Relation index, HnswShape *shape, bool check)
 }
 
 char *
-hnsw_form_value(Relation index, const HnswShape *shape, Datum *values, bool *isnull, int *dims)
+hnsw_form_value(Relation index, const HnswShape *shape, Datum *values, bool *isnull,
+				int *dims)
 {
 	char	   *x = vindex_elem_form(shape->elem, values[0], dims);
 	char	   *out;

@@ -397,10 +397,11 @@ vindex_vacuum_delay_point(void)
  * An index stores each row's value as an "element": a fixed number of
  * bytes for an index of `dims` dimensions (for bit, dims is the length in
  * bits), or, for a variable-size type (sparsevec; value_size not NULL),
- * as many as the value needs, at most stored_size(dims).  Everything a method does with element bytes or distances goes
- * through the element type of its column, so hnsw and ivfflat stay one
- * implementation for every indexed type; nothing in them branches on the
- * type.  The element type is chosen from the indexed column's type
+ * as many as the value needs, at most stored_size(dims).  Everything a
+ * method does with element bytes or distances goes through the element
+ * type of its column, so hnsw and ivfflat stay one implementation for
+ * every indexed type; nothing in them branches on the type (hnsw only on
+ * whether its elements vary in size).  The element type is chosen from the indexed column's type
  * (vindex_elem_type), the metric from the operator class (VectorMetric);
  * both are read once per relation and kept with the index's shape.
  *
@@ -539,7 +540,7 @@ extern void vindex_elem_check(Relation index, const VindexElemType *elem,
 /*
  * vindex_elem_form: column value `value` (detoasted once here) in stored
  * form, palloc'd elem->stored_size(*dims) bytes (for a variable-size type,
- * Max of that and the value's own size), and its dimensions in
+ * the value's own size, datum_size), and its dimensions in
  * *dims; the caller compares them with the index's.
  */
 extern char *vindex_elem_form(const VindexElemType *elem, Datum value, int *dims);

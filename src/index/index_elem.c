@@ -314,7 +314,7 @@ sparsevec_value_dims(Datum value)
 	return ((const SparseVector *) DatumGetPointer(value))->dim;
 }
 
-/* The caller's buffer holds Max(stored_size, the value's size) bytes. */
+/* The caller's buffer holds datum_size(value) bytes. */
 static void
 sparsevec_store(Datum value, int dims, void *out)
 {
@@ -471,13 +471,8 @@ vindex_elem_form(const VindexElemType *elem, Datum value, int *dims)
 	Datum		plain = PointerGetDatum(PG_DETOAST_DATUM(value));
 	char	   *out;
 
-	Size		size;
-
 	*dims = elem->value_dims(plain);
-	size = elem->stored_size(*dims);
-	if (elem->datum_size)
-		size = Max(size, elem->datum_size(plain));
-	out = palloc(size);
+	out = palloc(elem->datum_size ? elem->datum_size(plain) : elem->stored_size(*dims));
 	elem->store(plain, *dims, out);
 	return out;
 }
