@@ -724,3 +724,25 @@ CREATE OPERATOR CLASS array_ops
 	OPERATOR 2 @> (anyarray, anyarray),
 	OPERATOR 3 <@ (anyarray, anyarray);
 COMMENT ON OPERATOR CLASS array_ops USING ivfflat IS 'ivfflat filter column of type integer[], bigint[] or text[] (labels, tags): &&, @> and <@, on 64-bit Bloom signatures of the elements (lossy, rechecked)';
+-- sparsevec HNSW operator classes (issue 10): variable-size elements, at
+-- most 1000 non-zero elements per value (VINDEX_SPARSEVEC_MAX_NNZ, src/index/index.h)
+CREATE OPERATOR CLASS sparsevec_l2_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <-> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_l2(internal);
+COMMENT ON OPERATOR CLASS sparsevec_l2_ops USING hnsw IS 'hnsw search of sparsevec by Euclidean distance (<->); at most 1000 non-zero elements per value';
+CREATE OPERATOR CLASS sparsevec_ip_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <#> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_ip(internal);
+COMMENT ON OPERATOR CLASS sparsevec_ip_ops USING hnsw IS 'hnsw search of sparsevec by negative inner product (<#>); at most 1000 non-zero elements per value';
+CREATE OPERATOR CLASS sparsevec_cosine_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <=> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_cosine(internal);
+COMMENT ON OPERATOR CLASS sparsevec_cosine_ops USING hnsw IS 'hnsw search of sparsevec by cosine distance (<=>); zero vectors are not indexed; at most 1000 non-zero elements per value';
+CREATE OPERATOR CLASS sparsevec_l1_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 vsim_metric_l1(internal);
+COMMENT ON OPERATOR CLASS sparsevec_l1_ops USING hnsw IS 'hnsw search of sparsevec by taxicab distance (<+>); at most 1000 non-zero elements per value';

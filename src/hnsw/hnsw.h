@@ -25,6 +25,7 @@
  *	  neighbour list 0     uint16 count, HnswPtr slot[2 * m]
  *	  neighbour list 1..L  uint16 count, HnswPtr slot[m]      (L = level)
  *	  (padding to 4 bytes)
+ *	  (uint32 length word  variable-size types only, see below)
  *	  stored element       the row's value, desc->stored_size(dims) bytes
  *	                       in the form of the column's element type
  *	                       (VindexElemType, index.h: float4 x[dims] for
@@ -42,6 +43,33 @@
  * index without filter columns has no such area: its elements are those
  * of vsim 0.1 and 0.2 byte for byte.  The metapage does not record the
  * filter columns: they follow from the index's definition.
+ *
+ * Variable-size elements.  For an element type with value_size (sparsevec;
+ * index.h), the stored element is the value's own size, not a size fixed
+ * per index.  Between the (padded) lists and the value such an element has
+ * a length word:
+ *
+ *	  uint32	   the bytes of the slot after this word, a multiple of 4 at
+ *	               least TYPEALIGN(4, value_size(value)), at most the slot
+ *	               of the largest element (hnsw_page_element checks it)
+ *	  value	       value_size(value) bytes, self-describing (sparsevec:
+ *	               16 + 8 nnz, so the reader finds the value's end in the
+ *	               value); its stored_size(dims) is the largest accepted
+ *	               (54000 beyond: vindex_elem_check_stored)
+ *
+ * so an element's slot is hnsw_value_offset(level) + the word
+ * (hnsw_slot_bytes): walks, free-slot searches and the structure check
+ * step by it, and hnsw_slot_level is not used (slot_level stays 0).  The
+ * word is written with the element: the value's size, rounded up to 4.
+ * An element reusing a free slot ("Space reuse") keeps the slot's size in
+ * the word, which then gives the room after its own value offset (the
+ * slot's bytes minus hnsw_value_offset of its level), and its value may be
+ * shorter; readers read up to Min(word, the largest value) bytes and check
+ * that value_size fits in them (hnsw_check_value, XX002).  An element is
+ * placed so that its prefix and the word fit in one page, so a walk reads
+ * the word on the header's page.  Variable-size types have no filter
+ * columns (0A000 at CREATE INDEX): the filter area's offset would vary.
+ * Fixed-size types have no length word: their layout is unchanged.
  *
  * An element that fits in a page never crosses a page boundary: when it
  * does not fit in the rest of the tail page it starts on the next page, so
@@ -61,7 +89,9 @@
  *
  * Space reuse
  * -----------
- * An insert puts its element into a free slot of at least its size, found
+ * An insert puts its element into a free slot of at least its size (for a
+ * variable-size type its own size, so a small value fills a slot a large
+ * one left, never the other way round), found
  * through the free space map, before it extends the relation (only
  * elements that fit in a page, on pages with HNSW_PAGE_ELEMENT_START; the
  * slot keeps its size in slot_level).  Why no search follows a reference
@@ -251,8 +281,9 @@ typedef struct HnswShape
 	VectorMetric metric;
 	int			max_level;		/* highest level whose prefix fits a page */
 	const VindexElemType *elem; /* the column's element type (index.h) */
-	Size		vec_size;		/* elem->stored_size(dims) */
+	Size		vec_size;		/* elem->stored_size(dims): the largest value */
 	Size		elem_size;		/* vec_size, + padding and filter area */
+	bool		varsize;		/* elem->value_size != NULL (sparsevec) */
 	VindexFilterLayout filters; /* the filter columns (index.h) */
 } HnswShape;
 
@@ -267,14 +298,36 @@ typedef struct HnswShape
 extern void hnsw_shape_elements(Relation index, HnswShape *shape, bool check);
 
 /*
- * hnsw_form_value: the stored element (shape->elem_size bytes, palloc'd)
+ * hnsw_form_value: the stored element (hnsw_stored_size bytes, palloc'd)
  * of the row with index column values values[], isnull[] (isnull[0]
  * false): the value of column 1 and, with filter columns, their filter
  * area.  *dims is the value's dimensions; when they are not the index's,
- * only the value is formed (the caller raises 22000).
+ * only the value is formed (the caller raises 22000).  Raises the 54000
+ * of vindex_elem_check_stored (`index` named) for a variable-size value
+ * larger than the index stores.
  */
-extern char *hnsw_form_value(const HnswShape *shape, Datum *values, bool *isnull,
-							 int *dims);
+extern char *hnsw_form_value(Relation index, const HnswShape *shape, Datum *values,
+							 bool *isnull, int *dims);
+
+/*
+ * Variable-size elements: bytes of the length word before the value (0 for
+ * fixed-size types, whose layout has none); hnsw_value_offset (below)
+ * gives where the value of an element of `level` starts.
+ */
+#define HNSW_VLEN_BYTES(shape)	((shape)->varsize ? sizeof(uint32) : 0)
+
+/*
+ * hnsw_stored_size: bytes of stored element `x` (hnsw_form_value's result)
+ * in an index of `shape`: shape->elem_size for fixed-size types, the
+ * value's own size rounded up to 4 bytes for variable-size ones.
+ */
+static inline Size
+hnsw_stored_size(const HnswShape *shape, const void *x)
+{
+	if (!shape->varsize)
+		return shape->elem_size;
+	return TYPEALIGN(4, shape->elem->value_size(x));
+}
 
 /* Index-order distance between two stored elements of an index of `shape`. */
 static inline double
@@ -350,16 +403,42 @@ hnsw_prefix_size(int m, int level)
 	return TYPEALIGN(4, hnsw_list_offset(m, level + 1));
 }
 
-/* Bytes an element of `level` occupies in the stream (prefix + vector). */
-extern Size hnsw_element_size(const HnswShape *shape, int level);
+/* Offset of the value of an element of `level`: prefix, length word. */
+static inline Size
+hnsw_value_offset(const HnswShape *shape, int level)
+{
+	return hnsw_prefix_size(shape->m, level) + HNSW_VLEN_BYTES(shape);
+}
 
 /*
- * Where an element of `level` appended at stream position `tail` starts:
- * `tail` rounded up to 4 bytes, or the next page's start when the element
- * (the prefix, for elements larger than a page) would not fit in the rest
- * of the page.
+ * Bytes an element of `level` whose stored element takes `stored` bytes
+ * (hnsw_stored_size) occupies in the stream: prefix, length word of a
+ * variable-size type, stored element.
  */
-extern uint64 hnsw_place(const HnswShape *shape, uint64 tail, int level);
+extern Size hnsw_element_size(const HnswShape *shape, int level, Size stored);
+
+/*
+ * hnsw_slot_bytes: the bytes of the slot of the element at `hdr` (checked
+ * by hnsw_page_element): hnsw_element_size of its slot level for
+ * fixed-size types; for variable-size ones its value offset plus the
+ * length word, which holds the slot's room for the value.
+ */
+static inline Size
+hnsw_slot_bytes(const HnswShape *shape, const HnswElementHeader *hdr)
+{
+	if (!shape->varsize)
+		return hnsw_prefix_size(shape->m, hnsw_slot_level(hdr)) + shape->elem_size;
+	return hnsw_value_offset(shape, hdr->level) +
+		*(const uint32 *) ((const char *) hdr + hnsw_prefix_size(shape->m, hdr->level));
+}
+
+/*
+ * Where an element of `level` and `size` bytes appended at stream position
+ * `tail` starts: `tail` rounded up to 4 bytes, or the next page's start
+ * when the element (the prefix and any length word, for elements larger
+ * than a page) would not fit in the rest of the page.
+ */
+extern uint64 hnsw_place(const HnswShape *shape, uint64 tail, int level, Size size);
 
 /* Highest level whose element prefix fits in one page for parameter m. */
 extern int	hnsw_max_level(int m);
@@ -447,8 +526,11 @@ extern void hnsw_element_corrupted(Relation index, const HnswShape *shape, Page 
  * unless the page is a data page, the offset is 4-byte aligned, the
  * header and the lists of its slot lie within the page's stream bytes
  * (pd_lower), its levels are at most shape->max_level, its TID count at
- * most HNSW_HEAPTIDS and its flags known.  The vector is not checked: its
- * length follows from the metapage.
+ * most HNSW_HEAPTIDS and its flags known; for a variable-size type, that
+ * its length word lies in the page and gives a slot no larger than the
+ * largest element.  The value is not checked (its length follows from the
+ * metapage, or is checked against the slot by the readers:
+ * hnsw_check_value).
  */
 static inline HnswElementHeader *
 hnsw_page_element(Relation index, const HnswShape *shape, Page page,
@@ -464,7 +546,32 @@ hnsw_page_element(Relation index, const HnswShape *shape, Page page,
 				 hdr->ntids > HNSW_HEAPTIDS || (hdr->flags & ~HNSW_ELEMENT_FREE) != 0 ||
 				 end + hnsw_prefix_size(shape->m, hnsw_slot_level(hdr)) > lower))
 		hnsw_element_corrupted(index, shape, page, blkno, off);
+	/* a variable-size element's length word: in the page, room for a value */
+	if (shape->varsize &&
+		unlikely(end + hnsw_value_offset(shape, hdr->level) > lower ||
+				 hnsw_slot_bytes(shape, hdr) % 4 != 0 ||
+				 hnsw_slot_bytes(shape, hdr) >
+				 hnsw_element_size(shape, shape->max_level, shape->elem_size)))
+		hnsw_element_corrupted(index, shape, page, blkno, off);
 	return hdr;
+}
+
+/*
+ * hnsw_check_value: XX002 unless the value `x` of the element at `hdr`
+ * (a variable-size type's) fits in its slot; no-op for fixed sizes.
+ */
+static inline void
+hnsw_check_value(Relation index, const HnswShape *shape, const HnswElementHeader *hdr,
+				 const char *x, BlockNumber blkno)
+{
+	if (shape->varsize &&
+		unlikely(shape->elem->value_size(x) + hnsw_value_offset(shape, hdr->level) >
+				 hnsw_slot_bytes(shape, hdr) ||
+				 shape->elem->value_size(x) > shape->vec_size))
+		vindex_report_corrupted(index, blkno,
+								"A %s value of %zu bytes does not fit in its slot of %zu bytes.",
+								shape->elem->name, shape->elem->value_size(x),
+								hnsw_slot_bytes(shape, hdr));
 }
 
 /* Report XX002: element `pos` (in block blkno) lists `count` at `level`. */

@@ -26,6 +26,7 @@
 
 #include <sys/mman.h>
 
+#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "commands/progress.h"
@@ -47,6 +48,7 @@
 typedef struct MemElement
 {
 	Size		upper;			/* arena offset of the lists of levels 1.. */
+	Size		value;			/* arena offset of a variable-size value */
 	ItemPointerData tids[HNSW_HEAPTIDS];
 	uint8		ntids;
 	uint8		level;
@@ -60,6 +62,9 @@ typedef struct MemElement
  * Element i's vector and level-0 list lie at base + i * stride, so finding
  * them reads no other memory (the build is bound by memory latency); the
  * lists of upper levels, which few elements have, are taken from the arena.
+ * A variable-size value (shape.varsize) is taken from the arena too, its
+ * own size (hnsw_stored_size), after the upper lists: base then holds only
+ * the level-0 list, so the build's memory follows the values' sizes.
  */
 typedef struct HnswBuildShared
 {
@@ -116,12 +121,16 @@ mem_list_offset(int m, int level)
 static inline char *
 mem_vec(HnswBuildState *bs, uint64 id)
 {
+	if (bs->shape.varsize)
+		return bs->arena + bs->elems[id].value;
 	return (char *) (bs->base + id * bs->sh->stride);
 }
 
 static inline uint32 *
 mem_list(HnswBuildState *bs, uint64 id, int level)
 {
+	if (level == 0 && bs->shape.varsize)
+		return (uint32 *) (bs->base + id * bs->sh->stride);
 	if (level == 0)
 		return (uint32 *) (mem_vec(bs, id) + TYPEALIGN(4, bs->shape.elem_size));
 	return (uint32 *) (bs->arena + bs->elems[id].upper) +
@@ -234,11 +243,11 @@ mem_add_link(HnswBuildState *bs, uint32 nb, uint32 id, int level, double d)
 	unlock_list(bs, nb);
 }
 
-/* Bytes per element in base: the vector and the level-0 list. */
+/* Bytes per element in base: the vector (unless variable-size) and the level-0 list. */
 static Size
 mem_stride(const HnswShape *shape)
 {
-	return TYPEALIGN(8, TYPEALIGN(4, shape->elem_size) +
+	return TYPEALIGN(8, (shape->varsize ? 0 : TYPEALIGN(4, shape->elem_size)) +
 					 sizeof(uint32) * mem_list_offset(shape->m, 1));
 }
 
@@ -250,11 +259,14 @@ mem_upper_bytes(const HnswShape *shape, int level)
 							 mem_list_offset(shape->m, 1));
 }
 
-/* Memory an element takes in all: base, arena, slot, visited stamp. */
+/*
+ * Memory an element takes in all: base, arena (its upper lists and a
+ * variable-size value of `vbytes`, 0 otherwise), slot, visited stamp.
+ */
 static Size
-mem_element_total(const HnswShape *shape, int level)
+mem_element_total(const HnswShape *shape, int level, Size vbytes)
 {
-	return mem_stride(shape) + mem_upper_bytes(shape, level) +
+	return mem_stride(shape) + mem_upper_bytes(shape, level) + MAXALIGN(vbytes) +
 		sizeof(MemElement) + sizeof(uint8);
 }
 
@@ -279,10 +291,11 @@ advise_huge_pages(void *p, Size len)
 }
 
 static uint32
-alloc_element(HnswBuildState *bs, int level)
+alloc_element(HnswBuildState *bs, int level, Size vbytes)
 {
 	HnswBuildShared *sh = bs->sh;
-	Size		bytes = mem_upper_bytes(&bs->shape, level);
+	Size		upper = mem_upper_bytes(&bs->shape, level);
+	Size		bytes = vbytes == 0 ? upper : MAXALIGN(upper) + MAXALIGN(vbytes);
 	uint32		id;
 	Size		off;
 
@@ -318,6 +331,7 @@ alloc_element(HnswBuildState *bs, int level)
 	if (bs->parallel)
 		SpinLockRelease(&sh->mutex);
 	bs->elems[id].upper = off;
+	bs->elems[id].value = off + MAXALIGN(upper);
 	return id;
 }
 
@@ -340,7 +354,8 @@ mem_add_duplicate(HnswBuildState *bs, uint64 id, const char *x, ItemPointer tid)
 	MemElement *dup = &bs->elems[id];
 	bool		done = false;
 
-	if (memcmp(mem_vec(bs, id), x, bs->shape.elem_size) != 0)
+	if (hnsw_stored_size(&bs->shape, mem_vec(bs, id)) != hnsw_stored_size(&bs->shape, x) ||
+		memcmp(mem_vec(bs, id), x, hnsw_stored_size(&bs->shape, x)) != 0)
 		return false;
 	lock_list(bs, id, LW_EXCLUSIVE);
 	if (dup->ntids < HNSW_HEAPTIDS)
@@ -423,12 +438,12 @@ mem_insert(HnswBuildState *bs, const char *x, ItemPointer tid, int level)
 	}
 
 	/* Store the element; no one can reach it before the links below. */
-	id = alloc_element(bs, level);
+	id = alloc_element(bs, level, shape->varsize ? hnsw_stored_size(shape, x) : 0);
 	e = &bs->elems[id];
 	e->tids[0] = *tid;
 	e->ntids = 1;
 	e->level = level;
-	memcpy(mem_vec(bs, id), x, shape->elem_size);
+	memcpy(mem_vec(bs, id), x, hnsw_stored_size(shape, x));
 	for (int l = 0; l <= level; l++)
 	{
 		uint32	   *list = mem_list(bs, id, l);
@@ -453,7 +468,8 @@ mem_insert(HnswBuildState *bs, const char *x, ItemPointer tid, int level)
 	if (bs->parallel)
 		LWLockRelease(&bs->sh->entry_lock);
 	else
-		bs->mem_used += mem_element_total(shape, level);
+		bs->mem_used += mem_element_total(shape, level,
+										  shape->varsize ? hnsw_stored_size(shape, x) : 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -582,7 +598,7 @@ flush_graph(HnswBuildState *bs)
 	uint32		n = bs->sh->n;
 	uint64	   *pos = palloc_extended(sizeof(uint64) * Max(n, 1), MCXT_ALLOC_HUGE);
 	uint64		tail = 0;
-	char	   *elem = palloc(hnsw_element_size(shape, shape->max_level));
+	char	   *elem = palloc(hnsw_element_size(shape, shape->max_level, shape->elem_size));
 	PGAlignedBlock page;
 	BlockNumber blkno = 1;
 	uint64	   *nbrs[HNSW_MAX_LEVEL + 1];
@@ -594,8 +610,11 @@ flush_graph(HnswBuildState *bs)
 	link_orphans(bs);
 	for (uint32 i = 0; i < n; i++)
 	{
-		pos[i] = hnsw_place(shape, tail, bs->elems[i].level);
-		tail = pos[i] + hnsw_element_size(shape, bs->elems[i].level);
+		Size		size = hnsw_element_size(shape, bs->elems[i].level,
+											 hnsw_stored_size(shape, mem_vec(bs, i)));
+
+		pos[i] = hnsw_place(shape, tail, bs->elems[i].level, size);
+		tail = pos[i] + size;
 	}
 	for (int l = 0; l <= shape->max_level; l++)
 		nbrs[l] = palloc(sizeof(uint64) * HNSW_CAP(shape->m, l));
@@ -604,7 +623,8 @@ flush_graph(HnswBuildState *bs)
 	for (uint32 i = 0; i < n; i++)
 	{
 		MemElement *e = &bs->elems[i];
-		Size		size = hnsw_element_size(shape, e->level);
+		Size		size = hnsw_element_size(shape, e->level,
+											 hnsw_stored_size(shape, mem_vec(bs, i)));
 		uint64		p = pos[i];
 		Size		done = 0;
 
@@ -697,7 +717,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	if (isnull[0])
 		return;
 	old = MemoryContextSwitchTo(bs->row_ctx);
-	x = hnsw_form_value(&bs->shape, values, isnull, &dims);
+	x = hnsw_form_value(bs->index, &bs->shape, values, isnull, &dims);
 	if (dims != bs->shape.dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -708,7 +728,9 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 		level = hnsw_random_level(bs->shape.m, bs->shape.max_level);
 		if (!bs->parallel && !bs->on_disk &&
-			bs->mem_used + mem_element_total(&bs->shape, level) > bs->mem_limit)
+			bs->mem_used + mem_element_total(&bs->shape, level,
+											 bs->shape.varsize ?
+											 hnsw_stored_size(&bs->shape, x) : 0) > bs->mem_limit)
 		{
 			ereport(NOTICE,
 					(errmsg("hnsw graph no longer fits into maintenance_work_mem"),
@@ -989,6 +1011,31 @@ create_metapage(Relation index, const HnswShape *shape, ForkNumber fork)
 	UnlockReleaseBuffer(buf);
 }
 
+/*
+ * Arena bytes for the variable-size values of up to `cap` rows of `heap`,
+ * for the fixed arena of a parallel build: the values are no larger in
+ * sum than twice the table with its TOAST table (they are its column's
+ * values, stored in the heap with at most a few bytes less header), plus
+ * slack per row; never more than cap values of the largest size.  An
+ * expression index whose values outgrow the table can exceed it (the
+ * parallel build then stops with 54000 and says to build serially).
+ */
+static Size
+varsize_arena_estimate(Relation heap, const HnswShape *shape, uint32 cap)
+{
+	double		bytes = (double) RelationGetNumberOfBlocks(heap) * BLCKSZ;
+	double		largest = (double) cap * MAXALIGN(shape->vec_size);
+
+	if (OidIsValid(heap->rd_rel->reltoastrelid))
+	{
+		Relation	toast = table_open(heap->rd_rel->reltoastrelid, AccessShareLock);
+
+		bytes += (double) RelationGetNumberOfBlocks(toast) * BLCKSZ;
+		table_close(toast, AccessShareLock);
+	}
+	return (Size) Min(largest, 2 * bytes + (double) cap * 64);
+}
+
 IndexBuildResult *
 hnsw_build(Relation heap, Relation index, IndexInfo *info)
 {
@@ -1014,6 +1061,8 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 	cap = (uint32) Min(rows * 1.2 + 1000, (double) PG_UINT32_MAX / 2);
 	/* 1 in m elements has upper levels, ~1.07 of them on average: room for 3 */
 	arena_cap = (cap / bs.shape.m + 64) * 3 * mem_upper_bytes(&bs.shape, 1);
+	if (bs.shape.varsize)
+		arena_cap += varsize_arena_estimate(heap, &bs.shape, cap);
 	nworkers = build_workers(heap, index, info, rows,
 							 arena_cap + (Size) cap * (mem_stride(&bs.shape) +
 													   sizeof(MemElement) + sizeof(uint8)));

@@ -127,7 +127,7 @@ collect(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 	CheckState *cs = arg;
 	BlockNumber blkno = HNSW_POS_BLOCK(pos);
 	uint32		off = HNSW_POS_OFFSET(pos);
-	Size		bytes = hnsw_element_size(&cs->shape, hnsw_slot_level(hdr));
+	Size		bytes = hnsw_slot_bytes(&cs->shape, hdr);
 	bool		free = (hdr->flags & HNSW_ELEMENT_FREE) != 0;
 
 	if (bytes <= HNSW_PAGE_DATA && off + bytes > HNSW_PAGE_DATA)
@@ -145,6 +145,17 @@ collect(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 		vindex_report_corrupted(cs->index, blkno,
 								"The filter values of the element at offset %u are impossible (NULL bits beyond the %d filter columns, a code under a NULL bit, or a boolean other than 0 and 1).",
 								off, cs->shape.filters.nfilters);
+	/* a variable-size value in one page fits its slot and is one a row gives */
+	if (!free && cs->shape.varsize && bytes <= HNSW_PAGE_DATA)
+	{
+		const char *x = (char *) hdr + hnsw_value_offset(&cs->shape, hdr->level);
+
+		hnsw_check_value(cs->index, &cs->shape, hdr, x, blkno);
+		if (!cs->shape.elem->valid(x, cs->shape.dims))
+			vindex_report_corrupted(cs->index, blkno,
+									"The %s value of the element at offset %u is impossible.",
+									cs->shape.elem->name, off);
+	}
 	for (int l = 0; l <= hdr->level; l++)
 	{
 		int			count = hnsw_checked_count(cs->index, &cs->shape, hdr, l, blkno, pos);

@@ -79,7 +79,7 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *
 {
 	HnswShape  *shape = &dg->g.shape;
 	uint32		off = HNSW_POS_OFFSET(id);
-	Size		bytes = shape->elem_size;
+	Size		bytes;
 	char	   *dst = q ? dg->scratch : into;
 	HnswElementHeader *hdr;
 	Size		prefix;
@@ -88,7 +88,10 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *
 
 	LockBuffer(first, BUFFER_LOCK_SHARE);
 	hdr = hnsw_page_element(dg->index, shape, BufferGetPage(first), HNSW_POS_BLOCK(id), off);
-	prefix = hnsw_prefix_size(shape->m, hdr->level);
+	prefix = hnsw_value_offset(shape, hdr->level);
+	/* a variable-size value: its slot's room (the value may be shorter) */
+	bytes = shape->varsize ?
+		Min(hnsw_slot_bytes(shape, hdr) - prefix, shape->elem_size) : shape->elem_size;
 	here = Min(bytes, HNSW_PAGE_DATA - off - prefix);
 	*live = hdr->ntids > 0;
 	if (tids)
@@ -101,6 +104,7 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *
 		if (*live && dg->filter)
 			*live = vindex_filter_match(dg->filter,
 										(char *) hdr + prefix + HNSW_FILTER_OFFSET(shape));
+		hnsw_check_value(dg->index, shape, hdr, (char *) hdr + prefix, HNSW_POS_BLOCK(id));
 		d = hnsw_distance(shape, q, (char *) hdr + prefix);
 		UnlockReleaseBuffer(first);
 		if (BufferIsValid(next))
@@ -114,6 +118,10 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *
 						 (char *) dst + here, bytes - here);
 	else if (BufferIsValid(next))
 		ReleaseBuffer(next);
+	if (shape->varsize && shape->elem->value_size(dst) > bytes)
+		vindex_report_corrupted(dg->index, HNSW_POS_BLOCK(id),
+								"A %s value of %zu bytes does not fit in its slot of %zu bytes.",
+								shape->elem->name, shape->elem->value_size(dst), bytes);
 	if (*live && dg->filter)
 		*live = vindex_filter_match(dg->filter, dst + HNSW_FILTER_OFFSET(shape));
 	if (q)
@@ -161,8 +169,13 @@ static void
 pin_vector(HnswDiskGraph *dg, uint64 id, VectorPages *vp)
 {
 	uint32		off = HNSW_POS_OFFSET(id);
-	Size		start = off + hnsw_prefix_size(dg->g.shape.m, 0);
-	Size		end = start + dg->g.shape.elem_size;
+	Size		start = off + hnsw_value_offset(&dg->g.shape, 0);
+	/*
+	 * a variable-size value's length is on the page, not yet read: prefetch
+	 * what a typical one takes (sparsevec: 60 elements), not the largest
+	 */
+	Size		end = start + (dg->g.shape.varsize ? Min(dg->g.shape.elem_size, 512) :
+							   dg->g.shape.elem_size);
 	BlockNumber blkno = HNSW_POS_BLOCK(id);
 	const char *page;
 

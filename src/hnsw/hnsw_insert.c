@@ -255,8 +255,10 @@ add_duplicate(HnswDiskGraph *dg, uint64 pos, const char *q, ItemPointer tid)
 	Buffer		buf;
 	bool		done = false;
 
-	if (memcmp(dg->g.vector(&dg->g, pos, dg->scratch), q,
-			   dg->g.shape.elem_size) != 0)
+	const char *x = dg->g.vector(&dg->g, pos, dg->scratch);
+
+	if (hnsw_stored_size(&dg->g.shape, x) != hnsw_stored_size(&dg->g.shape, q) ||
+		memcmp(x, q, hnsw_stored_size(&dg->g.shape, q)) != 0)
 		return false;
 	buf = hnsw_lock_element(dg->index, &dg->g.shape, pos, BUFFER_LOCK_EXCLUSIVE, &hdr);
 	if (hdr->ntids > 0 && hdr->ntids < HNSW_HEAPTIDS)
@@ -362,6 +364,7 @@ hnsw_disk_insert(Relation index, const char *x, int dims, ItemPointer tid)
 	int			nw0 = 0;
 	bool		linked = false;
 	char	   *buf;
+	Size		size;
 	uint64		pos;
 
 	hnsw_read_meta(index, &shape, NULL, NULL, NULL);
@@ -427,9 +430,10 @@ hnsw_disk_insert(Relation index, const char *x, int dims, ItemPointer tid)
 		}
 	}
 
-	buf = palloc(hnsw_element_size(&shape, level));
+	size = hnsw_element_size(&shape, level, hnsw_stored_size(&shape, x));
+	buf = palloc(size);
 	hnsw_form_element(&shape, buf, level, tid, 1, nbrs, counts, x);
-	pos = hnsw_store_element(index, &shape, buf, hnsw_element_size(&shape, level), level);
+	pos = hnsw_store_element(index, &shape, buf, size, level);
 
 	/* Link back from each new neighbour (Algorithm 1, lines 11-16). */
 	for (int l = Min(level, entry_level); l >= 0; l--)
@@ -474,7 +478,7 @@ hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
 	hnsw_read_meta(index, &shape, NULL, NULL, NULL);
-	x = hnsw_form_value(&shape, values, isnull, &dims);
+	x = hnsw_form_value(index, &shape, values, isnull, &dims);
 	hnsw_disk_insert(index, x, dims, heap_tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);

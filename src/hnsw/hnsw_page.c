@@ -19,9 +19,9 @@
 #include "utils/rel.h"
 
 Size
-hnsw_element_size(const HnswShape *shape, int level)
+hnsw_element_size(const HnswShape *shape, int level, Size stored)
 {
-	return hnsw_prefix_size(shape->m, level) + shape->elem_size;
+	return hnsw_value_offset(shape, level) + stored;
 }
 
 int
@@ -35,10 +35,10 @@ hnsw_max_level(int m)
 }
 
 uint64
-hnsw_place(const HnswShape *shape, uint64 tail, int level)
+hnsw_place(const HnswShape *shape, uint64 tail, int level, Size size)
 {
 	uint64		pos = TYPEALIGN(4, tail);
-	Size		need = hnsw_element_size(shape, level);
+	Size		need = size;
 
 	/*
 	 * An element that fits in a page never crosses a page boundary: reading
@@ -47,7 +47,7 @@ hnsw_place(const HnswShape *shape, uint64 tail, int level)
 	 * Larger elements only keep their prefix in one page.
 	 */
 	if (need > HNSW_PAGE_DATA)
-		need = hnsw_prefix_size(shape->m, level);
+		need = hnsw_value_offset(shape, level);
 	if (HNSW_POS_OFFSET(pos) + need > HNSW_PAGE_DATA)
 		pos = (pos / HNSW_PAGE_DATA + 1) * HNSW_PAGE_DATA;
 	return pos;
@@ -285,17 +285,27 @@ hnsw_shape_elements(Relation index, HnswShape *shape, bool check)
 	vindex_filter_layout(index, "hnsw", check, &shape->filters);
 	shape->vec_size = shape->elem->stored_size(shape->dims);
 	shape->elem_size = shape->vec_size;
+	shape->varsize = shape->elem->value_size != NULL;
+	if (shape->varsize && shape->filters.nfilters > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hnsw index \"%s\" on type %s cannot have filter columns",
+						RelationGetRelationName(index), shape->elem->name),
+				 errdetail("Filter columns are stored after fixed-size values only.")));
 	if (shape->filters.nfilters > 0)
 		shape->elem_size = HNSW_FILTER_OFFSET(shape) +
 			vindex_filter_size(shape->filters.nfilters);
 }
 
 char *
-hnsw_form_value(const HnswShape *shape, Datum *values, bool *isnull, int *dims)
+hnsw_form_value(Relation index, const HnswShape *shape, Datum *values, bool *isnull,
+				int *dims)
 {
 	char	   *x = vindex_elem_form(shape->elem, values[0], dims);
 	char	   *out;
 
+	if (*dims == shape->dims)
+		vindex_elem_check_stored(index, shape->elem, x, *dims);
 	if (shape->filters.nfilters == 0 || *dims != shape->dims)
 		return x;
 	out = palloc0(shape->elem_size);
@@ -328,7 +338,18 @@ hnsw_form_element(const HnswShape *shape, char *buf, int level,
 		for (int i = 0; i < n; i++)
 			hnsw_ptr_set(&slots[i], nbrs[l][i]);
 	}
-	memcpy(buf + prefix, vec, shape->elem_size);
+	if (shape->varsize)
+	{
+		Size		stored = hnsw_stored_size(shape, vec);
+
+		/* the length word, then the value, zero-padded to 4 bytes */
+		*(uint32 *) (buf + prefix) = (uint32) stored;
+		memset(buf + prefix + stored, 0, 4);
+		memcpy(buf + hnsw_value_offset(shape, level), vec,
+			   shape->elem->value_size(vec));
+	}
+	else
+		memcpy(buf + prefix, vec, shape->elem_size);
 }
 
 /* Extend the relation with empty pages until block `last` exists. */
@@ -393,7 +414,7 @@ append_element(Relation index, const HnswShape *shape, const char *buf,
 		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
 								"The metapage's tail " UINT64_FORMAT " lies beyond the index's %u blocks.",
 								meta->tail, RelationGetNumberOfBlocks(index));
-	pos = hnsw_place(shape, meta->tail, level);
+	pos = hnsw_place(shape, meta->tail, level, size);
 	first = HNSW_POS_BLOCK(pos);
 	last = HNSW_POS_BLOCK(pos + size - 1);
 	extend_to(index, last);
@@ -476,7 +497,7 @@ hnsw_page_free_slots(Relation index, const HnswShape *shape, Page page,
 	for (uint32 off = 0; SizeOfPageHeaderData + off < ((PageHeader) page)->pd_lower;)
 	{
 		HnswElementHeader *hdr = hnsw_page_element(index, shape, page, blkno, off);
-		Size		bytes = hnsw_element_size(shape, hnsw_slot_level(hdr));
+		Size		bytes = hnsw_slot_bytes(shape, hdr);
 
 		if (off + bytes > HNSW_PAGE_DATA)
 			break;				/* continues on the next page: never reused */
@@ -535,9 +556,21 @@ reuse_slot(Relation index, const HnswShape *shape, const char *buf, Size size)
 			Page		page = GenericXLogRegisterBuffer(state, page_buf, 0);
 			HnswElementHeader *hdr = (HnswElementHeader *) (HNSW_PAGE_BYTES(page) + off);
 			int			slot_level = hnsw_slot_level(hdr);
+			Size		slot = hnsw_slot_bytes(shape, hdr);
 
 			memcpy(hdr, buf, size);
-			hdr->slot_level = slot_level;
+			if (shape->varsize)
+			{
+				/*
+				 * The length word keeps the whole slot, from this element's
+				 * value on; slot_level stays 0 (the lists end at `level`)
+				 */
+				*(uint32 *) ((char *) hdr + hnsw_prefix_size(shape->m, hdr->level)) =
+					(uint32) (slot - hnsw_value_offset(shape, hdr->level));
+				hdr->slot_level = 0;
+			}
+			else
+				hdr->slot_level = slot_level;
 			GenericXLogFinish(state);
 		}
 		UnlockReleaseBuffer(page_buf);
@@ -679,7 +712,7 @@ hnsw_walk(Relation index, const HnswShape *shape, uint64 from, uint64 until,
 				break;
 			}
 			modified |= action == HNSW_WALK_CHANGED;
-			next = TYPEALIGN(4, next + hnsw_element_size(shape, hnsw_slot_level(hdr)));
+			next = TYPEALIGN(4, next + hnsw_slot_bytes(shape, hdr));
 		}
 		if (state && modified)
 			GenericXLogFinish(state);

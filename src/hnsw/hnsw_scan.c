@@ -126,7 +126,11 @@ set_query(IndexScanDesc scan, HnswScanOpaque so, const HnswShape *shape)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg(shape->elem->dims_error, shape->dims, dims)));
-		memcpy(so->q, q, shape->vec_size);
+		/* a variable-size query may be larger than any stored element */
+		if (shape->varsize)
+			so->q = q;
+		else
+			memcpy(so->q, q, shape->vec_size);
 	}
 }
 
@@ -243,7 +247,7 @@ filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
 {
 	HnswSearch *s = &so->search;
 	/* elements in the stream, dead ones and free slots included */
-	double		n = (double) tail / hnsw_element_size(shape, 0);
+	double		n = (double) tail / hnsw_element_size(shape, 0, shape->elem_size);
 	int64		limit = Max(1, (int64) (n * hnsw_filter_walk_limit));
 	int64		sample = Min(limit, Max((int64) hnsw_ef_search * shape->m, limit / 4));
 

@@ -396,10 +396,12 @@ vindex_vacuum_delay_point(void)
  *
  * An index stores each row's value as an "element": a fixed number of
  * bytes for an index of `dims` dimensions (for bit, dims is the length in
- * bits).  Everything a method does with element bytes or distances goes
- * through the element type of its column, so hnsw and ivfflat stay one
- * implementation for every indexed type; nothing in them branches on the
- * type.  The element type is chosen from the indexed column's type
+ * bits), or, for a variable-size type (sparsevec; value_size not NULL),
+ * as many as the value needs, at most stored_size(dims).  Everything a
+ * method does with element bytes or distances goes through the element
+ * type of its column, so hnsw and ivfflat stay one implementation for
+ * every indexed type; nothing in them branches on the type (hnsw only on
+ * whether its elements vary in size).  The element type is chosen from the indexed column's type
  * (vindex_elem_type), the metric from the operator class (VectorMetric);
  * both are read once per relation and kept with the index's shape.
  *
@@ -420,6 +422,13 @@ vindex_vacuum_delay_point(void)
  *				an all-zero string is at distance 1 from everything
  *				(jaccard_distance's definition), which exact search returns
  *				too, so the index keeps it
+ *	  sparsevec	(variable size) the SparseVector itself, header included
+ *				(16 + 8 nnz bytes: dim, nnz, indices, values), so the
+ *				merge of sparsevec_metric_distance compares two stored
+ *				elements; value_size reads nnz; stored_size(dims) is the
+ *				largest, VINDEX_SPARSEVEC_MAX_NNZ elements; metrics and
+ *				indexability as vector (no zero vector under cosine); no
+ *				to_floats/from_floats, so no k-means (ivfflat refuses it)
  *
  * A new type (a quantized form such as sq8) is one more
  * VindexElemType and one line in vindex_elem_for_type.
@@ -474,11 +483,38 @@ typedef struct VindexElemType
 
 	/* whether an index under `metric` stores this element (NULL: always) */
 	bool		(*indexable) (VectorMetric metric, const void *elem, int dims);
+
+	/*
+	 * Variable-size types only (NULL for the fixed-size ones): the bytes of
+	 * stored element `elem` (self-describing), at most stored_size(dims),
+	 * which is then the largest an index accepts; and the same for column
+	 * value `value` (detoasted), which may exceed it (a query need not fit)
+	 */
+	Size		(*value_size) (const void *elem);
+	Size		(*datum_size) (Datum value);
 } VindexElemType;
 
 extern const VindexElemType vindex_elem_vector;
 extern const VindexElemType vindex_elem_halfvec;
 extern const VindexElemType vindex_elem_bit;
+extern const VindexElemType vindex_elem_sparsevec;
+
+/*
+ * The most non-zero elements of a sparsevec an index stores (pgvector's
+ * limit for its HNSW index); a larger value gives 54000 when it is
+ * inserted (vindex_elem_check_stored).
+ */
+#define VINDEX_SPARSEVEC_MAX_NNZ	1000
+
+/*
+ * vindex_elem_check_stored: raise 54000 (program_limit_exceeded), naming
+ * `index` and the limit, when stored element `x` of variable-size type
+ * `elem` is larger than elem->stored_size(dims) (for sparsevec: more
+ * than VINDEX_SPARSEVEC_MAX_NNZ non-zero elements).  No-op for fixed-size
+ * types.
+ */
+extern void vindex_elem_check_stored(Relation index, const VindexElemType *elem,
+									 const void *x, int dims);
 
 /*
  * vindex_elem_for_type: the element type for column type `typid`: bit for
@@ -503,7 +539,8 @@ extern void vindex_elem_check(Relation index, const VindexElemType *elem,
 
 /*
  * vindex_elem_form: column value `value` (detoasted once here) in stored
- * form, palloc'd elem->stored_size(*dims) bytes, and its dimensions in
+ * form, palloc'd elem->stored_size(*dims) bytes (for a variable-size type,
+ * the value's own size, datum_size), and its dimensions in
  * *dims; the caller compares them with the index's.
  */
 extern char *vindex_elem_form(const VindexElemType *elem, Datum value, int *dims);

@@ -27,6 +27,7 @@
 #include "utils/syscache.h"
 #include "utils/varbit.h"
 #include "vector/halfvec.h"
+#include "vector/sparsevec.h"
 
 /* ---------------------------------------------------------------------
  * vector: float4 x[dims]
@@ -282,6 +283,100 @@ const VindexElemType vindex_elem_bit = {
 };
 
 /* ---------------------------------------------------------------------
+ * sparsevec: the SparseVector, 16 + 8 nnz bytes (variable size)
+ * ---------------------------------------------------------------------
+ */
+
+/* The largest: VINDEX_SPARSEVEC_MAX_NNZ elements, whatever dims. */
+static Size
+sparsevec_stored_size(int dims)
+{
+	return SPARSEVEC_SIZE(VINDEX_SPARSEVEC_MAX_NNZ);
+}
+
+static Size
+sparsevec_value_size(const void *elem)
+{
+	const SparseVector *s = elem;
+
+	return SPARSEVEC_SIZE(s->nnz);
+}
+
+static Size
+sparsevec_datum_size(Datum value)
+{
+	return SPARSEVEC_SIZE(((const SparseVector *) DatumGetPointer(value))->nnz);
+}
+
+static int
+sparsevec_value_dims(Datum value)
+{
+	return ((const SparseVector *) DatumGetPointer(value))->dim;
+}
+
+/* The caller's buffer holds datum_size(value) bytes. */
+static void
+sparsevec_store(Datum value, int dims, void *out)
+{
+	const SparseVector *s = (const SparseVector *) DatumGetPointer(value);
+
+	memcpy(out, s, SPARSEVEC_SIZE(s->nnz));
+}
+
+/*
+ * What sparsevec_in and _recv accept: nnz within the index's limit,
+ * ascending indices below dim, finite non-zero values.
+ */
+static bool
+sparsevec_valid(const void *elem, int dims)
+{
+	const SparseVector *s = elem;
+	const float *values;
+
+	if (s->dim != dims || s->nnz < 0 || s->nnz > VINDEX_SPARSEVEC_MAX_NNZ ||
+		s->unused != 0)
+		return false;
+	values = SPARSEVEC_VALUES(s);
+	for (int i = 0; i < s->nnz; i++)
+		if (s->indices[i] < 0 || s->indices[i] >= dims ||
+			(i > 0 && s->indices[i] <= s->indices[i - 1]) ||
+			!isfinite(values[i]) || values[i] == 0)
+			return false;
+	return true;
+}
+
+static double
+sparsevec_elem_distance(VectorMetric metric, const void *a, const void *b, int dims)
+{
+	return sparsevec_metric_distance(metric, a, b);
+}
+
+/* Under cosine, not the zero vector (no stored element). */
+static bool
+sparsevec_indexable(VectorMetric metric, const void *elem, int dims)
+{
+	return metric != VECTOR_METRIC_COSINE || ((const SparseVector *) elem)->nnz > 0;
+}
+
+const VindexElemType vindex_elem_sparsevec = {
+	.name = "sparsevec",
+	.cost_kind = VECTOR_COST_SPARSE,
+	.max_dims = SPARSEVEC_MAX_DIM,
+	.dims_error = "different sparsevec dimensions %d and %d",
+	.supports = vector_supports,
+	.stored_size = sparsevec_stored_size,
+	.value_dims = sparsevec_value_dims,
+	.store = sparsevec_store,
+	.to_floats = NULL,			/* no k-means: see index.h */
+	.from_floats = NULL,
+	.distance = sparsevec_elem_distance,
+	.valid = sparsevec_valid,
+	.indexable = sparsevec_indexable,
+	.value_size = sparsevec_value_size,
+	.datum_size = sparsevec_datum_size,
+};
+
+/* ---------------------------------------------------------------------
  * Choosing the type
  * ---------------------------------------------------------------------
  */
@@ -350,13 +445,15 @@ vindex_elem_for_type(Oid typid)
 			elem = &vindex_elem_vector;
 		else if (strcmp(symbol, "halfvec_in") == 0)
 			elem = &vindex_elem_halfvec;
+		else if (strcmp(symbol, "sparsevec_in") == 0)
+			elem = &vindex_elem_sparsevec;
 	}
 	if (elem == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("type %s cannot be indexed by vsim's index methods",
 						format_type_be(typid)),
-				 errhint("Index a column of type vector, halfvec or bit.")));
+				 errhint("Index a column of type vector, halfvec, sparsevec or bit.")));
 	cached_typid = typid;
 	cached_elem = elem;
 	return elem;
@@ -375,9 +472,25 @@ vindex_elem_form(const VindexElemType *elem, Datum value, int *dims)
 	char	   *out;
 
 	*dims = elem->value_dims(plain);
-	out = palloc(elem->stored_size(*dims));
+	out = palloc(elem->datum_size ? elem->datum_size(plain) : elem->stored_size(*dims));
 	elem->store(plain, *dims, out);
 	return out;
+}
+
+void
+vindex_elem_check_stored(Relation index, const VindexElemType *elem, const void *x,
+						 int dims)
+{
+	if (elem->value_size == NULL || elem->value_size(x) <= elem->stored_size(dims))
+		return;
+	/* sparsevec is the one variable-size type */
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("sparsevec cannot have more than %d non-zero elements for this index",
+					VINDEX_SPARSEVEC_MAX_NNZ),
+			 errdetail("Index \"%s\" was given a sparsevec with %d non-zero elements.",
+					   RelationGetRelationName(index),
+					   ((const SparseVector *) x)->nnz)));
 }
 
 void

@@ -977,6 +977,13 @@ index_dims(Relation index)
 				 errmsg("column does not have dimensions"),
 				 errhint("Declare the column as vector(n), or index an expression such as (v::vector(n)).")));
 	vindex_elem_check(index, elem, vector_index_metric(index, 1), dims);
+	/* k-means needs the elements as floats: not sparsevec (index.h) */
+	if (elem->to_floats == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ivfflat index \"%s\" cannot index type %s",
+						RelationGetRelationName(index), elem->name),
+				 errhint("Use an hnsw index for %s.", elem->name)));
 	ivf_quant_check(ivf_index_quantization(index), elem, vector_index_metric(index, 1));
 	if (dims > max_dims)
 		ereport(ERROR,
