@@ -103,6 +103,35 @@ query('DROP INDEX train_hnsw');
 }
 query('ALTER INDEX train_hnsw_par RENAME TO train_hnsw');
 
+# arrays (labels, tags): && and @> on their Bloom signatures, lossy and
+# rechecked; the tags are an expression, [b10, 10 + b100], so that the
+# filter keeps 1% (@> one bucket of b100) or about 11% (&& one of each)
+query(q{CREATE INDEX train_hnsw_tags ON train USING hnsw
+	(v vector_cosine_ops, (ARRAY[b10, 10 + b100])) WITH (m = 16, ef_construction = 64);
+	ANALYZE train;});
+is(query("SELECT vsim.index_check('train_hnsw_tags', true)"), '', 'index_check passes on the array filter index');
+for my $case (
+	[ 'array @>, 1%', 'ARRAY[t.b10, 10 + t.b100] @> ARRAY[(10 + q.id % 100)::int8]' ],
+	[ 'array &&, 11%', 'ARRAY[t.b10, 10 + t.b100] && ARRAY[(q.id % 10)::int8, (10 + q.id % 100)::int8]' ])
+{
+	my ($name, $cond) = @$case;
+	my $plan = query(qq{$index EXPLAIN (COSTS OFF)
+		SELECT q.id, n.id FROM test q CROSS JOIN LATERAL (
+			SELECT t.id FROM train t WHERE $cond ORDER BY t.v <=> q.v LIMIT $k) n});
+	like($plan, qr/Index Scan using train_hnsw_tags.*\n\s+Index Cond: /,
+		"$name: the array condition is an index condition of the hnsw scan");
+	my ($tids, $tdist) = knn($cond, $exact);
+	my $truth = { map { my $q = $_; ($q => [ map { [ $_, $tdist->{$q}{$_} ] } @{ $tids->{$q} } ]) }
+		  keys %$tids };
+	my ($ids, $dist) = knn($cond, $index);
+	my $recall = recall_at_k($truth, $ids, $dist, $k);
+	note "$name: recall\@$k $recall";
+	cmp_ok($recall, '>=', 0.95, "$name: recall\@$k $recall >= 0.95");
+	my $short = grep { @{ $ids->{$_} // [] } < @{ $tids->{$_} } } keys %$tids;
+	is($short, 0, "$name: every query returns as many rows as match, up to LIMIT $k");
+}
+query('DROP INDEX train_hnsw_tags');
+
 # rows inserted after the build, WAL-logged: after a crash they are all found
 # by a filter only they match, and the index is sound
 query(q{INSERT INTO train SELECT id + 100000, label, v, 99, 99, 9999
