@@ -76,12 +76,11 @@ element_mask(int64 code)
 }
 
 /*
- * The elements of array `d`: their signature bits, one mask each into
- * masks[] (palloc'd; NULL elements, which match nothing, left out), and
- * their count.
+ * The codes of the non-NULL elements of array `d` (NULL elements, which
+ * match nothing, left out), palloc'd into *codes; returns their count.
  */
 static int
-array_masks(Datum d, uint64 **masks)
+array_codes(Datum d, int64 **codes)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(d);
 	Oid			elemtype = ARR_ELEMTYPE(arr);
@@ -95,11 +94,24 @@ array_masks(Datum d, uint64 **masks)
 
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
-	*masks = palloc(sizeof(uint64) * Max(n, 1));
+	*codes = palloc(sizeof(int64) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 		if (!nulls[i])
-			(*masks)[kept++] = element_mask(filter_code(elemtype, elems[i]));
+			(*codes)[kept++] = filter_code(elemtype, elems[i]);
 	return kept;
+}
+
+/* The signature bits of each non-NULL element of array `d` (as array_codes) */
+static int
+array_masks(Datum d, uint64 **masks)
+{
+	int64	   *codes;
+	int			n = array_codes(d, &codes);
+
+	*masks = (uint64 *) codes;
+	for (int i = 0; i < n; i++)
+		(*masks)[i] = element_mask(codes[i]);
+	return n;
 }
 
 /* The signature of array `d`: the union of its elements' bits */
@@ -353,23 +365,8 @@ vindex_filter_compile(const VindexFilterLayout *layout, ScanKey keys, int nkeys)
 		}
 		else if (key->sk_flags & SK_SEARCHARRAY)
 		{
-			ArrayType  *arr = DatumGetArrayTypeP(key->sk_argument);
-			Oid			elemtype = ARR_ELEMTYPE(arr);
-			int16		typlen;
-			bool		typbyval;
-			char		typalign;
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-			int			kept = 0;
+			int			kept = array_codes(key->sk_argument, &cond->set);
 
-			get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-			deconstruct_array(arr, elemtype, typlen, typbyval, typalign,
-							  &elems, &nulls, &n);
-			cond->set = palloc(sizeof(int64) * Max(n, 1));
-			for (int i = 0; i < n; i++)
-				if (!nulls[i])
-					cond->set[kept++] = filter_code(elemtype, elems[i]);
 			if (kept == 0)
 			{
 				f->empty = true;

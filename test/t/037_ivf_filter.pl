@@ -49,19 +49,7 @@ is(query("SELECT vsim.index_check('train_ivf', true)"), '', 'index_check passes 
 sub knn
 {
 	my ($cond, $settings) = @_;
-	my $out = query(qq{$settings
-		SELECT q.id, n.id, n.d FROM test q CROSS JOIN LATERAL (
-			SELECT t.id, t.v <=> q.v AS d FROM train t WHERE $cond
-			ORDER BY t.v <=> q.v LIMIT $k) n
-		ORDER BY q.id, n.d, n.id});
-	my (%ids, %dist);
-	for (split /\n/, $out)
-	{
-		my ($qid, $id, $d) = split /\|/;
-		push @{ $ids{$qid} }, $id;
-		$dist{$qid}{$id} = $d;
-	}
-	return (\%ids, \%dist);
+	return knn_query($node, '<=>', $k, settings => $settings, where => $cond);
 }
 
 sub truth_of
