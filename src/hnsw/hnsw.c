@@ -2,7 +2,7 @@
  *
  * hnsw.c
  *	  The HNSW access method's handler, settings (hnsw.*), index options
- *	  (m, ef_construction) and operator class validation.
+ *	  (m, ef_construction, quantization) and operator class validation.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,6 +41,36 @@ static const struct config_enum_entry hnsw_iterative_scan_options[] = {
 	{NULL, 0, false}
 };
 
+static const char *const hnsw_quant_names[] = {"none", "sq8", "rabitq"};
+
+const char *
+hnsw_quantization_name(HnswQuantization q)
+{
+	return q >= 0 && q < lengthof(hnsw_quant_names) ? hnsw_quant_names[q] : "?";
+}
+
+/* The mode named `value` (case-insensitive), or -1 */
+static int
+quantization_from_name(const char *value)
+{
+	for (int i = 0; i < lengthof(hnsw_quant_names); i++)
+		if (pg_strcasecmp(value, hnsw_quant_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* validate_string_relopt of `quantization`: 22023 with the valid values */
+static void
+validate_quantization(const char *value)
+{
+	if (value != NULL && quantization_from_name(value) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for hnsw option \"quantization\": \"%s\"",
+						value),
+				 errhint("Valid values are \"none\", \"sq8\" and \"rabitq\".")));
+}
+
 void
 hnsw_init(void)
 {
@@ -53,6 +83,9 @@ hnsw_init(void)
 					  "Size of the candidate list while building the graph",
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+	add_string_reloption(hnsw_relopt_kind, "quantization",
+						 "How elements store vectors: none (sq8 and rabitq are not built yet for hnsw)",
+						 "none", validate_quantization, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the candidate list of an HNSW index scan.",
@@ -96,6 +129,7 @@ hnsw_options(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+		{"quantization", RELOPT_TYPE_STRING, offsetof(HnswOptions, quantization_offset)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, hnsw_relopt_kind,
@@ -116,6 +150,18 @@ hnsw_index_ef_construction(Relation index)
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 
 	return opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
+}
+
+HnswQuantization
+hnsw_index_quantization(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+	int			q;
+
+	if (opts == NULL || opts->quantization_offset == 0)
+		return HNSW_QUANT_NONE;
+	q = quantization_from_name((const char *) opts + opts->quantization_offset);
+	return q < 0 ? HNSW_QUANT_NONE : (HnswQuantization) q;
 }
 
 /* amvalidate: the rules of every vector index method (index.h). */
