@@ -46,6 +46,15 @@ ALTER INDEX hq_plain SET (quantization = 'rabit');
 ALTER INDEX hq_plain RESET (quantization);
 REINDEX INDEX hq_plain;
 SELECT vsim.index_check('hq_plain', true);
+-- stats: the mode comes from the format (none), not from the option; a
+-- vector(8) element stores 32 bytes, a bit(64) one 8, sparsevec varies
+SELECT quantization, bytes_per_vector, dimensions FROM vsim.hnsw_index_stats('hq_none');
+ALTER INDEX hq_none SET (quantization = 'sq8');
+SELECT quantization, bytes_per_vector FROM vsim.hnsw_index_stats('hq_none');
+CREATE INDEX hq_bit ON hq USING hnsw (b bit_hamming_ops);
+SELECT quantization, bytes_per_vector, dimensions FROM vsim.hnsw_index_stats('hq_bit');
+CREATE INDEX hq_sparse ON hq USING hnsw (s sparsevec_l2_ops);
+SELECT quantization, bytes_per_vector IS NULL AS varies FROM vsim.hnsw_index_stats('hq_sparse');
 RESET enable_seqscan;
 RESET hnsw.ef_search;
 RESET hnsw.level_seed;
