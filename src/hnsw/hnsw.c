@@ -41,34 +41,11 @@ static const struct config_enum_entry hnsw_iterative_scan_options[] = {
 	{NULL, 0, false}
 };
 
-static const char *const hnsw_quant_names[] = {"none", "sq8", "rabitq"};
-
-const char *
-hnsw_quantization_name(HnswQuantization q)
-{
-	return q >= 0 && q < lengthof(hnsw_quant_names) ? hnsw_quant_names[q] : "?";
-}
-
-/* The mode named `value` (case-insensitive), or -1 */
-static int
-quantization_from_name(const char *value)
-{
-	for (int i = 0; i < lengthof(hnsw_quant_names); i++)
-		if (pg_strcasecmp(value, hnsw_quant_names[i]) == 0)
-			return i;
-	return -1;
-}
-
 /* validate_string_relopt of `quantization`: 22023 with the valid values */
 static void
 validate_quantization(const char *value)
 {
-	if (value != NULL && quantization_from_name(value) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for hnsw option \"quantization\": \"%s\"",
-						value),
-				 errhint("Valid values are \"none\", \"sq8\" and \"rabitq\".")));
+	vindex_quantization_validate("hnsw", value);
 }
 
 void
@@ -152,16 +129,12 @@ hnsw_index_ef_construction(Relation index)
 	return opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
 }
 
-HnswQuantization
+VindexQuantization
 hnsw_index_quantization(Relation index)
 {
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
-	int			q;
 
-	if (opts == NULL || opts->quantization_offset == 0)
-		return HNSW_QUANT_NONE;
-	q = quantization_from_name((const char *) opts + opts->quantization_offset);
-	return q < 0 ? HNSW_QUANT_NONE : (HnswQuantization) q;
+	return vindex_quantization_option(opts, opts ? opts->quantization_offset : 0);
 }
 
 /* amvalidate: the rules of every vector index method (index.h). */

@@ -372,26 +372,16 @@ typedef struct HnswOptions
 	int			quantization_offset;	/* the `quantization` string */
 } HnswOptions;
 
-/*
- * The `quantization` option of hnsw (issue 9).  Only HNSW_QUANT_NONE
- * (today's float elements) is built; CREATE INDEX raises 0A000 for the
- * others, so no index with another value exists on disk.
- */
-typedef enum HnswQuantization
-{
-	HNSW_QUANT_NONE = 0,
-	HNSW_QUANT_SQ8,
-	HNSW_QUANT_RABITQ
-} HnswQuantization;
-
 /* Register the settings and reloptions; called from _PG_init. */
 extern void hnsw_init(void);
 
-/* The `quantization` option of an hnsw index (HNSW_QUANT_NONE if unset). */
-extern HnswQuantization hnsw_index_quantization(Relation index);
-
-/* The SQL name of a quantization mode ("none", "sq8", "rabitq"). */
-extern const char *hnsw_quantization_name(HnswQuantization q);
+/*
+ * The `quantization` option of an hnsw index (issue 9; VindexQuantization,
+ * index.h), VINDEX_QUANT_NONE if unset.  Only none (today's float
+ * elements) is built; CREATE INDEX raises 0A000 for the others, so no
+ * index with another mode exists on disk.
+ */
+extern VindexQuantization hnsw_index_quantization(Relation index);
 
 /* m and ef_construction of an index, defaults when not set. */
 extern int	hnsw_index_m(Relation index);

@@ -684,22 +684,22 @@ flush_graph(HnswBuildState *bs)
 static void
 check_quantization(Relation index, const VindexElemType *elem)
 {
-	HnswQuantization q = hnsw_index_quantization(index);
+	VindexQuantization q = hnsw_index_quantization(index);
 
-	if (q == HNSW_QUANT_NONE)
+	if (q == VINDEX_QUANT_NONE)
 		return;
 	if (elem == &vindex_elem_bit || elem == &vindex_elem_sparsevec)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("hnsw quantization %s does not support type %s",
-						hnsw_quantization_name(q), elem->name),
+						vindex_quantization_name(q), elem->name),
 				 errhint("Use quantization none for %s columns.", elem->name)));
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("hnsw quantization %s is not implemented yet",
-					hnsw_quantization_name(q)),
+					vindex_quantization_name(q)),
 			 errhint("Use quantization none for hnsw, or an ivfflat index WITH (quantization = '%s').",
-					 hnsw_quantization_name(q))));
+					 vindex_quantization_name(q))));
 }
 
 /* The index's shape from its definition; raises the build's user errors. */

@@ -119,7 +119,7 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 	values[9] = Int32GetDatum(shape.m);
 	values[10] = Int32GetDatum(shape.ef_construction);
 	values[11] = Int32GetDatum(shape.dims);
-	values[12] = CStringGetTextDatum(hnsw_quantization_name(HNSW_QUANT_NONE));
+	values[12] = CStringGetTextDatum(vindex_quantization_name(VINDEX_QUANT_NONE));
 	if (shape.varsize)
 		nulls[13] = true;
 	else
