@@ -530,6 +530,21 @@ CREATE FUNCTION vsim.ivfflat_index_stats(index regclass,
 COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
 	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages, quantization mode, bytes stored per vector and quantization parameter pages; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
 
+-- hnsw quantization option (issue 9): vsim.hnsw_index_stats gains
+-- quantization and bytes_per_vector (new OUT columns: the function is
+-- created again; its privilege rule stays the one checked in C).
+
+DROP FUNCTION vsim.hnsw_index_stats(regclass);
+CREATE FUNCTION vsim.hnsw_index_stats(index regclass,
+	OUT elements bigint, OUT dead_elements bigint, OUT free_slots bigint, OUT heap_tids bigint,
+	OUT levels integer, OUT entry_point text, OUT entry_level integer,
+	OUT pages bigint, OUT avg_level0_neighbours double precision,
+	OUT m integer, OUT ef_construction integer, OUT dimensions integer,
+	OUT quantization text, OUT bytes_per_vector integer)
+	AS 'MODULE_PATHNAME', 'hnsw_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vsim.hnsw_index_stats(regclass) IS
+	'statistics of an hnsw index: elements, dead elements, free slots, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions, quantization mode and bytes stored per vector (NULL for sparsevec); read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+
 -- Filter columns (issue 14): key columns after the vector, tested during
 -- the graph walk (src/index/index_filter.c).  Btree strategy numbers; the
 -- integer types share one family with the cross-type operators, so that

@@ -2,7 +2,7 @@
  *
  * hnsw.c
  *	  The HNSW access method's handler, settings (hnsw.*), index options
- *	  (m, ef_construction) and operator class validation.
+ *	  (m, ef_construction, quantization) and operator class validation.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,6 +41,13 @@ static const struct config_enum_entry hnsw_iterative_scan_options[] = {
 	{NULL, 0, false}
 };
 
+/* validate_string_relopt of `quantization`: 22023 with the valid values */
+static void
+validate_quantization(const char *value)
+{
+	vindex_quantization_validate("hnsw", value);
+}
+
 void
 hnsw_init(void)
 {
@@ -53,6 +60,9 @@ hnsw_init(void)
 					  "Size of the candidate list while building the graph",
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
+	add_string_reloption(hnsw_relopt_kind, "quantization",
+						 "How elements store vectors: none (sq8 and rabitq are not built yet for hnsw)",
+						 "none", validate_quantization, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the candidate list of an HNSW index scan.",
@@ -96,6 +106,7 @@ hnsw_options(Datum reloptions, bool validate)
 	static const relopt_parse_elt tab[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(HnswOptions, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, ef_construction)},
+		{"quantization", RELOPT_TYPE_STRING, offsetof(HnswOptions, quantization_offset)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, hnsw_relopt_kind,
@@ -116,6 +127,14 @@ hnsw_index_ef_construction(Relation index)
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 
 	return opts ? opts->ef_construction : HNSW_DEFAULT_EF_CONSTRUCTION;
+}
+
+VindexQuantization
+hnsw_index_quantization(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return vindex_quantization_option(opts, opts ? opts->quantization_offset : 0);
 }
 
 /* amvalidate: the rules of every vector index method (index.h). */

@@ -369,10 +369,19 @@ typedef struct HnswOptions
 	int32		vl_len_;
 	int			m;
 	int			ef_construction;
+	int			quantization_offset;	/* the `quantization` string */
 } HnswOptions;
 
 /* Register the settings and reloptions; called from _PG_init. */
 extern void hnsw_init(void);
+
+/*
+ * The `quantization` option of an hnsw index (issue 9; VindexQuantization,
+ * index.h), VINDEX_QUANT_NONE if unset.  Only none (today's float
+ * elements) is built; CREATE INDEX raises 0A000 for the others, so no
+ * index with another mode exists on disk.
+ */
+extern VindexQuantization hnsw_index_quantization(Relation index);
 
 /* m and ef_construction of an index, defaults when not set. */
 extern int	hnsw_index_m(Relation index);

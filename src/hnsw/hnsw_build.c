@@ -675,6 +675,33 @@ flush_graph(HnswBuildState *bs)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * The `quantization` option: only 'none' is built for hnsw.  The codec
+ * modes raise 0A000 at CREATE INDEX (and REINDEX), the type errors first
+ * and worded as ivfflat's (ivf_quant_check), so nothing with another mode
+ * reaches the disk.
+ */
+static void
+check_quantization(Relation index, const VindexElemType *elem)
+{
+	VindexQuantization q = hnsw_index_quantization(index);
+
+	if (q == VINDEX_QUANT_NONE)
+		return;
+	if (elem == &vindex_elem_bit || elem == &vindex_elem_sparsevec)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("hnsw quantization %s does not support type %s",
+						vindex_quantization_name(q), elem->name),
+				 errhint("Use quantization none for %s columns.", elem->name)));
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("hnsw quantization %s is not implemented yet",
+					vindex_quantization_name(q)),
+			 errhint("Use quantization none for hnsw, or an ivfflat index WITH (quantization = '%s').",
+					 vindex_quantization_name(q))));
+}
+
 /* The index's shape from its definition; raises the build's user errors. */
 static void
 build_shape(Relation index, HnswShape *shape)
@@ -700,6 +727,7 @@ build_shape(Relation index, HnswShape *shape)
 						   shape->ef_construction, shape->m)));
 	shape->metric = vector_index_metric(index, 1);
 	vindex_elem_check(index, shape->elem, shape->metric, shape->dims);
+	check_quantization(index, shape->elem);
 	hnsw_shape_elements(index, shape, true);
 	shape->max_level = hnsw_max_level(shape->m);
 }

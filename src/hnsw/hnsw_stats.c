@@ -64,7 +64,13 @@ PG_FUNCTION_INFO_V1(hnsw_index_stats);
  * dead), dead elements, free slots (of elements VACUUM removed, for
  * reuse), heap TIDs, levels (highest level + 1), entry point
  * "(block,offset)" and level, pages, average level-0 neighbours of live
- * elements, m, ef_construction, dimensions.  Who may call it, and the
+ * elements, m, ef_construction, dimensions, quantization and bytes per
+ * vector (the stored value without the element's prefix and filter area:
+ * shape->vec_size; NULL for a variable-size type, whose values differ).
+ * Every hnsw index on disk stores full-precision elements (metapage
+ * version 1; the codec modes of the `quantization` option are refused at
+ * CREATE INDEX), so quantization is "none" from the format, not from the
+ * option, which ALTER INDEX can change.  Who may call it, and the
  * errors when the argument is not an hnsw index, are those of
  * vindex_stats_open (index.h).  Takes AccessShareLock and reads every page
  * once, without a snapshot: two calls in one statement may see different
@@ -80,8 +86,8 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 				tail;
 	int			entry_level;
 	StatsState	st = {0};
-	Datum		values[12];
-	bool		nulls[12] = {0};
+	Datum		values[14];
+	bool		nulls[14] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -113,6 +119,11 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 	values[9] = Int32GetDatum(shape.m);
 	values[10] = Int32GetDatum(shape.ef_construction);
 	values[11] = Int32GetDatum(shape.dims);
+	values[12] = CStringGetTextDatum(vindex_quantization_name(VINDEX_QUANT_NONE));
+	if (shape.varsize)
+		nulls[13] = true;
+	else
+		values[13] = Int32GetDatum((int32) shape.vec_size);
 	vindex_stats_close(index);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * index.c
- *	  The IndexAmRoutine shared by vsim's vector index access methods.
+ *	  The IndexAmRoutine shared by vsim's vector index access methods, and
+ *	  their `quantization` option's names.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,4 +32,44 @@ vindex_am_routine(const VindexMethod *method)
 	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
 	am->amkeytype = InvalidOid;
 	return am;
+}
+
+static const char *const quant_names[] = {"none", "sq8", "rabitq"};
+
+const char *
+vindex_quantization_name(int q)
+{
+	return q >= 0 && q < lengthof(quant_names) ? quant_names[q] : "?";
+}
+
+/* The mode named `value` (case-insensitive), or -1 */
+static int
+quantization_from_name(const char *value)
+{
+	for (int i = 0; i < lengthof(quant_names); i++)
+		if (pg_strcasecmp(value, quant_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+vindex_quantization_validate(const char *method, const char *value)
+{
+	if (value != NULL && quantization_from_name(value) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for %s option \"quantization\": \"%s\"",
+						method, value),
+				 errhint("Valid values are \"none\", \"sq8\" and \"rabitq\".")));
+}
+
+VindexQuantization
+vindex_quantization_option(const void *opts, int offset)
+{
+	int			q;
+
+	if (opts == NULL || offset == 0)
+		return VINDEX_QUANT_NONE;
+	q = quantization_from_name((const char *) opts + offset);
+	return q < 0 ? VINDEX_QUANT_NONE : (VindexQuantization) q;
 }

@@ -93,6 +93,36 @@ typedef struct VindexSupportProc
 #define VINDEX_ORDER_STRATEGY	1
 
 /*
+ * The `quantization` index option both methods have (issue 9): how stored
+ * elements hold vectors.  The values are those ivfflat's metapage records
+ * (IvfQuantization, ivf.h); hnsw builds only VINDEX_QUANT_NONE so far.
+ */
+typedef enum VindexQuantization
+{
+	VINDEX_QUANT_NONE = 0,
+	VINDEX_QUANT_SQ8 = 1,
+	VINDEX_QUANT_RABITQ = 2
+} VindexQuantization;
+
+/* The SQL name of mode q ("none", "sq8", "rabitq"; "?" out of range). */
+extern const char *vindex_quantization_name(int q);
+
+/*
+ * vindex_quantization_validate: the validate_string_relopt check of
+ * method's `quantization` option; NULL passes (the default).  Raises
+ * 22023 naming the method and the value, with the valid values as hint,
+ * for anything else than a mode's name (case-insensitive).
+ */
+extern void vindex_quantization_validate(const char *method, const char *value);
+
+/*
+ * vindex_quantization_option: the mode of a parsed reloptions struct
+ * `opts` (NULL: none) whose string option lies `offset` bytes into it (0:
+ * unset, the default none).  The value was validated when it was set.
+ */
+extern VindexQuantization vindex_quantization_option(const void *opts, int offset);
+
+/*
  * A method's structure check, called by vsim.index_check() (index_check.c)
  * with `index` and its table `heap` locked AccessShareLock.  With
  * heapallindexed the method registers its own MVCC snapshot, at the point

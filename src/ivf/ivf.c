@@ -40,34 +40,17 @@ static const struct config_enum_entry ivf_iterative_scan_options[] = {
 	{NULL, 0, false}
 };
 
-static const char *const ivf_quant_names[] = {"none", "sq8", "rabitq"};
-
 const char *
 ivf_quantization_name(IvfQuantization q)
 {
-	return q >= 0 && q < lengthof(ivf_quant_names) ? ivf_quant_names[q] : "?";
-}
-
-/* The mode named `value` (case-insensitive), or -1 */
-static int
-quantization_from_name(const char *value)
-{
-	for (int i = 0; i < lengthof(ivf_quant_names); i++)
-		if (pg_strcasecmp(value, ivf_quant_names[i]) == 0)
-			return i;
-	return -1;
+	return vindex_quantization_name(q);
 }
 
 /* validate_string_relopt of `quantization`: 22023 with the valid values */
 static void
 validate_quantization(const char *value)
 {
-	if (value != NULL && quantization_from_name(value) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for ivfflat option \"quantization\": \"%s\"",
-						value),
-				 errhint("Valid values are \"none\", \"sq8\" and \"rabitq\".")));
+	vindex_quantization_validate("ivfflat", value);
 }
 
 void
@@ -139,12 +122,8 @@ IvfQuantization
 ivf_index_quantization(Relation index)
 {
 	IvfOptions *opts = (IvfOptions *) index->rd_options;
-	int			q;
 
-	if (opts == NULL || opts->quantization_offset == 0)
-		return IVF_QUANT_NONE;
-	q = quantization_from_name((const char *) opts + opts->quantization_offset);
-	return q < 0 ? IVF_QUANT_NONE : (IvfQuantization) q;
+	return (IvfQuantization) vindex_quantization_option(opts, opts ? opts->quantization_offset : 0);
 }
 
 /* amvalidate: the rules of every vector index method (index.h). */

@@ -130,9 +130,9 @@
 /* The `quantization` option, IvfMetaPageData.quantization */
 typedef enum IvfQuantization
 {
-	IVF_QUANT_NONE = 0,
-	IVF_QUANT_SQ8 = 1,
-	IVF_QUANT_RABITQ = 2
+	IVF_QUANT_NONE = VINDEX_QUANT_NONE,
+	IVF_QUANT_SQ8 = VINDEX_QUANT_SQ8,
+	IVF_QUANT_RABITQ = VINDEX_QUANT_RABITQ
 } IvfQuantization;
 
 /* Seed of the RaBitQ rotation (any fixed value: builds are reproducible) */
