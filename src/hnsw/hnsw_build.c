@@ -696,8 +696,9 @@ check_quantization(Relation index, const VindexElemType *elem)
 				 errhint("Use quantization none for %s columns.", elem->name)));
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("hnsw quantization %s is not implemented yet",
+			 errmsg("hnsw indexes do not support quantization %s",
 					vindex_quantization_name(q)),
+			 errdetail("Only ivfflat indexes store quantized vectors so far."),
 			 errhint("Use quantization none for hnsw, or an ivfflat index WITH (quantization = '%s').",
 					 vindex_quantization_name(q))));
 }
