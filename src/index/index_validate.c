@@ -95,18 +95,31 @@ check_proc(const ValidateContext *cx, Form_pg_amproc proc)
 	return true;
 }
 
-/* Report an invalid operator of the family; returns false. */
+/*
+ * Report an invalid operator of the family, `problem` saying what is wrong
+ * with it and `rule` (an errdetail) what its operators must be; returns
+ * false.
+ */
 static bool
-bad_operator(const ValidateContext *cx, Form_pg_amop op, const char *problem)
+report_bad_operator(const ValidateContext *cx, Form_pg_amop op, const char *problem,
+					const char *rule)
 {
 	ereport(INFO,
 			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 			 errmsg("operator family \"%s\" of access method %s contains operator %s %s",
 					cx->opfamilyname, cx->method->name,
 					format_operator(op->amopopr), problem),
-			 errdetail("Operators of access method %s are ORDER BY operators at strategy %d returning double precision.",
-					   cx->method->name, VINDEX_ORDER_STRATEGY)));
+			 errdetail_internal("%s", rule)));
 	return false;
+}
+
+/* An invalid operator of a vector family (ORDER BY operators) */
+static bool
+bad_operator(const ValidateContext *cx, Form_pg_amop op, const char *problem)
+{
+	return report_bad_operator(cx, op, problem,
+							   psprintf("Operators of access method %s are ORDER BY operators at strategy %d returning double precision.",
+										cx->method->name, VINDEX_ORDER_STRATEGY));
 }
 
 /* Is `op` an ORDER BY operator of the kind the method uses? */
@@ -181,18 +194,13 @@ check_groups(const ValidateContext *cx, CatCList *oprlist, CatCList *proclist)
 	return ok;
 }
 
-/* Report an invalid operator of a filter family; returns false. */
+/* An invalid operator of a filter column's family */
 static bool
 bad_filter_operator(const ValidateContext *cx, Form_pg_amop op, const char *problem)
 {
-	ereport(INFO,
-			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-			 errmsg("operator family \"%s\" of access method %s contains operator %s %s",
-					cx->opfamilyname, cx->method->name,
-					format_operator(op->amopopr), problem),
-			 errdetail("Operators of a filter column's family of access method %s are search operators returning boolean at btree strategies 1 to 5 (= only for text; &&, @>, <@ at 1 to 3 for arrays) between types of one filter kind.",
-					   cx->method->name)));
-	return false;
+	return report_bad_operator(cx, op, problem,
+							   psprintf("Operators of a filter column's family of access method %s are search operators returning boolean at btree strategies 1 to 5 (= only for text; &&, @>, <@ at 1 to 3 for arrays) between types of one filter kind.",
+										cx->method->name));
 }
 
 /*
