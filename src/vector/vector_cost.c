@@ -185,6 +185,7 @@ double
 vector_distance_call_cost(PlannerInfo *root, VectorCostKind kind, List *args)
 {
 	const DistanceCostModel *m = &cost_models[kind];
+	int		   *arg_units = palloc(sizeof(int) * Max(list_length(args), 1));
 	ListCell   *lc;
 	int			units = -1;
 	double		cost;
@@ -193,25 +194,25 @@ vector_distance_call_cost(PlannerInfo *root, VectorCostKind kind, List *args)
 	{
 		int			u = operand_units(root, kind, lfirst(lc));
 
+		arg_units[foreach_current_index(lc)] = u;
 		if (u < 0)
 			u = m->sum_operands ? m->default_units : -1;
 		units = m->sum_operands ? Max(units, 0) + u : Max(units, u);
 	}
 	cost = vector_distance_units_cost(kind, units);
-	if (root == NULL)
-		return cost;
-	foreach(lc, args)
-	{
-		Node	   *arg = lfirst(lc);
-		int			u = operand_units(root, kind, arg);
+	if (root != NULL)
+		foreach(lc, args)
+		{
+			int			u = arg_units[foreach_current_index(lc)];
 
-		/* a TOASTed sparsevec has more than a 2 kB row holds */
-		if (u < 0)
-			u = kind == VECTOR_COST_SPARSE ?
-				(int) ((TOAST_TUPLE_THRESHOLD - m->header_bytes) / m->unit_bytes) :
-				(units > 0 ? units : m->default_units);
-		cost += detoast_cost(root, m, arg, u);
-	}
+			/* a TOASTed sparsevec has more than a 2 kB row holds */
+			if (u < 0)
+				u = kind == VECTOR_COST_SPARSE ?
+					(int) ((TOAST_TUPLE_THRESHOLD - m->header_bytes) / m->unit_bytes) :
+					(units > 0 ? units : m->default_units);
+			cost += detoast_cost(root, m, lfirst(lc), u);
+		}
+	pfree(arg_units);
 	return cost;
 }
 
