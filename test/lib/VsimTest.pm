@@ -12,9 +12,10 @@ use Cwd ();
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use Test::More;
 
 our @EXPORT = qw(vsim_node embed_test_node load_fmnist fmnist_truth knn_query recall_at_k vsim_data_dir python3
-  damage_page read_page exact_truth random_items);
+  damage_page read_page exact_truth truth_from random_items check_filtered_standby);
 
 my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set (run through scripts/test.sh)";
 
@@ -210,6 +211,14 @@ sub exact_truth
 	my ($node, $op, $k, %opt) = @_;
 	my ($ids, $dist) = knn_query($node, $op, $k, %opt, tiebreak => 1,
 		settings => 'SET enable_indexscan = off; SET enable_bitmapscan = off;');
+	return truth_from($ids, $dist);
+}
+
+# knn_query's two results ({ qid => [id, ...] }, { qid => { id => dist } })
+# as ground truth for recall_at_k: { qid => [ [id, dist], ... ] }.
+sub truth_from
+{
+	my ($ids, $dist) = @_;
 	return { map { my $q = $_; ($q => [ map { [ $_, $dist->{$q}{$_} ] } @{ $ids->{$q} } ]) }
 		  keys %$ids };
 }
@@ -231,6 +240,34 @@ sub recall_at_k
 		$total += $k;
 	}
 	return $total ? $hit / $total : 0;
+}
+
+# The standby check of the filter-column tests (029 hnsw, 037 ivfflat),
+# whose table train(id, label, v, b10, b100, b1000) has a filtered index:
+# starts a streaming standby $name of $node, inserts 300 rows of filter
+# values 98/98/9998 and deletes half of the rows with b1000 = 9999 (the 500
+# the test inserted), VACUUMs, and asserts that the primary finds those 550
+# rows by the filter b1000 >= 9998 under $settings, that the standby returns
+# the same rows and that it does so through the filtered index.
+sub check_filtered_standby
+{
+	my ($node, $name, $settings) = @_;
+	$node->backup('base');
+	my $standby = PostgreSQL::Test::Cluster->new($name);
+	$standby->init_from_backup($node, 'base', has_streaming => 1);
+	$standby->start;
+	$node->safe_psql('postgres', q{
+		INSERT INTO train SELECT id + 200000, label, v, 98, 98, 9998 FROM train WHERE id <= 300;
+		DELETE FROM train WHERE b1000 = 9999 AND id % 2 = 0; VACUUM train;});
+	$node->wait_for_catchup($standby);
+	my $q = q{SELECT count(*), string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM train
+		WHERE b1000 >= 9998 ORDER BY v <=> (SELECT v FROM test WHERE id = 2) LIMIT 1000) s};
+	my $on_primary = $node->safe_psql('postgres', "$settings $q");
+	like($on_primary, qr/^550\|/, 'the primary finds the 300 new and 250 remaining rows by their filter');
+	is($standby->safe_psql('postgres', "$settings $q"), $on_primary, 'the standby returns the same rows');
+	like($standby->safe_psql('postgres', "$settings EXPLAIN (COSTS OFF) $q"),
+		qr/Index Cond: \(b1000 >= 9998\)/, 'through the filtered index');
+	$standby->stop;
 }
 
 1;

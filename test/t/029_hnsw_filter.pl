@@ -66,8 +66,7 @@ for my $case (
 	like($plan, qr/Index Scan using train_hnsw.*\n\s+Index Cond: /,
 		"$name: the filter is an index condition of the hnsw scan");
 	my ($tids, $tdist) = knn($cond, $exact);
-	my $truth = { map { my $q = $_; ($q => [ map { [ $_, $tdist->{$q}{$_} ] } @{ $tids->{$q} } ]) }
-		  keys %$tids };
+	my $truth = truth_from($tids, $tdist);
 	# the graph walk alone, and with the switch to the exhaustive pass
 	for my $mode ([ 'walk', 'SET hnsw.filter_walk_limit = 1;' ], [ 'default', '' ])
 	{
@@ -95,8 +94,7 @@ query('DROP INDEX train_hnsw');
 {
 	my $cond = 't.b100 = q.id % 100';
 	my ($tids, $tdist) = knn($cond, $exact);
-	my $truth = { map { my $q = $_; ($q => [ map { [ $_, $tdist->{$q}{$_} ] } @{ $tids->{$q} } ]) }
-		  keys %$tids };
+	my $truth = truth_from($tids, $tdist);
 	my ($ids, $dist) = knn($cond, "$index SET hnsw.filter_walk_limit = 1;");
 	my $recall = recall_at_k($truth, $ids, $dist, $k);
 	cmp_ok($recall, '>=', 0.95, "parallel build, 1% by the graph walk alone: recall\@$k $recall >= 0.95");
@@ -121,8 +119,7 @@ for my $case (
 	like($plan, qr/Index Scan using train_hnsw_tags.*\n\s+Index Cond: /,
 		"$name: the array condition is an index condition of the hnsw scan");
 	my ($tids, $tdist) = knn($cond, $exact);
-	my $truth = { map { my $q = $_; ($q => [ map { [ $_, $tdist->{$q}{$_} ] } @{ $tids->{$q} } ]) }
-		  keys %$tids };
+	my $truth = truth_from($tids, $tdist);
 	my ($ids, $dist) = knn($cond, $index);
 	my $recall = recall_at_k($truth, $ids, $dist, $k);
 	note "$name: recall\@$k $recall";
@@ -154,22 +151,7 @@ is(query(qq{$index SET hnsw.ef_search = 10; SET hnsw.iterative_scan = relaxed_or
 # a streaming standby answers filtered queries as the primary does, also
 # for rows inserted and deleted after it started (WAL replay of the
 # filter values; VACUUM's changes)
-$node->backup('base');
-my $standby = PostgreSQL::Test::Cluster->new('hnsw_filter_standby');
-$standby->init_from_backup($node, 'base', has_streaming => 1);
-$standby->start;
-query(q{INSERT INTO train SELECT id + 200000, label, v, 98, 98, 9998 FROM train WHERE id <= 300;
-	DELETE FROM train WHERE b1000 = 9999 AND id % 2 = 0; VACUUM train;});
-$node->wait_for_catchup($standby);
-my $set = "$index SET hnsw.ef_search = 400;";
-my $q = q{SELECT count(*), string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM train
-	WHERE b1000 >= 9998 ORDER BY v <=> (SELECT v FROM test WHERE id = 2) LIMIT 1000) s};
-my $on_primary = query("$set $q");
-like($on_primary, qr/^550\|/, 'the primary finds the 300 new and 250 remaining rows by their filter');
-is($standby->safe_psql('postgres', "$set $q"), $on_primary, 'the standby returns the same rows');
-like($standby->safe_psql('postgres', "$set EXPLAIN (COSTS OFF) $q"), qr/Index Cond: \(b1000 >= 9998\)/,
-	'through the filtered index');
-$standby->stop;
+check_filtered_standby($node, 'hnsw_filter_standby', "$index SET hnsw.ef_search = 400;");
 
 $node->stop;
 done_testing();

@@ -52,13 +52,6 @@ sub knn
 	return knn_query($node, '<=>', $k, settings => $settings, where => $cond);
 }
 
-sub truth_of
-{
-	my ($tids, $tdist) = @_;
-	return { map { my $q = $_; ($q => [ map { [ $_, $tdist->{$q}{$_} ] } @{ $tids->{$q} } ]) }
-		  keys %$tids };
-}
-
 my $index = 'SET enable_seqscan = off; SET enable_bitmapscan = off; SET ivfflat.probes = 10;';
 my $exact = 'SET enable_indexscan = off; SET enable_bitmapscan = off;';
 my %truth;
@@ -75,7 +68,7 @@ for my $case (
 	like($plan, qr/Index Scan using train_ivf.*\n\s+Index Cond: /,
 		"$name: the filter is an index condition of the ivfflat scan");
 	my ($tids, $tdist) = knn($cond, $exact);
-	$truth{$cond} = [ $tids, truth_of($tids, $tdist) ];
+	$truth{$cond} = [ $tids, truth_from($tids, $tdist) ];
 	my ($ids, $dist) = knn($cond, $index);
 	my $recall = recall_at_k($truth{$cond}[1], $ids, $dist, $k);
 	note "$name: recall\@$k $recall";
@@ -139,22 +132,7 @@ is(query(qq{$index SET ivfflat.filter_candidates = 1000;
 # a streaming standby answers filtered queries as the primary does, also
 # for rows inserted and deleted after it started (WAL replay of the
 # filter values; VACUUM's changes)
-$node->backup('base');
-my $standby = PostgreSQL::Test::Cluster->new('ivf_filter_standby');
-$standby->init_from_backup($node, 'base', has_streaming => 1);
-$standby->start;
-query(q{INSERT INTO train SELECT id + 200000, label, v, 98, 98, 9998 FROM train WHERE id <= 300;
-	DELETE FROM train WHERE b1000 = 9999 AND id % 2 = 0; VACUUM train;});
-$node->wait_for_catchup($standby);
-my $set = "$index SET ivfflat.filter_candidates = 1000;";
-my $q = q{SELECT count(*), string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM train
-	WHERE b1000 >= 9998 ORDER BY v <=> (SELECT v FROM test WHERE id = 2) LIMIT 1000) s};
-my $on_primary = query("$set $q");
-like($on_primary, qr/^550\|/, 'the primary finds the 300 new and 250 remaining rows by their filter');
-is($standby->safe_psql('postgres', "$set $q"), $on_primary, 'the standby returns the same rows');
-like($standby->safe_psql('postgres', "$set EXPLAIN (COSTS OFF) $q"), qr/Index Cond: \(b1000 >= 9998\)/,
-	'through the filtered index');
-$standby->stop;
+check_filtered_standby($node, 'ivf_filter_standby', "$index SET ivfflat.filter_candidates = 1000;");
 
 # a damaged filter area (NULL bits beyond the index's filter columns) is
 # found by index_check: XX002 naming the list page; REINDEX repairs it.
