@@ -29,6 +29,16 @@ RESET enable_seqscan;
 EXPLAIN (COSTS OFF) SELECT id FROM cost_items ORDER BY v <-> :q LIMIT 10;
 -- without LIMIT the scan would return only hnsw.ef_search rows: exact plan
 EXPLAIN (COSTS OFF) SELECT id FROM cost_items ORDER BY v <-> :q;
+-- a partial index answers a query with its predicate: the predicate is
+-- no filter of the scan's rows, so pool = LIMIT = ef_search is enough
+CREATE INDEX cost_items_part ON cost_items USING hnsw (v vector_l2_ops) WHERE cat50 = 1;
+SET hnsw.ef_search = 10;
+EXPLAIN (COSTS OFF) SELECT id FROM cost_items WHERE cat50 = 1 ORDER BY v <-> :q LIMIT 10;
+SELECT count(*) FROM (SELECT id FROM cost_items WHERE cat50 = 1 ORDER BY v <-> :q LIMIT 10) s;
+-- a further filter is one: the scan could return fewer rows than LIMIT
+EXPLAIN (COSTS OFF) SELECT id FROM cost_items WHERE cat50 = 1 AND cat10 = 3 ORDER BY v <-> :q LIMIT 10;
+RESET hnsw.ef_search;
+DROP INDEX cost_items_part;
 -- a selective filter (1%) with a btree: the btree and a sort, LIMIT rows
 EXPLAIN (COSTS OFF) SELECT id FROM cost_items WHERE cat1 = 7 ORDER BY v <-> :q LIMIT 10;
 SELECT count(*) FROM (SELECT id FROM cost_items WHERE cat1 = 7 ORDER BY v <-> :q LIMIT 10) s;

@@ -145,7 +145,8 @@ vindex_cost_estimate(PlannerInfo *root, IndexPath *path,
 	Selectivity cond_sel = vindex_index_cond_selectivity(root, path);
 	Selectivity filter_sel;
 	Selectivity distance_sel;
-	double		tuples = Max(rel->tuples, 1);
+	/* rows in the index: a partial index holds those of its predicate */
+	double		tuples = Max(index->indpred != NIL ? index->tuples : rel->tuples, 1);
 	double		pool;
 	double		deliverable;
 	double		wanted;
@@ -163,8 +164,12 @@ vindex_cost_estimate(PlannerInfo *root, IndexPath *path,
 	pool = Min(Max(model->pool, model->first_rows), tuples);
 	run = Max(0, pool - model->first_rows) * model->visits_per_row * visit;
 
-	/* The filters keep a share of the rows; distance conditions the first. */
-	foreach(lc, rel->baserestrictinfo)
+	/*
+	 * The filters keep a share of the rows; distance conditions the first.
+	 * indrestrictinfo leaves out the quals a partial index's predicate
+	 * implies: every row in the index passes them.
+	 */
+	foreach(lc, index->indrestrictinfo)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
 
