@@ -6,8 +6,9 @@ reused while the row counts match), computes brute-force ground truth with
 numpy, builds the index once per --workers value (build seconds, index
 bytes), then for each value of the swept setting times ONE server-side
 LATERAL join over the query table (EXPLAIN ANALYZE's execution time, so
-client overhead does not count) and measures recall@k.  Prints one JSON
-object per line.
+client overhead does not count; cpu_qps: queries per CPU second of the
+server process, which other jobs on a shared machine do not inflate) and
+measures recall@k.  Prints one JSON object per line.
 
 Example:
   annbench.py --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64)" \
@@ -132,6 +133,33 @@ def fetch_matrix(cur, table):
     return np.array([r[0] for r in rows]), np.array([r[1] for r in rows], dtype=np.float32)
 
 
+def backend_cpu_seconds(cur):
+    """User + system CPU seconds of the server process of `cur` (from
+    /proc, for a local server; None elsewhere).  On a shared machine the
+    queries/s it gives (cpu_qps) leave out the time other jobs held the
+    cores; its resolution is one clock tick (10 ms)."""
+    cur.execute("SELECT pg_backend_pid()")
+    try:
+        with open(f"/proc/{cur.fetchone()[0]}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_storage(cur, table, storage):
+    """A copy of `table` whose vector column has STORAGE `storage` (SET
+    STORAGE applies to rows written later, so the rows are copied)."""
+    copy = f"{table}_{storage}"
+    if table_rows(cur, copy) != table_rows(cur, table):
+        cur.execute(f"DROP TABLE IF EXISTS {copy} CASCADE")
+        cur.execute(f"CREATE TABLE {copy} (LIKE {table})")
+        cur.execute(f"ALTER TABLE {copy} ALTER COLUMN v SET STORAGE {storage}")
+        cur.execute(f"INSERT INTO {copy} SELECT * FROM {table}")
+        cur.execute(f"VACUUM ANALYZE {copy}")
+    return copy
+
+
 def ground_truth(cur, train, query, metric, k):
     ids, x = fetch_matrix(cur, train)
     qids, q = fetch_matrix(cur, query)
@@ -168,6 +196,9 @@ def main():
                     help="directory of fashion_mnist_embed256.onnx (needed for --dataset cnn256; "
                          "the bench scripts pass $VSIM_DATA/models/fashion-mnist-cnn)")
     ap.add_argument("--extra-sql", default="", help="SQL run before the searches")
+    ap.add_argument("--storage", default="external", choices=["external", "plain", "main"],
+                    help="STORAGE of the vector column (external: the type's default, "
+                         "out of line above 2 kB; plain: always in the row)")
     args = ap.parse_args()
     if args.dataset.startswith("cnn256") and not args.model_dir:
         ap.error(f"--dataset {args.dataset} needs --model-dir")
@@ -186,6 +217,8 @@ def main():
     else:
         load_cnn256x(cur, train, args.train, args.model_dir)
         load_cnn256(cur, query, "test", args.queries, args.model_dir)
+    if args.storage != "external":
+        train = with_storage(cur, train, args.storage)
     truth, _, _, _ = ground_truth(cur, train, query, args.metric, args.k)
 
     op = OPS[args.metric]
@@ -198,7 +231,8 @@ def main():
         cur.execute(f"CREATE INDEX bench_idx ON {train} USING {args.index}")
         build = time.time() - t
         cur.execute("SELECT pg_relation_size('bench_idx')")
-        emit(event="build", dataset=args.dataset, index=args.index, workers=w,
+        emit(event="build", dataset=args.dataset, index=args.index, storage=args.storage,
+             workers=w,
              rows=args.train, seconds=round(build, 2), bytes=cur.fetchone()[0])
 
     if args.extra_sql:
@@ -211,13 +245,17 @@ def main():
         cur.execute(f"EXPLAIN (COSTS OFF) SELECT q.id, n.d {lateral}")
         uses_index = "bench_idx" in "\n".join(r[0] for r in cur.fetchall())
         cur.execute(f"SELECT count(*) {lateral}")  # warm the cache
+        cpu0 = backend_cpu_seconds(cur)
         cur.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) SELECT q.id, n.d {lateral}")
         ms = cur.fetchone()[0][0]["Execution Time"]
+        cpu = backend_cpu_seconds(cur) - cpu0 if cpu0 is not None else None
         r = recall(cur, f"SELECT q.id, n.d {lateral}", truth, args.k)
-        emit(event="search", dataset=args.dataset, index=args.index, setting=name,
+        emit(event="search", dataset=args.dataset, index=args.index, storage=args.storage,
+             setting=name,
              value=value, queries=args.queries, k=args.k, uses_index=uses_index,
              **{f"recall@{args.k}": round(r, 4)},
-             qps=round(args.queries / (ms / 1000), 1), ms=round(ms, 1))
+             qps=round(args.queries / (ms / 1000), 1), ms=round(ms, 1),
+             cpu_qps=round(args.queries / cpu, 1) if cpu else None)
 
 
 if __name__ == "__main__":
