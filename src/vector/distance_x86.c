@@ -34,6 +34,18 @@
 #define VPOPCNT_TARGET __attribute__((target("avx512f,avx512bw,avx512vpopcntdq,popcnt")))
 
 /*
+ * Unroll the loop over a block's registers: the accumulators r[k] then
+ * stay in registers.  Left rolled (gcc -O2 does not unroll it), they live
+ * on the stack and every step waits for a store to reach the next load:
+ * measured as 17% of an HNSW build's samples on the accumulator's store.
+ */
+#if defined(__clang__)
+#define UNROLL_LANES _Pragma("unroll")
+#else
+#define UNROLL_LANES _Pragma("GCC unroll 4")
+#endif
+
+/*
  * The canonical order (vector.h) with 32 lanes: AVX2 keeps them in four
  * 8-lane registers r[0..3] (lanes 0-7, 8-15, 16-23, 24-31), AVX-512 in two
  * 16-lane registers.  A block of 32 elements goes lane by lane; the last,
@@ -114,6 +126,7 @@ avx2_l2_squared_any(const void *a, const void *b, int n, bool half)
 	_mm256_setzero_ps(), _mm256_setzero_ps()};
 
 	for (int i = 0; i < n; i += 32)
+		UNROLL_LANES
 		for (int k = 0; k < 4; k++)
 		{
 			__m256		d = _mm256_sub_ps(load8_any(a, half, i + 8 * k, n),
@@ -131,6 +144,7 @@ avx2_inner_product_any(const void *a, const void *b, int n, bool half)
 	_mm256_setzero_ps(), _mm256_setzero_ps()};
 
 	for (int i = 0; i < n; i += 32)
+		UNROLL_LANES
 		for (int k = 0; k < 4; k++)
 			r[k] = _mm256_fmadd_ps(load8_any(a, half, i + 8 * k, n),
 								   load8_any(b, half, i + 8 * k, n), r[k]);
@@ -145,6 +159,7 @@ avx2_l1_any(const void *a, const void *b, int n, bool half)
 	_mm256_setzero_ps(), _mm256_setzero_ps()};
 
 	for (int i = 0; i < n; i += 32)
+		UNROLL_LANES
 		for (int k = 0; k < 4; k++)
 		{
 			__m256		d = _mm256_sub_ps(load8_any(a, half, i + 8 * k, n),
@@ -163,9 +178,11 @@ avx2_cosine_parts_any(const void *a, const void *b, int n, bool half,
 				ra[4],
 				rb[4];
 
+	UNROLL_LANES
 	for (int k = 0; k < 4; k++)
 		rd[k] = ra[k] = rb[k] = _mm256_setzero_ps();
 	for (int i = 0; i < n; i += 32)
+		UNROLL_LANES
 		for (int k = 0; k < 4; k++)
 		{
 			__m256		va = load8_any(a, half, i + 8 * k, n);
@@ -352,6 +369,7 @@ avx512_l2_squared_any(const void *a, const void *b, int n, bool half)
 	__m512		r[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
 
 	for (int i = 0; i < n; i += 32)
+		UNROLL_LANES
 		for (int k = 0; k < 2; k++)
 		{
 			__m512		d = _mm512_sub_ps(load16_any(a, half, i + 16 * k, n),
@@ -368,6 +386,7 @@ avx512_inner_product_any(const void *a, const void *b, int n, bool half)
 	__m512		r[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
 
 	for (int i = 0; i < n; i += 32)
+		UNROLL_LANES
 		for (int k = 0; k < 2; k++)
 			r[k] = _mm512_fmadd_ps(load16_any(a, half, i + 16 * k, n),
 								   load16_any(b, half, i + 16 * k, n), r[k]);
@@ -380,6 +399,7 @@ avx512_l1_any(const void *a, const void *b, int n, bool half)
 	__m512		r[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
 
 	for (int i = 0; i < n; i += 32)
+		UNROLL_LANES
 		for (int k = 0; k < 2; k++)
 			r[k] = _mm512_add_ps(r[k],
 								 _mm512_abs_ps(_mm512_sub_ps(load16_any(a, half, i + 16 * k, n),
@@ -395,9 +415,11 @@ avx512_cosine_parts_any(const void *a, const void *b, int n, bool half,
 				ra[2],
 				rb[2];
 
+	UNROLL_LANES
 	for (int k = 0; k < 2; k++)
 		rd[k] = ra[k] = rb[k] = _mm512_setzero_ps();
 	for (int i = 0; i < n; i += 32)
+		UNROLL_LANES
 		for (int k = 0; k < 2; k++)
 		{
 			__m512		va = load16_any(a, half, i + 16 * k, n);
