@@ -30,7 +30,7 @@ FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod
 WHERE amname = 'ivfflat' AND opcname ~ '^(int|bool|date|timestamptz|text)'
 ORDER BY opcname;
 SELECT vsim.index_check('vf_idx', true), vsim.index_check('vf_idx2', true);
-SELECT lists, rows, bytes_per_vector FROM vsim.ivfflat_index_stats('vf_idx');
+SELECT lists, rows, bytes_per_vector, filter_columns FROM vsim.ivfflat_index_stats('vf_idx');
 
 -- ivf_fcheck(where, order, k): whether the index answered (Index Scan with the
 -- condition as Index Cond), the rows it returned, and whether they are

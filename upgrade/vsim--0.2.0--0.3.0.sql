@@ -515,8 +515,9 @@ ALTER FUNCTION hamming_distance(bit, bit) SUPPORT vsim_bit_distance_support;
 ALTER FUNCTION jaccard_distance(bit, bit) SUPPORT vsim_bit_distance_support;
 
 -- ivfflat quantization (issue 9): the same objects as src/ivf/ivf.sql ------
--- vsim.ivfflat_index_stats gains quantization, bytes_per_vector and
--- param_pages (new OUT columns: the function is created again).
+-- vsim.ivfflat_index_stats gains quantization, bytes_per_vector,
+-- param_pages and, with filter columns (issue 14), filter_columns (new OUT
+-- columns: the function is created again).
 
 DROP FUNCTION vsim.ivfflat_index_stats(regclass);
 CREATE FUNCTION vsim.ivfflat_index_stats(index regclass,
@@ -525,10 +526,11 @@ CREATE FUNCTION vsim.ivfflat_index_stats(index regclass,
 	OUT min_list_rows bigint, OUT max_list_rows bigint, OUT mean_list_rows double precision,
 	OUT imbalance double precision, OUT imbalance_at_build double precision,
 	OUT empty_lists bigint, OUT list_pages bigint, OUT total_pages bigint,
-	OUT quantization text, OUT bytes_per_vector integer, OUT param_pages integer)
+	OUT quantization text, OUT bytes_per_vector integer, OUT param_pages integer,
+	OUT filter_columns integer)
 	AS 'MODULE_PATHNAME', 'ivfflat_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
-	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages, quantization mode, bytes stored per vector and quantization parameter pages; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages, quantization mode, bytes stored per vector, quantization parameter pages and filter columns; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
 
 -- hnsw quantization option (issue 9): vsim.hnsw_index_stats gains
 -- quantization and bytes_per_vector (new OUT columns: the function is

@@ -31,10 +31,11 @@ CREATE FUNCTION vsim.ivfflat_index_stats(index regclass,
 	OUT min_list_rows bigint, OUT max_list_rows bigint, OUT mean_list_rows double precision,
 	OUT imbalance double precision, OUT imbalance_at_build double precision,
 	OUT empty_lists bigint, OUT list_pages bigint, OUT total_pages bigint,
-	OUT quantization text, OUT bytes_per_vector integer, OUT param_pages integer)
+	OUT quantization text, OUT bytes_per_vector integer, OUT param_pages integer,
+	OUT filter_columns integer)
 	AS 'MODULE_PATHNAME', 'ivfflat_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
-	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages, quantization mode, bytes stored per vector and quantization parameter pages; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages, quantization mode, bytes stored per vector, quantization parameter pages and filter columns; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
 
 -- bit (issue 10)
 CREATE OPERATOR CLASS bit_hamming_ops

@@ -48,7 +48,8 @@ PG_FUNCTION_INFO_V1(ivfflat_index_stats);
  * max_list_rows, mean_list_rows, imbalance, imbalance_at_build,
  * empty_lists, list_pages, total_pages, quantization (none, sq8, rabitq),
  * bytes_per_vector (of a list item's code or element, without the item's
- * heap TID and line pointer), param_pages.  Who may call it, and the errors
+ * heap TID and line pointer), param_pages, filter_columns (key columns
+ * after the vector).  Who may call it, and the errors
  * when the argument is not an ivfflat index, are those of
  * vindex_stats_open (index.h).  Takes AccessShareLock and reads every list
  * page, without a snapshot: two calls in one statement may see different
@@ -69,8 +70,8 @@ ivfflat_index_stats(PG_FUNCTION_ARGS)
 	int			nlists = meta->nlists;	/* >= 1: ivf_verify_meta */
 	IvfReader	r;
 	IvfListRef *refs;
-	Datum		values[17];
-	bool		nulls[17] = {0};
+	Datum		values[18];
+	bool		nulls[18] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -108,6 +109,8 @@ ivfflat_index_stats(PG_FUNCTION_ARGS)
 	values[14] = CStringGetTextDatum(ivf_quantization_name((IvfQuantization) meta->quantization));
 	values[15] = Int32GetDatum((int32) r.code_size);
 	values[16] = Int32GetDatum(meta->nparampages);
+	/* the key columns after the vector ("Filter columns", index.h) */
+	values[17] = Int32GetDatum(IndexRelationGetNumberOfKeyAttributes(index) - 1);
 
 	vindex_stats_close(index);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
