@@ -5,7 +5,7 @@
 # computed in the server by vsim.embed; needs the model in the data
 # directory).  For each size in VSIM_SCALE_ROWS (default 60000 250000
 # 1000000): HNSW (m = 16, ef_construction = 64, cosine) and IVFFlat
-# (lists = rows / 1000, cosine), build seconds with 1 and 2 processes,
+# (lists = rows / 1000, cosine; quantization none and rabitq), build seconds with 1 and 2 processes,
 # bytes, recall@10 and queries/s over a sweep.  One run of the largest size
 # takes about an hour on 2 cores.
 set -euo pipefail
@@ -23,8 +23,10 @@ for rows in ${VSIM_SCALE_ROWS:-60000 250000 1000000}; do
     --train "$rows" --queries 1000 --maintenance-work-mem 8GB \
     --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64)" \
     --workers 0,1 --sweep hnsw.ef_search=20,40,80,160
-  $py "$here/annbench.py" --dataset cnn256x --metric cosine --model-dir "$CNN_MODEL_DIR" \
-    --train "$rows" --queries 1000 --maintenance-work-mem 8GB \
-    --index "ivfflat (v vector_cosine_ops) WITH (lists = $lists)" \
-    --workers 0,1 --sweep ivfflat.probes=1,2,4,8,16,32
+  for mode in none rabitq; do
+    $py "$here/annbench.py" --dataset cnn256x --metric cosine --model-dir "$CNN_MODEL_DIR" \
+      --train "$rows" --queries 1000 --maintenance-work-mem 8GB \
+      --index "ivfflat (v vector_cosine_ops) WITH (lists = $lists, quantization = $mode)" \
+      --workers 0,1 --sweep ivfflat.probes=1,2,4,8,16,32
+  done
 done
