@@ -280,9 +280,10 @@ flat_scan(HnswScanOpaque so, const HnswShape *shape, uint64 tail,
  * least a quarter of the limit, so that a small ef still sees a few
  * matches of a 0.1% filter before it judges.  With one, the pass costs
  * about HNSW_FILTERDIR_PAGE_VISITS visits per directory page plus one per
- * matching element (s n), so the sample is ef m visits (the pass is far
- * cheaper than a walk at 1%: a larger sample would cost more than the
- * pass it decides on), and a walk that was expected to be cheaper but
+ * matching element (s n), so the sample is ef m / 2 visits (the pass is
+ * far cheaper than a walk at 1%: a larger sample would cost more than the
+ * pass it decides on; ef m / 2 still sees about 30 matches at 10% with
+ * ef 40, where the walk is the cheaper), and a walk that was expected to be cheaper but
  * has spent a pass's cost beyond the sample without finishing stops too.
  * A filter that rejects the query's neighbourhood thus switches early, as
  * it should: its walk would cross all of it.
@@ -296,7 +297,7 @@ filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail,
 	double		n = (double) tail / hnsw_element_size(shape, 0, shape->elem_size);
 	int64		limit = Max(1, (int64) (n * hnsw_filter_walk_limit));
 	int64		unit = (int64) hnsw_ef_search * shape->m;
-	int64		sample = info->first != 0 ? Min(limit, unit) :
+	int64		sample = info->first != 0 ? Min(limit, Max(1, unit / 2)) :
 		Min(limit, Max(unit, limit / 4));
 
 	s->max_distances = sample;
