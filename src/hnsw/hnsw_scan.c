@@ -33,9 +33,10 @@
  * cheaper than the walk.  Expanding through neighbours' neighbours
  * (ACORN-1, Patel et al., SIGMOD 2024) is not done: in a page-based graph
  * each element looked at is a buffer access, and ACORN-1 tests the filter
- * of up to (2m)^2 = 1,024 elements per expansion, about a tenth of this
- * pass over a 60,000-element index for each expansion (an argument by
- * count, not a measurement); and at 0.1% selectivity the two-hop
+ * of up to (2m)^2 = 1,024 elements per expansion, each a buffer access,
+ * about the whole directory pass (a few hundred pages and the matches)
+ * of a 60,000-element index for each expansion (an argument by count,
+ * not a measurement); and at 0.1% selectivity the two-hop
  * neighbourhood holds about one match, too few to keep the matches
  * connected.  The walk and the pass are measured in
  * test/bench/bench_filter.py.

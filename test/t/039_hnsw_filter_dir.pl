@@ -162,7 +162,7 @@ is(query(q{SELECT filter_dir_pages || '|' || filter_dir_entries FROM vsim.hnsw_i
 	'1|40', 'the reset index got its directory with its first insert');
 is(query(q{SET enable_seqscan = off; SET hnsw.filter_walk_limit = 0.00001;
 	SELECT count(*) FROM (SELECT v FROM ul WHERE a = 1 ORDER BY v <-> '[0,0]' LIMIT 100) s}),
-	'13', 'and its exhaustive pass finds the rows');
+	query(q{SELECT count(*) FROM ul WHERE a = 1}), 'and its exhaustive pass finds the rows');
 is(query("SELECT vsim.index_check('ul_hnsw', true)"), '', 'the reset index is sound');
 check_exact('after a crash');
 check_sound('after a crash');
