@@ -343,10 +343,9 @@ typedef struct DirCollect
 	uint64	   *spanning;		/* live elements whose value continues past their page */
 	int64		nspanning;
 	int64		capspanning;
-	/* with `all`: every element's start, and whether it is live */
+	/* with `all`: every element's start (free slots and dead ones too) */
 	bool		all;
 	uint64	   *pos;
-	bool	   *live;
 	int64		npos;
 	int64		cappos;
 } DirCollect;
@@ -382,10 +381,8 @@ collect_visit(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 		{
 			dc->cappos *= 2;
 			dc->pos = repalloc_huge(dc->pos, sizeof(uint64) * dc->cappos);
-			dc->live = repalloc_huge(dc->live, sizeof(bool) * dc->cappos);
 		}
-		dc->pos[dc->npos] = pos;
-		dc->live[dc->npos++] = live;
+		dc->pos[dc->npos++] = pos;
 	}
 	if (!live)
 		return HNSW_WALK_NEXT;
@@ -418,7 +415,6 @@ collect_all(Relation index, const HnswShape *shape, uint64 tail, DirCollect *dc,
 	dc->all = all;
 	dc->cappos = 1024;
 	dc->pos = palloc(sizeof(uint64) * dc->cappos);
-	dc->live = palloc(sizeof(bool) * dc->cappos);
 	hnsw_walk(index, shape, 0, tail, false, collect_visit, dc);
 	for (int64 i = 0; i < dc->nspanning; i++)
 	{
