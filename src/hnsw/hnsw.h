@@ -12,7 +12,9 @@
  * On-disk layout
  * --------------
  * Block 0 is the metapage (HnswMetaPageData after the page header).  Every
- * other block is a data page.  Data pages hold one contiguous byte stream:
+ * other block is a data page, or, in an index with filter columns, a page
+ * of its filter directory ("Filter directory" below), which the stream
+ * steps over.  Data pages hold one contiguous byte stream:
  * the HNSW_PAGE_DATA bytes after the page header of block 1, then those of
  * block 2, and so on.  A byte's "stream position" is
  * (block - 1) * HNSW_PAGE_DATA + offset; an element is named by the stream
