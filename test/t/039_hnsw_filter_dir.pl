@@ -211,5 +211,34 @@ check_sound('after the concurrent churn');
 unlike(slurp_file($node->logfile), qr/terminated by signal|is corrupted at block/,
 	'no backend crashed and nothing was reported corrupted');
 
+# damage: an entry whose filter value is not its element's, and a chain
+# pointer out of the index, are reported by vsim.index_check() (XX002)
+query(q{CREATE TABLE dmg (v vector(2), a int);
+	INSERT INTO dmg SELECT ARRAY[i, -i]::vector, i % 5 FROM generate_series(1, 400) i;
+	CREATE INDEX dmg_hnsw ON dmg USING hnsw (v vector_l2_ops, a)});
+my ($dmg_blocks, $dmg_dir) = split /\|/, query(q{SELECT pages, filter_dir_pages
+	FROM vsim.hnsw_index_stats('dmg_hnsw')});
+is($dmg_dir, 1, 'the small index has one directory page');
+is(query("SELECT vsim.index_check('dmg_hnsw', true)"), '', 'before the damage index_check passes');
+my $dir_block = $dmg_blocks - 1;	# the build appends the directory after the graph
+# page header 24, directory header 8, entry: element 6 + 2, NULL bitmap 4, code 8
+damage_page($node, 'dmg_hnsw', $dir_block, 24 + 8 + 12, pack('q<', 77));
+my ($rc, $out, $err) = $node->psql('postgres', "SELECT vsim.index_check('dmg_hnsw', true)",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/XX002.*index "dmg_hnsw" is corrupted at block \d+/s,
+	'an entry with another filter value: index_check reports XX002');
+like($err, qr/has no filter directory entry with its filter values/,
+	'naming the element without its entry');
+damage_page($node, 'dmg_hnsw', $dir_block, 24, pack('V', 100000));
+($rc, $out, $err) = $node->psql('postgres', "SELECT vsim.index_check('dmg_hnsw', true)",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/XX002.*corrupted at block $dir_block.*names block 100000 as the next one/s,
+	'a chain pointer out of the index: index_check reports XX002 at the directory page');
+($rc, $out, $err) = $node->psql('postgres', q{SET enable_seqscan = off;
+	SET hnsw.filter_walk_limit = 0.00001;
+	SELECT count(*) FROM (SELECT v FROM dmg WHERE a = 1 ORDER BY v <-> '[0,0]' LIMIT 5) s},
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/XX002/, 'and the exhaustive pass reports it instead of following it');
+
 $node->stop;
 done_testing();
