@@ -605,18 +605,16 @@ hnsw_filterdir_count(Relation index, const HnswFilterDirInfo *info,
 	return count;
 }
 
-/* qsort comparator of entries: by position, then bytes. */
-static Size cmp_esize;
-
+/* qsort_arg comparator of check records (arg: the entry size): by position, then bytes. */
 static int
-cmp_entry(const void *a, const void *b)
+cmp_record(const void *a, const void *b, void *arg)
 {
-	int			c = cmp_pos(&((const uint64 *) a)[0], &((const uint64 *) b)[0]);
+	int			c = cmp_pos(a, b);
 
 	if (c != 0)
 		return c;
 	return memcmp((const char *) a + sizeof(uint64), (const char *) b + sizeof(uint64),
-				  cmp_esize);
+				  *(const Size *) arg);
 }
 
 /* Are the rows of live element `pos` all invisible to `snapshot`? */
@@ -731,8 +729,7 @@ hnsw_filterdir_check(Relation index, Relation heap)
 	 * was read; an insert still in progress (or one a crash cut short
 	 * between the element and its entry) has no visible row.
 	 */
-	cmp_esize = esize;
-	qsort(recs, nrecs, rec, cmp_entry);
+	qsort_arg(recs, nrecs, rec, cmp_record, &esize);
 	for (int64 i = 0; i < dc.n; i++)
 	{
 		const char *want = dc.entries + dc.esize * i;
