@@ -533,7 +533,9 @@ COMMENT ON FUNCTION vsim.ivfflat_index_stats(regclass) IS
 	'shape of an ivfflat index: lists, rows per list (min, max, mean, imbalance factor, 1.0 = even) now and at build time, pages, quantization mode, bytes stored per vector, quantization parameter pages and filter columns; read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
 
 -- hnsw quantization option (issue 9): vsim.hnsw_index_stats gains
--- quantization and bytes_per_vector (new OUT columns: the function is
+-- quantization and bytes_per_vector, and with the filter directory
+-- (issue 14) filter_columns, filter_dir_pages and filter_dir_entries
+-- (new OUT columns: the function is
 -- created again; its privilege rule stays the one checked in C).
 
 DROP FUNCTION vsim.hnsw_index_stats(regclass);
@@ -542,10 +544,11 @@ CREATE FUNCTION vsim.hnsw_index_stats(index regclass,
 	OUT levels integer, OUT entry_point text, OUT entry_level integer,
 	OUT pages bigint, OUT avg_level0_neighbours double precision,
 	OUT m integer, OUT ef_construction integer, OUT dimensions integer,
-	OUT quantization text, OUT bytes_per_vector integer)
+	OUT quantization text, OUT bytes_per_vector integer,
+	OUT filter_columns integer, OUT filter_dir_pages bigint, OUT filter_dir_entries bigint)
 	AS 'MODULE_PATHNAME', 'hnsw_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.hnsw_index_stats(regclass) IS
-	'statistics of an hnsw index: elements, dead elements, free slots, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions, quantization mode and bytes stored per vector (NULL for sparsevec); read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+	'statistics of an hnsw index: elements, dead elements, free slots, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions, quantization mode, bytes stored per vector (NULL for sparsevec), filter columns, and the filter directory''s pages and entries (NULL without one); read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
 
 -- Filter columns (issue 14): key columns after the vector, tested during
 -- the graph walk (src/index/index_filter.c).  Btree strategy numbers; the

@@ -12,7 +12,9 @@
  * On-disk layout
  * --------------
  * Block 0 is the metapage (HnswMetaPageData after the page header).  Every
- * other block is a data page.  Data pages hold one contiguous byte stream:
+ * other block is a data page, or, in an index with filter columns, a page
+ * of its filter directory ("Filter directory" below), which the stream
+ * steps over.  Data pages hold one contiguous byte stream:
  * the HNSW_PAGE_DATA bytes after the page header of block 1, then those of
  * block 2, and so on.  A byte's "stream position" is
  * (block - 1) * HNSW_PAGE_DATA + offset; an element is named by the stream
@@ -154,6 +156,56 @@
  * heap TIDs (hnsw_stats.c); they are not damage, so vsim.index_check()
  * does not report them.
  *
+ * Filter directory
+ * ----------------
+ * An index with filter columns keeps, besides the graph, a compact array
+ * of (element position, filter area) entries, one per element, so that
+ * the exhaustive pass of a filtered scan tests the filters of every
+ * element without reading the elements' pages (about 20 bytes an entry
+ * for one filter column against about 1 KB an element at 256 dimensions)
+ * and then reads only the elements that pass.  Its pages lie in the
+ * stream's region: whole blocks of page kind HNSW_PAGE_FILTER_DIR,
+ * allocated at the stream's tail under the metapage lock as an element is
+ * appended (the tail then moves to the next block's start), so no element
+ * spans one.  Every reader of the stream skips them: hnsw_walk steps to
+ * the next block, free-slot searches find no slot in them, the structure
+ * check checks them as directory pages; nothing else names their blocks
+ * (a neighbour reference into one is damage, XX002 when followed).  Other
+ * designs: a separate relation fork is not available to an index AM, and
+ * blocks outside the stream would need the stream mapping (position ->
+ * block) to skip them on every element read.
+ *
+ *	  page bytes    HnswFilterDirPage (next directory block, 0 for none),
+ *	                then entries up to pd_lower
+ *	  entry         HnswPtr of the element, uint16 0, the element's filter
+ *	                area (vindex_filter_size(n) bytes): HNSW_FILTERDIR_ENTRY
+ *
+ * The pages form a chain in ascending block order from the metapage's
+ * filter_dir_first to filter_dir_last.  The build writes the directory
+ * after the graph; an index built empty gets its first page with its
+ * first insert (before the element is stored, so the directory covers
+ * every element from the start).  Each insert that stores a new element
+ * (appended or in a reused slot) adds its entry to a page with room (from
+ * the metapage's filter_dir_free hint on), or to a new last page.  VACUUM
+ * removes the entries of the elements it found dead before it frees them
+ * (dead is final, and a slot is reused only once free, so no entry of a
+ * reused slot's new element is removed), compacting each page in place,
+ * and points the hint at the first page with room, so the directory does
+ * not grow under churn.  An index with filter columns built by vsim 0.3.0
+ * before the directory existed has none (filter_dir_first 0, pd_lower not
+ * covering the fields), and its scans read every element instead.
+ *
+ * Why a scan using the directory misses no row it must return: an insert
+ * writes its entry before the insert returns, so before its transaction
+ * commits; a row visible to the scan's snapshot committed before it was
+ * taken, so its entry exists when the scan reads the directory.  Entries
+ * move only within their page, under its exclusive lock, and a scan reads
+ * a page under a share lock, so it sees each entry once.  Entries that
+ * are stale (a crash between an element and its entry, an element dead
+ * since) are harmless: the scan re-reads every matching element with its
+ * own filter area, skips dead ones and free slots, and ignores positions
+ * past the tail it read; positions are deduplicated.
+ *
  * vsim.index_check() holds HNSW_VACUUM_LOCK in share mode, so that no
  * element dies or is freed while it compares lists and elements; VACUUM
  * holds it in exclusive mode.  Only states free -> live (reuse) and new
@@ -212,6 +264,7 @@ typedef struct HnswPageOpaqueData
 
 #define HNSW_PAGE_META		1
 #define HNSW_PAGE_DATA_KIND 2
+#define HNSW_PAGE_FILTER_DIR 3	/* filter directory ("Filter directory") */
 
 /*
  * Data page flag: the page's stream bytes begin with an element's header
@@ -245,7 +298,19 @@ typedef struct HnswMetaPageData
 	int16		entry_level;	/* -1 when the graph is empty */
 	uint64		entry;			/* stream position of the entry point */
 	uint64		tail;			/* stream position of the next free byte */
+	/* the filter directory (hnsw_filterdir.c); all 0 when it has none */
+	uint32		filter_dir_first;	/* its first page's block */
+	uint32		filter_dir_last;	/* its last page's block */
+	uint32		filter_dir_free;	/* a page that may have room (a hint) */
+	uint32		filter_dir_pages;	/* its number of pages */
 } HnswMetaPageData;
+
+/*
+ * The metapage's bytes (after the page header) of an index without a
+ * filter directory: the fields up to `tail`, as vsim 0.1 and 0.2 wrote
+ * them.  An index with one raises pd_lower over the filter_dir_ fields.
+ */
+#define HNSW_META_BASE_SIZE MAXALIGN(offsetof(HnswMetaPageData, filter_dir_first))
 
 typedef struct HnswElementHeader
 {
@@ -359,6 +424,16 @@ extern double hnsw_filter_walk_limit;
  * 10%, 22 at 1%, 182 at 0.1%); the scan and the cost model use it.
  */
 #define HNSW_FILTER_VISIT_EXPONENT 0.7
+
+/*
+ * The cost of testing one filter directory page (about 400 entries for one
+ * filter column, 185 for four) in graph-walk visits, for the scan's switch
+ * to the directory pass and the cost model.  bench_filter.py (four filter
+ * columns, 325 pages): the pass at 0.1% took about 1.0 ms, of which the
+ * sample and the matches about 0.3 ms at 2 us a visit, so a page cost
+ * about 1 to 2 visits; 2 errs on the side of the walk.
+ */
+#define HNSW_FILTERDIR_PAGE_VISITS 2.0
 extern int	hnsw_level_seed;
 
 /* Assign hook of hnsw.level_seed (hnsw_graph.c): restarts the sequence. */
@@ -493,6 +568,8 @@ hnsw_list_slots(HnswElementHeader *hdr, int m, int level)
  */
 extern void hnsw_init_data_page(Page page, bool element_start);
 extern void hnsw_init_meta_page(Page page, const HnswShape *shape);
+/* An empty filter directory page (no next page, no entries). */
+extern void hnsw_init_filterdir_page(Page page);
 extern HnswMetaPageData *hnsw_meta(Page page);
 
 /*
@@ -681,6 +758,9 @@ extern uint32 hnsw_page_free_slots(Relation index, const HnswShape *shape, Page 
  * a slot of exactly the needed size would never be found.
  */
 #define HNSW_FSM_STEP	(BLCKSZ / 256)
+
+/* Extend `index` with empty pages until block `last` exists. */
+extern void hnsw_extend_to(Relation index, BlockNumber last);
 
 /* Set the entry point (under the metapage lock), WAL-logged. */
 extern void hnsw_set_entry(Relation index, uint64 entry, int level,
@@ -973,6 +1053,110 @@ extern bool hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
  * Takes HNSW_VACUUM_LOCK; memory within maintenance_work_mem.
  */
 extern void hnsw_link_all(Relation index);
+
+/* ---------------------------------------------------------------------
+ * Filter directory (hnsw_filterdir.c; "Filter directory" above)
+ * ---------------------------------------------------------------------
+ */
+typedef struct HnswFilterDirPage
+{
+	uint32		next;			/* the next directory page's block, 0: none */
+	uint32		reserved;		/* 0 */
+} HnswFilterDirPage;
+
+/* Bytes of one directory entry for n filter columns (20 for one). */
+#define HNSW_FILTERDIR_ENTRY(n) (sizeof(HnswPtr) + sizeof(uint16) + vindex_filter_size(n))
+
+/* The directory as the metapage records it (all 0: none). */
+typedef struct HnswFilterDirInfo
+{
+	BlockNumber first;
+	BlockNumber last;
+	BlockNumber free;
+	uint32		pages;
+} HnswFilterDirInfo;
+
+/* Is `page` a filter directory page (any reader of the stream skips it)? */
+static inline bool
+hnsw_filterdir_is_page(Page page)
+{
+	const HnswPageOpaqueData *opaque =
+		(const HnswPageOpaqueData *) ((char *) page + HNSW_SPECIAL_OFFSET);
+
+	return ((PageHeader) page)->pd_special == HNSW_SPECIAL_OFFSET &&
+		opaque->magic == HNSW_MAGIC && opaque->page_kind == HNSW_PAGE_FILTER_DIR;
+}
+
+/*
+ * hnsw_filterdir_info: the directory of `index` from its metapage (share
+ * lock); XX002 when the fields are impossible (blocks outside the
+ * relation, first without last).
+ */
+extern void hnsw_filterdir_info(Relation index, HnswFilterDirInfo *info);
+
+/*
+ * hnsw_filterdir_prepare: before an insert stores its element into an
+ * index of `shape` with filter columns: give an empty index (tail 0,
+ * no directory) its first directory page, WAL-logged, so that the
+ * directory covers every element.  No-op without filter columns.
+ */
+extern void hnsw_filterdir_prepare(Relation index, const HnswShape *shape);
+
+/*
+ * hnsw_filterdir_add: add the entry of the element just stored at stream
+ * position `pos` with stored element `x` (value, filter area) to the
+ * directory, WAL-logged; no-op without a directory.  Locks one directory
+ * page at a time, the metapage (then the last page and a new one) when a
+ * page must be added.
+ */
+extern void hnsw_filterdir_add(Relation index, const HnswShape *shape, uint64 pos,
+							   const char *x);
+
+/*
+ * hnsw_filterdir_build: at the end of CREATE INDEX, write the directory of
+ * an index with filter columns that has none yet: an entry per live
+ * element of the stream, on pages appended at the tail, WAL-logged.
+ */
+extern void hnsw_filterdir_build(Relation index);
+
+/*
+ * hnsw_filterdir_remove: VACUUM: remove the entries of the dead elements
+ * dead[0..ndead-1] (ascending stream positions) from every directory
+ * page, compacting each in place (exclusive lock, WAL-logged), and point
+ * the metapage's hint at the first page with room.  No-op without a
+ * directory.
+ */
+extern void hnsw_filterdir_remove(Relation index, const uint64 *dead, int ndead);
+
+/*
+ * hnsw_filterdir_matches: the exhaustive pass's first step: the stream
+ * positions (palloc'd, ascending, distinct; count in *n) of the entries
+ * whose filter area passes `filter` and whose position lies before
+ * `tail`.  Each page is read under a share lock.  *pages is set to the
+ * pages read.  XX002 for a damaged page or chain.
+ */
+extern uint64 *hnsw_filterdir_matches(Relation index, const HnswFilterDirInfo *info,
+									  const HnswShape *shape, const VindexFilter *filter,
+									  uint64 tail, int64 *n);
+
+/*
+ * hnsw_filterdir_count: the entries of the directory (walking its pages),
+ * -1 when there is none.
+ */
+extern int64 hnsw_filterdir_count(Relation index, const HnswFilterDirInfo *info,
+								  const HnswShape *shape);
+
+/*
+ * hnsw_filterdir_check: for vsim.index_check(): every directory page is
+ * sound and chained in ascending order, every entry names an element
+ * start (or a position appended since) with a possible filter area, and
+ * every live element whose rows a fresh snapshot sees has an entry with
+ * its own filter area.  XX002 for the first damage.  No-op for an index
+ * without a directory (checks that one with filter columns and elements
+ * built without one is one of vsim 0.3.0's first).  Called with
+ * HNSW_VACUUM_LOCK held.
+ */
+extern void hnsw_filterdir_check(Relation index, Relation heap);
 
 /* ---------------------------------------------------------------------
  * Structure check (hnsw_check.c)

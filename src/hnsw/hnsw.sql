@@ -29,10 +29,11 @@ CREATE FUNCTION vsim.hnsw_index_stats(index regclass,
 	OUT levels integer, OUT entry_point text, OUT entry_level integer,
 	OUT pages bigint, OUT avg_level0_neighbours double precision,
 	OUT m integer, OUT ef_construction integer, OUT dimensions integer,
-	OUT quantization text, OUT bytes_per_vector integer)
+	OUT quantization text, OUT bytes_per_vector integer,
+	OUT filter_columns integer, OUT filter_dir_pages bigint, OUT filter_dir_entries bigint)
 	AS 'MODULE_PATHNAME', 'hnsw_index_stats' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vsim.hnsw_index_stats(regclass) IS
-	'statistics of an hnsw index: elements, dead elements, free slots, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions, quantization mode and bytes stored per vector (NULL for sparsevec); read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
+	'statistics of an hnsw index: elements, dead elements, free slots, heap TIDs, levels, entry point (block,offset) and level, pages, average level-0 neighbours, m, ef_construction, dimensions, quantization mode, bytes stored per vector (NULL for sparsevec), filter columns, and the filter directory''s pages and entries (NULL without one); read from the live pages; allowed to roles with SELECT on the index''s table or the privileges of pg_stat_scan_tables';
 
 CREATE FUNCTION vsim.hnsw_index_reachability(index regclass,
 	OUT live_elements bigint, OUT unlinked_elements bigint, OUT unreachable_elements bigint)

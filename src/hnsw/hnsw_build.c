@@ -1099,6 +1099,8 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 		build_serial(&bs, info, cap);
 	/* link what the graph's pruning cut off (hnsw.h, "Keeping ... linked") */
 	hnsw_link_all(index);
+	/* with filter columns, the filter directory (hnsw.h) */
+	hnsw_filterdir_build(index);
 
 	result = palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = bs.sh->reltuples;

@@ -22,7 +22,11 @@
  *	  reused since by elements of any level: see "Space reuse" in hnsw.h).
  * 5. The entry point is an element's start, not a free slot, of the level
  *	  the metapage gives.
- * 6. With heapallindexed, table_index_build_scan passes every row of the
+ * 6. The filter directory of an index with filter columns
+ *	  (hnsw_filterdir_check): its pages and chain, every entry names an
+ *	  element, every live element with visible rows has an entry with its
+ *	  own filter values.
+ * 7. With heapallindexed, table_index_build_scan passes every row of the
  *	  snapshot that the index covers (it evaluates the index's predicate
  *	  and expressions, and names heap-only tuples by their chain's root, as
  *	  the index does); each one with an indexable vector must be among the
@@ -208,7 +212,9 @@ check_pages(CheckState *cs)
 
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		hnsw_check_page(cs->index, BufferGetPage(buf), blkno, HNSW_PAGE_DATA_KIND);
+		/* filter directory pages: hnsw_filterdir_check */
+		if (!hnsw_filterdir_is_page(BufferGetPage(buf)))
+			hnsw_check_page(cs->index, BufferGetPage(buf), blkno, HNSW_PAGE_DATA_KIND);
 		UnlockReleaseBuffer(buf);
 	}
 }
@@ -414,6 +420,7 @@ hnsw_index_check(Relation index, Relation heap, bool heapallindexed)
 		settle_doubts(&cs);
 	}
 	check_entry(&cs);
+	hnsw_filterdir_check(index, heap);
 	if (heapallindexed)
 	{
 		check_heap(&cs, heap, snapshot);

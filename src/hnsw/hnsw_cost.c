@@ -32,6 +32,18 @@
  * besides the page) and computing the distances of the s * N that pass:
  * then the first batch is every passing row.
  *
+ * An index with a filter directory ("Filter directory" in hnsw.h; the
+ * planner reads its page count from the metapage) switches as soon as the
+ * walk is expected to cost more than the directory pass, about
+ * HNSW_FILTERDIR_PAGE_VISITS visits per directory page plus one per
+ * matching element, after a sample of ef m / 2 visits.  The pass then
+ * costs the sample, the directory's pages, one filter test
+ * (cpu_operator_cost) per entry and a visit with a distance per matching
+ * element, each on its own page.  Measured (bench_filter.py, 60,000
+ * CNN-256 rows, four filter columns: 325 directory pages), buffer hits per
+ * query: about 1,400 at 1% and 570 at 0.1%, against 10,590 and 86,203 for
+ * the walk alone.
+ *
  * With hnsw.iterative_scan on, further rounds return ef rows each at about
  * the first round's cost per row, until hnsw.max_scan_tuples distances
  * were computed: that bounds the rows the scan can return.  Off, it
@@ -48,6 +60,7 @@
 #include "index/index.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
+#include "storage/bufmgr.h"
 #include "utils/rel.h"
 
 /* cpu_operator_costs per element visited besides cpu_index_tuple_cost and the distance */
@@ -70,6 +83,8 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		levels;
 	Selectivity sel;
 	bool		flat;
+	HnswFilterDirInfo dir = {0};
+	double		pass;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -78,20 +93,36 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		return;
 	}
 
+	tuples = Max(index->tuples, 1);
+	sel = vindex_index_cond_selectivity(root, path);
 	rel = relation_open(index->indexoid, NoLock);
 	m = hnsw_index_m(rel);
+	if (sel < 1 && RelationGetNumberOfBlocks(rel) > 0)
+		hnsw_filterdir_info(rel, &dir);
 	relation_close(rel, NoLock);
-
-	tuples = Max(index->tuples, 1);
 	levels = tuples > 1 ? log(tuples) / log(m) : 0;
-	sel = vindex_index_cond_selectivity(root, path);
 	model.first_visits = Min(tuples, ((double) hnsw_ef_search * m + levels * m) *
 							 pow(sel, -HNSW_FILTER_VISIT_EXPONENT));
 	model.first_rows = Min(tuples * sel, hnsw_ef_search);
 	model.extra_startup = 0;
+	pass = dir.pages * HNSW_FILTERDIR_PAGE_VISITS + tuples * sel;
 	flat = sel < 1 && hnsw_filter_walk_limit < 1 &&
-		model.first_visits > tuples * hnsw_filter_walk_limit;
-	if (flat)
+		(model.first_visits > tuples * hnsw_filter_walk_limit ||
+		 (dir.first != 0 && model.first_visits > pass));
+	if (flat && dir.first != 0)
+	{
+		/* the sample, then the directory and the matching elements */
+		double		sample = Min(tuples * hnsw_filter_walk_limit,
+								 Max(1.0, (double) hnsw_ef_search * m / 2));
+
+		model.first_visits = sample + tuples * sel;
+		model.first_rows = tuples * sel;
+		model.extra_startup = tuples * cpu_operator_cost;
+		model.first_pages = Min(index->pages,
+								ceil(sample * index->pages / tuples) + dir.pages +
+								tuples * sel);
+	}
+	else if (flat)
 	{
 		/* the walk stops where it judges; the pass reads every element */
 		model.first_visits = Min(tuples * hnsw_filter_walk_limit,
@@ -101,8 +132,11 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		model.extra_startup = tuples * HNSW_COST_FLAT_ELEMENT * cpu_operator_cost +
 			tuples * sel * (vindex_distance_cost(path) + cpu_operator_cost);
 	}
-	model.first_pages = flat ? index->pages :
-		Min(index->pages, ceil(model.first_visits * index->pages / tuples));
+	if (!flat)
+		model.first_pages = Min(index->pages,
+								ceil(model.first_visits * index->pages / tuples));
+	else if (dir.first == 0)
+		model.first_pages = index->pages;
 	model.visit_overhead = HNSW_COST_VISIT_OVERHEAD;
 	model.visits_per_row = model.first_visits / Max(model.first_rows, 1);
 	if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || flat)

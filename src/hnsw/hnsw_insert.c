@@ -433,7 +433,9 @@ hnsw_disk_insert(Relation index, const char *x, int dims, ItemPointer tid)
 	size = hnsw_element_size(&shape, level, hnsw_stored_size(&shape, x));
 	buf = palloc(size);
 	hnsw_form_element(&shape, buf, level, tid, 1, nbrs, counts, x);
+	hnsw_filterdir_prepare(index, &shape);
 	pos = hnsw_store_element(index, &shape, buf, size, level);
+	hnsw_filterdir_add(index, &shape, pos, x);
 
 	/* Link back from each new neighbour (Algorithm 1, lines 11-16). */
 	for (int l = Min(level, entry_level); l >= 0; l--)

@@ -105,6 +105,14 @@ hnsw_init_data_page(Page page, bool element_start)
 }
 
 void
+hnsw_init_filterdir_page(Page page)
+{
+	init_page(page, HNSW_PAGE_FILTER_DIR, 0);
+	memset(HNSW_PAGE_BYTES(page), 0, sizeof(HnswFilterDirPage));
+	((PageHeader) page)->pd_lower = SizeOfPageHeaderData + sizeof(HnswFilterDirPage);
+}
+
+void
 hnsw_init_meta_page(Page page, const HnswShape *shape)
 {
 	HnswMetaPageData *meta;
@@ -120,7 +128,7 @@ hnsw_init_meta_page(Page page, const HnswShape *shape)
 	meta->entry_level = -1;
 	meta->entry = HNSW_INVALID_POS;
 	meta->tail = 0;
-	((PageHeader) page)->pd_lower = SizeOfPageHeaderData + sizeof(HnswMetaPageData);
+	((PageHeader) page)->pd_lower = SizeOfPageHeaderData + HNSW_META_BASE_SIZE;
 }
 
 HnswMetaPageData *
@@ -352,9 +360,8 @@ hnsw_form_element(const HnswShape *shape, char *buf, int level,
 		memcpy(buf + prefix, vec, shape->elem_size);
 }
 
-/* Extend the relation with empty pages until block `last` exists. */
-static void
-extend_to(Relation index, BlockNumber last)
+void
+hnsw_extend_to(Relation index, BlockNumber last)
 {
 	if (last < RelationGetNumberOfBlocks(index))
 		return;
@@ -417,7 +424,7 @@ append_element(Relation index, const HnswShape *shape, const char *buf,
 	pos = hnsw_place(shape, meta->tail, level, size);
 	first = HNSW_POS_BLOCK(pos);
 	last = HNSW_POS_BLOCK(pos + size - 1);
-	extend_to(index, last);
+	hnsw_extend_to(index, last);
 
 	/*
 	 * Write the pages after the first in groups, last group first: they lie
@@ -490,8 +497,10 @@ hnsw_page_free_slots(Relation index, const HnswShape *shape, Page page,
 	Size		top = 0,
 				second = 0;
 
-	hnsw_check_page(index, page, blkno, HNSW_PAGE_DATA_KIND);
 	*largest = 0;
+	if (hnsw_filterdir_is_page(page))
+		return UINT32_MAX;		/* a stale free space map may name one */
+	hnsw_check_page(index, page, blkno, HNSW_PAGE_DATA_KIND);
 	if ((opaque->flags & HNSW_PAGE_ELEMENT_START) == 0)
 		return UINT32_MAX;
 	for (uint32 off = 0; SizeOfPageHeaderData + off < ((PageHeader) page)->pd_lower;)
@@ -686,6 +695,13 @@ hnsw_walk(Relation index, const HnswShape *shape, uint64 from, uint64 until,
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, exclusive ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
+		if (hnsw_filterdir_is_page(page))
+		{
+			/* no element spans a directory page: go on at the next block */
+			UnlockReleaseBuffer(buf);
+			next = (uint64) blkno * HNSW_PAGE_DATA;
+			continue;
+		}
 		hnsw_check_page(index, page, blkno, HNSW_PAGE_DATA_KIND);
 		if (exclusive)
 		{

@@ -26,12 +26,17 @@
  * hnsw.filter_walk_limit of the index's elements, it stops and
  * reads every element instead (flat_scan): the filter is tested before
  * the distance, so only the passing elements' distances are computed, and
- * the answer is exact.  Expanding through neighbours' neighbours
+ * the answer is exact.  An index with a filter directory ("Filter
+ * directory" in hnsw.h) tests the directory's compact entries instead and
+ * reads only the matching elements: a few hundred buffers instead of
+ * every page, so the scan switches to it as soon as it is expected to be
+ * cheaper than the walk.  Expanding through neighbours' neighbours
  * (ACORN-1, Patel et al., SIGMOD 2024) is not done: in a page-based graph
  * each element looked at is a buffer access, and ACORN-1 tests the filter
- * of up to (2m)^2 = 1,024 elements per expansion, about a tenth of this
- * pass over a 60,000-element index for each expansion (an argument by
- * count, not a measurement); and at 0.1% selectivity the two-hop
+ * of up to (2m)^2 = 1,024 elements per expansion, each a buffer access,
+ * about the whole directory pass (a few hundred pages and the matches)
+ * of a 60,000-element index for each expansion (an argument by count,
+ * not a measurement); and at 0.1% selectivity the two-hop
  * neighbourhood holds about one match, too few to keep the matches
  * connected.  The walk and the pass are measured in
  * test/bench/bench_filter.py.
@@ -190,16 +195,46 @@ flat_visit(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 }
 
 /*
+ * The exhaustive pass with the filter directory ("Filter directory" in
+ * hnsw.h): the positions of the entries that pass the filter, in stream
+ * order, then each of those elements read (distance() tests its own
+ * filter area, under the page lock the vector is read with, and skips
+ * dead elements and free slots); `out` receives the candidates.
+ */
+static void
+dir_pass(FlatState *fs, const HnswFilterDirInfo *info, uint64 tail)
+{
+	HnswScanOpaque so = fs->so;
+	int64		n;
+	uint64	   *pos = hnsw_filterdir_matches(so->dg.index, info, fs->shape, so->filter,
+											 tail, &n);
+
+	for (int64 i = 0; i < n; i++)
+	{
+		bool		live;
+		double		d = so->dg.g.distance(&so->dg.g, pos[i], so->q, &live);
+
+		CHECK_FOR_INTERRUPTS();
+		if (live)
+			flat_add(fs, pos[i], d);
+	}
+	pfree(pos);
+}
+
+/*
  * The exhaustive pass of a filtered scan whose graph search visited, or
  * was expected to visit, more than hnsw.filter_walk_limit of the elements
  * (filtered_walk: a selective filter, or one
  * that rejects the query's neighbourhood): read every element of the
  * stream up to `tail` in stream order, test the filter first and compute
  * the distance of those that pass only, and make them, sorted by distance,
- * the scan's only round.  The answer is then exact.
+ * the scan's only round; with a filter directory (`info`), test the
+ * directory's entries instead and read only the elements that pass
+ * (dir_pass).  The answer is then exact.
  */
 static void
-flat_scan(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
+flat_scan(HnswScanOpaque so, const HnswShape *shape, uint64 tail,
+		  const HnswFilterDirInfo *info)
 {
 	FlatState	fs;
 
@@ -211,7 +246,10 @@ flat_scan(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
 	fs.capdeferred = 16;
 	fs.ndeferred = 0;
 	fs.deferred = palloc(sizeof(uint64) * fs.capdeferred);
-	hnsw_walk(so->dg.index, shape, 0, tail, false, flat_visit, &fs);
+	if (info->first != 0)
+		dir_pass(&fs, info, tail);
+	else
+		hnsw_walk(so->dg.index, shape, 0, tail, false, flat_visit, &fs);
 	for (int i = 0; i < fs.ndeferred; i++)
 	{
 		bool		live;
@@ -232,24 +270,36 @@ flat_scan(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
 
 /*
  * The level-0 search of a filtered scan, or its end: the graph walk goes
- * on while it is expected to visit fewer than hnsw.filter_walk_limit of the
- * index's n elements, else it stops (so->search.stopped) for flat_scan.
- * The expectation: a walk with a filter of selectivity s visits about
- * s^-0.7 times the elements of an unfiltered one (hnsw_cost.c), about
- * 0.75 ef m; s is estimated from the share of the elements visited so far
- * that pass, once ef m have been, and at least a quarter of the limit, so
- * that a small ef still sees a few matches of a 0.1% filter before it
- * judges.  A filter that rejects the query's neighbourhood thus switches
- * early, as it should: its walk would cross all of it.
+ * on while it is expected to cost less than the exhaustive pass and to
+ * visit fewer than hnsw.filter_walk_limit of the index's n elements, else
+ * it stops (so->search.stopped) for flat_scan.  The expectation: a walk
+ * with a filter of selectivity s visits about s^-0.7 times the elements
+ * of an unfiltered one (hnsw_cost.c), about 0.75 ef m; s is estimated
+ * from the share of the elements visited so far that pass, once a sample
+ * has been visited.  Without a filter directory the pass reads every
+ * element, so only the limit counts, and the sample is ef m visits and at
+ * least a quarter of the limit, so that a small ef still sees a few
+ * matches of a 0.1% filter before it judges.  With one, the pass costs
+ * about HNSW_FILTERDIR_PAGE_VISITS visits per directory page plus one per
+ * matching element (s n), so the sample is ef m / 2 visits (the pass is
+ * far cheaper than a walk at 1%: a larger sample would cost more than the
+ * pass it decides on; ef m / 2 still sees about 30 matches at 10% with
+ * ef 40, where the walk is the cheaper), and a walk that was expected to be cheaper but
+ * has spent a pass's cost beyond the sample without finishing stops too.
+ * A filter that rejects the query's neighbourhood thus switches early, as
+ * it should: its walk would cross all of it.
  */
 static void
-filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
+filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail,
+			  const HnswFilterDirInfo *info)
 {
 	HnswSearch *s = &so->search;
 	/* elements in the stream, dead ones and free slots included */
 	double		n = (double) tail / hnsw_element_size(shape, 0, shape->elem_size);
 	int64		limit = Max(1, (int64) (n * hnsw_filter_walk_limit));
-	int64		sample = Min(limit, Max((int64) hnsw_ef_search * shape->m, limit / 4));
+	int64		unit = (int64) hnsw_ef_search * shape->m;
+	int64		sample = info->first != 0 ? Min(limit, Max(1, unit / 2)) :
+		Min(limit, Max(unit, limit / 4));
 
 	s->max_distances = sample;
 	hnsw_search_layer(s, 0, hnsw_ef_search);
@@ -258,11 +308,21 @@ filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail)
 		double		share = (double) Max(s->nlive, 1) / Max(s->ndistances, 1);
 		double		expected = 0.75 * hnsw_ef_search * shape->m *
 			pow(share, -HNSW_FILTER_VISIT_EXPONENT);
+		double		bound = limit;
 
-		if (expected <= limit)
+		if (info->first != 0)
+		{
+			double		pass = info->pages * HNSW_FILTERDIR_PAGE_VISITS + share * n;
+
+			if (expected > pass)
+				bound = 0;
+			else
+				bound = Min(bound, s->ndistances + pass);
+		}
+		if (expected <= bound)
 		{
 			s->stopped = false;
-			s->max_distances = limit;
+			s->max_distances = Max(1, (int64) bound);
 			hnsw_search_layer(s, 0, hnsw_ef_search);
 		}
 	}
@@ -278,6 +338,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	int			entry_level;
 	uint64		tail;
 	HnswCand	ep;
+	HnswFilterDirInfo info = {0};
 
 	if (scan->numberOfOrderBys == 0)
 		ereport(ERROR,
@@ -301,14 +362,16 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
 					 hnsw_iterative_scan != HNSW_ITERATIVE_OFF);
 	hnsw_search_seed(&so->search, &ep, 1);
+	if (so->filter)
+		hnsw_filterdir_info(scan->indexRelation, &info);
 	if (so->filter && hnsw_filter_walk_limit < 1)
-		filtered_walk(so, &shape, tail);
+		filtered_walk(so, &shape, tail, &info);
 	else
 		hnsw_search_layer(&so->search, 0, hnsw_ef_search);
 	so->results = hnsw_search_take(&so->search, &so->nresults);
 	so->finished = hnsw_iterative_scan == HNSW_ITERATIVE_OFF;
 	if (so->search.stopped)
-		flat_scan(so, &so->dg.g.shape, tail);
+		flat_scan(so, &so->dg.g.shape, tail, &info);
 }
 
 /* Run one more round of an iterative scan; false when it is over. */

@@ -66,7 +66,10 @@ PG_FUNCTION_INFO_V1(hnsw_index_stats);
  * "(block,offset)" and level, pages, average level-0 neighbours of live
  * elements, m, ef_construction, dimensions, quantization and bytes per
  * vector (the stored value without the element's prefix and filter area:
- * shape->vec_size; NULL for a variable-size type, whose values differ).
+ * shape->vec_size; NULL for a variable-size type, whose values differ),
+ * filter columns, and the filter directory's pages and entries (NULL
+ * when the index has none: no filter columns, or built before it
+ * existed; "Filter directory" in hnsw.h).
  * Every hnsw index on disk stores full-precision elements (metapage
  * version 1; the codec modes of the `quantization` option are refused at
  * CREATE INDEX), so quantization is "none" from the format, not from the
@@ -86,8 +89,9 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 				tail;
 	int			entry_level;
 	StatsState	st = {0};
-	Datum		values[14];
-	bool		nulls[14] = {0};
+	HnswFilterDirInfo dir;
+	Datum		values[17];
+	bool		nulls[17] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -124,6 +128,15 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 		nulls[13] = true;
 	else
 		values[13] = Int32GetDatum((int32) shape.vec_size);
+	values[14] = Int32GetDatum(shape.filters.nfilters);
+	hnsw_filterdir_info(index, &dir);
+	if (dir.first == 0)
+		nulls[15] = nulls[16] = true;
+	else
+	{
+		values[15] = Int64GetDatum(dir.pages);
+		values[16] = Int64GetDatum(hnsw_filterdir_count(index, &dir, &shape));
+	}
 	vindex_stats_close(index);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

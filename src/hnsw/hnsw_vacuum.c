@@ -530,6 +530,8 @@ handle_dead(VacuumState *vs)
 		memset(vs->named, 0, sizeof(bool) * vs->ndead);
 		reset_links(vs);
 		hnsw_walk(vs->index, &vs->shape, 0, tail, false, find_named, vs);
+		/* before any is freed and reused ("Filter directory" in hnsw.h) */
+		hnsw_filterdir_remove(vs->index, vs->dead, vs->ndead);
 		free_unnamed(vs);
 
 		vs->ndead = 0;

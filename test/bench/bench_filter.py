@@ -10,7 +10,9 @@ and queries/s of:
   filtered  the hnsw index with the filter columns (the filter applied
             during the graph walk), per hnsw.ef_search and
             hnsw.filter_walk_limit (1: the graph walk alone; below, the
-            share of the elements after which it reads them all)
+            share of the elements after which it reads them all, through
+            the filter directory, which it also switches to as soon as
+            that is expected to be cheaper than the walk)
   iterative the plain hnsw index with hnsw.iterative_scan = relaxed_order,
             the filter applied to the rows it returns, per
             hnsw.max_scan_tuples (20,000 is the default)
