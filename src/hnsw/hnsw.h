@@ -183,6 +183,7 @@
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "index/index.h"
+#include "quant/quant.h"
 #include "utils/relcache.h"
 #include "vector/vector.h"
 
@@ -245,7 +246,20 @@ typedef struct HnswMetaPageData
 	int16		entry_level;	/* -1 when the graph is empty */
 	uint64		entry;			/* stream position of the entry point */
 	uint64		tail;			/* stream position of the next free byte */
+	/*
+	 * Written only for a quantized index (pd_lower covers them); a 'none'
+	 * index's metapage ends at tail, as before the option existed, and
+	 * hnsw_read_meta takes a metapage whose pd_lower stops short of them
+	 * as 'none' (see "Quantization" above).
+	 */
+	uint32		quant_mode;		/* VindexQuantization: VINDEX_QUANT_SQ8 */
+	uint32		quant_params_size;	/* bytes of the parameter blob */
+	uint64		quant_first;	/* stream position of the first element */
 } HnswMetaPageData;
+
+/* pd_lower of a metapage with the quant_* fields */
+#define HNSW_META_QUANT_LOWER \
+	(SizeOfPageHeaderData + offsetof(HnswMetaPageData, quant_first) + sizeof(uint64))
 
 typedef struct HnswElementHeader
 {
@@ -285,15 +299,28 @@ typedef struct HnswShape
 	Size		elem_size;		/* vec_size, + padding and filter area */
 	bool		varsize;		/* elem->value_size != NULL (sparsevec) */
 	VindexFilterLayout filters; /* the filter columns (index.h) */
+	/*
+	 * Quantization (hnsw_quant.c).  For VINDEX_QUANT_SQ8 the stored value
+	 * (vec_size) is the Sq8Element, and raw_size the unquantized value's
+	 * bytes (elem->stored_size(dims)), the form of queries and of the
+	 * build's in-memory vectors; for none both are the same.  `first` is
+	 * where elements start in the stream (after the parameter blob; 0 for
+	 * none), sq8 the parameters read by hnsw_read_meta (NULL for none).
+	 */
+	VindexQuantization quant;
+	Size		raw_size;
+	uint64		first;
+	const Sq8Params *sq8;
 } HnswShape;
 
 /* Offset of the filter area in a stored element (see the layout above). */
 #define HNSW_FILTER_OFFSET(shape)	TYPEALIGN(4, (shape)->vec_size)
 
 /*
- * hnsw_shape_elements: set shape->vec_size, elem_size and filters of
- * `index` from shape->elem and dims; with `check` (CREATE INDEX) raise the
- * errors of vindex_filter_layout.
+ * hnsw_shape_elements: set shape->vec_size, elem_size, raw_size, first
+ * and filters of `index` from shape->elem, dims and quant (set those
+ * first); with `check` (CREATE INDEX) raise the errors of
+ * vindex_filter_layout.
  */
 extern void hnsw_shape_elements(Relation index, HnswShape *shape, bool check);
 
@@ -304,7 +331,9 @@ extern void hnsw_shape_elements(Relation index, HnswShape *shape, bool check);
  * area.  *dims is the value's dimensions; when they are not the index's,
  * only the value is formed (the caller raises 22000).  Raises the 54000
  * of vindex_elem_check_stored (`index` named) for a variable-size value
- * larger than the index stores.
+ * larger than the index stores.  A quantized shape (shape->sq8 set) gets
+ * the encoded element (hnsw_quant_encode), or NULL when the value is not
+ * indexable (vindex_elem_indexable, tested on the unquantized value).
  */
 extern char *hnsw_form_value(Relation index, const HnswShape *shape, Datum *values,
 							 bool *isnull, int *dims);
@@ -348,6 +377,10 @@ typedef enum HnswIterativeScan
 } HnswIterativeScan;
 
 extern int	hnsw_ef_search;
+extern int	hnsw_rerank_candidates;
+
+/* Default of hnsw.rerank_candidates (chosen by measurement: README) */
+#define HNSW_DEFAULT_RERANK	40
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
@@ -377,9 +410,10 @@ extern void hnsw_init(void);
 
 /*
  * The `quantization` option of an hnsw index (issue 9; VindexQuantization,
- * index.h), VINDEX_QUANT_NONE if unset.  Only none (today's float
- * elements) is built; CREATE INDEX raises 0A000 for the others, so no
- * index with another mode exists on disk.
+ * index.h), VINDEX_QUANT_NONE if unset.  none and sq8 are built; CREATE
+ * INDEX raises 0A000 for rabitq (hnsw_quant_check).  What an index on disk
+ * stores is its metapage's quant_mode (HnswShape.quant), not this option,
+ * which ALTER INDEX can change until the next REINDEX.
  */
 extern VindexQuantization hnsw_index_quantization(Relation index);
 
@@ -888,7 +922,29 @@ typedef struct HnswDiskGraph
 	 * reported not live, so they route the search but are never results
 	 */
 	const VindexFilter *filter;
+	/* a quantized index's distance state (hnsw_quant.c), NULL for none */
+	struct HnswQuantGraph *quant;
 } HnswDiskGraph;
+
+/*
+ * hnsw_quant_distance: the index-order distance from `q` to the stored
+ * element `elem` (an Sq8Element, then any filter area) of a quantized
+ * index: sq8_distance from the query registered with
+ * hnsw_quant_set_query when q is that one, else from q as a stored
+ * element of the index (the Sq8Element of another element, decoded and
+ * prepared as a query; the last one prepared is kept, so a run of
+ * distances from one element prepares it once).
+ */
+extern double hnsw_quant_distance(HnswDiskGraph *dg, const char *q, const char *elem);
+
+/* The distance from `q` to the stored element `elem` of dg's index. */
+static inline double
+hnsw_disk_distance(HnswDiskGraph *dg, const char *q, const char *elem)
+{
+	if (dg->quant)
+		return hnsw_quant_distance(dg, q, elem);
+	return hnsw_distance(&dg->g.shape, q, elem);
+}
 
 /*
  * The index on disk as an HnswGraph of `shape`, elements named by stream
@@ -973,6 +1029,103 @@ extern bool hnsw_disk_update_list(HnswDiskGraph *dg, uint64 pos, int level,
  * Takes HNSW_VACUUM_LOCK; memory within maintenance_work_mem.
  */
 extern void hnsw_link_all(Relation index);
+
+/* ---------------------------------------------------------------------
+ * Quantization (hnsw_quant.c): the sq8 codec of src/quant/ as hnsw stores
+ * it; see "Quantization" in the header comment
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * hnsw_quant_check: the CREATE INDEX checks of mode `q` for an index on
+ * element type `elem` (0A000 with a hint: any mode on bit or sparsevec,
+ * rabitq on any type).
+ */
+extern void hnsw_quant_check(VindexQuantization q, const VindexElemType *elem);
+
+/* Bytes of the parameter blob of mode `q` at `dims` (0 for none). */
+extern Size hnsw_quant_params_size(VindexQuantization q, int dims);
+
+/*
+ * Stream position of the first element of an index of mode `q`: the blob
+ * rounded up to whole data pages (0 for none).
+ */
+extern uint64 hnsw_quant_first(VindexQuantization q, int dims);
+
+/*
+ * hnsw_quant_train: sq8 parameters (palloc'd, SQ8_PARAMS_SIZE(dims))
+ * from the n in-memory vectors of the raw `shape` (fixed-size, not
+ * quantized) at base + i * stride; a sample of them when they are many
+ * (at most 64 MB of floats), those of one zero vector when n is 0.
+ */
+extern Sq8Params *hnsw_quant_train(const HnswShape *shape, const char *base,
+								   Size stride, uint32 n);
+
+/*
+ * hnsw_quant_write_params: write `params` (shape->sq8's blob,
+ * hnsw_quant_params_size bytes) as blocks 1 .. of `fork`, which must hold
+ * only the metapage; returns the next block.  The pages of the main fork
+ * are WAL-logged by the build (log_newpage_range); those of the init fork
+ * here.
+ */
+extern BlockNumber hnsw_quant_write_params(Relation index, ForkNumber fork,
+										   const HnswShape *shape, const void *params);
+
+/*
+ * hnsw_quant_read_params: the parameter blob of the quantized `index` of
+ * `shape` (palloc'd copy), checked: XX002 unless its dimensions are the
+ * metapage's and every range is finite with a step >= 0.
+ */
+extern Sq8Params *hnsw_quant_read_params(Relation index, const HnswShape *shape);
+
+/*
+ * hnsw_quant_encode: the stored element (shape->elem_size bytes, into
+ * `out`) of a quantized `shape` from `x`, the unquantized stored element
+ * (raw_size bytes of value, then the filter area at TYPEALIGN(4,
+ * raw_size) when the index has filter columns); `scratch` holds
+ * shape->dims floats.
+ */
+extern void hnsw_quant_encode(const HnswShape *shape, const char *x, char *out,
+							  float *scratch);
+
+/*
+ * hnsw_quant_valid: is the stored Sq8Element `elem` one the encoder can
+ * give (norm2 finite and |decode(codes)|^2 up to float rounding)?
+ * `scratch` holds shape->dims floats.
+ */
+extern bool hnsw_quant_valid(const HnswShape *shape, const char *elem, float *scratch);
+
+/* Set up dg->quant for a quantized shape (hnsw_disk_graph_init calls it). */
+extern void hnsw_quant_graph_init(HnswDiskGraph *dg);
+
+/*
+ * hnsw_quant_set_query: make `q` (the unquantized stored form of a scan's
+ * query, shape->raw_size bytes, kept by the caller) the graph's prepared
+ * query for hnsw_quant_distance.
+ */
+extern void hnsw_quant_set_query(HnswDiskGraph *dg, const char *q);
+
+/* A re-ranked row: its heap TID and exact index-order distance. */
+typedef struct HnswReranked
+{
+	ItemPointerData tid;
+	double		dist;
+} HnswReranked;
+
+/*
+ * hnsw_rerank_batch: re-rank the next up to `want` elements of a search's
+ * results[*next .. n) (by ascending approximate distance): each element's
+ * TIDs are read with the distance recomputed (an element whose distance
+ * is not the search's, its slot reused since, or dead, is skipped), each
+ * TID's exact distance from `q` (unquantized stored form) is read from its
+ * heap row (vindex_rerank_distance: invisible rows are left out).  Writes
+ * the rows to out (room for want * HNSW_HEAPTIDS) sorted by exact
+ * distance, ties by TID, advances *next and returns their count (0 only
+ * when results are used up or none was visible).
+ */
+extern int	hnsw_rerank_batch(HnswDiskGraph *dg, VindexRerank *rr, const char *q,
+							  const HnswCand *results, int n, int *next, int want,
+							  HnswReranked *out);
 
 /* ---------------------------------------------------------------------
  * Structure check (hnsw_check.c)
