@@ -144,6 +144,8 @@ SELECT dead_elements, heap_tids = (SELECT count(*) FROM hq) AS all_rows FROM vsi
 INSERT INTO hq SELECT id + 4000, v, h, s, b FROM hq WHERE id <= 100;
 SELECT * FROM check_index('v', '<->');
 SELECT vsim.index_check('hq_sq8', true);
+-- the reachability functions walk the codes too (rows sharing a vector share a node)
+SELECT live_elements > 1500 AS counted, unreachable_elements < 20 AS few_unreachable FROM vsim.hnsw_index_reachability('hq_sq8');
 RESET hnsw.ef_search;
 RESET hnsw.rerank_candidates;
 

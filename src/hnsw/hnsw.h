@@ -87,6 +87,47 @@
  * emptied).  An element's slot is the space of an element of its
  * slot level, Max(level, slot_level); walking the stream steps by slots.
  *
+ * Quantization
+ * ------------
+ * The `quantization` option (VindexQuantization, index.h) is 'none' (the
+ * layout above, the only one before the option) or 'sq8' (scalar
+ * quantization, quant/quant.h: per-dimension ranges trained on the build's
+ * rows).  An sq8 index differs in three things:
+ *
+ *	  - the metapage has pd_lower past the fields quant_mode (1: sq8),
+ *		quant_params_size (SQ8_PARAMS_SIZE(dims) = 8 + 8 dims bytes) and
+ *		quant_first, after `tail`.  A metapage whose pd_lower ends at
+ *		`tail` is 'none': a 'none' index's metapage is byte for byte that
+ *		of an index built before the option (the fields are zero and
+ *		outside pd_lower).
+ *	  - the stream begins with the parameter blob (Sq8Params: int32 dim,
+ *		int32 0, float4 lo[dims], float4 step[dims]) at stream position 0,
+ *		over as many data pages as it needs (one up to 1,019 dimensions,
+ *		8 at 8,000); those pages have no HNSW_PAGE_ELEMENT_START flag and
+ *		pd_lower at the blob's end.  Elements start on the page after it,
+ *		at quant_first (HnswShape.first: the blob rounded up to whole
+ *		pages); every walk starts there.  The blob is written once by the
+ *		build (trained on up to 64 MB of its in-memory rows, evenly spaced;
+ *		an empty table's is that of one zero row) and never changes; a
+ *		reader checks it (hnsw_quant_read_params).  An unlogged index's
+ *		init fork holds the metapage and a zero-row blob.
+ *	  - an element's stored value is the Sq8Element (float4 norm2, uint8
+ *		codes[dims]: 4 + dims bytes) instead of the value, followed by the
+ *		filter area as above (at TYPEALIGN(4, 4 + dims)).  An 8,000-d
+ *		element (8,004 bytes of codes) spans two pages at m = 16, its
+ *		prefix (260 bytes at level 0) and the first codes in one, the
+ *		rest in the next; elements stay in one page up to 8,160 - 4 -
+ *		hnsw_prefix_size(m, level) dimensions (7,896 at m = 16, level 0).
+ *
+ * Distances on disk are sq8_distance on the codes (hnsw_quant.c): a scan
+ * prepares its query once; an insert or VACUUM comparing stored elements
+ * decodes one (sq8_decode) and prepares it as the query.  The build makes
+ * the graph from the unquantized values in memory and encodes them as it
+ * writes them.  Rows sharing identical codes share an element.  A scan
+ * re-ranks the search's candidates, hnsw.rerank_candidates at a time, by
+ * their exact distance read from the heap (vindex_rerank_*, index.h) and
+ * returns each batch's rows in exact distance order.
+ *
  * Space reuse
  * -----------
  * An insert puts its element into a free slot of at least its size (for a
@@ -987,6 +1028,7 @@ extern Buffer hnsw_lock_element(Relation index, const HnswShape *shape, uint64 p
  * graph outgrew maintenance_work_mem.
  */
 extern void hnsw_disk_insert(Relation index, const char *x, int dims, ItemPointer tid);
+/* (for a quantized index x is the encoded element, tested indexable before) */
 
 /*
  * Merge the candidates `add` (with their distances to element `pos`) into

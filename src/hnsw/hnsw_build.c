@@ -109,6 +109,7 @@ typedef struct HnswBuildState
 	HnswSearch	search;
 	MemoryContext graph_ctx;
 	MemoryContext row_ctx;
+	MemoryContext build_ctx;	/* outlives both: the parameters */
 } HnswBuildState;
 
 #define BUILD_STATE(g) ((HnswBuildState *) ((char *) (g) - offsetof(HnswBuildState, g)))
@@ -614,12 +615,15 @@ flush_graph(HnswBuildState *bs)
 	/* a quantized index: its parameters from these rows, on blocks 1.. */
 	if (shape->quant != VINDEX_QUANT_NONE)
 	{
+		/* kept for the rows a build continued on disk encodes */
+		MemoryContext old = MemoryContextSwitchTo(bs->build_ctx);
 		Sq8Params  *params = hnsw_quant_train(&bs->shape, bs->base, bs->sh->stride, n);
 
 		shape->sq8 = params;
-		blkno = hnsw_quant_write_params(bs->index, MAIN_FORKNUM, shape, params);
 		code = palloc(shape->elem_size);
 		bs->qscratch = palloc(sizeof(float) * shape->dims);
+		MemoryContextSwitchTo(old);
+		blkno = hnsw_quant_write_params(bs->index, MAIN_FORKNUM, shape, params);
 	}
 	for (uint32 i = 0; i < n; i++)
 	{
@@ -809,6 +813,7 @@ init_build_state(HnswBuildState *bs, Relation heap, Relation index,
 	bs->heap = heap;
 	bs->index = index;
 	bs->shape = *shape;
+	bs->build_ctx = CurrentMemoryContext;
 	bs->graph_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
 										  ALLOCSET_DEFAULT_SIZES);
 	bs->row_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build row",
