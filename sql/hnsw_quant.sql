@@ -76,7 +76,7 @@ END $$;
 
 -- every class with sq8: with a wide search and every candidate re-ranked
 -- the top 10 are exact search's; at the default settings (ef_search 40,
--- rerank_candidates 40) recall and order; the index checks clean
+-- rerank_candidates 20) recall and order; the index checks clean
 CREATE FUNCTION check_all(col text, cls text, op text)
 RETURNS TABLE (class text, exact_top10 boolean, exact_ordered boolean,
                default_recall_ok boolean, default_ordered boolean, check_ok boolean,

@@ -421,7 +421,7 @@ extern int	hnsw_ef_search;
 extern int	hnsw_rerank_candidates;
 
 /* Default of hnsw.rerank_candidates (chosen by measurement: README) */
-#define HNSW_DEFAULT_RERANK	40
+#define HNSW_DEFAULT_RERANK	20
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;

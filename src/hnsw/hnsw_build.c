@@ -9,6 +9,9 @@
  * WAL-logged as whole pages.  When the graph would outgrow
  * maintenance_work_mem, what was built so far is written out and the
  * remaining rows go through the ordinary concurrent insert path on disk.
+ * A quantized index (sq8) builds the graph from the unquantized values
+ * too; the write-out trains the parameters on them, writes them on the
+ * first data pages and encodes each element (hnsw_quant.c).
  *
  * Parallel build: the leader and max_parallel_maintenance_workers workers
  * scan the table in parallel and insert into one graph in dynamic shared

@@ -36,6 +36,15 @@
  * connected.  The walk and the pass are measured in
  * test/bench/bench_filter.py.
  *
+ * A quantized index (sq8; "Quantization" in hnsw.h) walks the graph by
+ * the codes' distances from the query, prepared once per scan, and then
+ * re-ranks each round's results hnsw.rerank_candidates at a time by their
+ * exact distance read from the table rows (hnsw_rerank_batch,
+ * vindex_rerank_*), returning each batch's rows in exact distance order
+ * with the exact operator value (gettuple_reranked; as ivf_scan.c does, a
+ * row nearer than one already returned is skipped unless the iterative
+ * scan is relaxed_order, and xs_recheckorderby stays false).
+ *
  * Heap TIDs are returned without holding pins or locks between calls: a
  * row VACUUM removes and whose TID is reused after the scan read it is not
  * visible to the scan's MVCC snapshot, which the executor checks.

@@ -3,7 +3,7 @@
 # PG* to a tuned throwaway cluster): quantization none and sq8 side by
 # side, build seconds with 1 and 2 processes, index bytes, and recall@10
 # and queries/s per hnsw.ef_search at the default re-rank depth
-# (hnsw.rerank_candidates = 40), timed inside the server (annbench.py);
+# (hnsw.rerank_candidates = 20), timed inside the server (annbench.py);
 # then sq8's recall and q/s per hnsw.rerank_candidates at ef_search 40,
 # the measurement behind its default.
 #   Fashion-MNIST, 60,000 x 784-d raw pixels, L2, m = 16, ef_construction
@@ -34,4 +34,7 @@ if [ "${HNSW_QUANT_CNN:-1}" != 0 ] && cnn_model_dir bench_hnsw_quant; then
       --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
       --sweep hnsw.ef_search=$ef
   done
+  $py "$here/annbench.py" --dataset cnn256 --metric cosine --model-dir "$CNN_MODEL_DIR" \
+    --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, quantization = sq8)" \
+    --extra-sql "SET hnsw.ef_search = 40" --sweep hnsw.rerank_candidates=10,20,40
 fi
