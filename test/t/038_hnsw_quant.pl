@@ -256,5 +256,17 @@ $node->safe_psql('postgres', 'REINDEX INDEX items_idx');
 is($node->safe_psql('postgres', "SELECT vsim.index_check('items_idx', true)"), '',
 	'REINDEX rebuilds the parameters');
 
+# a damaged code: the first element (block 2, offset 0: the 6,280 bytes of
+# 784-d parameters take block 1) gets a norm its codes cannot have
+$node->safe_psql('postgres', 'CHECKPOINT');
+my $level = unpack('C', read_page($node, 'items_idx', 2, 24, 1));
+# the element's prefix: 64-byte header, level-0 list 2 + 6 x 32, 2 + 6 x 16 a level above
+my $value_off = ((64 + 194 + 98 * $level) + 3) & ~3;
+damage_page($node, 'items_idx', 2, 24 + $value_off, pack('f<', 1e30));
+($ret, $out, $err) = $node->psql('postgres', "SELECT vsim.index_check('items_idx')");
+like($err, qr/corrupted at block 2.*\n.*sq8 code of the element at offset 0 is impossible/,
+	'a damaged sq8 code: index_check reports the element');
+$node->safe_psql('postgres', 'REINDEX INDEX items_idx');
+
 $node->stop;
 done_testing();
