@@ -178,17 +178,17 @@ hnsw_quant_encode(const HnswShape *shape, const char *x, char *out, float *scrat
 bool
 hnsw_quant_valid(const HnswShape *shape, const char *elem, float *scratch)
 {
-	Sq8Element e;
+	float		norm2;
 	double		n2 = 0;
 
-	memcpy(&e, elem, offsetof(Sq8Element, codes));
-	if (!isfinite(e.norm2) || e.norm2 < 0)
+	memcpy(&norm2, elem + offsetof(Sq8Element, norm2), sizeof(float));
+	if (!isfinite(norm2) || norm2 < 0)
 		return false;
 	/* norm2 is |decode(codes)|^2, up to float rounding (as sq8_encode sums) */
 	sq8_decode(shape->sq8, (const Sq8Element *) elem, scratch);
 	for (int i = 0; i < shape->dims; i++)
 		n2 += (double) scratch[i] * scratch[i];
-	return fabs(n2 - e.norm2) <= 1e-4 * Max(n2, 1e-30) + 1e-30;
+	return fabs(n2 - norm2) <= 1e-4 * Max(n2, 1e-30) + 1e-30;
 }
 
 void
