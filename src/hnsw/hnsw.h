@@ -709,7 +709,11 @@ hnsw_slot_pos(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
  * field within the range its option or type allows (dims 1 ..
  * VECTOR_MAX_DIM, m and ef_construction those of the reloptions, a known
  * metric, entry_level -1 .. max_level and -1 exactly when there is no
- * entry point, a 4-byte aligned position before the tail otherwise).
+ * entry point, a 4-byte aligned position before the tail otherwise; for
+ * a quantized index a known mode, the parameter size and first element
+ * its dimensions give, entry and tail not before it).  A quantized index's
+ * parameters are read into shape->sq8 (palloc'd in the current context,
+ * checked by hnsw_quant_read_params); shape->sq8 is NULL for none.
  */
 extern void hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry,
 						   int *entry_level, uint64 *tail);
