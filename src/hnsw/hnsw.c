@@ -16,6 +16,7 @@
 #include "utils/rel.h"
 
 int			hnsw_ef_search = 40;
+int			hnsw_rerank_candidates = HNSW_DEFAULT_RERANK;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int			hnsw_max_scan_tuples = 20000;
 double		hnsw_scan_mem_multiplier = 1;
@@ -68,6 +69,11 @@ hnsw_init(void)
 							"Size of the candidate list of an HNSW index scan.",
 							"Larger values raise recall and cost time.",
 							&hnsw_ef_search, 40, 1, 1000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("hnsw.rerank_candidates",
+							"Candidates a scan of a quantized hnsw index re-ranks by exact distance at a time.",
+							"The scan ranks the graph search's results by their codes' approximate distance, reads the exact vectors of this many best from the table and returns their rows in exact order; then the next as many. More give better recall and slower queries.",
+							&hnsw_rerank_candidates, HNSW_DEFAULT_RERANK, 1, 100000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("hnsw.iterative_scan",
 							 "Whether an HNSW scan continues past ef_search results.",

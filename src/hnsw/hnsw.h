@@ -89,6 +89,47 @@
  * emptied).  An element's slot is the space of an element of its
  * slot level, Max(level, slot_level); walking the stream steps by slots.
  *
+ * Quantization
+ * ------------
+ * The `quantization` option (VindexQuantization, index.h) is 'none' (the
+ * layout above, the only one before the option) or 'sq8' (scalar
+ * quantization, quant/quant.h: per-dimension ranges trained on the build's
+ * rows).  An sq8 index differs in three things:
+ *
+ *	  - the metapage has pd_lower past the fields quant_mode (1: sq8),
+ *		quant_params_size (SQ8_PARAMS_SIZE(dims) = 8 + 8 dims bytes) and
+ *		quant_first, after `tail`.  A metapage whose pd_lower ends at
+ *		`tail` is 'none': a 'none' index's metapage is byte for byte that
+ *		of an index built before the option (the fields are zero and
+ *		outside pd_lower).
+ *	  - the stream begins with the parameter blob (Sq8Params: int32 dim,
+ *		int32 0, float4 lo[dims], float4 step[dims]) at stream position 0,
+ *		over as many data pages as it needs (one up to 1,019 dimensions,
+ *		8 at 8,000); those pages have no HNSW_PAGE_ELEMENT_START flag and
+ *		pd_lower at the blob's end.  Elements start on the page after it,
+ *		at quant_first (HnswShape.first: the blob rounded up to whole
+ *		pages); every walk starts there.  The blob is written once by the
+ *		build (trained on up to 64 MB of its in-memory rows, evenly spaced;
+ *		an empty table's is that of one zero row) and never changes; a
+ *		reader checks it (hnsw_quant_read_params).  An unlogged index's
+ *		init fork holds the metapage and a zero-row blob.
+ *	  - an element's stored value is the Sq8Element (float4 norm2, uint8
+ *		codes[dims]: 4 + dims bytes) instead of the value, followed by the
+ *		filter area as above (at TYPEALIGN(4, 4 + dims)).  An 8,000-d
+ *		element (8,004 bytes of codes) spans two pages at m = 16, its
+ *		prefix (260 bytes at level 0) and the first codes in one, the
+ *		rest in the next; elements stay in one page up to 8,160 - 4 -
+ *		hnsw_prefix_size(m, level) dimensions (7,896 at m = 16, level 0).
+ *
+ * Distances on disk are sq8_distance on the codes (hnsw_quant.c): a scan
+ * prepares its query once; an insert or VACUUM comparing stored elements
+ * decodes one (sq8_decode) and prepares it as the query.  The build makes
+ * the graph from the unquantized values in memory and encodes them as it
+ * writes them.  Rows sharing identical codes share an element.  A scan
+ * re-ranks the search's candidates, hnsw.rerank_candidates at a time, by
+ * their exact distance read from the heap (vindex_rerank_*, index.h) and
+ * returns each batch's rows in exact distance order.
+ *
  * Space reuse
  * -----------
  * An insert puts its element into a free slot of at least its size (for a
@@ -235,6 +276,7 @@
 #include "storage/bufpage.h"
 #include "storage/itemptr.h"
 #include "index/index.h"
+#include "quant/quant.h"
 #include "utils/relcache.h"
 #include "vector/vector.h"
 
@@ -298,6 +340,17 @@ typedef struct HnswMetaPageData
 	int16		entry_level;	/* -1 when the graph is empty */
 	uint64		entry;			/* stream position of the entry point */
 	uint64		tail;			/* stream position of the next free byte */
+	/*
+	 * Written only for a quantized index (pd_lower covers them); a 'none'
+	 * index's metapage ends at tail, as before the option existed, and
+	 * hnsw_read_meta takes a metapage whose pd_lower stops short of them
+	 * as 'none' (see "Quantization" above), as it does a metapage whose
+	 * quant_mode is 0 (VINDEX_QUANT_NONE: an unquantized index with a
+	 * filter directory, whose pd_lower covers the whole struct).
+	 */
+	uint32		quant_mode;		/* VindexQuantization: VINDEX_QUANT_SQ8 */
+	uint32		quant_params_size;	/* bytes of the parameter blob */
+	uint64		quant_first;	/* stream position of the first element */
 	/* the filter directory (hnsw_filterdir.c); all 0 when it has none */
 	uint32		filter_dir_first;	/* its first page's block */
 	uint32		filter_dir_last;	/* its last page's block */
@@ -306,11 +359,17 @@ typedef struct HnswMetaPageData
 } HnswMetaPageData;
 
 /*
- * The metapage's bytes (after the page header) of an index without a
- * filter directory: the fields up to `tail`, as vsim 0.1 and 0.2 wrote
- * them.  An index with one raises pd_lower over the filter_dir_ fields.
+ * The metapage's bytes (after the page header) of an index without
+ * quantization or a filter directory: the fields up to `tail`, as vsim 0.1
+ * and 0.2 wrote them.  A quantized index raises pd_lower over the quant_
+ * fields (HNSW_META_QUANT_LOWER), one with a directory over the whole
+ * struct.
  */
-#define HNSW_META_BASE_SIZE MAXALIGN(offsetof(HnswMetaPageData, filter_dir_first))
+#define HNSW_META_BASE_SIZE MAXALIGN(offsetof(HnswMetaPageData, quant_mode))
+
+/* pd_lower of a metapage with the quant_* fields */
+#define HNSW_META_QUANT_LOWER \
+	(SizeOfPageHeaderData + offsetof(HnswMetaPageData, quant_first) + sizeof(uint64))
 
 typedef struct HnswElementHeader
 {
@@ -350,15 +409,28 @@ typedef struct HnswShape
 	Size		elem_size;		/* vec_size, + padding and filter area */
 	bool		varsize;		/* elem->value_size != NULL (sparsevec) */
 	VindexFilterLayout filters; /* the filter columns (index.h) */
+	/*
+	 * Quantization (hnsw_quant.c).  For VINDEX_QUANT_SQ8 the stored value
+	 * (vec_size) is the Sq8Element, and raw_size the unquantized value's
+	 * bytes (elem->stored_size(dims)), the form of queries and of the
+	 * build's in-memory vectors; for none both are the same.  `first` is
+	 * where elements start in the stream (after the parameter blob; 0 for
+	 * none), sq8 the parameters read by hnsw_read_meta (NULL for none).
+	 */
+	VindexQuantization quant;
+	Size		raw_size;
+	uint64		first;
+	const Sq8Params *sq8;
 } HnswShape;
 
 /* Offset of the filter area in a stored element (see the layout above). */
 #define HNSW_FILTER_OFFSET(shape)	TYPEALIGN(4, (shape)->vec_size)
 
 /*
- * hnsw_shape_elements: set shape->vec_size, elem_size and filters of
- * `index` from shape->elem and dims; with `check` (CREATE INDEX) raise the
- * errors of vindex_filter_layout.
+ * hnsw_shape_elements: set shape->vec_size, elem_size, raw_size, first
+ * and filters of `index` from shape->elem, dims and quant (set those
+ * first); with `check` (CREATE INDEX) raise the errors of
+ * vindex_filter_layout.
  */
 extern void hnsw_shape_elements(Relation index, HnswShape *shape, bool check);
 
@@ -369,7 +441,9 @@ extern void hnsw_shape_elements(Relation index, HnswShape *shape, bool check);
  * area.  *dims is the value's dimensions; when they are not the index's,
  * only the value is formed (the caller raises 22000).  Raises the 54000
  * of vindex_elem_check_stored (`index` named) for a variable-size value
- * larger than the index stores.
+ * larger than the index stores.  A quantized shape (shape->sq8 set) gets
+ * the encoded element (hnsw_quant_encode), or NULL when the value is not
+ * indexable (vindex_elem_indexable, tested on the unquantized value).
  */
 extern char *hnsw_form_value(Relation index, const HnswShape *shape, Datum *values,
 							 bool *isnull, int *dims);
@@ -413,6 +487,10 @@ typedef enum HnswIterativeScan
 } HnswIterativeScan;
 
 extern int	hnsw_ef_search;
+extern int	hnsw_rerank_candidates;
+
+/* Default of hnsw.rerank_candidates (chosen by measurement: README) */
+#define HNSW_DEFAULT_RERANK	20
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
@@ -452,9 +530,10 @@ extern void hnsw_init(void);
 
 /*
  * The `quantization` option of an hnsw index (issue 9; VindexQuantization,
- * index.h), VINDEX_QUANT_NONE if unset.  Only none (today's float
- * elements) is built; CREATE INDEX raises 0A000 for the others, so no
- * index with another mode exists on disk.
+ * index.h), VINDEX_QUANT_NONE if unset.  none and sq8 are built; CREATE
+ * INDEX raises 0A000 for rabitq (hnsw_quant_check).  What an index on disk
+ * stores is its metapage's quant_mode (HnswShape.quant), not this option,
+ * which ALTER INDEX can change until the next REINDEX.
  */
 extern VindexQuantization hnsw_index_quantization(Relation index);
 
@@ -711,7 +790,11 @@ hnsw_slot_pos(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
  * field within the range its option or type allows (dims 1 ..
  * VECTOR_MAX_DIM, m and ef_construction those of the reloptions, a known
  * metric, entry_level -1 .. max_level and -1 exactly when there is no
- * entry point, a 4-byte aligned position before the tail otherwise).
+ * entry point, a 4-byte aligned position before the tail otherwise; for
+ * a quantized index a known mode, the parameter size and first element
+ * its dimensions give, entry and tail not before it).  A quantized index's
+ * parameters are read into shape->sq8 (palloc'd in the current context,
+ * checked by hnsw_quant_read_params); shape->sq8 is NULL for none.
  */
 extern void hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry,
 						   int *entry_level, uint64 *tail);
@@ -968,7 +1051,29 @@ typedef struct HnswDiskGraph
 	 * reported not live, so they route the search but are never results
 	 */
 	const VindexFilter *filter;
+	/* a quantized index's distance state (hnsw_quant.c), NULL for none */
+	struct HnswQuantGraph *quant;
 } HnswDiskGraph;
+
+/*
+ * hnsw_quant_distance: the index-order distance from `q` to the stored
+ * element `elem` (an Sq8Element, then any filter area) of a quantized
+ * index: sq8_distance from the query registered with
+ * hnsw_quant_set_query when q is that one, else from q as a stored
+ * element of the index (the Sq8Element of another element, decoded and
+ * prepared as a query; the last one prepared is kept, so a run of
+ * distances from one element prepares it once).
+ */
+extern double hnsw_quant_distance(HnswDiskGraph *dg, const char *q, const char *elem);
+
+/* The distance from `q` to the stored element `elem` of dg's index. */
+static inline double
+hnsw_disk_distance(HnswDiskGraph *dg, const char *q, const char *elem)
+{
+	if (dg->quant)
+		return hnsw_quant_distance(dg, q, elem);
+	return hnsw_distance(&dg->g.shape, q, elem);
+}
 
 /*
  * The index on disk as an HnswGraph of `shape`, elements named by stream
@@ -1011,6 +1116,7 @@ extern Buffer hnsw_lock_element(Relation index, const HnswShape *shape, uint64 p
  * graph outgrew maintenance_work_mem.
  */
 extern void hnsw_disk_insert(Relation index, const char *x, int dims, ItemPointer tid);
+/* (for a quantized index x is the encoded element, tested indexable before) */
 
 /*
  * Merge the candidates `add` (with their distances to element `pos`) into
@@ -1157,6 +1263,103 @@ extern int64 hnsw_filterdir_count(Relation index, const HnswFilterDirInfo *info,
  * HNSW_VACUUM_LOCK held.
  */
 extern void hnsw_filterdir_check(Relation index, Relation heap);
+
+/* ---------------------------------------------------------------------
+ * Quantization (hnsw_quant.c): the sq8 codec of src/quant/ as hnsw stores
+ * it; see "Quantization" in the header comment
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * hnsw_quant_check: the CREATE INDEX checks of mode `q` for an index on
+ * element type `elem` (0A000 with a hint: any mode on bit or sparsevec,
+ * rabitq on any type).
+ */
+extern void hnsw_quant_check(VindexQuantization q, const VindexElemType *elem);
+
+/* Bytes of the parameter blob of mode `q` at `dims` (0 for none). */
+extern Size hnsw_quant_params_size(VindexQuantization q, int dims);
+
+/*
+ * Stream position of the first element of an index of mode `q`: the blob
+ * rounded up to whole data pages (0 for none).
+ */
+extern uint64 hnsw_quant_first(VindexQuantization q, int dims);
+
+/*
+ * hnsw_quant_train: sq8 parameters (palloc'd, SQ8_PARAMS_SIZE(dims))
+ * from the n in-memory vectors of the raw `shape` (fixed-size, not
+ * quantized) at base + i * stride; a sample of them when they are many
+ * (at most 64 MB of floats), those of one zero vector when n is 0.
+ */
+extern Sq8Params *hnsw_quant_train(const HnswShape *shape, const char *base,
+								   Size stride, uint32 n);
+
+/*
+ * hnsw_quant_write_params: write `params` (shape->sq8's blob,
+ * hnsw_quant_params_size bytes) as blocks 1 .. of `fork`, which must hold
+ * only the metapage; returns the next block.  The pages of the main fork
+ * are WAL-logged by the build (log_newpage_range); those of the init fork
+ * here.
+ */
+extern BlockNumber hnsw_quant_write_params(Relation index, ForkNumber fork,
+										   const HnswShape *shape, const void *params);
+
+/*
+ * hnsw_quant_read_params: the parameter blob of the quantized `index` of
+ * `shape` (palloc'd copy), checked: XX002 unless its dimensions are the
+ * metapage's and every range is finite with a step >= 0.
+ */
+extern Sq8Params *hnsw_quant_read_params(Relation index, const HnswShape *shape);
+
+/*
+ * hnsw_quant_encode: the stored element (shape->elem_size bytes, into
+ * `out`) of a quantized `shape` from `x`, the unquantized stored element
+ * (raw_size bytes of value, then the filter area at TYPEALIGN(4,
+ * raw_size) when the index has filter columns); `scratch` holds
+ * shape->dims floats.
+ */
+extern void hnsw_quant_encode(const HnswShape *shape, const char *x, char *out,
+							  float *scratch);
+
+/*
+ * hnsw_quant_valid: is the stored Sq8Element `elem` one the encoder can
+ * give (norm2 finite and |decode(codes)|^2 up to float rounding)?
+ * `scratch` holds shape->dims floats.
+ */
+extern bool hnsw_quant_valid(const HnswShape *shape, const char *elem, float *scratch);
+
+/* Set up dg->quant for a quantized shape (hnsw_disk_graph_init calls it). */
+extern void hnsw_quant_graph_init(HnswDiskGraph *dg);
+
+/*
+ * hnsw_quant_set_query: make `q` (the unquantized stored form of a scan's
+ * query, shape->raw_size bytes, kept by the caller) the graph's prepared
+ * query for hnsw_quant_distance.
+ */
+extern void hnsw_quant_set_query(HnswDiskGraph *dg, const char *q);
+
+/* A re-ranked row: its heap TID and exact index-order distance. */
+typedef struct HnswReranked
+{
+	ItemPointerData tid;
+	double		dist;
+} HnswReranked;
+
+/*
+ * hnsw_rerank_batch: re-rank the next up to `want` elements of a search's
+ * results[*next .. n) (by ascending approximate distance): each element's
+ * TIDs are read with the distance recomputed (an element whose distance
+ * is not the search's, its slot reused since, or dead, is skipped), each
+ * TID's exact distance from `q` (unquantized stored form) is read from its
+ * heap row (vindex_rerank_distance: invisible rows are left out).  Writes
+ * the rows to out (room for want * HNSW_HEAPTIDS) sorted by exact
+ * distance, ties by TID, advances *next and returns their count (0 only
+ * when results are used up or none was visible).
+ */
+extern int	hnsw_rerank_batch(HnswDiskGraph *dg, VindexRerank *rr, const char *q,
+							  const HnswCand *results, int n, int *next, int want,
+							  HnswReranked *out);
 
 /* ---------------------------------------------------------------------
  * Structure check (hnsw_check.c)

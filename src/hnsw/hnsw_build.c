@@ -9,6 +9,9 @@
  * WAL-logged as whole pages.  When the graph would outgrow
  * maintenance_work_mem, what was built so far is written out and the
  * remaining rows go through the ordinary concurrent insert path on disk.
+ * A quantized index (sq8) builds the graph from the unquantized values
+ * too; the write-out trains the parameters on them, writes them on the
+ * first data pages and encodes each element (hnsw_quant.c).
  *
  * Parallel build: the leader and max_parallel_maintenance_workers workers
  * scan the table in parallel and insert into one graph in dynamic shared
@@ -95,6 +98,8 @@ typedef struct HnswBuildState
 	Relation	heap;
 	Relation	index;
 	HnswShape	shape;
+	HnswShape	dshape;			/* on disk: shape, or its quantized form */
+	float	   *qscratch;		/* quantized: dims floats for encoding */
 	HnswGraph	g;				/* callbacks find the state through it */
 	HnswBuildShared *sh;
 	bool		parallel;		/* sh is shared: lock */
@@ -107,6 +112,7 @@ typedef struct HnswBuildState
 	HnswSearch	search;
 	MemoryContext graph_ctx;
 	MemoryContext row_ctx;
+	MemoryContext build_ctx;	/* outlives both: the parameters */
 } HnswBuildState;
 
 #define BUILD_STATE(g) ((HnswBuildState *) ((char *) (g) - offsetof(HnswBuildState, g)))
@@ -594,11 +600,12 @@ write_new_page(Relation index, Page page, BlockNumber blkno)
 static void
 flush_graph(HnswBuildState *bs)
 {
-	HnswShape  *shape = &bs->shape;
+	HnswShape  *shape = &bs->dshape;
 	uint32		n = bs->sh->n;
 	uint64	   *pos = palloc_extended(sizeof(uint64) * Max(n, 1), MCXT_ALLOC_HUGE);
-	uint64		tail = 0;
+	uint64		tail = shape->first;
 	char	   *elem = palloc(hnsw_element_size(shape, shape->max_level, shape->elem_size));
+	char	   *code = NULL;
 	PGAlignedBlock page;
 	BlockNumber blkno = 1;
 	uint64	   *nbrs[HNSW_MAX_LEVEL + 1];
@@ -608,6 +615,19 @@ flush_graph(HnswBuildState *bs)
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
 	link_orphans(bs);
+	/* a quantized index: its parameters from these rows, on blocks 1.. */
+	if (shape->quant != VINDEX_QUANT_NONE)
+	{
+		/* kept for the rows a build continued on disk encodes */
+		MemoryContext old = MemoryContextSwitchTo(bs->build_ctx);
+		Sq8Params  *params = hnsw_quant_train(&bs->shape, bs->base, bs->sh->stride, n);
+
+		shape->sq8 = params;
+		code = palloc(shape->elem_size);
+		bs->qscratch = palloc(sizeof(float) * shape->dims);
+		MemoryContextSwitchTo(old);
+		blkno = hnsw_quant_write_params(bs->index, MAIN_FORKNUM, shape, params);
+	}
 	for (uint32 i = 0; i < n; i++)
 	{
 		Size		size = hnsw_element_size(shape, bs->elems[i].level,
@@ -637,8 +657,10 @@ flush_graph(HnswBuildState *bs)
 			for (uint32 j = 0; j < list[0]; j++)
 				nbrs[l][j] = pos[list[1 + j]];
 		}
+		if (code)
+			hnsw_quant_encode(shape, mem_vec(bs, i), code, bs->qscratch);
 		hnsw_form_element(shape, elem, e->level, e->tids, e->ntids, nbrs, counts,
-						  mem_vec(bs, i));
+						  code ? code : mem_vec(bs, i));
 		while (done < size)
 		{
 			uint32		off = HNSW_POS_OFFSET(p + done);
@@ -675,34 +697,6 @@ flush_graph(HnswBuildState *bs)
  * ---------------------------------------------------------------------
  */
 
-/*
- * The `quantization` option: only 'none' is built for hnsw.  The codec
- * modes raise 0A000 at CREATE INDEX (and REINDEX), the type errors first
- * and worded as ivfflat's (ivf_quant_check), so nothing with another mode
- * reaches the disk.
- */
-static void
-check_quantization(Relation index, const VindexElemType *elem)
-{
-	VindexQuantization q = hnsw_index_quantization(index);
-
-	if (q == VINDEX_QUANT_NONE)
-		return;
-	if (elem == &vindex_elem_bit || elem == &vindex_elem_sparsevec)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("hnsw quantization %s does not support type %s",
-						vindex_quantization_name(q), elem->name),
-				 errhint("Use quantization none for %s columns.", elem->name)));
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("hnsw indexes do not support quantization %s",
-					vindex_quantization_name(q)),
-			 errdetail("Only ivfflat indexes store quantized vectors so far."),
-			 errhint("Use quantization none for hnsw, or an ivfflat index WITH (quantization = '%s').",
-					 vindex_quantization_name(q))));
-}
-
 /* The index's shape from its definition; raises the build's user errors. */
 static void
 build_shape(Relation index, HnswShape *shape)
@@ -728,9 +722,26 @@ build_shape(Relation index, HnswShape *shape)
 						   shape->ef_construction, shape->m)));
 	shape->metric = vector_index_metric(index, 1);
 	vindex_elem_check(index, shape->elem, shape->metric, shape->dims);
-	check_quantization(index, shape->elem);
+	hnsw_quant_check(hnsw_index_quantization(index), shape->elem);
+	/* the build's in-memory values are unquantized (disk_shape) */
+	shape->quant = VINDEX_QUANT_NONE;
+	shape->sq8 = NULL;
 	hnsw_shape_elements(index, shape, true);
 	shape->max_level = hnsw_max_level(shape->m);
+}
+
+/*
+ * The shape of the index on disk: that of the build (`shape`, from
+ * build_shape), with the `quantization` option's stored form.  sq8 stays
+ * NULL until flush_graph trains the parameters.
+ */
+static void
+disk_shape(Relation index, const HnswShape *shape, HnswShape *out)
+{
+	*out = *shape;
+	out->quant = hnsw_index_quantization(index);
+	out->sq8 = NULL;
+	hnsw_shape_elements(index, out, false);
 }
 
 static void
@@ -771,7 +782,14 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 			MemoryContextReset(bs->graph_ctx);
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 		}
-		if (bs->on_disk)
+		if (bs->on_disk && bs->dshape.quant != VINDEX_QUANT_NONE)
+		{
+			char	   *code = palloc(bs->dshape.elem_size);
+
+			hnsw_quant_encode(&bs->dshape, x, code, bs->qscratch);
+			hnsw_disk_insert(index, code, dims, tid);
+		}
+		else if (bs->on_disk)
 			hnsw_disk_insert(index, x, dims, tid);
 		else
 			mem_insert(bs, x, tid, level);
@@ -798,6 +816,7 @@ init_build_state(HnswBuildState *bs, Relation heap, Relation index,
 	bs->heap = heap;
 	bs->index = index;
 	bs->shape = *shape;
+	bs->build_ctx = CurrentMemoryContext;
 	bs->graph_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
 										  ALLOCSET_DEFAULT_SIZES);
 	bs->row_ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build row",
@@ -1081,7 +1100,8 @@ hnsw_build(Relation heap, Relation index, IndexInfo *info)
 	bs.heap = heap;
 	bs.index = index;
 	build_shape(index, &bs.shape);
-	create_metapage(index, &bs.shape, MAIN_FORKNUM);
+	disk_shape(index, &bs.shape, &bs.dshape);
+	create_metapage(index, &bs.dshape, MAIN_FORKNUM);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) rows);
@@ -1114,7 +1134,13 @@ void
 hnsw_buildempty(Relation index)
 {
 	HnswShape	shape;
+	HnswShape	dshape;
 
 	build_shape(index, &shape);
-	create_metapage(index, &shape, INIT_FORKNUM);
+	disk_shape(index, &shape, &dshape);
+	create_metapage(index, &dshape, INIT_FORKNUM);
+	/* an empty index's parameters: those of one zero row (README: REINDEX) */
+	if (dshape.quant != VINDEX_QUANT_NONE)
+		hnsw_quant_write_params(index, INIT_FORKNUM, &dshape,
+								hnsw_quant_train(&shape, NULL, 0, 0));
 }

@@ -15,7 +15,11 @@
  *	  element in one page are possible ones.  It collects each element's
  *	  start, level and state, and the heap TIDs of live ones.
  * 3. Every page of the stream is checked, also the ones holding only the
- *	  continuation of a vector, which walk 1 steps over.
+ *	  continuation of a vector, which walk 1 steps over (and a quantized
+ *	  index's parameter pages, whose blob hnsw_read_meta checked in step
+ *	  1); a quantized index's codes are checked to be ones the encoder
+ *	  gives (hnsw_quant_valid): in walk 1 for elements in one page, after
+ *	  it for those spanning pages.
  * 4. Walk 2 checks every neighbour reference: it names an element's start
  *	  and, in a live element's list, an element that is not a free slot and
  *	  has at least the list's level (dead elements' lists may name slots
@@ -97,6 +101,12 @@ typedef struct CheckState
 	/* references walk 2 could not accept at once */
 	Doubt	   *doubts;
 	int			ndoubts;
+
+	/* a quantized index: codes spanning pages, checked after walk 1 */
+	uint64	   *span;
+	int64		nspan;
+	int64		span_cap;
+	float	   *qscratch;		/* dims floats */
 } CheckState;
 
 /* room for the doubts of at least one element of the highest level */
@@ -149,6 +159,26 @@ collect(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 		vindex_report_corrupted(cs->index, blkno,
 								"The filter values of the element at offset %u are impossible (NULL bits beyond the %d filter columns, a code under a NULL bit, or a boolean other than 0 and 1).",
 								off, cs->shape.filters.nfilters);
+	/* a quantized element's code is one the encoder gives (spanning: later) */
+	if (!free && cs->shape.quant != VINDEX_QUANT_NONE)
+	{
+		if (bytes <= HNSW_PAGE_DATA)
+		{
+			if (!hnsw_quant_valid(&cs->shape,
+								  (char *) hdr + hnsw_value_offset(&cs->shape, hdr->level),
+								  cs->qscratch))
+				vindex_report_corrupted(cs->index, blkno,
+										"The %s code of the element at offset %u is impossible (its norm is not that of its decoded vector).",
+										vindex_quantization_name(cs->shape.quant), off);
+		}
+		else
+		{
+			if (cs->nspan == cs->span_cap)
+				cs->span = grow_array(cs->span, sizeof(uint64), &cs->span_cap);
+			/* where the code starts */
+			cs->span[cs->nspan++] = pos + hnsw_value_offset(&cs->shape, hdr->level);
+		}
+	}
 	/* a variable-size value in one page fits its slot and is one a row gives */
 	if (!free && cs->shape.varsize && bytes <= HNSW_PAGE_DATA)
 	{
@@ -217,6 +247,30 @@ check_pages(CheckState *cs)
 			hnsw_check_page(cs->index, BufferGetPage(buf), blkno, HNSW_PAGE_DATA_KIND);
 		UnlockReleaseBuffer(buf);
 	}
+}
+
+/*
+ * Step 3b: the codes of a quantized index's elements that span pages
+ * (walk 1 checked those in one page).  Such elements are never reused
+ * (hnsw.h), so their codes do not change under the check.
+ */
+static void
+check_spanning_codes(CheckState *cs)
+{
+	char	   *code = palloc(cs->shape.vec_size);
+
+	for (int64 i = 0; i < cs->nspan; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		hnsw_read_stream(cs->index, &cs->nblocks, InvalidBuffer, cs->span[i], code,
+						 cs->shape.vec_size);
+		if (!hnsw_quant_valid(&cs->shape, code, cs->qscratch))
+			vindex_report_corrupted(cs->index, HNSW_POS_BLOCK(cs->span[i]),
+									"The %s code starting at offset %u is impossible (its norm is not that of its decoded vector).",
+									vindex_quantization_name(cs->shape.quant),
+									HNSW_POS_OFFSET(cs->span[i]));
+	}
+	pfree(code);
 }
 
 /* Is the reference acceptable as walk 1 saw its target? */
@@ -412,8 +466,12 @@ hnsw_index_check(Relation index, Relation heap, bool heapallindexed)
 	cs.doubts = palloc(sizeof(Doubt) * MAX_DOUBTS);
 
 	hnsw_read_meta(index, &cs.shape, NULL, NULL, &cs.tail);
+	cs.span_cap = 16;
+	cs.span = palloc(sizeof(uint64) * cs.span_cap);
+	cs.qscratch = palloc(sizeof(float) * cs.shape.dims);
 	cs.tail = hnsw_walk(index, &cs.shape, 0, cs.tail, false, collect, &cs);
 	check_pages(&cs);
+	check_spanning_codes(&cs);
 	for (uint64 from = 0; from < cs.tail;)
 	{
 		from = hnsw_walk(index, &cs.shape, from, cs.tail, false, check_references, &cs);

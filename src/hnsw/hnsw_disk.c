@@ -105,7 +105,7 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *
 			*live = vindex_filter_match(dg->filter,
 										(char *) hdr + prefix + HNSW_FILTER_OFFSET(shape));
 		hnsw_check_value(dg->index, shape, hdr, (char *) hdr + prefix, HNSW_POS_BLOCK(id));
-		d = hnsw_distance(shape, q, (char *) hdr + prefix);
+		d = hnsw_disk_distance(dg, q, (char *) hdr + prefix);
 		UnlockReleaseBuffer(first);
 		if (BufferIsValid(next))
 			ReleaseBuffer(next);
@@ -125,7 +125,7 @@ element_op(HnswDiskGraph *dg, uint64 id, Buffer first, Buffer next, const char *
 	if (*live && dg->filter)
 		*live = vindex_filter_match(dg->filter, dst + HNSW_FILTER_OFFSET(shape));
 	if (q)
-		d = hnsw_distance(shape, q, dst);
+		d = hnsw_disk_distance(dg, q, dst);
 	return d;
 }
 
@@ -247,4 +247,5 @@ hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index, const HnswShape *shape)
 	dg->nblocks = 1;			/* the metapage; refreshed on first use */
 	dg->scratch = palloc(shape->elem_size);
 	dg->filter = NULL;
+	hnsw_quant_graph_init(dg);
 }

@@ -232,8 +232,12 @@ hnsw_filterdir_prepare(Relation index, const HnswShape *shape)
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	meta = hnsw_meta(BufferGetPage(metabuf));
 	meta_info(BufferGetPage(metabuf), &info);
-	/* an index with elements but no directory was built without one */
-	if (info.first == 0 && meta->tail == 0)
+	/*
+	 * An index with elements but no directory was built without one; an
+	 * empty stream ends where its first element would start (after a
+	 * quantized index's parameters).
+	 */
+	if (info.first == 0 && meta->tail == shape->first)
 		append_page(index, metabuf, NULL, 0,
 					HNSW_FILTERDIR_ENTRY(shape->filters.nfilters));
 	UnlockReleaseBuffer(metabuf);

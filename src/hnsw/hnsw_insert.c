@@ -374,7 +374,9 @@ hnsw_disk_insert(Relation index, const char *x, int dims, ItemPointer tid)
 				 errmsg("expected %d dimensions, not %d", shape.dims, dims),
 				 errdetail("Index \"%s\" holds values of type %s with %d dimensions.",
 						   RelationGetRelationName(index), shape.elem->name, shape.dims)));
-	if (!vindex_elem_indexable(shape.elem, shape.metric, x, dims))
+	/* a quantized x was tested before it was encoded (hnsw_form_value) */
+	if (shape.quant == VINDEX_QUANT_NONE &&
+		!vindex_elem_indexable(shape.elem, shape.metric, x, dims))
 		return;
 
 	level = hnsw_random_level(shape.m, shape.max_level);
@@ -481,7 +483,9 @@ hnsw_insert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	old = MemoryContextSwitchTo(ctx);
 	hnsw_read_meta(index, &shape, NULL, NULL, NULL);
 	x = hnsw_form_value(index, &shape, values, isnull, &dims);
-	hnsw_disk_insert(index, x, dims, heap_tid);
+	/* NULL: a quantized index's value that is not indexable */
+	if (x != NULL)
+		hnsw_disk_insert(index, x, dims, heap_tid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(ctx);
 	return false;

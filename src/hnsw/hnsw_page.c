@@ -127,8 +127,28 @@ hnsw_init_meta_page(Page page, const HnswShape *shape)
 	meta->metric = shape->metric;
 	meta->entry_level = -1;
 	meta->entry = HNSW_INVALID_POS;
-	meta->tail = 0;
+	meta->tail = shape->first;
 	((PageHeader) page)->pd_lower = SizeOfPageHeaderData + HNSW_META_BASE_SIZE;
+	if (shape->quant != VINDEX_QUANT_NONE)
+	{
+		meta->quant_mode = shape->quant;
+		meta->quant_params_size = hnsw_quant_params_size(shape->quant, shape->dims);
+		meta->quant_first = shape->first;
+		((PageHeader) page)->pd_lower = HNSW_META_QUANT_LOWER;
+	}
+}
+
+/*
+ * The quantization mode of metapage `page`: its quant_mode when pd_lower
+ * covers the quant_* fields, else none (the metapage of a 'none' index,
+ * and of every index built before the option existed).
+ */
+static VindexQuantization
+meta_quant(Page page)
+{
+	if (((PageHeader) page)->pd_lower < HNSW_META_QUANT_LOWER)
+		return VINDEX_QUANT_NONE;
+	return (VindexQuantization) hnsw_meta(page)->quant_mode;
 }
 
 HnswMetaPageData *
@@ -219,9 +239,12 @@ hnsw_slot_pos_slow(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
 
 /* Report XX002 unless the metapage's fields hold possible values. */
 static void
-check_meta(Relation index, const HnswMetaPageData *meta)
+check_meta(Relation index, Page page)
 {
+	const HnswMetaPageData *meta = hnsw_meta(page);
 	const VindexElemType *elem = vindex_elem_type(index);
+	VindexQuantization quant = meta_quant(page);
+	uint64		first;
 	int			max_level;
 
 	if (meta->magic != HNSW_MAGIC || meta->version != HNSW_VERSION)
@@ -256,6 +279,24 @@ check_meta(Relation index, const HnswMetaPageData *meta)
 		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
 								"The metapage's tail " UINT64_FORMAT " lies beyond the largest relation.",
 								meta->tail);
+	if (quant != VINDEX_QUANT_NONE && quant != VINDEX_QUANT_SQ8)
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage names quantization mode %u, which hnsw indexes do not store.",
+								(unsigned) quant);
+	first = hnsw_quant_first(quant, meta->dims);
+	if (quant != VINDEX_QUANT_NONE &&
+		(meta->quant_params_size != hnsw_quant_params_size(quant, meta->dims) ||
+		 meta->quant_first != first))
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage gives %u bytes of %s parameters and the first element at " UINT64_FORMAT "; %u dimensions take %zu bytes, the elements start at " UINT64_FORMAT ".",
+								meta->quant_params_size, vindex_quantization_name(quant),
+								meta->quant_first, meta->dims,
+								hnsw_quant_params_size(quant, meta->dims), first);
+	if (meta->tail < first ||
+		(meta->entry != HNSW_INVALID_POS && meta->entry < first))
+		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
+								"The metapage's tail " UINT64_FORMAT " or entry point lies before the first element at " UINT64_FORMAT ".",
+								meta->tail, first);
 }
 
 void
@@ -270,7 +311,8 @@ hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry, int *entry_level
 	page = BufferGetPage(buf);
 	hnsw_check_page(index, page, HNSW_METAPAGE_BLKNO, HNSW_PAGE_META);
 	meta = hnsw_meta(page);
-	check_meta(index, meta);
+	check_meta(index, page);
+	shape->quant = meta_quant(page);
 	shape->dims = meta->dims;
 	shape->m = meta->m;
 	shape->ef_construction = meta->ef_construction;
@@ -285,13 +327,20 @@ hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry, int *entry_level
 	if (tail)
 		*tail = meta->tail;
 	UnlockReleaseBuffer(buf);
+	/* the parameter pages never change once built: read after the lock */
+	shape->sq8 = NULL;
+	if (shape->quant != VINDEX_QUANT_NONE)
+		shape->sq8 = hnsw_quant_read_params(index, shape);
 }
 
 void
 hnsw_shape_elements(Relation index, HnswShape *shape, bool check)
 {
 	vindex_filter_layout(index, "hnsw", check, &shape->filters);
-	shape->vec_size = shape->elem->stored_size(shape->dims);
+	shape->raw_size = shape->elem->stored_size(shape->dims);
+	shape->vec_size = shape->quant == VINDEX_QUANT_SQ8 ?
+		SQ8_ELEMENT_SIZE(shape->dims) : shape->raw_size;
+	shape->first = hnsw_quant_first(shape->quant, shape->dims);
 	shape->elem_size = shape->vec_size;
 	shape->varsize = shape->elem->value_size != NULL;
 	if (shape->varsize && shape->filters.nfilters > 0)
@@ -314,6 +363,27 @@ hnsw_form_value(Relation index, const HnswShape *shape, Datum *values, bool *isn
 
 	if (*dims == shape->dims)
 		vindex_elem_check_stored(index, shape->elem, x, *dims);
+	if (*dims == shape->dims && shape->quant != VINDEX_QUANT_NONE)
+	{
+		char	   *raw = x;
+		float	   *scratch;
+
+		if (!vindex_elem_indexable(shape->elem, shape->metric, x, *dims))
+			return NULL;
+		if (shape->filters.nfilters > 0)
+		{
+			raw = palloc0(TYPEALIGN(4, shape->raw_size) +
+						  vindex_filter_size(shape->filters.nfilters));
+			memcpy(raw, x, shape->raw_size);
+			vindex_filter_form(&shape->filters, values + 1, isnull + 1,
+							   raw + TYPEALIGN(4, shape->raw_size));
+		}
+		out = palloc(shape->elem_size);
+		scratch = palloc(sizeof(float) * shape->dims);
+		hnsw_quant_encode(shape, raw, out, scratch);
+		pfree(scratch);
+		return out;
+	}
 	if (shape->filters.nfilters == 0 || *dims != shape->dims)
 		return x;
 	out = palloc0(shape->elem_size);
@@ -416,7 +486,7 @@ append_element(Relation index, const HnswShape *shape, const char *buf,
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	meta = hnsw_meta(BufferGetPage(metabuf));
 	/* a damaged tail must not make the relation grow without bound */
-	check_meta(index, meta);
+	check_meta(index, BufferGetPage(metabuf));
 	if (HNSW_POS_BLOCK(meta->tail) > RelationGetNumberOfBlocks(index))
 		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
 								"The metapage's tail " UINT64_FORMAT " lies beyond the index's %u blocks.",
@@ -676,7 +746,8 @@ uint64
 hnsw_walk(Relation index, const HnswShape *shape, uint64 from, uint64 until,
 		  bool exclusive, HnswWalkFn fn, void *arg)
 {
-	uint64		next = from;
+	/* a quantized index's parameter pages come first: no elements there */
+	uint64		next = Max(from, shape->first);
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	bool		stop = false;
 

@@ -41,6 +41,15 @@
  * connected.  The walk and the pass are measured in
  * test/bench/bench_filter.py.
  *
+ * A quantized index (sq8; "Quantization" in hnsw.h) walks the graph by
+ * the codes' distances from the query, prepared once per scan, and then
+ * re-ranks each round's results hnsw.rerank_candidates at a time by their
+ * exact distance read from the table rows (hnsw_rerank_batch,
+ * vindex_rerank_*), returning each batch's rows in exact distance order
+ * with the exact operator value (gettuple_reranked; as ivf_scan.c does, a
+ * row nearer than one already returned is skipped unless the iterative
+ * scan is relaxed_order, and xs_recheckorderby stays false).
+ *
  * Heap TIDs are returned without holding pins or locks between calls: a
  * row VACUUM removes and whose TID is reused after the scan read it is not
  * visible to the scan's MVCC snapshot, which the executor checks.
@@ -77,6 +86,14 @@ typedef struct HnswScanOpaqueData
 	int			nexttid;
 	double		dist;			/* distance of the current element */
 	double		last;			/* last distance returned (strict order) */
+	/* a quantized index: the rows re-ranked by exact distance (hnsw_quant.c) */
+	bool		rerank;			/* re-rank (quantized, query not NULL) */
+	bool		rerank_ready;	/* rr set up */
+	VindexRerank rr;
+	HnswReranked *rows;			/* this batch, by ascending exact distance */
+	int			nrows;
+	int			rowpos;
+	int			batch;			/* hnsw.rerank_candidates at the rescan */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -105,6 +122,13 @@ hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	if (so->rerank_ready)
+		vindex_rerank_end(&so->rr);
+	so->rerank_ready = false;
+	so->rerank = false;
+	so->rows = NULL;
+	so->nrows = so->rowpos = 0;
+	so->batch = hnsw_rerank_candidates;
 	MemoryContextReset(so->ctx);
 	so->started = false;
 	so->finished = false;
@@ -120,7 +144,8 @@ set_query(IndexScanDesc scan, HnswScanOpaque so, const HnswShape *shape)
 {
 	ScanKey		key = &scan->orderByData[0];
 
-	so->q = palloc0(shape->elem_size);
+	/* a quantized index's query: the unquantized value (hnsw_quant_set_query) */
+	so->q = palloc0(shape->quant != VINDEX_QUANT_NONE ? shape->raw_size : shape->elem_size);
 	so->qnull = (key->sk_flags & SK_ISNULL) != 0;
 	if (!so->qnull)
 	{
@@ -132,7 +157,7 @@ set_query(IndexScanDesc scan, HnswScanOpaque so, const HnswShape *shape)
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg(shape->elem->dims_error, shape->dims, dims)));
 		/* a variable-size query may be larger than any stored element */
-		if (shape->varsize)
+		if (shape->varsize || shape->quant != VINDEX_QUANT_NONE)
 			so->q = q;
 		else
 			memcpy(so->q, q, shape->vec_size);
@@ -190,7 +215,7 @@ flat_visit(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 		return HNSW_WALK_NEXT;
 	}
 	if (vindex_filter_match(fs->so->filter, elem + HNSW_FILTER_OFFSET(shape)))
-		flat_add(fs, pos, hnsw_distance(shape, fs->so->q, elem));
+		flat_add(fs, pos, hnsw_disk_distance(&fs->so->dg, fs->so->q, elem));
 	return HNSW_WALK_NEXT;
 }
 
@@ -357,6 +382,11 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	}
 	hnsw_disk_graph_init(&so->dg, scan->indexRelation, &shape);
 	so->dg.filter = so->filter;
+	if (shape.quant != VINDEX_QUANT_NONE)
+	{
+		hnsw_quant_set_query(&so->dg, so->q);
+		so->rerank = !so->qnull;
+	}
 	hnsw_disk_check_pos(&so->dg, entry);
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
 	hnsw_search_init(&so->search, &so->dg.g, so->q, true,
@@ -421,6 +451,57 @@ next_element(IndexScanDesc scan, HnswScanOpaque so)
 	return false;
 }
 
+/*
+ * gettuple of a quantized index: the round's results, by approximate
+ * distance, are re-ranked hnsw.rerank_candidates elements at a time
+ * (hnsw_rerank_batch) and each batch's rows returned in exact distance
+ * order with the exact operator value; then the next batch, then the next
+ * round of an iterative scan.  A row nearer than one already returned
+ * (from a later batch or round) is skipped, so that rows come out in
+ * non-decreasing exact distance, unless hnsw.iterative_scan is
+ * relaxed_order.
+ */
+static bool
+gettuple_reranked(IndexScanDesc scan, HnswScanOpaque so)
+{
+	if (!so->rerank_ready)
+	{
+		MemoryContext old = MemoryContextSwitchTo(so->ctx);
+
+		vindex_rerank_begin(&so->rr, scan, so->dg.g.shape.elem, so->dg.g.shape.metric,
+							so->dg.g.shape.dims);
+		so->rows = palloc(sizeof(HnswReranked) * so->batch * HNSW_HEAPTIDS);
+		MemoryContextSwitchTo(old);
+		so->rerank_ready = true;
+	}
+	for (;;)
+	{
+		HnswReranked r;
+
+		CHECK_FOR_INTERRUPTS();
+		if (so->rowpos >= so->nrows)
+		{
+			so->rowpos = 0;
+			so->nrows = hnsw_rerank_batch(&so->dg, &so->rr, so->q, so->results,
+										  so->nresults, &so->next, so->batch, so->rows);
+			if (so->nrows == 0 && (so->nresults == 0 || !next_round(so)))
+				return false;
+			continue;
+		}
+		r = so->rows[so->rowpos++];
+		if (r.dist < so->last && hnsw_iterative_scan != HNSW_ITERATIVE_RELAXED)
+			continue;
+		so->last = Max(so->last, r.dist);
+		scan->xs_heaptid = r.tid;
+		scan->xs_recheck = so->filter != NULL && so->filter->lossy;
+		scan->xs_recheckorderby = false;
+		scan->xs_orderbyvals[0] =
+			Float8GetDatum(vector_metric_to_sql(so->dg.g.shape.metric, r.dist));
+		scan->xs_orderbynulls[0] = false;
+		return true;
+	}
+}
+
 bool
 hnsw_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
@@ -432,6 +513,12 @@ hnsw_gettuple(IndexScanDesc scan, ScanDirection dir)
 	{
 		start_scan(scan, so);
 		so->started = true;
+	}
+	if (so->rerank)
+	{
+		found = gettuple_reranked(scan, so);
+		MemoryContextSwitchTo(old);
+		return found;
 	}
 	while (so->nexttid >= so->ntids)
 	{
@@ -462,6 +549,8 @@ hnsw_endscan(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
+	if (so->rerank_ready)
+		vindex_rerank_end(&so->rr);
 	MemoryContextDelete(so->ctx);
 	pfree(so);
 	scan->opaque = NULL;

@@ -69,11 +69,10 @@ PG_FUNCTION_INFO_V1(hnsw_index_stats);
  * shape->vec_size; NULL for a variable-size type, whose values differ),
  * filter columns, and the filter directory's pages and entries (NULL
  * when the index has none: no filter columns, or built before it
- * existed; "Filter directory" in hnsw.h).
- * Every hnsw index on disk stores full-precision elements (metapage
- * version 1; the codec modes of the `quantization` option are refused at
- * CREATE INDEX), so quantization is "none" from the format, not from the
- * option, which ALTER INDEX can change.  Who may call it, and the
+ * existed; "Filter directory" in hnsw.h).  quantization is what the index
+ * stores (its metapage's quant_mode, as built), not the option, which
+ * ALTER INDEX can change; for sq8 the bytes per vector are the
+ * Sq8Element's (4 + dimensions).  Who may call it, and the
  * errors when the argument is not an hnsw index, are those of
  * vindex_stats_open (index.h).  Takes AccessShareLock and reads every page
  * once, without a snapshot: two calls in one statement may see different
@@ -123,7 +122,7 @@ hnsw_index_stats(PG_FUNCTION_ARGS)
 	values[9] = Int32GetDatum(shape.m);
 	values[10] = Int32GetDatum(shape.ef_construction);
 	values[11] = Int32GetDatum(shape.dims);
-	values[12] = CStringGetTextDatum(vindex_quantization_name(VINDEX_QUANT_NONE));
+	values[12] = CStringGetTextDatum(vindex_quantization_name(shape.quant));
 	if (shape.varsize)
 		nulls[13] = true;
 	else

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# HNSW quantization benchmark (issue 9; run by scripts/bench.sh, which sets
+# PG* to a tuned throwaway cluster): quantization none and sq8 side by
+# side, build seconds with 1 and 2 processes, index bytes, and recall@10
+# and queries/s per hnsw.ef_search at the default re-rank depth
+# (hnsw.rerank_candidates = 20), timed inside the server (annbench.py);
+# then sq8's recall and q/s per hnsw.rerank_candidates at ef_search 40,
+# the measurement behind its default.
+#   Fashion-MNIST, 60,000 x 784-d raw pixels, L2, m = 16, ef_construction
+#   = 64 (as the issue's reference figures); then the 256-d CNN embeddings
+#   with cosine when the model is in the data directory
+#   ($VSIM_DATA/models/fashion-mnist-cnn).  HNSW_QUANT_CNN=0 skips them.
+#   ./scripts/bench.sh bash test/bench/bench_hnsw_quant.sh
+set -euo pipefail
+here=$(dirname "$0")
+. "$here/../../scripts/lib.sh"
+. "$here/lib.sh"
+py=/usr/bin/python3
+vsim_data_dir || true    # sets VSIM_DATA_DIR; stops here if VSIM_DATA names no directory
+
+ef=${HNSW_QUANT_EF:-10,20,40,80,160}
+for mode in none sq8; do
+  $py "$here/annbench.py" --dataset fmnist --metric l2 \
+    --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
+    --workers 0,1 --sweep hnsw.ef_search=$ef
+done
+$py "$here/annbench.py" --dataset fmnist --metric l2 \
+  --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64, quantization = sq8)" \
+  --extra-sql "SET hnsw.ef_search = 40" --sweep hnsw.rerank_candidates=10,20,40
+
+if [ "${HNSW_QUANT_CNN:-1}" != 0 ] && cnn_model_dir bench_hnsw_quant; then
+  for mode in none sq8; do
+    $py "$here/annbench.py" --dataset cnn256 --metric cosine --model-dir "$CNN_MODEL_DIR" \
+      --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
+      --sweep hnsw.ef_search=$ef
+  done
+  $py "$here/annbench.py" --dataset cnn256 --metric cosine --model-dir "$CNN_MODEL_DIR" \
+    --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, quantization = sq8)" \
+    --extra-sql "SET hnsw.ef_search = 40" --sweep hnsw.rerank_candidates=10,20,40
+fi
