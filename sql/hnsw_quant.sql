@@ -172,6 +172,39 @@ SELECT array_agg(id) = ARRAY(SELECT id FROM hq WHERE id < 500 ORDER BY v <-> (SE
   AS filtered_exact
   FROM (SELECT id FROM hq WHERE id < 500 ORDER BY v <-> (SELECT v FROM hq_q WHERE qid = 4) LIMIT 10) s;
 SELECT vsim.index_check('hq_filt', true);
+-- the filter directory of a quantized index: it starts after the
+-- parameter pages; its exhaustive pass (forced: filter_walk_limit 0) is
+-- exact and re-ranked, also after DELETE, VACUUM and inserts reusing slots
+SELECT quantization, filter_columns, filter_dir_pages >= 1 AS has_directory,
+       filter_dir_entries = elements AS one_entry_each
+  FROM vsim.hnsw_index_stats('hq_filt');
+SET hnsw.filter_walk_limit = 0;
+SET enable_sort = off;		-- else the primary key and a sort
+EXPLAIN (COSTS OFF) SELECT q.qid, s.id FROM hq_q q CROSS JOIN LATERAL
+  (SELECT id FROM hq WHERE id BETWEEN 100 AND 400 ORDER BY v <-> q.v LIMIT 10) s;
+SELECT qid, array_agg(id ORDER BY d, id) = ARRAY(SELECT id FROM hq WHERE id BETWEEN 100 AND 400
+         ORDER BY (v <-> (SELECT v FROM hq_q q2 WHERE q2.qid = q.qid)) + 0, id LIMIT 10)
+         AS directory_exact
+  FROM hq_q q CROSS JOIN LATERAL (SELECT id, v <-> q.v AS d FROM hq WHERE id BETWEEN 100 AND 400
+         ORDER BY v <-> q.v LIMIT 10) s
+  WHERE qid <= 3 GROUP BY qid ORDER BY qid;
+DELETE FROM hq WHERE id % 2 = 0 AND id < 600;
+VACUUM hq;
+-- the deleted even ids again, with new vectors
+INSERT INTO hq SELECT g, ARRAY(SELECT sin((g % 20) * j * 0.7) * 3 + sin((g + 5000) * j * 0.37)
+                               FROM generate_series(1, 64) j)::vector(64)
+  FROM generate_series(100, 400, 2) g WHERE NOT EXISTS (SELECT FROM hq WHERE id = g);
+SELECT filter_dir_entries = elements - dead_elements AS one_entry_each
+  FROM vsim.hnsw_index_stats('hq_filt');
+SELECT qid, array_agg(id ORDER BY d, id) = ARRAY(SELECT id FROM hq WHERE id BETWEEN 100 AND 400
+         ORDER BY (v <-> (SELECT v FROM hq_q q2 WHERE q2.qid = q.qid)) + 0, id LIMIT 10)
+         AS directory_exact
+  FROM hq_q q CROSS JOIN LATERAL (SELECT id, v <-> q.v AS d FROM hq WHERE id BETWEEN 100 AND 400
+         ORDER BY v <-> q.v LIMIT 10) s
+  WHERE qid <= 3 GROUP BY qid ORDER BY qid;
+SELECT vsim.index_check('hq_filt', true);
+RESET hnsw.filter_walk_limit;
+RESET enable_sort;
 RESET hnsw.ef_search;
 RESET hnsw.rerank_candidates;
 RESET enable_seqscan;

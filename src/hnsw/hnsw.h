@@ -800,6 +800,14 @@ extern void hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry,
 						   int *entry_level, uint64 *tail);
 
 /*
+ * hnsw_meta_quantization: the mode `index` stores (its metapage's, as
+ * built: not the option, which ALTER INDEX can change), from the metapage
+ * alone (the planner's cost estimate reads it); XX002 when block 0 is no
+ * hnsw metapage.
+ */
+extern VindexQuantization hnsw_meta_quantization(Relation index);
+
+/*
  * Serialise an element into `buf` (hnsw_element_size bytes): header with
  * `ntids` TIDs, neighbour lists (`nbrs[l]` with `counts[l]` positions per
  * level; NULL for empty lists) and the vector.

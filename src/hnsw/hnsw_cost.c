@@ -44,6 +44,14 @@
  * query: about 1,400 at 1% and 570 at 0.1%, against 10,590 and 86,203 for
  * the walk alone.
  *
+ * A quantized index (sq8) computes its distances on codes of
+ * SQ8_ELEMENT_SIZE(dims) bytes instead of the stored value's: each visit is
+ * charged that share of the full distance, as ivf_cost.c does (the walk is
+ * bound by the bytes it reads), and its first batch re-ranks
+ * min(hnsw.rerank_candidates, first rows) candidates from the table, each
+ * a heap buffer access (seq_page_cost), cpu_tuple_cost and one full
+ * distance.
+ *
  * With hnsw.iterative_scan on, further rounds return ef rows each at about
  * the first round's cost per row, until hnsw.max_scan_tuples distances
  * were computed: that bounds the rows the scan can return.  Off, it
@@ -60,6 +68,8 @@
 #include "index/index.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
+#include "quant/quant.h"
+#include "utils/spccache.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 
@@ -85,6 +95,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	bool		flat;
 	HnswFilterDirInfo dir = {0};
 	double		pass;
+	double		code_share = 1.0;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -99,6 +110,14 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	m = hnsw_index_m(rel);
 	if (sel < 1 && RelationGetNumberOfBlocks(rel) > 0)
 		hnsw_filterdir_info(rel, &dir);
+	if (RelationGetNumberOfBlocks(rel) > 0 &&
+		hnsw_meta_quantization(rel) != VINDEX_QUANT_NONE)
+	{
+		int			dims = TupleDescAttr(RelationGetDescr(rel), 0)->atttypmod;
+
+		code_share = (double) SQ8_ELEMENT_SIZE(dims) /
+			vindex_elem_type(rel)->stored_size(dims);
+	}
 	relation_close(rel, NoLock);
 	levels = tuples > 1 ? log(tuples) / log(m) : 0;
 	model.first_visits = Min(tuples, ((double) hnsw_ef_search * m + levels * m) *
@@ -138,6 +157,18 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	else if (dir.first == 0)
 		model.first_pages = index->pages;
 	model.visit_overhead = HNSW_COST_VISIT_OVERHEAD;
+	if (code_share < 1.0)
+	{
+		Cost		distance = vindex_distance_cost(path);
+		double		spc_random,
+					spc_seq;
+
+		/* vindex_cost_estimate charges a full distance per visit: take back the rest */
+		model.visit_overhead -= (1.0 - code_share) * distance / cpu_operator_cost;
+		get_tablespace_page_costs(index->reltablespace, &spc_random, &spc_seq);
+		model.extra_startup += Min((double) hnsw_rerank_candidates, model.first_rows) *
+			(spc_seq + cpu_tuple_cost + distance);
+	}
 	model.visits_per_row = model.first_visits / Max(model.first_rows, 1);
 	if (hnsw_iterative_scan == HNSW_ITERATIVE_OFF || flat)
 		model.pool = model.first_rows;

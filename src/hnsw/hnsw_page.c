@@ -151,6 +151,19 @@ meta_quant(Page page)
 	return (VindexQuantization) hnsw_meta(page)->quant_mode;
 }
 
+VindexQuantization
+hnsw_meta_quantization(Relation index)
+{
+	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	VindexQuantization q;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	hnsw_check_page(index, BufferGetPage(buf), HNSW_METAPAGE_BLKNO, HNSW_PAGE_META);
+	q = meta_quant(BufferGetPage(buf));
+	UnlockReleaseBuffer(buf);
+	return q;
+}
+
 HnswMetaPageData *
 hnsw_meta(Page page)
 {

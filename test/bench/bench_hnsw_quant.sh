@@ -5,7 +5,8 @@
 # and queries/s per hnsw.ef_search at the default re-rank depth
 # (hnsw.rerank_candidates = 20), timed inside the server (annbench.py);
 # then sq8's recall and q/s per hnsw.rerank_candidates at ef_search 40,
-# the measurement behind its default.
+# the measurement behind its default; then both modes on a copy of the
+# table whose vectors are kept in the row (STORAGE plain).
 #   Fashion-MNIST, 60,000 x 784-d raw pixels, L2, m = 16, ef_construction
 #   = 64 (as the issue's reference figures); then the 256-d CNN embeddings
 #   with cosine when the model is in the data directory
@@ -27,6 +28,13 @@ done
 $py "$here/annbench.py" --dataset fmnist --metric l2 \
   --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64, quantization = sq8)" \
   --extra-sql "SET hnsw.ef_search = 40" --sweep hnsw.rerank_candidates=10,20,40
+# the re-rank reads each candidate's vector from the table: 784-d rows are
+# TOASTed by default (STORAGE external); with STORAGE plain they stay in the row
+for mode in none sq8; do
+  $py "$here/annbench.py" --dataset fmnist --metric l2 --storage plain \
+    --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
+    --sweep hnsw.ef_search=$ef
+done
 
 if [ "${HNSW_QUANT_CNN:-1}" != 0 ] && cnn_model_dir bench_hnsw_quant; then
   for mode in none sq8; do
