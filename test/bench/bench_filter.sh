@@ -20,10 +20,5 @@ if cnn_model_dir bench_filter; then
   out=${BENCH_FILTER_OUT:-$VSIM_ROOT/build/bench_filter}
   mkdir -p "$(dirname "$out")"
   /usr/bin/python3 "$here/bench_filter.py" --model-dir "$CNN_MODEL_DIR" "$@" | tee "$out.json"
-  if (VSIM_APT_PACKAGES=python3-matplotlib install_packages); then
-    /usr/bin/python3 "$here/plot_filter.py" "$out.json" --out "$out.png"
-    log "bench_filter: plot in $out.png"
-  else
-    log "bench_filter: no python3-matplotlib, no plot"
-  fi
+  bench_plot plot_filter.py "$out.json" "$out.png"
 fi

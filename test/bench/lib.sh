@@ -1,5 +1,22 @@
 # test/bench/lib.sh: shell functions shared by the index benchmarks
-# (bench_hnsw.sh, bench_ivf.sh).  Source it after scripts/lib.sh.
+# (bench_hnsw.sh, bench_ivf.sh, ...).  Source it after scripts/lib.sh.
+
+BENCH_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# bench_plot SCRIPT JSON PNG [ARGS...]: draw the JSON lines of file JSON
+# with test/bench/SCRIPT (plot_ann.py, plot_filter.py) into PNG, with
+# Debian's python3-matplotlib (installed as root when missing; without it
+# the plot is skipped, with a message).
+bench_plot() {
+  local script=$1 json=$2 png=$3
+  shift 3
+  if (VSIM_APT_PACKAGES=python3-matplotlib install_packages); then
+    /usr/bin/python3 "$BENCH_LIB_DIR/$script" "$json" --out "$png" "$@"
+    log "plot in $png"
+  else
+    log "no python3-matplotlib: no plot of $json"
+  fi
+}
 
 # cnn_model_dir NAME: get the cluster ready for annbench.py's cnn256 data set
 # (the 256-d embeddings the Fashion-MNIST CNN computes with vsim.embed).

@@ -15,7 +15,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(vsim_node embed_test_node load_fmnist fmnist_truth knn_query recall_at_k vsim_data_dir python3
-  damage_page read_page exact_truth truth_from random_items check_filtered_standby);
+  damage_page read_page exact_truth truth_from random_items check_filtered_standby
+  create_cnn_model embed_train_test);
 
 my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set (run through scripts/test.sh)";
 
@@ -137,6 +138,32 @@ sub load_fmnist
 	$node->safe_psql('postgres',
 		"CREATE TABLE $table (id int PRIMARY KEY, label int NOT NULL, v vector(784));"
 		  . "COPY $table FROM '$file' WITH (FORMAT binary); ANALYZE $table;");
+	return;
+}
+
+# Register the shared Fashion-MNIST CNN (models/fashion-mnist-cnn in the
+# data directory, which must be the node's vsim.model_directory) as model
+# $name: 28x28 pixel tensors scaled to [0, 1] in, 256-d embeddings out.
+sub create_cnn_model
+{
+	my ($node, $name) = @_;
+	$node->safe_psql('postgres', qq{
+		SELECT vsim.create_model('$name', 'fashion-mnist-cnn/fashion_mnist_embed256.onnx',
+			options => '{"output": "embedding", "input_scale": 0.00392156862745098}')});
+	return;
+}
+
+# Swap the pixel tables train and test (of load_fmnist) for their CNN
+# embeddings by model $model: they become fm_train and fm_test, and train
+# and test hold (id, v vector(256)), ANALYZEd.
+sub embed_train_test
+{
+	my ($node, $model) = @_;
+	$node->safe_psql('postgres', qq{
+		ALTER TABLE train RENAME TO fm_train; ALTER TABLE test RENAME TO fm_test;
+		CREATE TABLE train AS SELECT id, vsim.embed('$model', v::real[])::vector(256) AS v FROM fm_train;
+		CREATE TABLE test AS SELECT id, vsim.embed('$model', v::real[])::vector(256) AS v FROM fm_test;
+		ANALYZE train; ANALYZE test;});
 	return;
 }
 

@@ -25,8 +25,7 @@ sub query { return $node->safe_psql('postgres', $_[0]); }
 
 load_fmnist($node, 'fm', 'train', $ntrain);
 load_fmnist($node, 'fmq', 'test', $ntest);
-query(q{SELECT vsim.create_model('fmnist_cnn', 'fashion-mnist-cnn/fashion_mnist_embed256.onnx',
-	options => '{"output": "embedding", "input_scale": 0.00392156862745098}')});
+create_cnn_model($node, 'fmnist_cnn');
 # b10, b100, b1000: a hash of the id into buckets, independent of the image
 query(qq{
 	CREATE TABLE train AS SELECT id, label,

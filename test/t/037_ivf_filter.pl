@@ -28,8 +28,7 @@ sub query { return $node->safe_psql('postgres', $_[0]); }
 
 load_fmnist($node, 'fm', 'train', $ntrain);
 load_fmnist($node, 'fmq', 'test', $ntest);
-query(q{SELECT vsim.create_model('fmnist_cnn', 'fashion-mnist-cnn/fashion_mnist_embed256.onnx',
-	options => '{"output": "embedding", "input_scale": 0.00392156862745098}')});
+create_cnn_model($node, 'fmnist_cnn');
 query(qq{
 	CREATE TABLE train AS SELECT id, label,
 		vsim.embed('fmnist_cnn', v::real[])::vector(256) AS v,

@@ -97,13 +97,8 @@ for my $m ([ 'ip', '<#>' ], [ 'l1', '<+>' ])
 SKIP:
 {
 	skip 'no fashion-mnist-cnn model in the data directory', 13 unless $models;
-	$node->safe_psql('postgres', q{
-		SELECT vsim.create_model('fmnist_embed', 'fashion-mnist-cnn/fashion_mnist_embed256.onnx',
-			options => '{"output": "embedding", "input_scale": 0.00392156862745098}');
-		ALTER TABLE train RENAME TO fm_train; ALTER TABLE test RENAME TO fm_test;
-		CREATE TABLE train AS SELECT id, vsim.embed('fmnist_embed', v::real[])::vector(256) AS v FROM fm_train;
-		CREATE TABLE test AS SELECT id, vsim.embed('fmnist_embed', v::real[])::vector(256) AS v FROM fm_test;
-		ANALYZE train; ANALYZE test;});
+	create_cnn_model($node, 'fmnist_embed');
+	embed_train_test($node, 'fmnist_embed');
 	my $cnn_truth = exact_truth($node, '<=>', $k);
 	my %cnn;
 	$cnn{$_} = check_mode('cnn256', $cnn_truth, 'vector_cosine_ops', '<=>', $_) for qw(none sq8);

@@ -86,9 +86,8 @@ SKIP:
 {
 	skip 'no fashion-mnist-cnn model in the data directory', 20 unless $models;
 	load_fmnist($node, 'fm', 'test', 2000);
-	query(q{SELECT vsim.create_model('fmnist_embed', 'fashion-mnist-cnn/fashion_mnist_embed256.onnx',
-			options => '{"output": "embedding", "input_scale": 0.00392156862745098}');
-		CREATE TABLE emb AS SELECT id, label, vsim.embed('fmnist_embed', v::real[]) AS e FROM fm;
+	create_cnn_model($node, 'fmnist_embed');
+	query(q{CREATE TABLE emb AS SELECT id, label, vsim.embed('fmnist_embed', v::real[]) AS e FROM fm;
 		ALTER TABLE emb ADD b bit(256);
 		UPDATE emb SET b = binary_quantize(e)});
 	my $ones = query(q{SELECT round(avg(bit_count(b)) / 256, 2) FROM emb});

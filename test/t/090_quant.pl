@@ -129,9 +129,8 @@ for my $metric (qw(l2 ip cosine l1))
 SKIP:
 {
 	skip 'no fashion-mnist-cnn model in the data directory', 20 unless $models;
-	query(q{SELECT vsim.create_model('fmnist_embed', 'fashion-mnist-cnn/fashion_mnist_embed256.onnx',
-			options => '{"output": "embedding", "input_scale": 0.00392156862745098}');
-		CREATE TABLE etrain AS SELECT id, vsim.embed('fmnist_embed', v::real[]) AS v FROM train;
+	create_cnn_model($node, 'fmnist_embed');
+	query(q{CREATE TABLE etrain AS SELECT id, vsim.embed('fmnist_embed', v::real[]) AS v FROM train;
 		CREATE TABLE etest AS SELECT id, vsim.embed('fmnist_embed', v::real[]) AS v FROM test});
 	my $ebase = 'SELECT v FROM etrain ORDER BY id';
 	my $equeries = 'SELECT v FROM etest ORDER BY id';
