@@ -4,7 +4,7 @@
 Loads a data set into the server named by the usual PG* variables (once;
 reused while the row counts match), computes brute-force ground truth with
 numpy, builds the index once per --workers value (build seconds, index
-bytes), then for each value of the swept setting times ONE server-side
+bytes, peak build memory: BuildMemory), then for each value of the swept setting times ONE server-side
 LATERAL join over the query table (EXPLAIN ANALYZE's execution time, so
 client overhead does not count; cpu_qps: queries per CPU second of the
 server process, which other jobs on a shared machine do not inflate) and
@@ -25,6 +25,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -133,6 +134,67 @@ def fetch_matrix(cur, table):
     return np.array([r[0] for r in rows]), np.array([r[1] for r in rows], dtype=np.float32)
 
 
+class BuildMemory:
+    """Peak memory of an index build, in bytes, sampled every 20 ms by a
+    thread with its own connection while the build runs: the private memory
+    (RssAnon in /proc) of the building backend and of its parallel workers
+    (pg_stat_activity.leader_pid), plus the dynamic shared memory segments
+    (/dev/shm/PostgreSQL.*: a parallel build's shared graph), each less
+    what it was before the build.  For a server on this machine (peak None
+    elsewhere); shared buffers are not counted."""
+
+    def __init__(self, cur):
+        cur.execute("SELECT pg_backend_pid()")
+        self.pid = cur.fetchone()[0]
+        self.peak = None
+        self.base = self.sample([self.pid])
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    @staticmethod
+    def rss_anon(pid):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    @staticmethod
+    def dsm_bytes():
+        try:
+            return sum(os.path.getsize(os.path.join("/dev/shm", n)) for n in os.listdir("/dev/shm")
+                       if n.startswith("PostgreSQL."))
+        except OSError:
+            return 0
+
+    def sample(self, pids):
+        return sum(self.rss_anon(p) for p in pids) + self.dsm_bytes()
+
+    def run(self):
+        conn = psycopg2.connect("")
+        cur = conn.cursor()
+        peak = 0
+        while not self.done.is_set():
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE leader_pid = %s", (self.pid,))
+            conn.commit()
+            peak = max(peak, self.sample([self.pid] + [r[0] for r in cur.fetchall()]))
+            self.done.wait(0.02)
+        conn.close()
+        if os.path.exists(f"/proc/{self.pid}/status"):
+            self.peak = max(0, peak - self.base)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+
 def backend_cpu_seconds(cur):
     """User + system CPU seconds of the server process of `cur` (from
     /proc, for a local server; None elsewhere).  On a shared machine the
@@ -228,12 +290,14 @@ def main():
         cur.execute(f"SET max_parallel_maintenance_workers = {w}")
         cur.execute("CHECKPOINT")
         t = time.time()
-        cur.execute(f"CREATE INDEX bench_idx ON {train} USING {args.index}")
+        with BuildMemory(cur) as mem:
+            cur.execute(f"CREATE INDEX bench_idx ON {train} USING {args.index}")
         build = time.time() - t
         cur.execute("SELECT pg_relation_size('bench_idx')")
         emit(event="build", dataset=args.dataset, index=args.index, storage=args.storage,
              workers=w,
-             rows=args.train, seconds=round(build, 2), bytes=cur.fetchone()[0])
+             rows=args.train, seconds=round(build, 2), bytes=cur.fetchone()[0],
+             peak_build_mb=round(mem.peak / 2**20, 1) if mem.peak is not None else None)
 
     if args.extra_sql:
         cur.execute(args.extra_sql)

@@ -16,7 +16,7 @@ use Test::More;
 
 our @EXPORT = qw(vsim_node embed_test_node load_fmnist fmnist_truth knn_query recall_at_k vsim_data_dir python3
   damage_page read_page exact_truth truth_from random_items check_filtered_standby
-  create_cnn_model embed_train_test);
+  create_cnn_model embed_train_test unordered_rows);
 
 my $root = $ENV{VSIM_ROOT} or die "VSIM_ROOT is not set (run through scripts/test.sh)";
 
@@ -165,6 +165,24 @@ sub embed_train_test
 		CREATE TABLE test AS SELECT id, vsim.embed('$model', v::real[])::vector(256) AS v FROM fm_test;
 		ANALYZE train; ANALYZE test;});
 	return;
+}
+
+# The rows, among the first $n (default 100) that ORDER BY v $op q.v gives
+# for each row q of table test against table train after the SQL
+# $settings, whose distance is below the row's before: 0 when every query's
+# rows come in exact distance order.
+sub unordered_rows
+{
+	my ($node, $op, $settings, $n) = @_;
+	$n //= 100;
+	return $node->safe_psql('postgres', qq{
+		$settings
+		SELECT count(*) FROM (
+			SELECT n.d, lag(n.d) OVER (PARTITION BY q.id ORDER BY n.pos) AS prev
+			FROM test q CROSS JOIN LATERAL (
+				SELECT t.v $op q.v AS d, row_number() OVER () AS pos
+				FROM (SELECT v FROM train ORDER BY v $op q.v LIMIT $n) t) n) s
+		WHERE d < prev});
 }
 
 # Ground truth: { qid => [ [id, dist], ... ] } for the first $ntest test
