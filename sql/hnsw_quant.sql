@@ -182,12 +182,16 @@ SET hnsw.filter_walk_limit = 0;
 SET enable_sort = off;		-- else the primary key and a sort
 EXPLAIN (COSTS OFF) SELECT q.qid, s.id FROM hq_q q CROSS JOIN LATERAL
   (SELECT id FROM hq WHERE id BETWEEN 100 AND 400 ORDER BY v <-> q.v LIMIT 10) s;
+-- per query 1-3: the index's top 10 with id BETWEEN 100 AND 400 are the exact ones
+CREATE FUNCTION pg_temp.directory_exact() RETURNS TABLE (qid int, directory_exact bool)
+LANGUAGE sql AS $$
 SELECT qid, array_agg(id ORDER BY d, id) = ARRAY(SELECT id FROM hq WHERE id BETWEEN 100 AND 400
          ORDER BY (v <-> (SELECT v FROM hq_q q2 WHERE q2.qid = q.qid)) + 0, id LIMIT 10)
-         AS directory_exact
   FROM hq_q q CROSS JOIN LATERAL (SELECT id, v <-> q.v AS d FROM hq WHERE id BETWEEN 100 AND 400
          ORDER BY v <-> q.v LIMIT 10) s
-  WHERE qid <= 3 GROUP BY qid ORDER BY qid;
+  WHERE qid <= 3 GROUP BY qid ORDER BY qid
+$$;
+SELECT * FROM pg_temp.directory_exact();
 DELETE FROM hq WHERE id % 2 = 0 AND id < 600;
 VACUUM hq;
 -- the deleted even ids again, with new vectors
@@ -196,12 +200,7 @@ INSERT INTO hq SELECT g, ARRAY(SELECT sin((g % 20) * j * 0.7) * 3 + sin((g + 500
   FROM generate_series(100, 400, 2) g WHERE NOT EXISTS (SELECT FROM hq WHERE id = g);
 SELECT filter_dir_entries = elements - dead_elements AS one_entry_each
   FROM vsim.hnsw_index_stats('hq_filt');
-SELECT qid, array_agg(id ORDER BY d, id) = ARRAY(SELECT id FROM hq WHERE id BETWEEN 100 AND 400
-         ORDER BY (v <-> (SELECT v FROM hq_q q2 WHERE q2.qid = q.qid)) + 0, id LIMIT 10)
-         AS directory_exact
-  FROM hq_q q CROSS JOIN LATERAL (SELECT id, v <-> q.v AS d FROM hq WHERE id BETWEEN 100 AND 400
-         ORDER BY v <-> q.v LIMIT 10) s
-  WHERE qid <= 3 GROUP BY qid ORDER BY qid;
+SELECT * FROM pg_temp.directory_exact();
 SELECT vsim.index_check('hq_filt', true);
 RESET hnsw.filter_walk_limit;
 RESET enable_sort;

@@ -1348,11 +1348,7 @@ extern void hnsw_quant_graph_init(HnswDiskGraph *dg);
 extern void hnsw_quant_set_query(HnswDiskGraph *dg, const char *q);
 
 /* A re-ranked row: its heap TID and exact index-order distance. */
-typedef struct HnswReranked
-{
-	ItemPointerData tid;
-	double		dist;
-} HnswReranked;
+typedef VindexScored HnswReranked;
 
 /*
  * hnsw_rerank_batch: re-rank the next up to `want` elements of a search's

@@ -246,20 +246,6 @@ hnsw_quant_distance(HnswDiskGraph *dg, const char *q, const char *elem)
 	return sq8_distance(qg->prep, (const Sq8Element *) elem);
 }
 
-/* qsort comparator of HnswReranked: ascending distance, then TID */
-static int
-cmp_reranked(const void *a, const void *b)
-{
-	const HnswReranked *x = a;
-	const HnswReranked *y = b;
-
-	if (x->dist < y->dist)
-		return -1;
-	if (x->dist > y->dist)
-		return 1;
-	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
-}
-
 int
 hnsw_rerank_batch(HnswDiskGraph *dg, VindexRerank *rr, const char *q,
 				  const HnswCand *results, int n, int *next, int want,
@@ -287,6 +273,6 @@ hnsw_rerank_batch(HnswDiskGraph *dg, VindexRerank *rr, const char *q,
 			}
 		}
 	}
-	qsort(out, nout, sizeof(HnswReranked), cmp_reranked);
+	qsort(out, nout, sizeof(HnswReranked), vindex_scored_cmp);
 	return nout;
 }

@@ -636,6 +636,19 @@ extern bool vindex_rerank_distance(VindexRerank *rr, ItemPointer tid,
 /* vindex_rerank_end: release what vindex_rerank_begin set up */
 extern void vindex_rerank_end(VindexRerank *rr);
 
+/* A row (heap TID) with an index-order distance, approximate or exact. */
+typedef struct VindexScored
+{
+	double		dist;
+	ItemPointerData tid;
+} VindexScored;
+
+/*
+ * vindex_scored_cmp: qsort comparator of VindexScored, ascending distance,
+ * ties by TID, so that a re-ranked batch has one order on every server.
+ */
+extern int	vindex_scored_cmp(const void *a, const void *b);
+
 /* ---------------------------------------------------------------------
  * Parallel builds (index_parallel.c)
  * ---------------------------------------------------------------------

@@ -105,3 +105,16 @@ vindex_rerank_end(VindexRerank *rr)
 	MemoryContextDelete(rr->tmpctx);
 	rr->fetch = NULL;
 }
+
+int
+vindex_scored_cmp(const void *a, const void *b)
+{
+	const VindexScored *x = a;
+	const VindexScored *y = b;
+
+	if (x->dist < y->dist)
+		return -1;
+	if (x->dist > y->dist)
+		return 1;
+	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}

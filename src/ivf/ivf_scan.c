@@ -85,11 +85,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-typedef struct IvfCandidate
-{
-	double		dist;			/* index-order distance */
-	ItemPointerData tid;
-} IvfCandidate;
+/* a row and its index-order distance (approximate, then exact once re-ranked) */
+typedef VindexScored IvfCandidate;
 
 typedef struct IvfScanOpaqueData
 {
@@ -521,19 +518,6 @@ heap_pop(IvfScanOpaque so)
 	return top;
 }
 
-static int
-cmp_candidate(const void *a, const void *b)
-{
-	const IvfCandidate *x = a;
-	const IvfCandidate *y = b;
-
-	if (x->dist < y->dist)
-		return -1;
-	if (x->dist > y->dist)
-		return 1;
-	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
-}
-
 /*
  * The next batch of a quantized scan: the batch_size best candidates left
  * by approximate distance, with their exact distances, sorted.  Rows the
@@ -575,7 +559,7 @@ rerank_batch(IndexScanDesc scan, IvfScanOpaque so)
 				so->batch_rows[so->nbatch++] = c;
 		}
 	}
-	qsort(so->batch_rows, so->nbatch, sizeof(IvfCandidate), cmp_candidate);
+	qsort(so->batch_rows, so->nbatch, sizeof(IvfCandidate), vindex_scored_cmp);
 	return true;
 }
 
