@@ -3,7 +3,8 @@
 # Every subsystem lives in its own directory under src/ and contributes its C
 # files and one SQL fragment (src/<subsystem>/<subsystem>.sql).  The install
 # script is concatenated from those fragments, vector first, so a new
-# subsystem needs no change here.
+# subsystem needs no change here; then come the filter-column operator
+# classes of each index method, from one template (below).
 
 EXTENSION = vsim
 EXTVERSION = 0.3.0
@@ -42,8 +43,14 @@ include $(PGXS)
 # subsystem header changes (layouts are shared across files).
 $(OBJS): $(wildcard src/*.h src/*/*.h)
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS)
-	cat $^ > $@
+# The filter-column operator classes are the same for every vector index
+# method: one template, made for each (@AM@ replaced by the method's name).
+FILTER_OPS_TEMPLATE = src/index/filter_ops.sql.in
+FILTER_OPS_AMS = hnsw ivfflat
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_FRAGMENTS) $(FILTER_OPS_TEMPLATE)
+	cat $(SQL_FRAGMENTS) > $@
+	for am in $(FILTER_OPS_AMS); do sed "s/@AM@/$$am/g" $(FILTER_OPS_TEMPLATE) >> $@; done
 
 # Per-subsystem make fragments (extra link flags and the like).
 -include $(wildcard src/*/module.mk)
