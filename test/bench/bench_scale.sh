@@ -5,9 +5,12 @@
 # computed in the server by vsim.embed; needs the model in the data
 # directory).  For each size in VSIM_SCALE_ROWS (default 60000 250000
 # 1000000): HNSW (m = 16, ef_construction = 64, cosine) and IVFFlat
-# (lists = rows / 1000, cosine; quantization none and rabitq), build seconds with 1 and 2 processes,
-# bytes, recall@10 and queries/s over a sweep.  One run of the largest size
-# takes about an hour on 2 cores.
+# (lists = rows / 1000, cosine), each in the quantization modes of
+# VSIM_SCALE_HNSW_MODES and VSIM_SCALE_IVF_MODES (default "none sq8
+# rabitq" for both): build seconds with 1 and 2 processes (and the leader's
+# CPU seconds), bytes, peak build memory, recall@10 and queries/s over a
+# sweep.  One run of the largest size in every mode takes about two hours
+# on 2 cores.
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/../../scripts/lib.sh"
@@ -19,14 +22,23 @@ cnn_model_dir bench_scale || exit 0
 
 for rows in ${VSIM_SCALE_ROWS:-60000 250000 1000000}; do
   lists=$((rows / 1000))
-  $py "$here/annbench.py" --dataset cnn256x --metric cosine --model-dir "$CNN_MODEL_DIR" \
-    --train "$rows" --queries 1000 --maintenance-work-mem 8GB \
-    --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64)" \
-    --workers 0,1 --sweep hnsw.ef_search=20,40,80,160
-  for mode in none rabitq; do
+  for mode in ${VSIM_SCALE_HNSW_MODES:-none sq8 rabitq}; do
+    $py "$here/annbench.py" --dataset cnn256x --metric cosine --model-dir "$CNN_MODEL_DIR" \
+      --train "$rows" --queries 1000 --maintenance-work-mem 8GB \
+      --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
+      --workers 0,1 --sweep hnsw.ef_search=20,40,80,160
+  done
+  for mode in ${VSIM_SCALE_IVF_MODES:-none sq8 rabitq}; do
     $py "$here/annbench.py" --dataset cnn256x --metric cosine --model-dir "$CNN_MODEL_DIR" \
       --train "$rows" --queries 1000 --maintenance-work-mem 8GB \
       --index "ivfflat (v vector_cosine_ops) WITH (lists = $lists, quantization = $mode)" \
       --workers 0,1 --sweep ivfflat.probes=1,2,4,8,16,32
+    if [ "$mode" = rabitq ]; then
+      # where rabitq's recall levels off: the re-rank depth at the widest probes
+      $py "$here/annbench.py" --dataset cnn256x --metric cosine --model-dir "$CNN_MODEL_DIR" \
+        --train "$rows" --queries 1000 --maintenance-work-mem 8GB \
+        --index "ivfflat (v vector_cosine_ops) WITH (lists = $lists, quantization = $mode)" \
+        --extra-sql "SET ivfflat.probes = 32" --sweep ivfflat.rerank_candidates=40,80,160
+    fi
   done
 done
