@@ -1036,6 +1036,33 @@ extern int	hnsw_select_neighbours(HnswGraph *g, const char *base,
 								   HnswCand *out);
 
 /*
+ * What a selection learnt about each neighbour it returned, which stays
+ * true while the base and the vectors do (the test of Algorithm 4 depends
+ * on the base, the candidate and a kept one only): HNSW_SEL_KEPT when no
+ * kept candidate before it in the order of hnsw_cand_cmp dominates it (is
+ * nearer to it than the base is), HNSW_SEL_UNKNOWN when nothing is known
+ * (a neighbour added without a selection), else the id of a kept one
+ * before it that dominates it.
+ */
+#define HNSW_SEL_KEPT		PG_UINT64_MAX
+#define HNSW_SEL_UNKNOWN	(PG_UINT64_MAX - 1)
+
+/*
+ * hnsw_select_known: hnsw_select_neighbours, with the same result, for
+ * candidates some of which an earlier selection over the same base
+ * returned: known[i] (NULL: all HNSW_SEL_UNKNOWN) is what that selection
+ * said of cands[i].  A pruned candidate whose dominator is kept again is
+ * pruned without a distance, and one kept before is tested only against
+ * the kept ones that were not.  known_out (NULL: not wanted) gets the
+ * same for the returned neighbours.  Re-pruning a full list when a
+ * back-link joins it (hnsw_build.c) so computes a few distances instead of
+ * a few hundred.
+ */
+extern int	hnsw_select_known(HnswGraph *g, const char *base,
+							  const HnswCand *cands, int n, int cap, int fill,
+							  const uint64 *known, HnswCand *out, uint64 *known_out);
+
+/*
  * Random level for a new element: floor(-ln(U) / ln(m)), capped.  U comes
  * from PostgreSQL's global generator, or, when hnsw.level_seed is set
  * (>= 0), from a private one (splitmix64) seeded with it when it is set,

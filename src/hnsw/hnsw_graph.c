@@ -457,31 +457,76 @@ int
 hnsw_select_neighbours(HnswGraph *g, const char *base, const HnswCand *cands,
 					   int n, int cap, int fill, HnswCand *out)
 {
+	return hnsw_select_known(g, base, cands, n, cap, fill, NULL, out, NULL);
+}
+
+/* Is `id` among the first `kept` of out? */
+static inline bool
+is_kept(const HnswCand *out, int kept, uint64 id)
+{
+	for (int j = 0; j < kept; j++)
+		if (out[j].id == id)
+			return true;
+	return false;
+}
+
+int
+hnsw_select_known(HnswGraph *g, const char *base, const HnswCand *cands,
+				  int n, int cap, int fill, const uint64 *known, HnswCand *out,
+				  uint64 *known_out)
+{
 	int			kept = 0;
+	int			total;
 	char	   *scratch = palloc(g->shape.elem_size);
 	char	   *rscratch = palloc(g->shape.elem_size);
-	bool	   *pruned = palloc0(sizeof(bool) * Max(n, 1));
+	/* per candidate: HNSW_SEL_KEPT, its dominator, or unexamined */
+	uint64	   *dom = palloc(sizeof(uint64) * Max(n, 1));
+	/* per kept one: it was kept by the earlier selection too */
+	bool	   *was_kept = palloc(sizeof(bool) * Max(cap, 1));
 
+	for (int i = 0; i < n; i++)
+		dom[i] = HNSW_SEL_UNKNOWN;
 	for (int i = 0; i < n && kept < cap; i++)
 	{
+		uint64		prior = known ? known[i] : HNSW_SEL_UNKNOWN;
 		const char *v;
 		bool		good = true;
 
 		if (g->prefetch && i + 1 < n)
 			g->prefetch(g, cands[i + 1].id);
-		if (kept == 0)
+		/* dominated before by one that is kept again: dominated still */
+		if (prior != HNSW_SEL_KEPT && prior != HNSW_SEL_UNKNOWN &&
+			is_kept(out, kept, prior))
 		{
-			out[kept++] = cands[i];
+			dom[i] = prior;
 			continue;
 		}
-		v = g->vector(g, cands[i].id, scratch);
-		for (int j = 0; j < kept && good; j++)
-			good = !dominated(g, v, base, cands[i].dist, out[j].id, rscratch);
+		if (kept > 0)
+		{
+			v = g->vector(g, cands[i].id, scratch);
+			for (int j = 0; j < kept && good; j++)
+			{
+				/* kept both times: out[j] was tested against it then */
+				if (prior == HNSW_SEL_KEPT && was_kept[j])
+					continue;
+				if (dominated(g, v, base, cands[i].dist, out[j].id, rscratch))
+				{
+					good = false;
+					dom[i] = out[j].id;
+				}
+			}
+		}
 		if (good)
+		{
+			was_kept[kept] = prior == HNSW_SEL_KEPT;
+			dom[i] = HNSW_SEL_KEPT;
 			out[kept++] = cands[i];
-		else
-			pruned[i] = true;
+		}
 	}
+	total = kept;
+	if (known_out)
+		for (int j = 0; j < kept; j++)
+			known_out[j] = HNSW_SEL_KEPT;
 	/* keepPrunedConnections, up to `fill` */
 	/*
 	 * Under inner product the angular test keeps few neighbours (~4 of 32 on
@@ -490,13 +535,18 @@ hnsw_select_neighbours(HnswGraph *g, const char *base, const HnswCand *cands,
 	 */
 	if (g->shape.metric == VECTOR_METRIC_IP)
 		fill = Max(fill, cap / 2);
-	for (int i = 0; i < n && kept < Min(fill, cap); i++)
-		if (pruned[i])
-			out[kept++] = cands[i];
+	for (int i = 0; i < n && total < Min(fill, cap); i++)
+		if (dom[i] != HNSW_SEL_KEPT && dom[i] != HNSW_SEL_UNKNOWN)
+		{
+			if (known_out)
+				known_out[total] = dom[i];
+			out[total++] = cands[i];
+		}
 	pfree(scratch);
 	pfree(rscratch);
-	pfree(pruned);
-	return kept;
+	pfree(dom);
+	pfree(was_kept);
+	return total;
 }
 
 int			hnsw_level_seed = -1;
