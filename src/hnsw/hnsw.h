@@ -475,6 +475,18 @@ hnsw_distance(const HnswShape *shape, const void *a, const void *b)
 	return shape->elem->distance(shape->metric, a, b, shape->dims);
 }
 
+/*
+ * hnsw_distance when that is below `bound`, else some value >= bound
+ * (VindexElemType.distance_below, where the type has it).
+ */
+static inline double
+hnsw_distance_below(const HnswShape *shape, const void *a, const void *b, double bound)
+{
+	if (shape->elem->distance_below == NULL)
+		return hnsw_distance(shape, a, b);
+	return shape->elem->distance_below(shape->metric, a, b, shape->dims, bound);
+}
+
 /* ---------------------------------------------------------------------
  * Settings (hnsw.c)
  * ---------------------------------------------------------------------
@@ -944,6 +956,13 @@ struct HnswGraph
 	 */
 	void		(*distances) (HnswGraph *g, const uint64 *ids, int n, const char *q,
 							  double *d, bool *live);
+	/*
+	 * the same where d[i] < bound; where not, d[i] is some value >= bound
+	 * (the distance may have stopped early); NULL: distances()
+	 */
+	void		(*distances_below) (HnswGraph *g, const uint64 *ids, int n,
+									const char *q, double bound, double *d,
+									bool *live);
 	/* start loading the vector of `id` into cache; NULL when useless */
 	void		(*prefetch) (HnswGraph *g, uint64 id);
 	/* the stored element of `id`, in place or copied into scratch (elem_size bytes) */

@@ -250,6 +250,22 @@ mem_prefetch(HnswGraph *g, uint64 id)
 		__builtin_prefetch(v + 64 * i);
 }
 
+/* HnswGraph.distances_below: prefetched as mem_prefetch says, then in turn */
+static void
+mem_distances_below(HnswGraph *g, const uint64 *ids, int n, const char *q,
+					double bound, double *d, bool *live)
+{
+	HnswBuildState *bs = BUILD_STATE(g);
+
+	for (int i = 0; i < n; i++)
+		mem_prefetch(g, ids[i]);
+	for (int i = 0; i < n; i++)
+	{
+		live[i] = true;
+		d[i] = hnsw_distance_below(&bs->shape, q, mem_vec(bs, ids[i]), bound);
+	}
+}
+
 static const char *
 mem_vector(HnswGraph *g, uint64 id, char *scratch)
 {
@@ -915,6 +931,7 @@ init_build_state(HnswBuildState *bs, Relation heap, Relation index,
 	bs->g.distance = mem_distance;
 	bs->g.vector = mem_vector;
 	bs->g.distances = NULL;
+	bs->g.distances_below = mem_distances_below;
 	bs->g.prefetch = mem_prefetch;
 	bs->g.shape = *shape;
 	bs->g.nelements = Max(bs->sh->cap, 1);

@@ -198,6 +198,34 @@ avx2_l2_squared_any(const void *a, const void *b, int n, bool half)
 	return fold32_avx2(r);
 }
 
+/*
+ * l2_squared_below (vector.h), floats only; the AVX-512 set uses it too (it
+ * returns the same bits, and the bound makes the search that uses it bound
+ * by memory rather than arithmetic)
+ */
+AVX2_TARGET static float
+avx2_l2_squared_below(const float *a, const float *b, int n, float bound)
+{
+	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+	_mm256_setzero_ps(), _mm256_setzero_ps()};
+	int			i;
+
+	for (i = 0; i + 32 <= n; i += 32)
+	{
+		if (i > 0 && i % VECTOR_KERNEL_BOUND_STEP == 0)
+		{
+			float		part = fold32_avx2(r);
+
+			if (part >= bound)
+				return part;
+		}
+		avx2_l2_block(r, a, b, i, n, false, true);
+	}
+	if (i < n)
+		avx2_l2_block(r, a, b, i, n, false, false);
+	return fold32_avx2(r);
+}
+
 AVX2_TARGET static pg_attribute_always_inline float
 avx2_inner_product_any(const void *a, const void *b, int n, bool half)
 {
@@ -347,6 +375,7 @@ popcnt_jaccard_parts(const uint8 *a, const uint8 *b, Size n,
 static const VectorKernels avx2_kernels = {
 	.name = "avx2",
 	.l2_squared = avx2_l2_squared,
+	.l2_squared_below = avx2_l2_squared_below,
 	.inner_product = avx2_inner_product,
 	.l1 = avx2_l1,
 	.cosine_parts = avx2_cosine_parts,
@@ -545,6 +574,7 @@ vpopcnt_jaccard_parts(const uint8 *a, const uint8 *b, Size n,
 static const VectorKernels avx512_kernels = {
 	.name = "avx512",
 	.l2_squared = avx512_l2_squared,
+	.l2_squared_below = avx2_l2_squared_below,
 	.inner_product = avx512_inner_product,
 	.l1 = avx512_l1,
 	.cosine_parts = avx512_cosine_parts,
@@ -559,6 +589,7 @@ static const VectorKernels avx512_kernels = {
 static const VectorKernels avx512_popcnt_kernels = {
 	.name = "avx512",
 	.l2_squared = avx512_l2_squared,
+	.l2_squared_below = avx2_l2_squared_below,
 	.inner_product = avx512_inner_product,
 	.l1 = avx512_l1,
 	.cosine_parts = avx512_cosine_parts,
