@@ -185,8 +185,9 @@ hnsw_visited_reset(HnswVisited *v, HnswGraph *g)
 	}
 }
 
-bool
-hnsw_visited_test_and_set(HnswVisited *v, uint64 id)
+/* inlined into the layer search, which tests every neighbour */
+static pg_attribute_always_inline bool
+visited_test_and_set(HnswVisited *v, uint64 id)
 {
 	bool		found;
 
@@ -199,6 +200,12 @@ hnsw_visited_test_and_set(HnswVisited *v, uint64 id)
 		return true;
 	v->stamp[id] = v->mark;
 	return false;
+}
+
+bool
+hnsw_visited_test_and_set(HnswVisited *v, uint64 id)
+{
+	return visited_test_and_set(v, id);
 }
 
 bool
@@ -282,7 +289,7 @@ unvisited_distances(HnswSearch *s, int n, double bound)
 	int			kept = 0;
 
 	for (int i = 0; i < n; i++)
-		if (!hnsw_visited_test_and_set(&s->visited, s->nbuf[i]))
+		if (!visited_test_and_set(&s->visited, s->nbuf[i]))
 			s->nbuf[kept++] = s->nbuf[i];
 	if (g->distances_below)
 	{
