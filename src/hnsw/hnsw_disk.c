@@ -240,6 +240,7 @@ hnsw_disk_graph_init(HnswDiskGraph *dg, Relation index, const HnswShape *shape)
 	dg->g.distance = disk_distance;
 	dg->g.vector = disk_vector;
 	dg->g.distances = disk_distances;
+	dg->g.distances_below = NULL;
 	dg->g.prefetch = NULL;
 	dg->g.shape = *shape;
 	dg->g.nelements = 0;

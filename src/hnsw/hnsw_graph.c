@@ -185,8 +185,9 @@ hnsw_visited_reset(HnswVisited *v, HnswGraph *g)
 	}
 }
 
-bool
-hnsw_visited_test_and_set(HnswVisited *v, uint64 id)
+/* inlined into the layer search, which tests every neighbour */
+static pg_attribute_always_inline bool
+visited_test_and_set(HnswVisited *v, uint64 id)
 {
 	bool		found;
 
@@ -199,6 +200,12 @@ hnsw_visited_test_and_set(HnswVisited *v, uint64 id)
 		return true;
 	v->stamp[id] = v->mark;
 	return false;
+}
+
+bool
+hnsw_visited_test_and_set(HnswVisited *v, uint64 id)
+{
+	return visited_test_and_set(v, id);
 }
 
 bool
@@ -271,18 +278,24 @@ add_result(HnswSearch *s, uint64 id, double d, int ef)
 /*
  * Keep the unvisited of the n neighbours in s->nbuf and compute their
  * distances into s->dbuf / s->lbuf, batched or with prefetching so the
- * memory latency of one overlaps the work on the others.  Returns how many
- * were kept.
+ * memory latency of one overlaps the work on the others.  A distance not
+ * below `bound` may be any value >= bound (distances_below).  Returns how
+ * many were kept.
  */
 static int
-unvisited_distances(HnswSearch *s, int n)
+unvisited_distances(HnswSearch *s, int n, double bound)
 {
 	HnswGraph  *g = s->g;
 	int			kept = 0;
 
 	for (int i = 0; i < n; i++)
-		if (!hnsw_visited_test_and_set(&s->visited, s->nbuf[i]))
+		if (!visited_test_and_set(&s->visited, s->nbuf[i]))
 			s->nbuf[kept++] = s->nbuf[i];
+	if (g->distances_below)
+	{
+		g->distances_below(g, s->nbuf, kept, s->q, bound, s->dbuf, s->lbuf);
+		return kept;
+	}
 	if (g->distances)
 	{
 		g->distances(g, s->nbuf, kept, s->q, s->dbuf, s->lbuf);
@@ -324,7 +337,16 @@ hnsw_search_layer(HnswSearch *s, int level, int ef)
 		hnsw_heap_pop(&s->cand);
 		CHECK_FOR_INTERRUPTS();
 		n = g->neighbours(g, c.id, level, s->nbuf);
-		n = unvisited_distances(s, n);
+
+		/*
+		 * Once w is full, what is not nearer than its top (which only comes
+		 * nearer meanwhile) is dropped below, unless kept for later rounds:
+		 * its distance need not be exact.  On Fashion-MNIST's 784-d pixels
+		 * (L2) most distances of a build are dropped so, and stopping them
+		 * early left 27% of their blocks unread.
+		 */
+		n = unvisited_distances(s, n, s->w.n >= ef && !s->keep_discarded ?
+								HNSW_HEAP_TOP(&s->w).dist : INFINITY);
 		for (int i = 0; i < n; i++)
 		{
 			uint64		id = s->nbuf[i];
@@ -400,7 +422,10 @@ hnsw_greedy_descend(HnswGraph *g, const char *q, uint64 entry, int entry_level,
 					nbuf[n++] = nbuf[i];
 			}
 			changed = false;
-			if (g->distances)
+			/* only one nearer than cur matters */
+			if (g->distances_below)
+				g->distances_below(g, nbuf, n, q, cur.dist, dbuf, lbuf);
+			else if (g->distances)
 				g->distances(g, nbuf, n, q, dbuf, lbuf);
 			else
 			{
@@ -457,31 +482,76 @@ int
 hnsw_select_neighbours(HnswGraph *g, const char *base, const HnswCand *cands,
 					   int n, int cap, int fill, HnswCand *out)
 {
+	return hnsw_select_known(g, base, cands, n, cap, fill, NULL, out, NULL);
+}
+
+/* Is `id` among the first `kept` of out? */
+static inline bool
+is_kept(const HnswCand *out, int kept, uint64 id)
+{
+	for (int j = 0; j < kept; j++)
+		if (out[j].id == id)
+			return true;
+	return false;
+}
+
+int
+hnsw_select_known(HnswGraph *g, const char *base, const HnswCand *cands,
+				  int n, int cap, int fill, const uint64 *known, HnswCand *out,
+				  uint64 *known_out)
+{
 	int			kept = 0;
+	int			total;
 	char	   *scratch = palloc(g->shape.elem_size);
 	char	   *rscratch = palloc(g->shape.elem_size);
-	bool	   *pruned = palloc0(sizeof(bool) * Max(n, 1));
+	/* per candidate: HNSW_SEL_KEPT, its dominator, or unexamined */
+	uint64	   *dom = palloc(sizeof(uint64) * Max(n, 1));
+	/* per kept one: it was kept by the earlier selection too */
+	bool	   *was_kept = palloc(sizeof(bool) * Max(cap, 1));
 
+	for (int i = 0; i < n; i++)
+		dom[i] = HNSW_SEL_UNKNOWN;
 	for (int i = 0; i < n && kept < cap; i++)
 	{
+		uint64		prior = known ? known[i] : HNSW_SEL_UNKNOWN;
 		const char *v;
 		bool		good = true;
 
 		if (g->prefetch && i + 1 < n)
 			g->prefetch(g, cands[i + 1].id);
-		if (kept == 0)
+		/* dominated before by one that is kept again: dominated still */
+		if (prior != HNSW_SEL_KEPT && prior != HNSW_SEL_UNKNOWN &&
+			is_kept(out, kept, prior))
 		{
-			out[kept++] = cands[i];
+			dom[i] = prior;
 			continue;
 		}
-		v = g->vector(g, cands[i].id, scratch);
-		for (int j = 0; j < kept && good; j++)
-			good = !dominated(g, v, base, cands[i].dist, out[j].id, rscratch);
+		if (kept > 0)
+		{
+			v = g->vector(g, cands[i].id, scratch);
+			for (int j = 0; j < kept && good; j++)
+			{
+				/* kept both times: out[j] was tested against it then */
+				if (prior == HNSW_SEL_KEPT && was_kept[j])
+					continue;
+				if (dominated(g, v, base, cands[i].dist, out[j].id, rscratch))
+				{
+					good = false;
+					dom[i] = out[j].id;
+				}
+			}
+		}
 		if (good)
+		{
+			was_kept[kept] = prior == HNSW_SEL_KEPT;
+			dom[i] = HNSW_SEL_KEPT;
 			out[kept++] = cands[i];
-		else
-			pruned[i] = true;
+		}
 	}
+	total = kept;
+	if (known_out)
+		for (int j = 0; j < kept; j++)
+			known_out[j] = HNSW_SEL_KEPT;
 	/* keepPrunedConnections, up to `fill` */
 	/*
 	 * Under inner product the angular test keeps few neighbours (~4 of 32 on
@@ -490,13 +560,18 @@ hnsw_select_neighbours(HnswGraph *g, const char *base, const HnswCand *cands,
 	 */
 	if (g->shape.metric == VECTOR_METRIC_IP)
 		fill = Max(fill, cap / 2);
-	for (int i = 0; i < n && kept < Min(fill, cap); i++)
-		if (pruned[i])
-			out[kept++] = cands[i];
+	for (int i = 0; i < n && total < Min(fill, cap); i++)
+		if (dom[i] != HNSW_SEL_KEPT && dom[i] != HNSW_SEL_UNKNOWN)
+		{
+			if (known_out)
+				known_out[total] = dom[i];
+			out[total++] = cands[i];
+		}
 	pfree(scratch);
 	pfree(rscratch);
-	pfree(pruned);
-	return kept;
+	pfree(dom);
+	pfree(was_kept);
+	return total;
 }
 
 int			hnsw_level_seed = -1;

@@ -505,6 +505,14 @@ typedef struct VindexElemType
 							 int dims);
 
 	/*
+	 * distance() when that is below `bound`, else some value >= bound (the
+	 * sum may stop early): for searches that drop what is not nearer than
+	 * a bound.  NULL when the type has no such kernel: use distance().
+	 */
+	double		(*distance_below) (VectorMetric metric, const void *a, const void *b,
+								   int dims, double bound);
+
+	/*
 	 * whether `elem` is a stored element a column value could give (vector:
 	 * every element finite; bit: the padding bits zero); for structure
 	 * checks

@@ -87,6 +87,15 @@ vector_elem_distance(VectorMetric metric, const void *a, const void *b, int dims
 	return vector_metric_distance(metric, a, b, dims);
 }
 
+static double
+vector_elem_distance_below(VectorMetric metric, const void *a, const void *b,
+						   int dims, double bound)
+{
+	if (metric == VECTOR_METRIC_L2)
+		return vector_l2_below(a, b, dims, bound);
+	return vector_metric_distance(metric, a, b, dims);
+}
+
 static bool
 vector_indexable(VectorMetric metric, const void *elem, int dims)
 {
@@ -105,6 +114,7 @@ const VindexElemType vindex_elem_vector = {
 	.to_floats = vector_copy_floats,
 	.from_floats = vector_from_floats,
 	.distance = vector_elem_distance,
+	.distance_below = vector_elem_distance_below,
 	.valid = vector_valid,
 	.indexable = vector_indexable,
 };

@@ -50,6 +50,29 @@ portable_l2_squared(const float *a, const float *b, int n)
 }
 
 static float
+portable_l2_squared_below(const float *a, const float *b, int n, float bound)
+{
+	float		lane[VECTOR_KERNEL_LANES] = {0};
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = a[i] - b[i];
+
+		/* the test points of the x86 kernels: before a whole block */
+		if (i > 0 && i % VECTOR_KERNEL_BOUND_STEP == 0 && i + VECTOR_KERNEL_LANES <= n)
+		{
+			float		part[VECTOR_KERNEL_LANES];
+
+			memcpy(part, lane, sizeof(lane));
+			if (fold_lanes(part) >= bound)
+				return part[0];
+		}
+		lane[i % VECTOR_KERNEL_LANES] = fmaf(d, d, lane[i % VECTOR_KERNEL_LANES]);
+	}
+	return fold_lanes(lane);
+}
+
+static float
 portable_inner_product(const float *a, const float *b, int n)
 {
 	float		lane[VECTOR_KERNEL_LANES] = {0};
@@ -202,6 +225,7 @@ portable_jaccard_parts(const uint8 *a, const uint8 *b, Size n,
 const VectorKernels vector_kernels_portable = {
 	.name = "portable",
 	.l2_squared = portable_l2_squared,
+	.l2_squared_below = portable_l2_squared_below,
 	.inner_product = portable_inner_product,
 	.l1 = portable_l1,
 	.cosine_parts = portable_cosine_parts,

@@ -111,12 +111,77 @@ load8h(const uint16 *x, int i, int n)
 /*
  * The AVX2 kernels are written once over elements that are floats or (half
  * true) binary16 values; each is inlined into the two entry points below
- * with `half` a constant, so the test on it compiles away.
+ * with `half` a constant, so the test on it compiles away.  Each kernel's
+ * loop runs over the whole blocks of 32 with plain loads (`whole`, a
+ * constant too), then once over the partial block, if any, with the masked
+ * ones: the lanes and their order are those of a single loop over all
+ * blocks, so are the bits.  A single loop testing every load for the end
+ * took 3 times the instructions (scalar index and mask work per load).
  */
 AVX2_TARGET static pg_attribute_always_inline __m256
-load8_any(const void *x, bool half, int i, int n)
+load8_any(const void *x, bool half, int i, int n, bool whole)
 {
+	if (whole)
+		return half ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const uint16 *) x + i))) :
+			_mm256_loadu_ps((const float *) x + i);
 	return half ? load8h((const uint16 *) x, i, n) : load8((const float *) x, i, n);
+}
+
+/* one block of 32 elements of each kernel, into its accumulators */
+AVX2_TARGET static pg_attribute_always_inline void
+avx2_l2_block(__m256 *r, const void *a, const void *b, int i, int n, bool half,
+			  bool whole)
+{
+	UNROLL_LANES
+	for (int k = 0; k < 4; k++)
+	{
+		__m256		d = _mm256_sub_ps(load8_any(a, half, i + 8 * k, n, whole),
+									  load8_any(b, half, i + 8 * k, n, whole));
+
+		r[k] = _mm256_fmadd_ps(d, d, r[k]);
+	}
+}
+
+AVX2_TARGET static pg_attribute_always_inline void
+avx2_ip_block(__m256 *r, const void *a, const void *b, int i, int n, bool half,
+			  bool whole)
+{
+	UNROLL_LANES
+	for (int k = 0; k < 4; k++)
+		r[k] = _mm256_fmadd_ps(load8_any(a, half, i + 8 * k, n, whole),
+							   load8_any(b, half, i + 8 * k, n, whole), r[k]);
+}
+
+AVX2_TARGET static pg_attribute_always_inline void
+avx2_l1_block(__m256 *r, const void *a, const void *b, int i, int n, bool half,
+			  bool whole)
+{
+	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+
+	UNROLL_LANES
+	for (int k = 0; k < 4; k++)
+	{
+		__m256		d = _mm256_sub_ps(load8_any(a, half, i + 8 * k, n, whole),
+									  load8_any(b, half, i + 8 * k, n, whole));
+
+		r[k] = _mm256_add_ps(r[k], _mm256_and_ps(d, absmask));
+	}
+}
+
+AVX2_TARGET static pg_attribute_always_inline void
+avx2_cosine_block(__m256 *rd, __m256 *ra, __m256 *rb, const void *a, const void *b,
+				  int i, int n, bool half, bool whole)
+{
+	UNROLL_LANES
+	for (int k = 0; k < 4; k++)
+	{
+		__m256		va = load8_any(a, half, i + 8 * k, n, whole);
+		__m256		vb = load8_any(b, half, i + 8 * k, n, whole);
+
+		rd[k] = _mm256_fmadd_ps(va, vb, rd[k]);
+		ra[k] = _mm256_fmadd_ps(va, va, ra[k]);
+		rb[k] = _mm256_fmadd_ps(vb, vb, rb[k]);
+	}
 }
 
 AVX2_TARGET static pg_attribute_always_inline float
@@ -124,16 +189,40 @@ avx2_l2_squared_any(const void *a, const void *b, int n, bool half)
 {
 	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
 	_mm256_setzero_ps(), _mm256_setzero_ps()};
+	int			i;
 
-	for (int i = 0; i < n; i += 32)
-		UNROLL_LANES
-		for (int k = 0; k < 4; k++)
+	for (i = 0; i + 32 <= n; i += 32)
+		avx2_l2_block(r, a, b, i, n, half, true);
+	if (i < n)
+		avx2_l2_block(r, a, b, i, n, half, false);
+	return fold32_avx2(r);
+}
+
+/*
+ * l2_squared_below (vector.h), floats only; the AVX-512 set uses it too (it
+ * returns the same bits, and the bound makes the search that uses it bound
+ * by memory rather than arithmetic)
+ */
+AVX2_TARGET static float
+avx2_l2_squared_below(const float *a, const float *b, int n, float bound)
+{
+	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+	_mm256_setzero_ps(), _mm256_setzero_ps()};
+	int			i;
+
+	for (i = 0; i + 32 <= n; i += 32)
+	{
+		if (i > 0 && i % VECTOR_KERNEL_BOUND_STEP == 0)
 		{
-			__m256		d = _mm256_sub_ps(load8_any(a, half, i + 8 * k, n),
-										  load8_any(b, half, i + 8 * k, n));
+			float		part = fold32_avx2(r);
 
-			r[k] = _mm256_fmadd_ps(d, d, r[k]);
+			if (part >= bound)
+				return part;
 		}
+		avx2_l2_block(r, a, b, i, n, false, true);
+	}
+	if (i < n)
+		avx2_l2_block(r, a, b, i, n, false, false);
 	return fold32_avx2(r);
 }
 
@@ -142,31 +231,26 @@ avx2_inner_product_any(const void *a, const void *b, int n, bool half)
 {
 	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
 	_mm256_setzero_ps(), _mm256_setzero_ps()};
+	int			i;
 
-	for (int i = 0; i < n; i += 32)
-		UNROLL_LANES
-		for (int k = 0; k < 4; k++)
-			r[k] = _mm256_fmadd_ps(load8_any(a, half, i + 8 * k, n),
-								   load8_any(b, half, i + 8 * k, n), r[k]);
+	for (i = 0; i + 32 <= n; i += 32)
+		avx2_ip_block(r, a, b, i, n, half, true);
+	if (i < n)
+		avx2_ip_block(r, a, b, i, n, half, false);
 	return fold32_avx2(r);
 }
 
 AVX2_TARGET static pg_attribute_always_inline float
 avx2_l1_any(const void *a, const void *b, int n, bool half)
 {
-	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
 	__m256		r[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
 	_mm256_setzero_ps(), _mm256_setzero_ps()};
+	int			i;
 
-	for (int i = 0; i < n; i += 32)
-		UNROLL_LANES
-		for (int k = 0; k < 4; k++)
-		{
-			__m256		d = _mm256_sub_ps(load8_any(a, half, i + 8 * k, n),
-										  load8_any(b, half, i + 8 * k, n));
-
-			r[k] = _mm256_add_ps(r[k], _mm256_and_ps(d, absmask));
-		}
+	for (i = 0; i + 32 <= n; i += 32)
+		avx2_l1_block(r, a, b, i, n, half, true);
+	if (i < n)
+		avx2_l1_block(r, a, b, i, n, half, false);
 	return fold32_avx2(r);
 }
 
@@ -177,21 +261,15 @@ avx2_cosine_parts_any(const void *a, const void *b, int n, bool half,
 	__m256		rd[4],
 				ra[4],
 				rb[4];
+	int			i;
 
 	UNROLL_LANES
 	for (int k = 0; k < 4; k++)
 		rd[k] = ra[k] = rb[k] = _mm256_setzero_ps();
-	for (int i = 0; i < n; i += 32)
-		UNROLL_LANES
-		for (int k = 0; k < 4; k++)
-		{
-			__m256		va = load8_any(a, half, i + 8 * k, n);
-			__m256		vb = load8_any(b, half, i + 8 * k, n);
-
-			rd[k] = _mm256_fmadd_ps(va, vb, rd[k]);
-			ra[k] = _mm256_fmadd_ps(va, va, ra[k]);
-			rb[k] = _mm256_fmadd_ps(vb, vb, rb[k]);
-		}
+	for (i = 0; i + 32 <= n; i += 32)
+		avx2_cosine_block(rd, ra, rb, a, b, i, n, half, true);
+	if (i < n)
+		avx2_cosine_block(rd, ra, rb, a, b, i, n, half, false);
 	*dot = fold32_avx2(rd);
 	*aa = fold32_avx2(ra);
 	*bb = fold32_avx2(rb);
@@ -297,6 +375,7 @@ popcnt_jaccard_parts(const uint8 *a, const uint8 *b, Size n,
 static const VectorKernels avx2_kernels = {
 	.name = "avx2",
 	.l2_squared = avx2_l2_squared,
+	.l2_squared_below = avx2_l2_squared_below,
 	.inner_product = avx2_inner_product,
 	.l1 = avx2_l1,
 	.cosine_parts = avx2_cosine_parts,
@@ -495,6 +574,7 @@ vpopcnt_jaccard_parts(const uint8 *a, const uint8 *b, Size n,
 static const VectorKernels avx512_kernels = {
 	.name = "avx512",
 	.l2_squared = avx512_l2_squared,
+	.l2_squared_below = avx2_l2_squared_below,
 	.inner_product = avx512_inner_product,
 	.l1 = avx512_l1,
 	.cosine_parts = avx512_cosine_parts,
@@ -509,6 +589,7 @@ static const VectorKernels avx512_kernels = {
 static const VectorKernels avx512_popcnt_kernels = {
 	.name = "avx512",
 	.l2_squared = avx512_l2_squared,
+	.l2_squared_below = avx2_l2_squared_below,
 	.inner_product = avx512_inner_product,
 	.l1 = avx512_l1,
 	.cosine_parts = avx512_cosine_parts,

@@ -135,6 +135,23 @@ vector_metric_distance(VectorMetric metric, const float *a, const float *b, int 
 }
 
 double
+vector_l2_below(const float *a, const float *b, int dim, double bound)
+{
+	float		fb;
+	float		d;
+
+	/* near FLT_MAX a float partial sum can overflow where the double one would not */
+	if (!(bound <= FLT_MAX / 2))
+		return vector_metric_distance(VECTOR_METRIC_L2, a, b, dim);
+	/* the least float >= bound: a float sum below it is below bound */
+	fb = (float) bound;
+	if ((double) fb < bound)
+		fb = nextafterf(fb, FLT_MAX);
+	d = vector_kernels->l2_squared_below(a, b, dim, fb);
+	return isfinite(d) ? d : metric_distance_wide(VECTOR_METRIC_L2, a, b, dim);
+}
+
+double
 vector_metric_to_sql(VectorMetric metric, double distance)
 {
 	return metric == VECTOR_METRIC_L2 ? sqrt(distance) : distance;

@@ -163,12 +163,23 @@ extern struct varlena *vector_cached_distance_arg(FunctionCallInfo fcinfo, int a
  * ---------------------------------------------------------------------
  */
 #define VECTOR_KERNEL_LANES 32
+/* how often l2_squared_below tests its bound: 4 blocks of lanes */
+#define VECTOR_KERNEL_BOUND_STEP (4 * VECTOR_KERNEL_LANES)
 
 typedef struct VectorKernels
 {
 	const char *name;
 	/* sum((a[i] - b[i])^2) */
 	float		(*l2_squared) (const float *a, const float *b, int n);
+
+	/*
+	 * l2_squared's bits when they are below `bound`; else some value >=
+	 * bound, where the sum may have stopped: every VECTOR_KERNEL_BOUND_STEP
+	 * elements the lanes folded so far are compared with it (each lane only
+	 * grows, and so does the fold, so the whole sum is no smaller)
+	 */
+	float		(*l2_squared_below) (const float *a, const float *b, int n,
+									 float bound);
 	/* sum(a[i] * b[i]) */
 	float		(*inner_product) (const float *a, const float *b, int n);
 	/* sum(|a[i] - b[i]|) */
@@ -324,6 +335,13 @@ extern VectorMetric vector_index_metric(Relation index, AttrNumber attno);
  */
 extern PGDLLEXPORT double vector_metric_distance(VectorMetric metric,
 												 const float *a, const float *b, int dim);
+
+/*
+ * vector_l2_below: vector_metric_distance under VECTOR_METRIC_L2 when that
+ * is below `bound`, else some value >= bound (l2_squared_below may stop
+ * early): for searches that drop what is not nearer than the bound.
+ */
+extern double vector_l2_below(const float *a, const float *b, int dim, double bound);
 
 /*
  * vector_metric_to_sql: convert an index-order distance back to the value

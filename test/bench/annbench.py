@@ -3,8 +3,9 @@
 
 Loads a data set into the server named by the usual PG* variables (once;
 reused while the row counts match), computes brute-force ground truth with
-numpy, builds the index once per --workers value (build seconds, index
-bytes, peak build memory: BuildMemory), then for each value of the swept setting times ONE server-side
+numpy, builds the index once per --workers value (build seconds, CPU
+seconds of the server's processes: build_cpu_seconds, index bytes, peak
+build memory: BuildMemory), then for each value of the swept setting times ONE server-side
 LATERAL join over the query table (EXPLAIN ANALYZE's execution time, so
 client overhead does not count; cpu_qps: queries per CPU second of the
 server process, which other jobs on a shared machine do not inflate) and
@@ -195,18 +196,39 @@ class BuildMemory:
         self.thread.join()
 
 
+def proc_stat(pid):
+    """The fields of /proc/<pid>/stat after the command name (None when
+    there is no such process here: a server on another machine)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def backend_cpu_seconds(cur):
     """User + system CPU seconds of the server process of `cur` (from
     /proc, for a local server; None elsewhere).  On a shared machine the
     queries/s it gives (cpu_qps) leave out the time other jobs held the
     cores; its resolution is one clock tick (10 ms)."""
     cur.execute("SELECT pg_backend_pid()")
-    try:
-        with open(f"/proc/{cur.fetchone()[0]}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
+    fields = proc_stat(cur.fetchone()[0])
+    if fields is None:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def build_cpu_seconds(cur):
+    """backend_cpu_seconds plus the CPU seconds of the postmaster's exited
+    children (a parallel build's workers, which it reaps; another child
+    exiting meanwhile, such as an autovacuum worker, counts too)."""
+    cur.execute("SELECT pg_backend_pid()")
+    fields = proc_stat(cur.fetchone()[0])
+    parent = proc_stat(fields[1]) if fields is not None else None
+    if parent is None:
+        return None
+    ticks = int(fields[11]) + int(fields[12]) + int(parent[13]) + int(parent[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def with_storage(cur, table, storage):
@@ -289,14 +311,17 @@ def main():
         cur.execute("DROP INDEX IF EXISTS bench_idx")
         cur.execute(f"SET max_parallel_maintenance_workers = {w}")
         cur.execute("CHECKPOINT")
+        cpu0 = build_cpu_seconds(cur)
         t = time.time()
         with BuildMemory(cur) as mem:
             cur.execute(f"CREATE INDEX bench_idx ON {train} USING {args.index}")
         build = time.time() - t
+        cpu = build_cpu_seconds(cur) - cpu0 if cpu0 is not None else None
         cur.execute("SELECT pg_relation_size('bench_idx')")
         emit(event="build", dataset=args.dataset, index=args.index, storage=args.storage,
              workers=w,
-             rows=args.train, seconds=round(build, 2), bytes=cur.fetchone()[0],
+             rows=args.train, seconds=round(build, 2),
+             cpu_seconds=round(cpu, 2) if cpu is not None else None, bytes=cur.fetchone()[0],
              peak_build_mb=round(mem.peak / 2**20, 1) if mem.peak is not None else None)
 
     if args.extra_sql:

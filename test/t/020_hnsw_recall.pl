@@ -1,6 +1,7 @@
 # HNSW recall on real data (Fashion-MNIST) against an independent numpy
 # brute force: every operator class at default settings, a graph built by
-# inserting into an empty index, a parallel build, recall after deleting
+# inserting into an empty index, a parallel build, a seeded build the same
+# with every kernel set, recall after deleting
 # half the rows and vacuuming, and filtered queries with iterative scan.
 use strict;
 use warnings;
@@ -56,6 +57,44 @@ my $r10 = recall_at_k($truth{l2}, $ids10, $dist10, $k);
 my $r100 = recall_at_k($truth{l2}, $ids100, $dist100, $k);
 cmp_ok($r100, '>', $r10, "ef_search 100 recall $r100 > ef_search 10 recall $r10");
 cmp_ok($r100, '>=', 0.99, "ef_search 100 recall $r100 >= 0.99");
+
+# A seeded serial build writes the same bytes whatever the kernel set: its
+# searches stop distances at a bound (each set's l2_squared_below), its
+# re-pruning works from the distances the lists keep, and every set must
+# still return the bits of the portable one where the result matters.
+$node->safe_psql('postgres',
+	'CREATE TABLE train3k AS SELECT * FROM train WHERE id <= 3000');
+
+sub seeded_index_bytes
+{
+	my ($kernel) = @_;
+	my $path = $node->safe_psql('postgres', qq{
+		LOAD 'vsim'; SET vsim.distance_kernel = $kernel; SET hnsw.level_seed = 3;
+		CREATE INDEX train3k_hnsw ON train3k USING hnsw (v vector_l2_ops);
+		CHECKPOINT;
+		SELECT pg_relation_filepath('train3k_hnsw');
+	});
+	my $bytes = slurp_file($node->data_dir . "/$path");
+	$node->safe_psql('postgres', 'DROP INDEX train3k_hnsw');
+	# leave out each page's LSN and checksum, which differ between builds
+	return join('', map { substr($bytes, $_ + 10, 8192 - 10) }
+		grep { $_ % 8192 == 0 } 0 .. length($bytes) - 1);
+}
+my $portable_bytes = seeded_index_bytes('portable');
+cmp_ok(length($portable_bytes), '>', 3000 * 3136, 'seeded build: the index holds every vector');
+for my $kernel (qw(avx2 avx512))
+{
+	# loaded first: else the setting is a placeholder, checked only later
+	my $supported =
+	  $node->psql('postgres', "LOAD 'vsim'; SET vsim.distance_kernel = $kernel") == 0;
+	SKIP:
+	{
+		skip "CPU lacks $kernel", 1 unless $supported;
+		ok(seeded_index_bytes($kernel) eq $portable_bytes,
+			"seeded build with the $kernel kernels: the bytes of the portable kernels' build");
+	}
+}
+$node->safe_psql('postgres', 'DROP TABLE train3k');
 
 # Filtered queries at 1% selectivity: iterative scan keeps searching.
 my $filtered = qq{
