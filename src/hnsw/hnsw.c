@@ -62,7 +62,7 @@ hnsw_init(void)
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
 	add_string_reloption(hnsw_relopt_kind, "quantization",
-						 "How elements store vectors: none (sq8 and rabitq are not built yet for hnsw)",
+						 "How elements store vectors: none, sq8 or rabitq",
 						 "none", validate_quantization, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",

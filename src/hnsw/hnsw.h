@@ -411,16 +411,18 @@ typedef struct HnswShape
 	VindexFilterLayout filters; /* the filter columns (index.h) */
 	/*
 	 * Quantization (hnsw_quant.c).  For VINDEX_QUANT_SQ8 the stored value
-	 * (vec_size) is the Sq8Element, and raw_size the unquantized value's
-	 * bytes (elem->stored_size(dims)), the form of queries and of the
-	 * build's in-memory vectors; for none both are the same.  `first` is
-	 * where elements start in the stream (after the parameter blob; 0 for
-	 * none), sq8 the parameters read by hnsw_read_meta (NULL for none).
+	 * (vec_size) is the Sq8Element, for VINDEX_QUANT_RABITQ the
+	 * RabitqElement, and raw_size the unquantized value's bytes
+	 * (elem->stored_size(dims)), the form of queries and of the build's
+	 * in-memory vectors; for none both are the same.  `first` is where
+	 * elements start in the stream (after the parameter blob; 0 for none),
+	 * qparams the parameter blob read by hnsw_read_meta (Sq8Params, or the
+	 * RabitqRotation and centroid; NULL for none).
 	 */
 	VindexQuantization quant;
 	Size		raw_size;
 	uint64		first;
-	const Sq8Params *sq8;
+	const void *qparams;
 } HnswShape;
 
 /* Offset of the filter area in a stored element (see the layout above). */
@@ -441,7 +443,7 @@ extern void hnsw_shape_elements(Relation index, HnswShape *shape, bool check);
  * area.  *dims is the value's dimensions; when they are not the index's,
  * only the value is formed (the caller raises 22000).  Raises the 54000
  * of vindex_elem_check_stored (`index` named) for a variable-size value
- * larger than the index stores.  A quantized shape (shape->sq8 set) gets
+ * larger than the index stores.  A quantized shape (shape->qparams set) gets
  * the encoded element (hnsw_quant_encode), or NULL when the value is not
  * indexable (vindex_elem_indexable, tested on the unquantized value).
  */
@@ -530,8 +532,8 @@ extern void hnsw_init(void);
 
 /*
  * The `quantization` option of an hnsw index (issue 9; VindexQuantization,
- * index.h), VINDEX_QUANT_NONE if unset.  none and sq8 are built; CREATE
- * INDEX raises 0A000 for rabitq (hnsw_quant_check).  What an index on disk
+ * index.h), VINDEX_QUANT_NONE if unset (hnsw_quant_check has the
+ * CREATE INDEX checks of the others).  What an index on disk
  * stores is its metapage's quant_mode (HnswShape.quant), not this option,
  * which ALTER INDEX can change until the next REINDEX.
  */
@@ -793,8 +795,8 @@ hnsw_slot_pos(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
  * entry point, a 4-byte aligned position before the tail otherwise; for
  * a quantized index a known mode, the parameter size and first element
  * its dimensions give, entry and tail not before it).  A quantized index's
- * parameters are read into shape->sq8 (palloc'd in the current context,
- * checked by hnsw_quant_read_params); shape->sq8 is NULL for none.
+ * parameters are read into shape->qparams (palloc'd in the current
+ * context, checked by hnsw_quant_read_params); NULL for none.
  */
 extern void hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry,
 						   int *entry_level, uint64 *tail);
@@ -1065,12 +1067,13 @@ typedef struct HnswDiskGraph
 
 /*
  * hnsw_quant_distance: the index-order distance from `q` to the stored
- * element `elem` (an Sq8Element, then any filter area) of a quantized
- * index: sq8_distance from the query registered with
- * hnsw_quant_set_query when q is that one, else from q as a stored
- * element of the index (the Sq8Element of another element, decoded and
- * prepared as a query; the last one prepared is kept, so a run of
- * distances from one element prepares it once).
+ * element `elem` (an Sq8Element or RabitqElement, then any filter area) of
+ * a quantized index: sq8_distance / rabitq_distance from the query
+ * registered with hnsw_quant_set_query when q is that one, else from q as
+ * a stored element of the index (another element's code, prepared as a
+ * query: sq8 decoded, rabitq by rabitq_prepare_code; the last one
+ * prepared is kept, so a run of distances from one element prepares it
+ * once).
  */
 extern double hnsw_quant_distance(HnswDiskGraph *dg, const char *q, const char *elem);
 
@@ -1273,20 +1276,30 @@ extern int64 hnsw_filterdir_count(Relation index, const HnswFilterDirInfo *info,
 extern void hnsw_filterdir_check(Relation index, Relation heap);
 
 /* ---------------------------------------------------------------------
- * Quantization (hnsw_quant.c): the sq8 codec of src/quant/ as hnsw stores
- * it; see "Quantization" in the header comment
+ * Quantization (hnsw_quant.c): the sq8 and RaBitQ codecs of src/quant/ as
+ * hnsw stores them; see "Quantization" in the header comment
  * ---------------------------------------------------------------------
  */
 
 /*
  * hnsw_quant_check: the CREATE INDEX checks of mode `q` for an index on
- * element type `elem` (0A000 with a hint: any mode on bit or sparsevec,
- * rabitq on any type).
+ * element type `elem` with `metric` (0A000 with a hint: any mode on bit or
+ * sparsevec, rabitq under l1: rabitq_check_metric).
  */
-extern void hnsw_quant_check(VindexQuantization q, const VindexElemType *elem);
+extern void hnsw_quant_check(VindexQuantization q, const VindexElemType *elem,
+							 VectorMetric metric);
 
-/* Bytes of the parameter blob of mode `q` at `dims` (0 for none). */
+/*
+ * Bytes of the parameter blob of mode `q` at `dims` (0 for none; sq8
+ * SQ8_PARAMS_SIZE, rabitq RABITQ_ROTATION_SIZE + 4 dims).
+ */
 extern Size hnsw_quant_params_size(VindexQuantization q, int dims);
+
+/*
+ * Bytes of a stored value of mode `q` at `dims`: raw_size (the element
+ * type's stored_size) for none, SQ8_ELEMENT_SIZE or RABITQ_ELEMENT_SIZE.
+ */
+extern Size hnsw_quant_value_size(VindexQuantization q, Size raw_size, int dims);
 
 /*
  * Stream position of the first element of an index of mode `q`: the blob
@@ -1295,16 +1308,20 @@ extern Size hnsw_quant_params_size(VindexQuantization q, int dims);
 extern uint64 hnsw_quant_first(VindexQuantization q, int dims);
 
 /*
- * hnsw_quant_train: sq8 parameters (palloc'd, SQ8_PARAMS_SIZE(dims))
- * from the n in-memory vectors of the raw `shape` (fixed-size, not
- * quantized) at base + i * stride; a sample of them when they are many
- * (at most 64 MB of floats), those of one zero vector when n is 0.
+ * hnsw_quant_train: the parameter blob of mode `q` (sq8 or rabitq;
+ * palloc'd, hnsw_quant_params_size bytes) from the n in-memory vectors of
+ * the raw `shape` (fixed-size, not quantized) at base + i * stride; a
+ * sample of them when they are many (at most 64 MB of floats, evenly
+ * spaced).  sq8: sq8_train's ranges; rabitq: the rotation of a fixed seed
+ * and the sample's mean as the centroid (of the normalised rows for
+ * cosine).  When n is 0: sq8 the ranges of one zero vector, rabitq the
+ * origin as the centroid.
  */
-extern Sq8Params *hnsw_quant_train(const HnswShape *shape, const char *base,
-								   Size stride, uint32 n);
+extern void *hnsw_quant_train(const HnswShape *shape, VindexQuantization q,
+							  const char *base, Size stride, uint32 n);
 
 /*
- * hnsw_quant_write_params: write `params` (shape->sq8's blob,
+ * hnsw_quant_write_params: write `params` (shape->qparams' blob,
  * hnsw_quant_params_size bytes) as blocks 1 .. of `fork`, which must hold
  * only the metapage; returns the next block.  The pages of the main fork
  * are WAL-logged by the build (log_newpage_range); those of the init fork
@@ -1316,9 +1333,11 @@ extern BlockNumber hnsw_quant_write_params(Relation index, ForkNumber fork,
 /*
  * hnsw_quant_read_params: the parameter blob of the quantized `index` of
  * `shape` (palloc'd copy), checked: XX002 unless its dimensions are the
- * metapage's and every range is finite with a step >= 0.
+ * metapage's and, for sq8, every range is finite with a step >= 0; for
+ * rabitq, the rotation's padded dimensions and rounds are those of
+ * RABITQ_PADDED_DIM and RABITQ_ROUNDS and the centroid is finite.
  */
-extern Sq8Params *hnsw_quant_read_params(Relation index, const HnswShape *shape);
+extern void *hnsw_quant_read_params(Relation index, const HnswShape *shape);
 
 /*
  * hnsw_quant_encode: the stored element (shape->elem_size bytes, into
@@ -1331,9 +1350,10 @@ extern void hnsw_quant_encode(const HnswShape *shape, const char *x, char *out,
 							  float *scratch);
 
 /*
- * hnsw_quant_valid: is the stored Sq8Element `elem` one the encoder can
- * give (norm2 finite and |decode(codes)|^2 up to float rounding)?
- * `scratch` holds shape->dims floats.
+ * hnsw_quant_valid: is the stored value `elem` (4-aligned) one the
+ * encoder can give?  sq8: norm2 finite and |decode(codes)|^2 up to float
+ * rounding; rabitq: rabitq_code_valid.  `scratch` holds shape->dims
+ * floats.
  */
 extern bool hnsw_quant_valid(const HnswShape *shape, const char *elem, float *scratch);
 

@@ -44,8 +44,9 @@
  * query: about 1,400 at 1% and 570 at 0.1%, against 10,590 and 86,203 for
  * the walk alone.
  *
- * A quantized index (sq8) computes its distances on codes of
- * SQ8_ELEMENT_SIZE(dims) bytes instead of the stored value's: each visit is
+ * A quantized index (sq8, rabitq) computes its distances on codes of
+ * hnsw_quant_value_size bytes (sq8 4 + dims, rabitq 16 + dims / 8
+ * rounded up to 64 bits) instead of the stored value's: each visit is
  * charged that share of the full distance, as ivf_cost.c does (the walk is
  * bound by the bytes it reads), and its first batch re-ranks
  * min(hnsw.rerank_candidates, first rows) candidates from the table, each
@@ -96,6 +97,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	HnswFilterDirInfo dir = {0};
 	double		pass;
 	double		code_share = 1.0;
+	VindexQuantization quant;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -111,12 +113,12 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	if (sel < 1 && RelationGetNumberOfBlocks(rel) > 0)
 		hnsw_filterdir_info(rel, &dir);
 	if (RelationGetNumberOfBlocks(rel) > 0 &&
-		hnsw_meta_quantization(rel) != VINDEX_QUANT_NONE)
+		(quant = hnsw_meta_quantization(rel)) != VINDEX_QUANT_NONE)
 	{
 		int			dims = TupleDescAttr(RelationGetDescr(rel), 0)->atttypmod;
+		Size		raw = vindex_elem_type(rel)->stored_size(dims);
 
-		code_share = (double) SQ8_ELEMENT_SIZE(dims) /
-			vindex_elem_type(rel)->stored_size(dims);
+		code_share = (double) hnsw_quant_value_size(quant, raw, dims) / raw;
 	}
 	relation_close(rel, NoLock);
 	levels = tuples > 1 ? log(tuples) / log(m) : 0;

@@ -382,6 +382,33 @@ extern QUANT_API RabitqQuery *rabitq_prepare_rotated(const RabitqRotation *rot,
 													 const float *rq, const float *rc);
 
 /*
+ * rabitq_prepare_code: a stored element `e` (encoded against a centroid c
+ * with |c|^2 = cc) prepared as the query, for distances between two
+ * stored codes (an HNSW insert or VACUUM linking elements whose floats it
+ * no longer has).  RaBitQ has no decoder, but the estimator needs only the
+ * query's rotated residual R v and |v|^2, <q, c>: with v = r = x - c,
+ * R v ~ |r| x_bar / ip_bar (x_bar = (2 bits - 1) / sqrt(D), already in the
+ * rotated space), which makes the estimate of <o', r> for another
+ * element's o' unbiased (the estimator of quant.h, with the roles of code
+ * and query exchanged: <o, o'> ~ <x_bar, o'> / ip_bar), while |v|^2 =
+ * |r|^2 and <q, c> = cc + <c, r> are the stored exact values.  So neither
+ * side is rotated back nor the norm shrunk by the code (|R^T x_bar| = 1,
+ * a reconstruction c + |r| R^T x_bar would have <x, x'> biased by
+ * ip_bar).  The two-values query quantizes without rounding error.
+ * palloc'd.
+ */
+extern QUANT_API RabitqQuery *rabitq_prepare_code(const RabitqRotation *rot,
+												  VectorMetric metric,
+												  const RabitqElement *e, double cc);
+
+/*
+ * rabitq_code_valid: whether `e` (of a `dim`-dimensional code) is one
+ * rabitq_encode can write: norm finite and >= 0, cr finite, ip_bar in
+ * (0, 1] and `ones` the number of 1 bits.
+ */
+extern QUANT_API bool rabitq_code_valid(const RabitqElement *e, int dim);
+
+/*
  * rabitq_distance: the estimated index-order distance from the query to
  * the element; *bound (if not NULL) gets the half-width of the interval
  * that holds the true distance with high probability (eps0 = RABITQ_EPS0;

@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "quant/quant.h"
 #include "utils/memutils.h"
 
@@ -353,6 +354,34 @@ rabitq_prepare_rotated(const RabitqRotation *rot, VectorMetric metric,
 	q = prepare_from_rotated(rot, metric, vr, vv, qc);
 	pfree(vr);
 	return q;
+}
+
+RabitqQuery *
+rabitq_prepare_code(const RabitqRotation *rot, VectorMetric metric,
+					const RabitqElement *e, double cc)
+{
+	int			pdim = rot->pdim;
+	float	   *vr = palloc(sizeof(float) * pdim);
+	double		norm = e->norm;
+	float		mag = (float) (norm / ((double) e->ip_bar * sqrt((double) pdim)));
+	RabitqQuery *q;
+
+	rabitq_check_metric(metric);
+	for (int i = 0; i < pdim; i++)
+		vr[i] = (e->bits[i / 8] & (1 << (i % 8))) ? mag : -mag;
+	q = prepare_from_rotated(rot, metric, vr, norm * norm, cc + e->cr);
+	pfree(vr);
+	return q;
+}
+
+bool
+rabitq_code_valid(const RabitqElement *e, int dim)
+{
+	if (!isfinite(e->norm) || e->norm < 0 || !isfinite(e->cr) ||
+		!(e->ip_bar > 0 && e->ip_bar <= 1))
+		return false;
+	return e->ones == (uint32) pg_popcount((const char *) e->bits,
+										   RABITQ_PADDED_DIM(dim) / 8);
 }
 
 double
