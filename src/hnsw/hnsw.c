@@ -72,7 +72,7 @@ hnsw_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnsw.rerank_candidates",
 							"Candidates a scan of a quantized hnsw index re-ranks by exact distance at a time.",
-							"The scan ranks the graph search's results by their codes' approximate distance, reads the exact vectors of this many best from the table and returns their rows in exact order; then the next as many. More give better recall and slower queries.",
+							"The scan ranks the graph search's results by their codes' approximate distance, reads the exact vectors of this many best (twice as many for a rabitq index) from the table and returns their rows in exact order; then the next as many. More give better recall and slower queries.",
 							&hnsw_rerank_candidates, HNSW_DEFAULT_RERANK, 1, 100000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("hnsw.iterative_scan",

@@ -49,7 +49,7 @@
  * rounded up to 64 bits) instead of the stored value's: each visit is
  * charged that share of the full distance, as ivf_cost.c does (the walk is
  * bound by the bytes it reads), and its first batch re-ranks
- * min(hnsw.rerank_candidates, first rows) candidates from the table, each
+ * min(hnsw_rerank_depth, first rows) candidates from the table, each
  * a heap buffer access (seq_page_cost), cpu_tuple_cost and one full
  * distance.
  *
@@ -97,7 +97,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	HnswFilterDirInfo dir = {0};
 	double		pass;
 	double		code_share = 1.0;
-	VindexQuantization quant;
+	VindexQuantization quant = VINDEX_QUANT_NONE;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -168,7 +168,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		/* vindex_cost_estimate charges a full distance per visit: take back the rest */
 		model.visit_overhead -= (1.0 - code_share) * distance / cpu_operator_cost;
 		get_tablespace_page_costs(index->reltablespace, &spc_random, &spc_seq);
-		model.extra_startup += Min((double) hnsw_rerank_candidates, model.first_rows) *
+		model.extra_startup += Min((double) hnsw_rerank_depth(quant), model.first_rows) *
 			(spc_seq + cpu_tuple_cost + distance);
 	}
 	model.visits_per_row = model.first_visits / Max(model.first_rows, 1);

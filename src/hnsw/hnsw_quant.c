@@ -96,6 +96,14 @@ hnsw_quant_params_size(VindexQuantization q, int dims)
 	}
 }
 
+int
+hnsw_rerank_depth(VindexQuantization q)
+{
+	/* the setting is at most 100,000: no overflow */
+	return q == VINDEX_QUANT_RABITQ ?
+		hnsw_rerank_candidates * HNSW_RABITQ_RERANK_FACTOR : hnsw_rerank_candidates;
+}
+
 Size
 hnsw_quant_value_size(VindexQuantization q, Size raw_size, int dims)
 {

@@ -41,9 +41,10 @@
  * connected.  The walk and the pass are measured in
  * test/bench/bench_filter.py.
  *
- * A quantized index (sq8; "Quantization" in hnsw.h) walks the graph by
- * the codes' distances from the query, prepared once per scan, and then
- * re-ranks each round's results hnsw.rerank_candidates at a time by their
+ * A quantized index (sq8, rabitq; "Quantization" in hnsw.h) walks the
+ * graph by the codes' distances from the query, prepared once per scan,
+ * and then re-ranks each round's results hnsw.rerank_candidates at a time
+ * (hnsw_rerank_depth: twice as many for rabitq) by their
  * exact distance read from the table rows (hnsw_rerank_batch,
  * vindex_rerank_*), returning each batch's rows in exact distance order
  * with the exact operator value (gettuple_reranked; as ivf_scan.c does, a
@@ -93,7 +94,7 @@ typedef struct HnswScanOpaqueData
 	HnswReranked *rows;			/* this batch, by ascending exact distance */
 	int			nrows;
 	int			rowpos;
-	int			batch;			/* hnsw.rerank_candidates at the rescan */
+	int			batch;			/* hnsw_rerank_depth at the scan's start */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -128,7 +129,6 @@ hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->rerank = false;
 	so->rows = NULL;
 	so->nrows = so->rowpos = 0;
-	so->batch = hnsw_rerank_candidates;
 	MemoryContextReset(so->ctx);
 	so->started = false;
 	so->finished = false;
@@ -386,6 +386,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	{
 		hnsw_quant_set_query(&so->dg, so->q);
 		so->rerank = !so->qnull;
+		so->batch = hnsw_rerank_depth(shape.quant);
 	}
 	hnsw_disk_check_pos(&so->dg, entry);
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
