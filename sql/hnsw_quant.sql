@@ -332,9 +332,12 @@ RESET enable_seqscan;
 SELECT vsim.index_check('hq_wide_sq8', true);
 DROP INDEX hq_wide_sq8;
 -- rabitq: 16 + 8,000 / 8 = 1,016 bytes a code, so an element (with its
--- lists) fits in a page and never spans two (hnsw_place): 16 elements
--- over 5 parameter pages (36,024 bytes: the rotation and the centroid)
--- and 3 data pages of at most 6 elements, plus the metapage
+-- lists) fits in a page and never spans two (hnsw_place): 19 elements of
+-- level 0 (1,276 bytes each, 6 a page) take 4 data pages, where elements
+-- spanning pages would take 3 (24,244 bytes); plus 5 parameter pages
+-- (36,024 bytes: the rotation and the centroid) and the metapage
+INSERT INTO hq_wide SELECT i, ARRAY(SELECT sin(i * j * 0.002) + (i % 3) FROM generate_series(1, 8000) j)
+  FROM generate_series(17, 19) i;
 SET hnsw.level_seed = 3;
 CREATE INDEX hq_wide_rq ON hq_wide USING hnsw (v vector_l2_ops) WITH (quantization = rabitq);
 RESET hnsw.level_seed;
@@ -343,9 +346,9 @@ SET enable_seqscan = off;
 SELECT array_agg(id) = ARRAY(SELECT id FROM hq_wide ORDER BY v <-> (SELECT v FROM hq_wide WHERE id = 7), id LIMIT 5)
   AS wide_exact
   FROM (SELECT id FROM hq_wide ORDER BY v <-> (SELECT v FROM hq_wide WHERE id = 7) LIMIT 5) s;
-SELECT array_agg(id) = ARRAY(SELECT id FROM hq_wide ORDER BY v <-> (SELECT v FROM hq_wide WHERE id = 14), id LIMIT 16)
+SELECT array_agg(id) = ARRAY(SELECT id FROM hq_wide ORDER BY v <-> (SELECT v FROM hq_wide WHERE id = 14), id LIMIT 19)
   AS wide_exact_all
-  FROM (SELECT id FROM hq_wide ORDER BY v <-> (SELECT v FROM hq_wide WHERE id = 14) LIMIT 16) s;
+  FROM (SELECT id FROM hq_wide ORDER BY v <-> (SELECT v FROM hq_wide WHERE id = 14) LIMIT 19) s;
 RESET enable_seqscan;
 SELECT vsim.index_check('hq_wide_rq', true);
 DROP TABLE hq_wide;
