@@ -92,20 +92,29 @@
  * Quantization
  * ------------
  * The `quantization` option (VindexQuantization, index.h) is 'none' (the
- * layout above, the only one before the option) or 'sq8' (scalar
+ * layout above, the only one before the option), 'sq8' (scalar
  * quantization, quant/quant.h: per-dimension ranges trained on the build's
- * rows).  An sq8 index differs in three things:
+ * rows) or 'rabitq' (RaBitQ, quant/quant.h: one bit a dimension of the
+ * rotated residual to one centroid; Gao & Long, SIGMOD 2024).  A quantized
+ * index differs in three things:
  *
- *	  - the metapage has pd_lower past the fields quant_mode (1: sq8),
- *		quant_params_size (SQ8_PARAMS_SIZE(dims) = 8 + 8 dims bytes) and
- *		quant_first, after `tail`.  A metapage whose pd_lower ends at
+ *	  - the metapage has pd_lower past the fields quant_mode (1: sq8, 2:
+ *		rabitq), quant_params_size (sq8: SQ8_PARAMS_SIZE(dims) = 8 + 8 dims
+ *		bytes; rabitq: RABITQ_ROTATION_SIZE(dims) + 4 dims = 24 + D / 2 + 4
+ *		dims, D = dims rounded up to a multiple of 64) and quant_first,
+ *		after `tail`.  A metapage whose pd_lower ends at
  *		`tail` is 'none': a 'none' index's metapage is byte for byte that
  *		of an index built before the option (the fields are zero and
  *		outside pd_lower).
- *	  - the stream begins with the parameter blob (Sq8Params: int32 dim,
- *		int32 0, float4 lo[dims], float4 step[dims]) at stream position 0,
- *		over as many data pages as it needs (one up to 1,019 dimensions,
- *		8 at 8,000); those pages have no HNSW_PAGE_ELEMENT_START flag and
+ *	  - the stream begins with the parameter blob at stream position 0:
+ *		sq8 the Sq8Params (int32 dim, int32 0, float4 lo[dims], float4
+ *		step[dims]; one page up to 1,019 dimensions, 8 at 8,000); rabitq
+ *		the RabitqRotation (int32 dim, D, rounds, 0, uint64 seed, the
+ *		rounds' sign bits) and then the centroid (float4 [dims]: the mean
+ *		of the sample rows, of the normalised rows for cosine, as
+ *		rabitq_encode takes it; the origin for an empty table), 3,576
+ *		bytes at 784-d, 36,024 (5 pages) at 8,000.  Either spans as many
+ *		data pages as it needs; those pages have no HNSW_PAGE_ELEMENT_START flag and
  *		pd_lower at the blob's end.  Elements start on the page after it,
  *		at quant_first (HnswShape.first: the blob rounded up to whole
  *		pages); every walk starts there.  The blob is written once by the
@@ -113,22 +122,31 @@
  *		an empty table's is that of one zero row) and never changes; a
  *		reader checks it (hnsw_quant_read_params).  An unlogged index's
  *		init fork holds the metapage and a zero-row blob.
- *	  - an element's stored value is the Sq8Element (float4 norm2, uint8
- *		codes[dims]: 4 + dims bytes) instead of the value, followed by the
- *		filter area as above (at TYPEALIGN(4, 4 + dims)).  An 8,000-d
- *		element (8,004 bytes of codes) spans two pages at m = 16, its
- *		prefix (260 bytes at level 0) and the first codes in one, the
- *		rest in the next; elements stay in one page up to 8,160 - 4 -
- *		hnsw_prefix_size(m, level) dimensions (7,896 at m = 16, level 0).
+ *	  - an element's stored value is the code instead of the value,
+ *		followed by the filter area as above (at TYPEALIGN(4, code
+ *		size)): sq8 the Sq8Element (float4 norm2, uint8 codes[dims]: 4 +
+ *		dims bytes), rabitq the RabitqElement (float4 |r|, ip_bar, <c, r>,
+ *		uint32 ones, then D / 8 bytes of bits: 16 + D / 8 bytes, 120 at
+ *		784-d, 1,016 at 8,000).  An 8,000-d sq8 element (8,004 bytes of
+ *		codes) spans two pages at m = 16, its prefix (260 bytes at level
+ *		0) and the first codes in one, the rest in the next; sq8 elements
+ *		stay in one page up to 8,160 - 4 - hnsw_prefix_size(m, level)
+ *		dimensions (7,896 at m = 16, level 0).  A rabitq element fits in
+ *		one page at every dimension the types allow (16,000 for vector:
+ *		2,016 bytes of code), so it never spans pages.
  *
- * Distances on disk are sq8_distance on the codes (hnsw_quant.c): a scan
- * prepares its query once; an insert or VACUUM comparing stored elements
- * decodes one (sq8_decode) and prepares it as the query.  The build makes
- * the graph from the unquantized values in memory and encodes them as it
- * writes them.  Rows sharing identical codes share an element.  A scan
- * re-ranks the search's candidates, hnsw.rerank_candidates at a time, by
- * their exact distance read from the heap (vindex_rerank_*, index.h) and
- * returns each batch's rows in exact distance order.
+ * Distances on disk are sq8_distance / rabitq_distance on the codes
+ * (hnsw_quant.c): a scan prepares its query once (rabitq: against the one
+ * centroid); an insert or VACUUM comparing stored elements prepares one as
+ * the query (sq8: decoded by sq8_decode; rabitq, which has no decoder:
+ * rabitq_prepare_code, the code's own rotated direction with its exact
+ * norm).  The build makes the graph from the unquantized values in memory
+ * and encodes them as it writes them.  Rows sharing identical codes share
+ * an element.  A scan re-ranks the search's candidates, hnsw_rerank_depth
+ * at a time (hnsw.rerank_candidates; twice that for rabitq, whose 1-bit
+ * codes rank less precisely), by their exact distance read from the heap
+ * (vindex_rerank_*, index.h) and returns each batch's rows in exact
+ * distance order.
  *
  * Space reuse
  * -----------
@@ -348,7 +366,7 @@ typedef struct HnswMetaPageData
 	 * quant_mode is 0 (VINDEX_QUANT_NONE: an unquantized index with a
 	 * filter directory, whose pd_lower covers the whole struct).
 	 */
-	uint32		quant_mode;		/* VindexQuantization: VINDEX_QUANT_SQ8 */
+	uint32		quant_mode;		/* VindexQuantization: SQ8 or RABITQ */
 	uint32		quant_params_size;	/* bytes of the parameter blob */
 	uint64		quant_first;	/* stream position of the first element */
 	/* the filter directory (hnsw_filterdir.c); all 0 when it has none */
