@@ -143,14 +143,16 @@
  *	  store(floats)		sq8_encode / rabitq_encode(rot, metric, x, centroid)
  *	  to_floats(elem)	sq8_decode (approximate); rabitq has no decoder: the
  *						exact vector comes from the heap or a full-precision
- *						copy, which re-ranking needs anyway
+ *						copy, which re-ranking needs anyway, and a code is
+ *						compared with codes by rabitq_prepare_code
  *	  prepare(query)	once per scan (rabitq: once per probed list, as the
  *						centroid changes): sq8_prepare_query / rabitq_prepare_query
  *	  distance(prep, elem)	sq8_distance; rabitq_distance, whose bound gives
  *						a lower bound (estimate - bound) for deciding which
  *						candidates to re-rank exactly
  * HNSW graph building needs element-to-element distances: keep the build's
- * floats in memory, or decode an sq8 element and prepare it as a query.
+ * floats in memory, or prepare a stored element as a query (sq8: decoded;
+ * RaBitQ: rabitq_prepare_code from the code itself).
  *-------------------------------------------------------------------------
  */
 #ifndef VSIM_QUANT_H
