@@ -369,7 +369,6 @@ hnsw_quant_distance(HnswDiskGraph *dg, const char *q, const char *elem)
 {
 	HnswQuantGraph *qg = dg->quant;
 	const HnswShape *shape = &dg->g.shape;
-
 	const void *prep;
 
 	if (q == qg->fixed)
