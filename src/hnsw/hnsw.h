@@ -513,19 +513,28 @@ extern int	hnsw_rerank_candidates;
 #define HNSW_DEFAULT_RERANK	20
 
 /*
- * A rabitq index re-ranks this many times hnsw.rerank_candidates at a time:
- * its 1-bit codes rank less precisely than sq8's bytes.  Measured
- * (annbench.py, Fashion-MNIST 10,000 x 784-d, L2, m = 16, ef_construction
- * = 64, ef_search 40, 200 queries): recall@10 0.960 re-ranking 20, 0.990
- * at 30, 0.996 at 40 and at 60 (README, "Quantization").
+ * A rabitq scan keeps HNSW_RABITQ_EF_FACTOR times hnsw.ef_search
+ * candidates and re-ranks HNSW_RABITQ_RERANK_FACTOR times
+ * hnsw.rerank_candidates at a time: its 1-bit codes rank less precisely
+ * than sq8's bytes, so the walk loses more neighbours among the estimates
+ * and the true ones sit deeper in the estimated order.  Measured
+ * (annbench.py, 10,000 rows, 200 queries, m = 16, ef_construction = 64),
+ * recall@10 at the scan's candidate list / re-rank depth:
+ *	  Fashion-MNIST 784-d, l2:	40 / 40 0.996; 40 / 20 0.960
+ *	  CNN-256, cosine:	40 / 40 0.904; 80 / 40 0.905; 60 / 80 0.951;
+ *						80 / 80 0.973; 120 / 80 0.974
+ * so 80 / 80 at the defaults (README, "Quantization").
  */
-#define HNSW_RABITQ_RERANK_FACTOR 2
+#define HNSW_RABITQ_EF_FACTOR 2
+#define HNSW_RABITQ_RERANK_FACTOR 4
 
 /*
- * hnsw_rerank_depth: the candidates a scan of an index of mode `q` re-ranks
- * at a time: hnsw.rerank_candidates, times HNSW_RABITQ_RERANK_FACTOR for
- * rabitq.
+ * hnsw_scan_ef: the candidate list of a scan of an index of mode `q`:
+ * hnsw.ef_search, times HNSW_RABITQ_EF_FACTOR for rabitq.
+ * hnsw_rerank_depth: the candidates it re-ranks at a time:
+ * hnsw.rerank_candidates, times HNSW_RABITQ_RERANK_FACTOR for rabitq.
  */
+extern int	hnsw_scan_ef(VindexQuantization q);
 extern int	hnsw_rerank_depth(VindexQuantization q);
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;

@@ -5,7 +5,8 @@
  *	  for vindex_cost_estimate (index.h, index_cost.c).
  *
  * A scan descends the upper levels (about log_m(N) of them, a few
- * elements each) and searches level 0 with ef = hnsw.ef_search: ef
+ * elements each) and searches level 0 with ef = hnsw_scan_ef (hnsw.ef_search; twice that for
+ * rabitq): ef
  * expansions of lists of up to 2m neighbours, about half of them not yet
  * seen, so about ef * m distances, all before the first row comes out.
  * The first batch is the ef nearest elements.  Measured (bench_cost.sh,
@@ -98,6 +99,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	double		pass;
 	double		code_share = 1.0;
 	VindexQuantization quant = VINDEX_QUANT_NONE;
+	int			ef;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -121,10 +123,11 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		code_share = (double) hnsw_quant_value_size(quant, raw, dims) / raw;
 	}
 	relation_close(rel, NoLock);
+	ef = hnsw_scan_ef(quant);
 	levels = tuples > 1 ? log(tuples) / log(m) : 0;
-	model.first_visits = Min(tuples, ((double) hnsw_ef_search * m + levels * m) *
+	model.first_visits = Min(tuples, ((double) ef * m + levels * m) *
 							 pow(sel, -HNSW_FILTER_VISIT_EXPONENT));
-	model.first_rows = Min(tuples * sel, hnsw_ef_search);
+	model.first_rows = Min(tuples * sel, ef);
 	model.extra_startup = 0;
 	pass = dir.pages * HNSW_FILTERDIR_PAGE_VISITS + tuples * sel;
 	flat = sel < 1 && hnsw_filter_walk_limit < 1 &&
@@ -134,7 +137,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	{
 		/* the sample, then the directory and the matching elements */
 		double		sample = Min(tuples * hnsw_filter_walk_limit,
-								 Max(1.0, (double) hnsw_ef_search * m / 2));
+								 Max(1.0, (double) ef * m / 2));
 
 		model.first_visits = sample + tuples * sel;
 		model.first_rows = tuples * sel;
@@ -147,7 +150,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	{
 		/* the walk stops where it judges; the pass reads every element */
 		model.first_visits = Min(tuples * hnsw_filter_walk_limit,
-								 Max((double) hnsw_ef_search * m,
+								 Max((double) ef * m,
 									 tuples * hnsw_filter_walk_limit / 4));
 		model.first_rows = tuples * sel;
 		model.extra_startup = tuples * HNSW_COST_FLAT_ELEMENT * cpu_operator_cost +

@@ -97,6 +97,14 @@ hnsw_quant_params_size(VindexQuantization q, int dims)
 }
 
 int
+hnsw_scan_ef(VindexQuantization q)
+{
+	/* the setting is at most 1,000: no overflow */
+	return q == VINDEX_QUANT_RABITQ ?
+		hnsw_ef_search * HNSW_RABITQ_EF_FACTOR : hnsw_ef_search;
+}
+
+int
 hnsw_rerank_depth(VindexQuantization q)
 {
 	/* the setting is at most 100,000: no overflow */
