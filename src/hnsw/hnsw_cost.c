@@ -5,10 +5,10 @@
  *	  for vindex_cost_estimate (index.h, index_cost.c).
  *
  * A scan descends the upper levels (about log_m(N) of them, a few
- * elements each) and searches level 0 with ef = hnsw_scan_ef (hnsw.ef_search; twice that for
- * rabitq): ef
- * expansions of lists of up to 2m neighbours, about half of them not yet
- * seen, so about ef * m distances, all before the first row comes out.
+ * elements each) and searches level 0 with ef = hnsw_scan_ef
+ * (hnsw.ef_search; twice that for rabitq): ef expansions of lists of up
+ * to 2m neighbours, about half of them not yet seen, so about ef * m
+ * distances, all before the first row comes out.
  * The first batch is the ef nearest elements.  Measured (bench_cost.sh,
  * 10,000 rows, m = 16): 3.2 us per unit of ef_search at 32 dimensions,
  * 13 us at 784, i.e. per element visited about 0.15 us (buffer access,
