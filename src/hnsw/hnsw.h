@@ -142,8 +142,9 @@
  * rabitq_prepare_code, the code's own rotated direction with its exact
  * norm).  The build makes the graph from the unquantized values in memory
  * and encodes them as it writes them.  Rows sharing identical codes share
- * an element.  A scan re-ranks the search's candidates, hnsw_rerank_depth
- * at a time (hnsw.rerank_candidates; twice that for rabitq, whose 1-bit
+ * an element.  A scan re-ranks the search's candidates (hnsw_scan_ef of
+ * them: hnsw.ef_search, twice that for rabitq), hnsw_rerank_depth at a
+ * time (hnsw.rerank_candidates, four times that for rabitq, whose 1-bit
  * codes rank less precisely), by their exact distance read from the heap
  * (vindex_rerank_*, index.h) and returns each batch's rows in exact
  * distance order.
