@@ -319,6 +319,9 @@ typedef struct RabitqQuery
 	double		inv_sqrt_d;		/* 1 / sqrt(D) */
 	double		bound_scale;	/* eps0 |v| / sqrt(D - 1) */
 	uint8	   *planes;			/* RABITQ_QUERY_BITS planes of D / 8 bytes */
+	/* a stored code as the query (rabitq_prepare_code): planes is its bits */
+	bool		from_code;
+	uint32		ones;			/* its number of 1 bits */
 } RabitqQuery;
 
 /*
@@ -387,17 +390,20 @@ extern QUANT_API RabitqQuery *rabitq_prepare_rotated(const RabitqRotation *rot,
  * rabitq_prepare_code: a stored element `e` (encoded against a centroid c
  * with |c|^2 = cc) prepared as the query, for distances between two
  * stored codes (an HNSW insert or VACUUM linking elements whose floats it
- * no longer has).  RaBitQ has no decoder, but the estimator needs only the
- * query's rotated residual R v and |v|^2, <q, c>: with v = r = x - c,
- * R v ~ |r| x_bar / ip_bar (x_bar = (2 bits - 1) / sqrt(D), already in the
- * rotated space), which makes the estimate of <o', r> for another
- * element's o' unbiased (the estimator of quant.h, with the roles of code
- * and query exchanged: <o, o'> ~ <x_bar, o'> / ip_bar), while |v|^2 =
- * |r|^2 and <q, c> = cc + <c, r> are the stored exact values.  So neither
- * side is rotated back nor the norm shrunk by the code (|R^T x_bar| = 1,
- * a reconstruction c + |r| R^T x_bar would have <x, x'> biased by
- * ip_bar).  The two-values query quantizes without rounding error.
- * palloc'd.
+ * no longer has).  RaBitQ has no decoder, and the estimator of a query is
+ * biased when the query is itself a code: with v = |r| x_bar / ip_bar,
+ * <x_bar', x_bar> / (ip_bar' ip_bar) overestimates <o', o> (by 1 / ip_bar^2,
+ * about 1.6, for o' = o), so distances between near codes came out far too
+ * small (test/t/090_quant.pl: a mean error 4 times the query's, nearly all
+ * of it bias).  Instead the angle comes from the two codes' sign bits, as
+ * in SimHash (Charikar, STOC 2002): each rotated coordinate is a uniformly
+ * random direction, so the share of differing bits estimates theta / pi,
+ * and <o', o> ~ cos(pi hamming / D), exact for equal codes.  The norms
+ * |r|, |r'| and <c, r> are the stored exact values, so
+ *	  l2     |r'|^2 + |r|^2 - 2 |r'| |r| cos(pi h / D)
+ *	  ip     -(cc + <c, r> + <c, r'> + |r'| |r| cos(pi h / D)), cosine 1 + that
+ * (rabitq_distance computes them).  No bound: rabitq_distance sets *bound
+ * to 0 for such a query.  palloc'd.
  */
 extern QUANT_API RabitqQuery *rabitq_prepare_code(const RabitqRotation *rot,
 												  VectorMetric metric,

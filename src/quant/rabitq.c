@@ -360,18 +360,45 @@ RabitqQuery *
 rabitq_prepare_code(const RabitqRotation *rot, VectorMetric metric,
 					const RabitqElement *e, double cc)
 {
-	int			pdim = rot->pdim;
-	float	   *vr = palloc(sizeof(float) * pdim);
-	double		norm = e->norm;
-	float		mag = (float) (norm / ((double) e->ip_bar * sqrt((double) pdim)));
-	RabitqQuery *q;
+	RabitqQuery *q = palloc0(sizeof(RabitqQuery));
 
 	rabitq_check_metric(metric);
-	for (int i = 0; i < pdim; i++)
-		vr[i] = (e->bits[i / 8] & (1 << (i % 8))) ? mag : -mag;
-	q = prepare_from_rotated(rot, metric, vr, norm * norm, cc + e->cr);
-	pfree(vr);
+	q->metric = metric;
+	q->pdim = rot->pdim;
+	q->kernels = quant_kernels();
+	q->vnorm = e->norm;
+	q->vv = (double) e->norm * e->norm;
+	q->qc = cc + e->cr;
+	q->from_code = true;
+	q->ones = e->ones;
+	/* one plane: bits_dot then counts the 1 bits the two codes share */
+	q->planes = palloc(rot->pdim / 8);
+	memcpy(q->planes, e->bits, rot->pdim / 8);
 	return q;
+}
+
+/* rabitq_distance for a query from rabitq_prepare_code (quant.h) */
+static double
+code_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
+{
+	uint64		both = q->kernels->bits_dot(q->planes, 1, e->bits, q->pdim / 8);
+	double		hamming = (double) q->ones + e->ones - 2.0 * both;
+	double		ip = (double) e->norm * q->vnorm * cos(M_PI * hamming / q->pdim);
+
+	if (bound)
+		*bound = 0.0;
+	switch (q->metric)
+	{
+		case VECTOR_METRIC_L2:
+			return (double) e->norm * e->norm + q->vv - 2.0 * ip;
+		case VECTOR_METRIC_IP:
+			return -(q->qc + e->cr + ip);
+		case VECTOR_METRIC_COSINE:
+			return 1.0 - (q->qc + e->cr + ip);
+		default:
+			elog(ERROR, "unknown metric %d", (int) q->metric);
+	}
+	return 0.0;					/* keep the compiler quiet */
 }
 
 bool
@@ -384,8 +411,9 @@ rabitq_code_valid(const RabitqElement *e, int dim)
 										   RABITQ_PADDED_DIM(dim) / 8);
 }
 
-double
-rabitq_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
+/* rabitq_distance for a query from rabitq_prepare_query (quant.h) */
+static double
+query_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
 {
 	double		dot = (double) q->kernels->bits_dot(q->planes, RABITQ_QUERY_BITS,
 													e->bits, q->pdim / 8);
@@ -415,4 +443,10 @@ rabitq_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
 			elog(ERROR, "unknown metric %d", (int) q->metric);
 	}
 	return 0.0;					/* keep the compiler quiet */
+}
+
+double
+rabitq_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
+{
+	return q->from_code ? code_distance(q, e, bound) : query_distance(q, e, bound);
 }
