@@ -139,8 +139,8 @@
  * (hnsw_quant.c): a scan prepares its query once (rabitq: against the one
  * centroid); an insert or VACUUM comparing stored elements prepares one as
  * the query (sq8: decoded by sq8_decode; rabitq, which has no decoder:
- * rabitq_prepare_code, the code's own rotated direction with its exact
- * norm).  The build makes the graph from the unquantized values in memory
+ * rabitq_prepare_code: the angle between the two codes from their
+ * differing bits, with their exact norms).  The build makes the graph from the unquantized values in memory
  * and encodes them as it writes them.  Rows sharing identical codes share
  * an element.  A scan re-ranks the search's candidates (hnsw_scan_ef of
  * them: hnsw.ef_search, twice that for rabitq), hnsw_rerank_depth at a
