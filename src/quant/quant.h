@@ -394,16 +394,19 @@ extern QUANT_API RabitqQuery *rabitq_prepare_rotated(const RabitqRotation *rot,
  * biased when the query is itself a code: with v = |r| x_bar / ip_bar,
  * <x_bar', x_bar> / (ip_bar' ip_bar) overestimates <o', o> (by 1 / ip_bar^2,
  * about 1.6, for o' = o), so distances between near codes came out far too
- * small (test/t/090_quant.pl: a mean error 4 times the query's, nearly all
- * of it bias).  Instead the angle comes from the two codes' sign bits, as
+ * small.  Instead the angle comes from the two codes' sign bits, as
  * in SimHash (Charikar, STOC 2002): each rotated coordinate is a uniformly
  * random direction, so the share of differing bits estimates theta / pi,
  * and <o', o> ~ cos(pi hamming / D), exact for equal codes.  The norms
  * |r|, |r'| and <c, r> are the stored exact values, so
  *	  l2     |r'|^2 + |r|^2 - 2 |r'| |r| cos(pi h / D)
  *	  ip     -(cc + <c, r> + <c, r'> + |r'| |r| cos(pi h / D)), cosine 1 + that
- * (rabitq_distance computes them).  No bound: rabitq_distance sets *bound
- * to 0 for such a query.  palloc'd.
+ * (rabitq_distance computes them).  Measured (test/t/090_quant.pl,
+ * Fashion-MNIST l2, 300 x 20 pairs, 60 rotations, centroid the origin):
+ * mean |error| 446,740 against 323,784 for a query prepared from floats,
+ * mean error 8,962 (standard error 23,636); the 1 / ip_bar^2 form gave
+ * 1,450,682 and -1,297,324.  No bound: rabitq_distance sets *bound to 0
+ * for such a query.  palloc'd.
  */
 extern QUANT_API RabitqQuery *rabitq_prepare_code(const RabitqRotation *rot,
 												  VectorMetric metric,

@@ -130,6 +130,7 @@ for my $metric (qw(l2 ip cosine l1))
 		'SELECT v FROM train WHERE id <= 300', 'SELECT v FROM test WHERE id <= 20', 60, true)});
 	note "fmnist rabitq l2 between two codes over 60 rotations: mean error $cbias, standard error $cse, mean |error| $cabs";
 	cmp_ok($cabs, '<=', 2 * $babs, "fmnist rabitq l2 between two codes: mean |error| $cabs <= 2 x a query's ($babs)");
+	cmp_ok(abs($cbias), '<=', 4 * $cse, 'fmnist rabitq l2 between two codes: mean error within 4 standard errors of 0');
 	cmp_ok(abs($cbias), '<=', 0.1 * $cabs, 'fmnist rabitq l2 between two codes: mean error under 0.1 mean |error|');
 }
 
