@@ -423,7 +423,9 @@ extern QUANT_API bool rabitq_code_valid(const RabitqElement *e, int dim);
  * rabitq_distance: the estimated index-order distance from the query to
  * the element; *bound (if not NULL) gets the half-width of the interval
  * that holds the true distance with high probability (eps0 = RABITQ_EPS0;
- * scale it by eps / RABITQ_EPS0 for another confidence).
+ * scale it by eps / RABITQ_EPS0 for another confidence).  For a query
+ * from rabitq_prepare_code, the distance between the two codes described
+ * there (*bound 0).
  */
 extern QUANT_API double rabitq_distance(const RabitqQuery *q, const RabitqElement *e,
 										double *bound);
