@@ -102,10 +102,9 @@
  *		rabitq), quant_params_size (sq8: SQ8_PARAMS_SIZE(dims) = 8 + 8 dims
  *		bytes; rabitq: RABITQ_ROTATION_SIZE(dims) + 4 dims = 24 + D / 2 + 4
  *		dims, D = dims rounded up to a multiple of 64) and quant_first,
- *		after `tail`.  A metapage whose pd_lower ends at
- *		`tail` is 'none': a 'none' index's metapage is byte for byte that
- *		of an index built before the option (the fields are zero and
- *		outside pd_lower).
+ *		after `tail`.  A metapage whose pd_lower ends at `tail` is 'none':
+ *		a 'none' index's metapage is byte for byte that of an index built
+ *		before the option (the fields are zero and outside pd_lower).
  *	  - the stream begins with the parameter blob at stream position 0:
  *		sq8 the Sq8Params (int32 dim, int32 0, float4 lo[dims], float4
  *		step[dims]; one page up to 1,019 dimensions, 8 at 8,000); rabitq
@@ -114,14 +113,16 @@
  *		of the sample rows, of the normalised rows for cosine, as
  *		rabitq_encode takes it; the origin for an empty table), 3,576
  *		bytes at 784-d, 36,024 (5 pages) at 8,000.  Either spans as many
- *		data pages as it needs; those pages have no HNSW_PAGE_ELEMENT_START flag and
- *		pd_lower at the blob's end.  Elements start on the page after it,
- *		at quant_first (HnswShape.first: the blob rounded up to whole
- *		pages); every walk starts there.  The blob is written once by the
- *		build (trained on up to 64 MB of its in-memory rows, evenly spaced;
- *		an empty table's is that of one zero row) and never changes; a
- *		reader checks it (hnsw_quant_read_params).  An unlogged index's
- *		init fork holds the metapage and a zero-row blob.
+ *		data pages as it needs; those pages have no
+ *		HNSW_PAGE_ELEMENT_START flag and pd_lower at the blob's end.
+ *		Elements start on the page after it, at quant_first
+ *		(HnswShape.first: the blob rounded up to whole pages); every walk
+ *		starts there.  The blob is written once by the build (trained on
+ *		up to 64 MB of its in-memory rows, evenly spaced; an empty
+ *		table's is that of one zero row: sq8 its ranges, rabitq the
+ *		origin as the centroid) and never changes; a reader checks it
+ *		(hnsw_quant_read_params).  An unlogged index's init fork holds
+ *		the metapage and an empty table's blob.
  *	  - an element's stored value is the code instead of the value,
  *		followed by the filter area as above (at TYPEALIGN(4, code
  *		size)): sq8 the Sq8Element (float4 norm2, uint8 codes[dims]: 4 +
@@ -139,10 +140,10 @@
  * (hnsw_quant.c): a scan prepares its query once (rabitq: against the one
  * centroid); an insert or VACUUM comparing stored elements prepares one as
  * the query (sq8: decoded by sq8_decode; rabitq, which has no decoder:
- * rabitq_prepare_code: the angle between the two codes from their
- * differing bits, with their exact norms).  The build makes the graph from the unquantized values in memory
- * and encodes them as it writes them.  Rows sharing identical codes share
- * an element.  A scan re-ranks the search's candidates (hnsw_scan_ef of
+ * rabitq_prepare_code, the angle between the two codes from their
+ * differing bits, with their exact norms).  The build makes the graph
+ * from the unquantized values in memory and encodes them as it writes
+ * them.  Rows sharing identical codes share an element.  A scan re-ranks the search's candidates (hnsw_scan_ef of
  * them: hnsw.ef_search, twice that for rabitq), hnsw_rerank_depth at a
  * time (hnsw.rerank_candidates, four times that for rabitq, whose 1-bit
  * codes rank less precisely), by their exact distance read from the heap
