@@ -62,17 +62,17 @@ hnsw_init(void)
 					  HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_MIN_EF_CONSTRUCTION,
 					  HNSW_MAX_EF_CONSTRUCTION, AccessExclusiveLock);
 	add_string_reloption(hnsw_relopt_kind, "quantization",
-						 "How elements store vectors: none (sq8 and rabitq are not built yet for hnsw)",
+						 "How elements store vectors: none, sq8 or rabitq",
 						 "none", validate_quantization, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the candidate list of an HNSW index scan.",
-							"Larger values raise recall and cost time.",
+							"Larger values raise recall and cost time. A scan of a rabitq index keeps twice as many.",
 							&hnsw_ef_search, 40, 1, 1000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("hnsw.rerank_candidates",
 							"Candidates a scan of a quantized hnsw index re-ranks by exact distance at a time.",
-							"The scan ranks the graph search's results by their codes' approximate distance, reads the exact vectors of this many best from the table and returns their rows in exact order; then the next as many. More give better recall and slower queries.",
+							"The scan ranks the graph search's results by their codes' approximate distance, reads the exact vectors of this many best (four times as many for a rabitq index) from the table and returns their rows in exact order; then the next as many. More give better recall and slower queries.",
 							&hnsw_rerank_candidates, HNSW_DEFAULT_RERANK, 1, 100000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("hnsw.iterative_scan",

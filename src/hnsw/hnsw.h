@@ -92,43 +92,63 @@
  * Quantization
  * ------------
  * The `quantization` option (VindexQuantization, index.h) is 'none' (the
- * layout above, the only one before the option) or 'sq8' (scalar
+ * layout above, the only one before the option), 'sq8' (scalar
  * quantization, quant/quant.h: per-dimension ranges trained on the build's
- * rows).  An sq8 index differs in three things:
+ * rows) or 'rabitq' (RaBitQ, quant/quant.h: one bit a dimension of the
+ * rotated residual to one centroid; Gao & Long, SIGMOD 2024).  A quantized
+ * index differs in three things:
  *
- *	  - the metapage has pd_lower past the fields quant_mode (1: sq8),
- *		quant_params_size (SQ8_PARAMS_SIZE(dims) = 8 + 8 dims bytes) and
- *		quant_first, after `tail`.  A metapage whose pd_lower ends at
- *		`tail` is 'none': a 'none' index's metapage is byte for byte that
- *		of an index built before the option (the fields are zero and
- *		outside pd_lower).
- *	  - the stream begins with the parameter blob (Sq8Params: int32 dim,
- *		int32 0, float4 lo[dims], float4 step[dims]) at stream position 0,
- *		over as many data pages as it needs (one up to 1,019 dimensions,
- *		8 at 8,000); those pages have no HNSW_PAGE_ELEMENT_START flag and
- *		pd_lower at the blob's end.  Elements start on the page after it,
- *		at quant_first (HnswShape.first: the blob rounded up to whole
- *		pages); every walk starts there.  The blob is written once by the
- *		build (trained on up to 64 MB of its in-memory rows, evenly spaced;
- *		an empty table's is that of one zero row) and never changes; a
- *		reader checks it (hnsw_quant_read_params).  An unlogged index's
- *		init fork holds the metapage and a zero-row blob.
- *	  - an element's stored value is the Sq8Element (float4 norm2, uint8
- *		codes[dims]: 4 + dims bytes) instead of the value, followed by the
- *		filter area as above (at TYPEALIGN(4, 4 + dims)).  An 8,000-d
- *		element (8,004 bytes of codes) spans two pages at m = 16, its
- *		prefix (260 bytes at level 0) and the first codes in one, the
- *		rest in the next; elements stay in one page up to 8,160 - 4 -
- *		hnsw_prefix_size(m, level) dimensions (7,896 at m = 16, level 0).
+ *	  - the metapage has pd_lower past the fields quant_mode (1: sq8, 2:
+ *		rabitq), quant_params_size (sq8: SQ8_PARAMS_SIZE(dims) = 8 + 8 dims
+ *		bytes; rabitq: RABITQ_ROTATION_SIZE(dims) + 4 dims = 24 + D / 2 + 4
+ *		dims, D = dims rounded up to a multiple of 64) and quant_first,
+ *		after `tail`.  A metapage whose pd_lower ends at `tail` is 'none':
+ *		a 'none' index's metapage is byte for byte that of an index built
+ *		before the option (the fields are zero and outside pd_lower).
+ *	  - the stream begins with the parameter blob at stream position 0:
+ *		sq8 the Sq8Params (int32 dim, int32 0, float4 lo[dims], float4
+ *		step[dims]; one page up to 1,019 dimensions, 8 at 8,000); rabitq
+ *		the RabitqRotation (int32 dim, D, rounds, 0, uint64 seed, the
+ *		rounds' sign bits) and then the centroid (float4 [dims]: the mean
+ *		of the sample rows, of the normalised rows for cosine, as
+ *		rabitq_encode takes it; the origin for an empty table), 3,576
+ *		bytes at 784-d, 36,024 (5 pages) at 8,000.  Either spans as many
+ *		data pages as it needs; those pages have no
+ *		HNSW_PAGE_ELEMENT_START flag and pd_lower at the blob's end.
+ *		Elements start on the page after it, at quant_first
+ *		(HnswShape.first: the blob rounded up to whole pages); every walk
+ *		starts there.  The blob is written once by the build (trained on
+ *		up to 64 MB of its in-memory rows, evenly spaced; an empty
+ *		table's is that of one zero row: sq8 its ranges, rabitq the
+ *		origin as the centroid) and never changes; a reader checks it
+ *		(hnsw_quant_read_params).  An unlogged index's init fork holds
+ *		the metapage and an empty table's blob.
+ *	  - an element's stored value is the code instead of the value,
+ *		followed by the filter area as above (at TYPEALIGN(4, code
+ *		size)): sq8 the Sq8Element (float4 norm2, uint8 codes[dims]: 4 +
+ *		dims bytes), rabitq the RabitqElement (float4 |r|, ip_bar, <c, r>,
+ *		uint32 ones, then D / 8 bytes of bits: 16 + D / 8 bytes, 120 at
+ *		784-d, 1,016 at 8,000).  An 8,000-d sq8 element (8,004 bytes of
+ *		codes) spans two pages at m = 16, its prefix (260 bytes at level
+ *		0) and the first codes in one, the rest in the next; sq8 elements
+ *		stay in one page up to 8,160 - 4 - hnsw_prefix_size(m, level)
+ *		dimensions (7,896 at m = 16, level 0).  A rabitq element fits in
+ *		one page at every dimension the types allow (16,000 for vector:
+ *		2,016 bytes of code), so it never spans pages.
  *
- * Distances on disk are sq8_distance on the codes (hnsw_quant.c): a scan
- * prepares its query once; an insert or VACUUM comparing stored elements
- * decodes one (sq8_decode) and prepares it as the query.  The build makes
- * the graph from the unquantized values in memory and encodes them as it
- * writes them.  Rows sharing identical codes share an element.  A scan
- * re-ranks the search's candidates, hnsw.rerank_candidates at a time, by
- * their exact distance read from the heap (vindex_rerank_*, index.h) and
- * returns each batch's rows in exact distance order.
+ * Distances on disk are sq8_distance / rabitq_distance on the codes
+ * (hnsw_quant.c): a scan prepares its query once (rabitq: against the one
+ * centroid); an insert or VACUUM comparing stored elements prepares one as
+ * the query (sq8: decoded by sq8_decode; rabitq, which has no decoder:
+ * rabitq_prepare_code, the angle between the two codes from their
+ * differing bits, with their exact norms).  The build makes the graph
+ * from the unquantized values in memory and encodes them as it writes
+ * them.  Rows sharing identical codes share an element.  A scan re-ranks the search's candidates (hnsw_scan_ef of
+ * them: hnsw.ef_search, twice that for rabitq), hnsw_rerank_depth at a
+ * time (hnsw.rerank_candidates, four times that for rabitq, whose 1-bit
+ * codes rank less precisely), by their exact distance read from the heap
+ * (vindex_rerank_*, index.h) and returns each batch's rows in exact
+ * distance order.
  *
  * Space reuse
  * -----------
@@ -348,7 +368,7 @@ typedef struct HnswMetaPageData
 	 * quant_mode is 0 (VINDEX_QUANT_NONE: an unquantized index with a
 	 * filter directory, whose pd_lower covers the whole struct).
 	 */
-	uint32		quant_mode;		/* VindexQuantization: VINDEX_QUANT_SQ8 */
+	uint32		quant_mode;		/* VindexQuantization: SQ8 or RABITQ */
 	uint32		quant_params_size;	/* bytes of the parameter blob */
 	uint64		quant_first;	/* stream position of the first element */
 	/* the filter directory (hnsw_filterdir.c); all 0 when it has none */
@@ -411,16 +431,18 @@ typedef struct HnswShape
 	VindexFilterLayout filters; /* the filter columns (index.h) */
 	/*
 	 * Quantization (hnsw_quant.c).  For VINDEX_QUANT_SQ8 the stored value
-	 * (vec_size) is the Sq8Element, and raw_size the unquantized value's
-	 * bytes (elem->stored_size(dims)), the form of queries and of the
-	 * build's in-memory vectors; for none both are the same.  `first` is
-	 * where elements start in the stream (after the parameter blob; 0 for
-	 * none), sq8 the parameters read by hnsw_read_meta (NULL for none).
+	 * (vec_size) is the Sq8Element, for VINDEX_QUANT_RABITQ the
+	 * RabitqElement, and raw_size the unquantized value's bytes
+	 * (elem->stored_size(dims)), the form of queries and of the build's
+	 * in-memory vectors; for none both are the same.  `first` is where
+	 * elements start in the stream (after the parameter blob; 0 for none),
+	 * qparams the parameter blob read by hnsw_read_meta (Sq8Params, or the
+	 * RabitqRotation and centroid; NULL for none).
 	 */
 	VindexQuantization quant;
 	Size		raw_size;
 	uint64		first;
-	const Sq8Params *sq8;
+	const void *qparams;
 } HnswShape;
 
 /* Offset of the filter area in a stored element (see the layout above). */
@@ -441,7 +463,7 @@ extern void hnsw_shape_elements(Relation index, HnswShape *shape, bool check);
  * area.  *dims is the value's dimensions; when they are not the index's,
  * only the value is formed (the caller raises 22000).  Raises the 54000
  * of vindex_elem_check_stored (`index` named) for a variable-size value
- * larger than the index stores.  A quantized shape (shape->sq8 set) gets
+ * larger than the index stores.  A quantized shape (shape->qparams set) gets
  * the encoded element (hnsw_quant_encode), or NULL when the value is not
  * indexable (vindex_elem_indexable, tested on the unquantized value).
  */
@@ -503,6 +525,31 @@ extern int	hnsw_rerank_candidates;
 
 /* Default of hnsw.rerank_candidates (chosen by measurement: README) */
 #define HNSW_DEFAULT_RERANK	20
+
+/*
+ * A rabitq scan keeps HNSW_RABITQ_EF_FACTOR times hnsw.ef_search
+ * candidates and re-ranks HNSW_RABITQ_RERANK_FACTOR times
+ * hnsw.rerank_candidates at a time: its 1-bit codes rank less precisely
+ * than sq8's bytes, so the walk loses more neighbours among the estimates
+ * and the true ones sit deeper in the estimated order.  Measured
+ * (annbench.py, 10,000 rows, 200 queries, m = 16, ef_construction = 64),
+ * recall@10 at the scan's candidate list / re-rank depth:
+ *	  Fashion-MNIST 784-d, l2:	40 / 40 0.996; 40 / 20 0.960
+ *	  CNN-256, cosine:	40 / 40 0.904; 80 / 40 0.905; 60 / 80 0.951;
+ *						80 / 80 0.973; 120 / 80 0.974
+ * so 80 / 80 at the defaults (README, "Quantization").
+ */
+#define HNSW_RABITQ_EF_FACTOR 2
+#define HNSW_RABITQ_RERANK_FACTOR 4
+
+/*
+ * hnsw_scan_ef: the candidate list of a scan of an index of mode `q`:
+ * hnsw.ef_search, times HNSW_RABITQ_EF_FACTOR for rabitq.
+ * hnsw_rerank_depth: the candidates it re-ranks at a time:
+ * hnsw.rerank_candidates, times HNSW_RABITQ_RERANK_FACTOR for rabitq.
+ */
+extern int	hnsw_scan_ef(VindexQuantization q);
+extern int	hnsw_rerank_depth(VindexQuantization q);
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
 extern double hnsw_scan_mem_multiplier;
@@ -542,8 +589,8 @@ extern void hnsw_init(void);
 
 /*
  * The `quantization` option of an hnsw index (issue 9; VindexQuantization,
- * index.h), VINDEX_QUANT_NONE if unset.  none and sq8 are built; CREATE
- * INDEX raises 0A000 for rabitq (hnsw_quant_check).  What an index on disk
+ * index.h), VINDEX_QUANT_NONE if unset (hnsw_quant_check has the
+ * CREATE INDEX checks of the others).  What an index on disk
  * stores is its metapage's quant_mode (HnswShape.quant), not this option,
  * which ALTER INDEX can change until the next REINDEX.
  */
@@ -805,8 +852,8 @@ hnsw_slot_pos(Relation index, BlockNumber *nblocks, const HnswPtr *slot,
  * entry point, a 4-byte aligned position before the tail otherwise; for
  * a quantized index a known mode, the parameter size and first element
  * its dimensions give, entry and tail not before it).  A quantized index's
- * parameters are read into shape->sq8 (palloc'd in the current context,
- * checked by hnsw_quant_read_params); shape->sq8 is NULL for none.
+ * parameters are read into shape->qparams (palloc'd in the current
+ * context, checked by hnsw_quant_read_params); NULL for none.
  */
 extern void hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry,
 						   int *entry_level, uint64 *tail);
@@ -1112,12 +1159,13 @@ typedef struct HnswDiskGraph
 
 /*
  * hnsw_quant_distance: the index-order distance from `q` to the stored
- * element `elem` (an Sq8Element, then any filter area) of a quantized
- * index: sq8_distance from the query registered with
- * hnsw_quant_set_query when q is that one, else from q as a stored
- * element of the index (the Sq8Element of another element, decoded and
- * prepared as a query; the last one prepared is kept, so a run of
- * distances from one element prepares it once).
+ * element `elem` (an Sq8Element or RabitqElement, then any filter area) of
+ * a quantized index: sq8_distance / rabitq_distance from the query
+ * registered with hnsw_quant_set_query when q is that one, else from q as
+ * a stored element of the index (another element's code, prepared as a
+ * query: sq8 decoded, rabitq by rabitq_prepare_code; the last one
+ * prepared is kept, so a run of distances from one element prepares it
+ * once).
  */
 extern double hnsw_quant_distance(HnswDiskGraph *dg, const char *q, const char *elem);
 
@@ -1320,20 +1368,30 @@ extern int64 hnsw_filterdir_count(Relation index, const HnswFilterDirInfo *info,
 extern void hnsw_filterdir_check(Relation index, Relation heap);
 
 /* ---------------------------------------------------------------------
- * Quantization (hnsw_quant.c): the sq8 codec of src/quant/ as hnsw stores
- * it; see "Quantization" in the header comment
+ * Quantization (hnsw_quant.c): the sq8 and RaBitQ codecs of src/quant/ as
+ * hnsw stores them; see "Quantization" in the header comment
  * ---------------------------------------------------------------------
  */
 
 /*
  * hnsw_quant_check: the CREATE INDEX checks of mode `q` for an index on
- * element type `elem` (0A000 with a hint: any mode on bit or sparsevec,
- * rabitq on any type).
+ * element type `elem` with `metric` (0A000 with a hint: any mode on bit or
+ * sparsevec, rabitq under l1: rabitq_check_metric).
  */
-extern void hnsw_quant_check(VindexQuantization q, const VindexElemType *elem);
+extern void hnsw_quant_check(VindexQuantization q, const VindexElemType *elem,
+							 VectorMetric metric);
 
-/* Bytes of the parameter blob of mode `q` at `dims` (0 for none). */
+/*
+ * Bytes of the parameter blob of mode `q` at `dims` (0 for none; sq8
+ * SQ8_PARAMS_SIZE, rabitq RABITQ_ROTATION_SIZE + 4 dims).
+ */
 extern Size hnsw_quant_params_size(VindexQuantization q, int dims);
+
+/*
+ * Bytes of a stored value of mode `q` at `dims`: raw_size (the element
+ * type's stored_size) for none, SQ8_ELEMENT_SIZE or RABITQ_ELEMENT_SIZE.
+ */
+extern Size hnsw_quant_value_size(VindexQuantization q, Size raw_size, int dims);
 
 /*
  * Stream position of the first element of an index of mode `q`: the blob
@@ -1342,16 +1400,20 @@ extern Size hnsw_quant_params_size(VindexQuantization q, int dims);
 extern uint64 hnsw_quant_first(VindexQuantization q, int dims);
 
 /*
- * hnsw_quant_train: sq8 parameters (palloc'd, SQ8_PARAMS_SIZE(dims))
- * from the n in-memory vectors of the raw `shape` (fixed-size, not
- * quantized) at base + i * stride; a sample of them when they are many
- * (at most 64 MB of floats), those of one zero vector when n is 0.
+ * hnsw_quant_train: the parameter blob of mode `q` (sq8 or rabitq;
+ * palloc'd, hnsw_quant_params_size bytes) from the n in-memory vectors of
+ * the raw `shape` (fixed-size, not quantized) at base + i * stride; a
+ * sample of them when they are many (at most 64 MB of floats, evenly
+ * spaced).  sq8: sq8_train's ranges; rabitq: the rotation of a fixed seed
+ * and the sample's mean as the centroid (of the normalised rows for
+ * cosine).  When n is 0: sq8 the ranges of one zero vector, rabitq the
+ * origin as the centroid.
  */
-extern Sq8Params *hnsw_quant_train(const HnswShape *shape, const char *base,
-								   Size stride, uint32 n);
+extern void *hnsw_quant_train(const HnswShape *shape, VindexQuantization q,
+							  const char *base, Size stride, uint32 n);
 
 /*
- * hnsw_quant_write_params: write `params` (shape->sq8's blob,
+ * hnsw_quant_write_params: write `params` (shape->qparams' blob,
  * hnsw_quant_params_size bytes) as blocks 1 .. of `fork`, which must hold
  * only the metapage; returns the next block.  The pages of the main fork
  * are WAL-logged by the build (log_newpage_range); those of the init fork
@@ -1363,9 +1425,11 @@ extern BlockNumber hnsw_quant_write_params(Relation index, ForkNumber fork,
 /*
  * hnsw_quant_read_params: the parameter blob of the quantized `index` of
  * `shape` (palloc'd copy), checked: XX002 unless its dimensions are the
- * metapage's and every range is finite with a step >= 0.
+ * metapage's and, for sq8, every range is finite with a step >= 0; for
+ * rabitq, the rotation's padded dimensions and rounds are those of
+ * RABITQ_PADDED_DIM and RABITQ_ROUNDS and the centroid is finite.
  */
-extern Sq8Params *hnsw_quant_read_params(Relation index, const HnswShape *shape);
+extern void *hnsw_quant_read_params(Relation index, const HnswShape *shape);
 
 /*
  * hnsw_quant_encode: the stored element (shape->elem_size bytes, into
@@ -1378,9 +1442,10 @@ extern void hnsw_quant_encode(const HnswShape *shape, const char *x, char *out,
 							  float *scratch);
 
 /*
- * hnsw_quant_valid: is the stored Sq8Element `elem` one the encoder can
- * give (norm2 finite and |decode(codes)|^2 up to float rounding)?
- * `scratch` holds shape->dims floats.
+ * hnsw_quant_valid: is the stored value `elem` (4-aligned) one the
+ * encoder can give?  sq8: norm2 finite and |decode(codes)|^2 up to float
+ * rounding; rabitq: rabitq_code_valid.  `scratch` holds shape->dims
+ * floats.
  */
 extern bool hnsw_quant_valid(const HnswShape *shape, const char *elem, float *scratch);
 

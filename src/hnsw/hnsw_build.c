@@ -9,9 +9,9 @@
  * WAL-logged as whole pages.  When the graph would outgrow
  * maintenance_work_mem, what was built so far is written out and the
  * remaining rows go through the ordinary concurrent insert path on disk.
- * A quantized index (sq8) builds the graph from the unquantized values
- * too; the write-out trains the parameters on them, writes them on the
- * first data pages and encodes each element (hnsw_quant.c).
+ * A quantized index (sq8, rabitq) builds the graph from the unquantized
+ * values too; the write-out trains the parameters on them, writes them on
+ * the first data pages and encodes each element (hnsw_quant.c).
  *
  * Parallel build: the leader and max_parallel_maintenance_workers workers
  * scan the table in parallel and insert into one graph in dynamic shared
@@ -725,9 +725,10 @@ flush_graph(HnswBuildState *bs)
 	{
 		/* kept for the rows a build continued on disk encodes */
 		MemoryContext old = MemoryContextSwitchTo(bs->build_ctx);
-		Sq8Params  *params = hnsw_quant_train(&bs->shape, bs->base, bs->sh->stride, n);
+		void	   *params = hnsw_quant_train(&bs->shape, shape->quant, bs->base,
+											  bs->sh->stride, n);
 
-		shape->sq8 = params;
+		shape->qparams = params;
 		code = palloc(shape->elem_size);
 		bs->qscratch = palloc(sizeof(float) * shape->dims);
 		MemoryContextSwitchTo(old);
@@ -827,17 +828,17 @@ build_shape(Relation index, HnswShape *shape)
 						   shape->ef_construction, shape->m)));
 	shape->metric = vector_index_metric(index, 1);
 	vindex_elem_check(index, shape->elem, shape->metric, shape->dims);
-	hnsw_quant_check(hnsw_index_quantization(index), shape->elem);
+	hnsw_quant_check(hnsw_index_quantization(index), shape->elem, shape->metric);
 	/* the build's in-memory values are unquantized (disk_shape) */
 	shape->quant = VINDEX_QUANT_NONE;
-	shape->sq8 = NULL;
+	shape->qparams = NULL;
 	hnsw_shape_elements(index, shape, true);
 	shape->max_level = hnsw_max_level(shape->m);
 }
 
 /*
  * The shape of the index on disk: that of the build (`shape`, from
- * build_shape), with the `quantization` option's stored form.  sq8 stays
+ * build_shape), with the `quantization` option's stored form.  qparams stays
  * NULL until flush_graph trains the parameters.
  */
 static void
@@ -845,7 +846,7 @@ disk_shape(Relation index, const HnswShape *shape, HnswShape *out)
 {
 	*out = *shape;
 	out->quant = hnsw_index_quantization(index);
-	out->sq8 = NULL;
+	out->qparams = NULL;
 	hnsw_shape_elements(index, out, false);
 }
 
@@ -1248,5 +1249,5 @@ hnsw_buildempty(Relation index)
 	/* an empty index's parameters: those of one zero row (README: REINDEX) */
 	if (dshape.quant != VINDEX_QUANT_NONE)
 		hnsw_quant_write_params(index, INIT_FORKNUM, &dshape,
-								hnsw_quant_train(&shape, NULL, 0, 0));
+								hnsw_quant_train(&shape, dshape.quant, NULL, 0, 0));
 }

@@ -109,6 +109,15 @@ typedef struct CheckState
 	float	   *qscratch;		/* dims floats */
 } CheckState;
 
+/* What an impossible code of the index's mode has wrong (hnsw_quant_valid) */
+static const char *
+code_damage(const HnswShape *shape)
+{
+	return shape->quant == VINDEX_QUANT_SQ8 ?
+		"its norm is not that of its decoded vector" :
+		"its norm or factors are not finite and in range, or its bit count is wrong";
+}
+
 /* room for the doubts of at least one element of the highest level */
 #define MAX_DOUBTS ((HNSW_MAX_LEVEL + 2) * HNSW_MAX_M)
 
@@ -168,8 +177,9 @@ collect(void *arg, Page page, uint64 pos, HnswElementHeader *hdr)
 								  (char *) hdr + hnsw_value_offset(&cs->shape, hdr->level),
 								  cs->qscratch))
 				vindex_report_corrupted(cs->index, blkno,
-										"The %s code of the element at offset %u is impossible (its norm is not that of its decoded vector).",
-										vindex_quantization_name(cs->shape.quant), off);
+										"The %s code of the element at offset %u is impossible (%s).",
+										vindex_quantization_name(cs->shape.quant), off,
+										code_damage(&cs->shape));
 		}
 		else
 		{
@@ -266,9 +276,9 @@ check_spanning_codes(CheckState *cs)
 						 cs->shape.vec_size);
 		if (!hnsw_quant_valid(&cs->shape, code, cs->qscratch))
 			vindex_report_corrupted(cs->index, HNSW_POS_BLOCK(cs->span[i]),
-									"The %s code starting at offset %u is impossible (its norm is not that of its decoded vector).",
+									"The %s code starting at offset %u is impossible (%s).",
 									vindex_quantization_name(cs->shape.quant),
-									HNSW_POS_OFFSET(cs->span[i]));
+									HNSW_POS_OFFSET(cs->span[i]), code_damage(&cs->shape));
 	}
 	pfree(code);
 }

@@ -5,9 +5,10 @@
  *	  for vindex_cost_estimate (index.h, index_cost.c).
  *
  * A scan descends the upper levels (about log_m(N) of them, a few
- * elements each) and searches level 0 with ef = hnsw.ef_search: ef
- * expansions of lists of up to 2m neighbours, about half of them not yet
- * seen, so about ef * m distances, all before the first row comes out.
+ * elements each) and searches level 0 with ef = hnsw_scan_ef
+ * (hnsw.ef_search; twice that for rabitq): ef expansions of lists of up
+ * to 2m neighbours, about half of them not yet seen, so about ef * m
+ * distances, all before the first row comes out.
  * The first batch is the ef nearest elements.  Measured (bench_cost.sh,
  * 10,000 rows, m = 16): 3.2 us per unit of ef_search at 32 dimensions,
  * 13 us at 784, i.e. per element visited about 0.15 us (buffer access,
@@ -44,11 +45,12 @@
  * query: about 1,400 at 1% and 570 at 0.1%, against 10,590 and 86,203 for
  * the walk alone.
  *
- * A quantized index (sq8) computes its distances on codes of
- * SQ8_ELEMENT_SIZE(dims) bytes instead of the stored value's: each visit is
+ * A quantized index (sq8, rabitq) computes its distances on codes of
+ * hnsw_quant_value_size bytes (sq8 4 + dims, rabitq 16 + dims / 8
+ * rounded up to 64 bits) instead of the stored value's: each visit is
  * charged that share of the full distance, as ivf_cost.c does (the walk is
  * bound by the bytes it reads), and its first batch re-ranks
- * min(hnsw.rerank_candidates, first rows) candidates from the table, each
+ * min(hnsw_rerank_depth, first rows) candidates from the table, each
  * a heap buffer access (seq_page_cost), cpu_tuple_cost and one full
  * distance.
  *
@@ -96,6 +98,8 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	HnswFilterDirInfo dir = {0};
 	double		pass;
 	double		code_share = 1.0;
+	VindexQuantization quant = VINDEX_QUANT_NONE;
+	int			ef;
 
 	if (path->indexorderbys == NIL)
 	{
@@ -111,18 +115,19 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	if (sel < 1 && RelationGetNumberOfBlocks(rel) > 0)
 		hnsw_filterdir_info(rel, &dir);
 	if (RelationGetNumberOfBlocks(rel) > 0 &&
-		hnsw_meta_quantization(rel) != VINDEX_QUANT_NONE)
+		(quant = hnsw_meta_quantization(rel)) != VINDEX_QUANT_NONE)
 	{
 		int			dims = TupleDescAttr(RelationGetDescr(rel), 0)->atttypmod;
+		Size		raw = vindex_elem_type(rel)->stored_size(dims);
 
-		code_share = (double) SQ8_ELEMENT_SIZE(dims) /
-			vindex_elem_type(rel)->stored_size(dims);
+		code_share = (double) hnsw_quant_value_size(quant, raw, dims) / raw;
 	}
 	relation_close(rel, NoLock);
+	ef = hnsw_scan_ef(quant);
 	levels = tuples > 1 ? log(tuples) / log(m) : 0;
-	model.first_visits = Min(tuples, ((double) hnsw_ef_search * m + levels * m) *
+	model.first_visits = Min(tuples, ((double) ef * m + levels * m) *
 							 pow(sel, -HNSW_FILTER_VISIT_EXPONENT));
-	model.first_rows = Min(tuples * sel, hnsw_ef_search);
+	model.first_rows = Min(tuples * sel, ef);
 	model.extra_startup = 0;
 	pass = dir.pages * HNSW_FILTERDIR_PAGE_VISITS + tuples * sel;
 	flat = sel < 1 && hnsw_filter_walk_limit < 1 &&
@@ -132,7 +137,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	{
 		/* the sample, then the directory and the matching elements */
 		double		sample = Min(tuples * hnsw_filter_walk_limit,
-								 Max(1.0, (double) hnsw_ef_search * m / 2));
+								 Max(1.0, (double) ef * m / 2));
 
 		model.first_visits = sample + tuples * sel;
 		model.first_rows = tuples * sel;
@@ -145,7 +150,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	{
 		/* the walk stops where it judges; the pass reads every element */
 		model.first_visits = Min(tuples * hnsw_filter_walk_limit,
-								 Max((double) hnsw_ef_search * m,
+								 Max((double) ef * m,
 									 tuples * hnsw_filter_walk_limit / 4));
 		model.first_rows = tuples * sel;
 		model.extra_startup = tuples * HNSW_COST_FLAT_ELEMENT * cpu_operator_cost +
@@ -166,7 +171,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		/* vindex_cost_estimate charges a full distance per visit: take back the rest */
 		model.visit_overhead -= (1.0 - code_share) * distance / cpu_operator_cost;
 		get_tablespace_page_costs(index->reltablespace, &spc_random, &spc_seq);
-		model.extra_startup += Min((double) hnsw_rerank_candidates, model.first_rows) *
+		model.extra_startup += Min((double) hnsw_rerank_depth(quant), model.first_rows) *
 			(spc_seq + cpu_tuple_cost + distance);
 	}
 	model.visits_per_row = model.first_visits / Max(model.first_rows, 1);

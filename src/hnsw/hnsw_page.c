@@ -292,7 +292,8 @@ check_meta(Relation index, Page page)
 		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
 								"The metapage's tail " UINT64_FORMAT " lies beyond the largest relation.",
 								meta->tail);
-	if (quant != VINDEX_QUANT_NONE && quant != VINDEX_QUANT_SQ8)
+	if (quant != VINDEX_QUANT_NONE && quant != VINDEX_QUANT_SQ8 &&
+		quant != VINDEX_QUANT_RABITQ)
 		vindex_report_corrupted(index, HNSW_METAPAGE_BLKNO,
 								"The metapage names quantization mode %u, which hnsw indexes do not store.",
 								(unsigned) quant);
@@ -341,9 +342,9 @@ hnsw_read_meta(Relation index, HnswShape *shape, uint64 *entry, int *entry_level
 		*tail = meta->tail;
 	UnlockReleaseBuffer(buf);
 	/* the parameter pages never change once built: read after the lock */
-	shape->sq8 = NULL;
+	shape->qparams = NULL;
 	if (shape->quant != VINDEX_QUANT_NONE)
-		shape->sq8 = hnsw_quant_read_params(index, shape);
+		shape->qparams = hnsw_quant_read_params(index, shape);
 }
 
 void
@@ -351,8 +352,7 @@ hnsw_shape_elements(Relation index, HnswShape *shape, bool check)
 {
 	vindex_filter_layout(index, "hnsw", check, &shape->filters);
 	shape->raw_size = shape->elem->stored_size(shape->dims);
-	shape->vec_size = shape->quant == VINDEX_QUANT_SQ8 ?
-		SQ8_ELEMENT_SIZE(shape->dims) : shape->raw_size;
+	shape->vec_size = hnsw_quant_value_size(shape->quant, shape->raw_size, shape->dims);
 	shape->first = hnsw_quant_first(shape->quant, shape->dims);
 	shape->elem_size = shape->vec_size;
 	shape->varsize = shape->elem->value_size != NULL;

@@ -1,17 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * hnsw_quant.c
- *	  The sq8 codec of src/quant/ as the hnsw index uses it: the checks of
- *	  CREATE INDEX, training and storing the parameters, encoding a row,
- *	  distances on the codes for the graph on disk, and the re-ranking of a
- *	  scan's candidates by their exact distance from the heap.
+ *	  The sq8 and RaBitQ codecs of src/quant/ as the hnsw index uses them:
+ *	  the checks of CREATE INDEX, training and storing the parameters,
+ *	  encoding a row, distances on the codes for the graph on disk, and the
+ *	  re-ranking of a scan's candidates by their exact distance from the
+ *	  heap.
  *
  * See "Quantization" in hnsw.h for the layout.  The in-memory build keeps
  * the unquantized values (the graph is built from exact distances) and
  * encodes them as it writes the graph; everything on disk works on codes:
- * a scan prepares its query once (sq8_prepare_query), an insert or VACUUM
- * comparing two stored elements decodes one (sq8_decode) and prepares it
- * as the query, once per run of distances from it.
+ * a scan prepares its query once (sq8_prepare_query, or
+ * rabitq_prepare_query against the index's one centroid), an insert or
+ * VACUUM comparing two stored elements prepares one as the query (sq8:
+ * decoded by sq8_decode; RaBitQ, which has no decoder: rabitq_prepare_code
+ * from the code itself), once per run of distances from it.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,20 +33,41 @@
 /* Most bytes of floats the build's training sample takes */
 #define HNSW_QUANT_SAMPLE_BYTES ((Size) 64 * 1024 * 1024)
 
+/*
+ * Seed of an hnsw index's RaBitQ rotation (stored in the blob anyway, so
+ * changing it changes new indexes only)
+ */
+#define HNSW_RABITQ_SEED UINT64CONST(0x5EED1F5A3B7E0011)
+
 /* Distance state of a disk graph over a quantized index */
 typedef struct HnswQuantGraph
 {
 	const char *fixed;			/* the scan's query, or NULL */
-	Sq8Query   *fixed_prep;
+	void	   *fixed_prep;		/* Sq8Query or RabitqQuery */
 	char	   *key;			/* the stored element last prepared */
 	bool		has_key;
-	Sq8Query   *prep;
+	void	   *prep;
 	float	   *xf;				/* dims floats */
+	double		cc;				/* rabitq: |centroid|^2 */
 	MemoryContext ctx;			/* prep, reset when key changes */
 } HnswQuantGraph;
 
+/* The parts of a rabitq parameter blob: the rotation, then the centroid */
+static inline const RabitqRotation *
+shape_rotation(const HnswShape *shape)
+{
+	return (const RabitqRotation *) shape->qparams;
+}
+
+static inline const float *
+shape_centroid(const HnswShape *shape)
+{
+	return (const float *) ((const char *) shape->qparams +
+							RABITQ_ROTATION_SIZE(shape->dims));
+}
+
 void
-hnsw_quant_check(VindexQuantization q, const VindexElemType *elem)
+hnsw_quant_check(VindexQuantization q, const VindexElemType *elem, VectorMetric metric)
 {
 	if (q == VINDEX_QUANT_NONE)
 		return;
@@ -54,20 +78,52 @@ hnsw_quant_check(VindexQuantization q, const VindexElemType *elem)
 				 errmsg("hnsw quantization %s does not support type %s",
 						vindex_quantization_name(q), elem->name),
 				 errhint("Use quantization none for %s columns.", elem->name)));
-	if (q != VINDEX_QUANT_SQ8)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("hnsw indexes do not support quantization %s",
-						vindex_quantization_name(q)),
-				 errdetail("hnsw indexes support quantization none and sq8."),
-				 errhint("Use quantization sq8 or none for hnsw, or an ivfflat index WITH (quantization = '%s').",
-						 vindex_quantization_name(q))));
+	if (q == VINDEX_QUANT_RABITQ)
+		rabitq_check_metric(metric);
 }
 
 Size
 hnsw_quant_params_size(VindexQuantization q, int dims)
 {
-	return q == VINDEX_QUANT_SQ8 ? SQ8_PARAMS_SIZE(dims) : 0;
+	switch (q)
+	{
+		case VINDEX_QUANT_SQ8:
+			return SQ8_PARAMS_SIZE(dims);
+		case VINDEX_QUANT_RABITQ:
+			return RABITQ_ROTATION_SIZE(dims) + sizeof(float) * dims;
+		default:
+			return 0;
+	}
+}
+
+int
+hnsw_scan_ef(VindexQuantization q)
+{
+	/* the setting is at most 1,000: no overflow */
+	return q == VINDEX_QUANT_RABITQ ?
+		hnsw_ef_search * HNSW_RABITQ_EF_FACTOR : hnsw_ef_search;
+}
+
+int
+hnsw_rerank_depth(VindexQuantization q)
+{
+	/* the setting is at most 100,000: no overflow */
+	return q == VINDEX_QUANT_RABITQ ?
+		hnsw_rerank_candidates * HNSW_RABITQ_RERANK_FACTOR : hnsw_rerank_candidates;
+}
+
+Size
+hnsw_quant_value_size(VindexQuantization q, Size raw_size, int dims)
+{
+	switch (q)
+	{
+		case VINDEX_QUANT_SQ8:
+			return SQ8_ELEMENT_SIZE(dims);
+		case VINDEX_QUANT_RABITQ:
+			return RABITQ_ELEMENT_SIZE(dims);
+		default:
+			return raw_size;
+	}
 }
 
 uint64
@@ -78,20 +134,67 @@ hnsw_quant_first(VindexQuantization q, int dims)
 	return (uint64) ((size + HNSW_PAGE_DATA - 1) / HNSW_PAGE_DATA) * HNSW_PAGE_DATA;
 }
 
-Sq8Params *
-hnsw_quant_train(const HnswShape *shape, const char *base, Size stride, uint32 n)
+/*
+ * The rabitq blob: the rotation of HNSW_RABITQ_SEED, then the mean of the
+ * n sample rows (for cosine of the normalised rows: rabitq_encode works on
+ * unit vectors then; a zero row, not indexable under cosine, never comes
+ * here), the origin for none.  The residuals to the mean are smaller than
+ * the vectors, so the estimates err less (Gao & Long, section 3.1).
+ */
+static void *
+rabitq_train(const float *sample, int n, int dims, VectorMetric metric)
+{
+	Size		rsize = RABITQ_ROTATION_SIZE(dims);
+	char	   *blob = palloc0(rsize + sizeof(float) * dims);
+	RabitqRotation *rot = rabitq_rotation_init(dims, HNSW_RABITQ_SEED);
+	double	   *sum = palloc0(sizeof(double) * dims);
+	float	   *unit = palloc(sizeof(float) * dims);
+	float	   *centroid = (float *) (blob + rsize);
+	int			used = 0;
+
+	memcpy(blob, rot, rsize);
+	pfree(rot);
+	for (int i = 0; i < n; i++)
+	{
+		const float *x = sample + (Size) i * dims;
+
+		if (metric == VECTOR_METRIC_COSINE)
+		{
+			if (!vector_l2_normalize_into(x, dims, unit))
+				continue;
+			x = unit;
+		}
+		for (int j = 0; j < dims; j++)
+			sum[j] += x[j];
+		used++;
+	}
+	for (int j = 0; j < dims; j++)
+		centroid[j] = used > 0 ? (float) (sum[j] / used) : 0.0f;
+	pfree(sum);
+	pfree(unit);
+	return blob;
+}
+
+void *
+hnsw_quant_train(const HnswShape *shape, VindexQuantization q, const char *base,
+				 Size stride, uint32 n)
 {
 	Size		row = sizeof(float) * shape->dims;
 	uint32		want = (uint32) Min((Size) n, Max(HNSW_QUANT_SAMPLE_BYTES / row, 1));
 	float	   *sample;
-	Sq8Params  *p;
+	void	   *p;
 
 	Assert(!shape->varsize && shape->quant == VINDEX_QUANT_NONE);
+	Assert(q == VINDEX_QUANT_SQ8 || q == VINDEX_QUANT_RABITQ);
 	if (n == 0)
 	{
-		/* an empty table: the ranges of one zero row (README: REINDEX) */
+		/*
+		 * an empty table: sq8 the ranges of one zero row, rabitq the origin
+		 * as the centroid (README: REINDEX)
+		 */
 		sample = palloc0(row);
-		p = sq8_train(sample, 1, shape->dims);
+		p = q == VINDEX_QUANT_SQ8 ? (void *) sq8_train(sample, 1, shape->dims) :
+			rabitq_train(sample, 0, shape->dims, shape->metric);
 		pfree(sample);
 		return p;
 	}
@@ -104,7 +207,8 @@ hnsw_quant_train(const HnswShape *shape, const char *base, Size stride, uint32 n
 		CHECK_FOR_INTERRUPTS();
 		shape->elem->to_floats(base + id * stride, shape->dims, sample + (Size) i * shape->dims);
 	}
-	p = sq8_train(sample, want, shape->dims);
+	p = q == VINDEX_QUANT_SQ8 ? (void *) sq8_train(sample, want, shape->dims) :
+		rabitq_train(sample, want, shape->dims, shape->metric);
 	pfree(sample);
 	return p;
 }
@@ -141,7 +245,28 @@ hnsw_quant_write_params(Relation index, ForkNumber fork, const HnswShape *shape,
 	return blkno;
 }
 
-Sq8Params *
+/* The checks of hnsw_quant_read_params for a rabitq blob */
+static void
+rabitq_check_params(Relation index, const HnswShape *shape, const char *blob)
+{
+	const RabitqRotation *rot = (const RabitqRotation *) blob;
+	Size		rsize = RABITQ_ROTATION_SIZE(shape->dims);
+	const float *centroid = (const float *) (blob + rsize);
+
+	if (rot->dim != shape->dims || rot->pdim != RABITQ_PADDED_DIM(shape->dims) ||
+		rot->rounds != RABITQ_ROUNDS || rot->unused != 0)
+		vindex_report_corrupted(index, 1,
+								"The rabitq rotation is for %d dimensions (%d padded, %d rounds); the index has %d (%d padded, %d rounds).",
+								rot->dim, rot->pdim, rot->rounds, shape->dims,
+								RABITQ_PADDED_DIM(shape->dims), RABITQ_ROUNDS);
+	for (int i = 0; i < shape->dims; i++)
+		if (!isfinite(centroid[i]))
+			vindex_report_corrupted(index, 1 + (BlockNumber) ((rsize + sizeof(float) * i) / HNSW_PAGE_DATA),
+									"The rabitq centroid's dimension %d (%g) is not finite.",
+									i + 1, centroid[i]);
+}
+
+void *
 hnsw_quant_read_params(Relation index, const HnswShape *shape)
 {
 	Size		size = hnsw_quant_params_size(shape->quant, shape->dims);
@@ -150,6 +275,11 @@ hnsw_quant_read_params(Relation index, const HnswShape *shape)
 	const float *step;
 
 	hnsw_read_stream(index, &nblocks, InvalidBuffer, 0, (char *) p, size);
+	if (shape->quant == VINDEX_QUANT_RABITQ)
+	{
+		rabitq_check_params(index, shape, (const char *) p);
+		return p;
+	}
 	if (p->dim != shape->dims || p->unused != 0)
 		vindex_report_corrupted(index, 1,
 								"The sq8 parameters are for %d dimensions; the index has %d.",
@@ -166,10 +296,14 @@ hnsw_quant_read_params(Relation index, const HnswShape *shape)
 void
 hnsw_quant_encode(const HnswShape *shape, const char *x, char *out, float *scratch)
 {
-	Assert(shape->quant == VINDEX_QUANT_SQ8 && shape->sq8 != NULL);
+	Assert(shape->quant != VINDEX_QUANT_NONE && shape->qparams != NULL);
 	memset(out, 0, shape->elem_size);
 	shape->elem->to_floats(x, shape->dims, scratch);
-	sq8_encode(shape->sq8, scratch, (Sq8Element *) out);
+	if (shape->quant == VINDEX_QUANT_SQ8)
+		sq8_encode(shape->qparams, scratch, (Sq8Element *) out);
+	else
+		rabitq_encode(shape_rotation(shape), shape->metric, scratch,
+					  shape_centroid(shape), (RabitqElement *) out);
 	if (shape->filters.nfilters > 0)
 		memcpy(out + HNSW_FILTER_OFFSET(shape), x + TYPEALIGN(4, shape->raw_size),
 			   vindex_filter_size(shape->filters.nfilters));
@@ -181,11 +315,14 @@ hnsw_quant_valid(const HnswShape *shape, const char *elem, float *scratch)
 	float		norm2;
 	double		n2 = 0;
 
+	/* a value is 4-aligned in its page (hnsw_value_offset) or copied */
+	if (shape->quant == VINDEX_QUANT_RABITQ)
+		return rabitq_code_valid((const RabitqElement *) elem, shape->dims);
 	memcpy(&norm2, elem + offsetof(Sq8Element, norm2), sizeof(float));
 	if (!isfinite(norm2) || norm2 < 0)
 		return false;
 	/* norm2 is |decode(codes)|^2, up to float rounding (as sq8_encode sums) */
-	sq8_decode(shape->sq8, (const Sq8Element *) elem, scratch);
+	sq8_decode(shape->qparams, (const Sq8Element *) elem, scratch);
 	for (int i = 0; i < shape->dims; i++)
 		n2 += (double) scratch[i] * scratch[i];
 	return fabs(n2 - norm2) <= 1e-4 * Max(n2, 1e-30) + 1e-30;
@@ -201,14 +338,21 @@ hnsw_quant_graph_init(HnswDiskGraph *dg)
 		dg->quant = NULL;
 		return;
 	}
-	if (dg->g.shape.sq8 == NULL)
+	if (dg->g.shape.qparams == NULL)
 		elog(ERROR, "hnsw index \"%s\" is quantized but its parameters were not read",
 			 RelationGetRelationName(dg->index));
 	qg = palloc0(sizeof(HnswQuantGraph));
 	qg->key = palloc(dg->g.shape.vec_size);
 	qg->xf = palloc(sizeof(float) * dg->g.shape.dims);
-	qg->ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw sq8 query",
+	qg->ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw quantized query",
 									ALLOCSET_SMALL_SIZES);
+	if (dg->g.shape.quant == VINDEX_QUANT_RABITQ)
+	{
+		const float *c = shape_centroid(&dg->g.shape);
+
+		for (int i = 0; i < dg->g.shape.dims; i++)
+			qg->cc += (double) c[i] * c[i];
+	}
 	dg->quant = qg;
 }
 
@@ -216,10 +360,15 @@ void
 hnsw_quant_set_query(HnswDiskGraph *dg, const char *q)
 {
 	HnswQuantGraph *qg = dg->quant;
+	const HnswShape *shape = &dg->g.shape;
 
 	Assert(qg != NULL);
-	dg->g.shape.elem->to_floats(q, dg->g.shape.dims, qg->xf);
-	qg->fixed_prep = sq8_prepare_query(dg->g.shape.sq8, dg->g.shape.metric, qg->xf);
+	shape->elem->to_floats(q, shape->dims, qg->xf);
+	if (shape->quant == VINDEX_QUANT_SQ8)
+		qg->fixed_prep = sq8_prepare_query(shape->qparams, shape->metric, qg->xf);
+	else
+		qg->fixed_prep = rabitq_prepare_query(shape_rotation(shape), shape->metric,
+											  qg->xf, shape_centroid(shape));
 	qg->fixed = q;
 }
 
@@ -228,22 +377,35 @@ hnsw_quant_distance(HnswDiskGraph *dg, const char *q, const char *elem)
 {
 	HnswQuantGraph *qg = dg->quant;
 	const HnswShape *shape = &dg->g.shape;
+	const void *prep;
 
 	if (q == qg->fixed)
-		return sq8_distance(qg->fixed_prep, (const Sq8Element *) elem);
-	if (!qg->has_key || memcmp(qg->key, q, shape->vec_size) != 0)
+		prep = qg->fixed_prep;
+	else
 	{
-		MemoryContext old;
+		if (!qg->has_key || memcmp(qg->key, q, shape->vec_size) != 0)
+		{
+			MemoryContext old;
 
-		MemoryContextReset(qg->ctx);
-		memcpy(qg->key, q, shape->vec_size);
-		sq8_decode(shape->sq8, (const Sq8Element *) qg->key, qg->xf);
-		old = MemoryContextSwitchTo(qg->ctx);
-		qg->prep = sq8_prepare_query(shape->sq8, shape->metric, qg->xf);
-		MemoryContextSwitchTo(old);
-		qg->has_key = true;
+			MemoryContextReset(qg->ctx);
+			memcpy(qg->key, q, shape->vec_size);
+			old = MemoryContextSwitchTo(qg->ctx);
+			if (shape->quant == VINDEX_QUANT_SQ8)
+			{
+				sq8_decode(shape->qparams, (const Sq8Element *) qg->key, qg->xf);
+				qg->prep = sq8_prepare_query(shape->qparams, shape->metric, qg->xf);
+			}
+			else
+				qg->prep = rabitq_prepare_code(shape_rotation(shape), shape->metric,
+											   (const RabitqElement *) qg->key, qg->cc);
+			MemoryContextSwitchTo(old);
+			qg->has_key = true;
+		}
+		prep = qg->prep;
 	}
-	return sq8_distance(qg->prep, (const Sq8Element *) elem);
+	if (shape->quant == VINDEX_QUANT_SQ8)
+		return sq8_distance(prep, (const Sq8Element *) elem);
+	return rabitq_distance(prep, (const RabitqElement *) elem, NULL);
 }
 
 int

@@ -41,9 +41,11 @@
  * connected.  The walk and the pass are measured in
  * test/bench/bench_filter.py.
  *
- * A quantized index (sq8; "Quantization" in hnsw.h) walks the graph by
- * the codes' distances from the query, prepared once per scan, and then
- * re-ranks each round's results hnsw.rerank_candidates at a time by their
+ * A quantized index (sq8, rabitq; "Quantization" in hnsw.h) walks the
+ * graph by the codes' distances from the query, prepared once per scan,
+ * and then re-ranks each round's results hnsw.rerank_candidates at a time
+ * (hnsw_rerank_depth; a rabitq scan also searches with a longer list,
+ * hnsw_scan_ef) by their
  * exact distance read from the table rows (hnsw_rerank_batch,
  * vindex_rerank_*), returning each batch's rows in exact distance order
  * with the exact operator value (gettuple_reranked; as ivf_scan.c does, a
@@ -93,7 +95,8 @@ typedef struct HnswScanOpaqueData
 	HnswReranked *rows;			/* this batch, by ascending exact distance */
 	int			nrows;
 	int			rowpos;
-	int			batch;			/* hnsw.rerank_candidates at the rescan */
+	int			batch;			/* hnsw_rerank_depth at the scan's start */
+	int			ef;				/* hnsw_scan_ef at the scan's start */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
@@ -128,7 +131,6 @@ hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->rerank = false;
 	so->rows = NULL;
 	so->nrows = so->rowpos = 0;
-	so->batch = hnsw_rerank_candidates;
 	MemoryContextReset(so->ctx);
 	so->started = false;
 	so->finished = false;
@@ -322,16 +324,16 @@ filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail,
 	/* elements in the stream, dead ones and free slots included */
 	double		n = (double) tail / hnsw_element_size(shape, 0, shape->elem_size);
 	int64		limit = Max(1, (int64) (n * hnsw_filter_walk_limit));
-	int64		unit = (int64) hnsw_ef_search * shape->m;
+	int64		unit = (int64) so->ef * shape->m;
 	int64		sample = info->first != 0 ? Min(limit, Max(1, unit / 2)) :
 		Min(limit, Max(unit, limit / 4));
 
 	s->max_distances = sample;
-	hnsw_search_layer(s, 0, hnsw_ef_search);
+	hnsw_search_layer(s, 0, so->ef);
 	if (s->stopped)
 	{
 		double		share = (double) Max(s->nlive, 1) / Max(s->ndistances, 1);
-		double		expected = 0.75 * hnsw_ef_search * shape->m *
+		double		expected = 0.75 * so->ef * shape->m *
 			pow(share, -HNSW_FILTER_VISIT_EXPONENT);
 		double		bound = limit;
 
@@ -348,7 +350,7 @@ filtered_walk(HnswScanOpaque so, const HnswShape *shape, uint64 tail,
 		{
 			s->stopped = false;
 			s->max_distances = Max(1, (int64) bound);
-			hnsw_search_layer(s, 0, hnsw_ef_search);
+			hnsw_search_layer(s, 0, so->ef);
 		}
 	}
 	s->max_distances = 0;
@@ -373,6 +375,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	/* one scan, as btree counts it: where the scan starts its search */
 	pgstat_count_index_scan(scan->indexRelation);
 	hnsw_read_meta(scan->indexRelation, &shape, &entry, &entry_level, &tail);
+	so->ef = hnsw_scan_ef(shape.quant);
 	set_query(scan, so, &shape);
 	so->filter = vindex_filter_compile(&shape.filters, scan->keyData, scan->numberOfKeys);
 	if (entry == HNSW_INVALID_POS || (so->filter && so->filter->empty))
@@ -386,6 +389,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	{
 		hnsw_quant_set_query(&so->dg, so->q);
 		so->rerank = !so->qnull;
+		so->batch = hnsw_rerank_depth(shape.quant);
 	}
 	hnsw_disk_check_pos(&so->dg, entry);
 	ep = hnsw_greedy_descend(&so->dg.g, so->q, entry, entry_level, 0);
@@ -397,7 +401,7 @@ start_scan(IndexScanDesc scan, HnswScanOpaque so)
 	if (so->filter && hnsw_filter_walk_limit < 1)
 		filtered_walk(so, &shape, tail, &info);
 	else
-		hnsw_search_layer(&so->search, 0, hnsw_ef_search);
+		hnsw_search_layer(&so->search, 0, so->ef);
 	so->results = hnsw_search_take(&so->search, &so->nresults);
 	so->finished = hnsw_iterative_scan == HNSW_ITERATIVE_OFF;
 	if (so->search.stopped)
@@ -415,7 +419,7 @@ next_round(HnswScanOpaque so)
 		MemoryContextMemAllocated(so->ctx, true) > mem_limit)
 		return false;
 	pfree(so->results);
-	hnsw_search_layer(&so->search, 0, hnsw_ef_search);
+	hnsw_search_layer(&so->search, 0, so->ef);
 	so->results = hnsw_search_take(&so->search, &so->nresults);
 	so->next = 0;
 	return so->nresults > 0;

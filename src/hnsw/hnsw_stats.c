@@ -72,7 +72,8 @@ PG_FUNCTION_INFO_V1(hnsw_index_stats);
  * existed; "Filter directory" in hnsw.h).  quantization is what the index
  * stores (its metapage's quant_mode, as built), not the option, which
  * ALTER INDEX can change; for sq8 the bytes per vector are the
- * Sq8Element's (4 + dimensions).  Who may call it, and the
+ * Sq8Element's (4 + dimensions), for rabitq the RabitqElement's (16 +
+ * dimensions / 8, rounded up to 64 dimensions).  Who may call it, and the
  * errors when the argument is not an hnsw index, are those of
  * vindex_stats_open (index.h).  Takes AccessShareLock and reads every page
  * once, without a snapshot: two calls in one statement may see different

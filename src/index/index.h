@@ -95,7 +95,7 @@ typedef struct VindexSupportProc
 /*
  * The `quantization` index option both methods have (issue 9): how stored
  * elements hold vectors.  The values are those ivfflat's metapage records
- * (IvfQuantization, ivf.h); hnsw builds only VINDEX_QUANT_NONE so far.
+ * (IvfQuantization, ivf.h) and hnsw's (HnswMetaPageData.quant_mode, hnsw.h).
  */
 typedef enum VindexQuantization
 {

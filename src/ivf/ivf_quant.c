@@ -20,7 +20,6 @@
 #include <math.h>
 
 #include "ivf/ivf.h"
-#include "port/pg_bitutils.h"
 #include "utils/memutils.h"
 
 void
@@ -185,14 +184,5 @@ ivf_codec_valid(const IvfCodec *c, const char *code)
 			n2 += (double) c->xf[i] * c->xf[i];
 		return fabs(n2 - e->norm2) <= 1e-4 * Max(n2, 1e-30) + 1e-30;
 	}
-	else
-	{
-		const RabitqElement *e = (const RabitqElement *) code;
-		int			nbytes = RABITQ_PADDED_DIM(c->dims) / 8;
-
-		if (!isfinite(e->norm) || e->norm < 0 || !isfinite(e->cr) ||
-			!(e->ip_bar > 0 && e->ip_bar <= 1))
-			return false;
-		return e->ones == (uint32) pg_popcount((const char *) e->bits, nbytes);
-	}
+	return rabitq_code_valid((const RabitqElement *) code, c->dims);
 }

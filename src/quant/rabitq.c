@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "quant/quant.h"
 #include "utils/memutils.h"
 
@@ -355,8 +356,64 @@ rabitq_prepare_rotated(const RabitqRotation *rot, VectorMetric metric,
 	return q;
 }
 
-double
-rabitq_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
+RabitqQuery *
+rabitq_prepare_code(const RabitqRotation *rot, VectorMetric metric,
+					const RabitqElement *e, double cc)
+{
+	RabitqQuery *q = palloc0(sizeof(RabitqQuery));
+
+	rabitq_check_metric(metric);
+	q->metric = metric;
+	q->pdim = rot->pdim;
+	q->kernels = quant_kernels();
+	q->vnorm = e->norm;
+	q->vv = (double) e->norm * e->norm;
+	q->qc = cc + e->cr;
+	q->from_code = true;
+	q->ones = e->ones;
+	/* one plane: bits_dot then counts the 1 bits the two codes share */
+	q->planes = palloc(rot->pdim / 8);
+	memcpy(q->planes, e->bits, rot->pdim / 8);
+	return q;
+}
+
+/* rabitq_distance for a query from rabitq_prepare_code (quant.h) */
+static double
+code_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
+{
+	uint64		both = q->kernels->bits_dot(q->planes, 1, e->bits, q->pdim / 8);
+	double		hamming = (double) q->ones + e->ones - 2.0 * both;
+	double		ip = (double) e->norm * q->vnorm * cos(M_PI * hamming / q->pdim);
+
+	if (bound)
+		*bound = 0.0;
+	switch (q->metric)
+	{
+		case VECTOR_METRIC_L2:
+			return (double) e->norm * e->norm + q->vv - 2.0 * ip;
+		case VECTOR_METRIC_IP:
+			return -(q->qc + e->cr + ip);
+		case VECTOR_METRIC_COSINE:
+			return 1.0 - (q->qc + e->cr + ip);
+		default:
+			elog(ERROR, "unknown metric %d", (int) q->metric);
+	}
+	return 0.0;					/* keep the compiler quiet */
+}
+
+bool
+rabitq_code_valid(const RabitqElement *e, int dim)
+{
+	if (!isfinite(e->norm) || e->norm < 0 || !isfinite(e->cr) ||
+		!(e->ip_bar > 0 && e->ip_bar <= 1))
+		return false;
+	return e->ones == (uint32) pg_popcount((const char *) e->bits,
+										   RABITQ_PADDED_DIM(dim) / 8);
+}
+
+/* rabitq_distance for a query from rabitq_prepare_query (quant.h) */
+static double
+query_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
 {
 	double		dot = (double) q->kernels->bits_dot(q->planes, RABITQ_QUERY_BITS,
 													e->bits, q->pdim / 8);
@@ -386,4 +443,10 @@ rabitq_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
 			elog(ERROR, "unknown metric %d", (int) q->metric);
 	}
 	return 0.0;					/* keep the compiler quiet */
+}
+
+double
+rabitq_distance(const RabitqQuery *q, const RabitqElement *e, double *bound)
+{
+	return q->from_code ? code_distance(q, e, bound) : query_distance(q, e, bound);
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # HNSW quantization benchmark (issue 9; run by scripts/bench.sh, which sets
-# PG* to a tuned throwaway cluster): quantization none and sq8 side by
-# side, build seconds with 1 and 2 processes, index bytes, and recall@10
-# and queries/s per hnsw.ef_search at the default re-rank depth
-# (hnsw.rerank_candidates = 20), timed inside the server (annbench.py);
-# then sq8's recall and q/s per hnsw.rerank_candidates at ef_search 40,
-# the measurement behind its default; then both modes on a copy of the
-# table whose vectors are kept in the row (STORAGE plain).
+# PG* to a tuned throwaway cluster): quantization none, sq8 and rabitq
+# side by side, build seconds with 1 and 2 processes, index bytes, and
+# recall@10 and queries/s per hnsw.ef_search at the default re-rank depth
+# (hnsw.rerank_candidates = 20; rabitq re-ranks twice that), timed inside
+# the server (annbench.py); then sq8's and rabitq's recall and q/s per
+# hnsw.rerank_candidates at ef_search 40, the measurement behind the
+# default and rabitq's factor; then the modes on a copy of the table
+# whose vectors are kept in the row (STORAGE plain).  HNSW_QUANT_MODES
+# limits the modes (default "none sq8 rabitq").
 #   Fashion-MNIST, 60,000 x 784-d raw pixels, L2, m = 16, ef_construction
 #   = 64 (as the issue's reference figures); then the 256-d CNN embeddings
 #   with cosine when the model is in the data directory
@@ -24,31 +26,38 @@ vsim_data_dir || true    # sets VSIM_DATA_DIR; stops here if VSIM_DATA names no 
 
 runs() {
   ef=${HNSW_QUANT_EF:-10,20,40,80,160}
-  for mode in none sq8; do
+  modes=${HNSW_QUANT_MODES:-none sq8 rabitq}
+  for mode in $modes; do
     $py "$here/annbench.py" --dataset fmnist --metric l2 \
       --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
       --workers 0,1 --sweep hnsw.ef_search=$ef
   done
-  $py "$here/annbench.py" --dataset fmnist --metric l2 \
-    --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64, quantization = sq8)" \
-    --extra-sql "SET hnsw.ef_search = 40" --sweep hnsw.rerank_candidates=10,20,40
+  for mode in $modes; do
+    [ "$mode" != none ] || continue
+    $py "$here/annbench.py" --dataset fmnist --metric l2 \
+      --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
+      --extra-sql "SET hnsw.ef_search = 40" --sweep hnsw.rerank_candidates=10,20,40
+  done
   # the re-rank reads each candidate's vector from the table: 784-d rows are
   # TOASTed by default (STORAGE external); with STORAGE plain they stay in the row
-  for mode in none sq8; do
+  for mode in $modes; do
     $py "$here/annbench.py" --dataset fmnist --metric l2 --storage plain \
       --index "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
       --sweep hnsw.ef_search=$ef
   done
 
   if [ "${HNSW_QUANT_CNN:-1}" != 0 ] && cnn_model_dir bench_hnsw_quant; then
-    for mode in none sq8; do
+    for mode in $modes; do
       $py "$here/annbench.py" --dataset cnn256 --metric cosine --model-dir "$CNN_MODEL_DIR" \
         --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
         --sweep hnsw.ef_search=$ef
     done
-    $py "$here/annbench.py" --dataset cnn256 --metric cosine --model-dir "$CNN_MODEL_DIR" \
-      --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, quantization = sq8)" \
-      --extra-sql "SET hnsw.ef_search = 40" --sweep hnsw.rerank_candidates=10,20,40
+    for mode in $modes; do
+      [ "$mode" != none ] || continue
+      $py "$here/annbench.py" --dataset cnn256 --metric cosine --model-dir "$CNN_MODEL_DIR" \
+        --index "hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64, quantization = $mode)" \
+        --extra-sql "SET hnsw.ef_search = 40" --sweep hnsw.rerank_candidates=10,20,40
+    done
   fi
 }
 

@@ -123,6 +123,15 @@ for my $metric (qw(l2 ip cosine l1))
 	note "fmnist rabitq l2 over 60 rotations: mean error $bias, standard error $se, mean |error| $babs";
 	cmp_ok(abs($bias), '<=', 4 * $se, 'fmnist rabitq l2: mean error within 4 standard errors of 0');
 	cmp_ok($se, '<=', 0.2 * $babs, 'fmnist rabitq l2: the bias test is sharp (standard error < 0.2 mean |error|)');
+	# two stored codes (rabitq_prepare_code, as an hnsw insert compares
+	# elements; the angle from the two codes' bits): the query's code errs
+	# too, about as much again, and no more biased
+	my ($cbias, $cse, $cabs) = split /\|/, query(q{SELECT * FROM quant_rabitq_bias('l2',
+		'SELECT v FROM train WHERE id <= 300', 'SELECT v FROM test WHERE id <= 20', 60, true)});
+	note "fmnist rabitq l2 between two codes over 60 rotations: mean error $cbias, standard error $cse, mean |error| $cabs";
+	cmp_ok($cabs, '<=', 2 * $babs, "fmnist rabitq l2 between two codes: mean |error| $cabs <= 2 x a query's ($babs)");
+	cmp_ok(abs($cbias), '<=', 4 * $cse, 'fmnist rabitq l2 between two codes: mean error within 4 standard errors of 0');
+	cmp_ok(abs($cbias), '<=', 0.1 * $cabs, 'fmnist rabitq l2 between two codes: mean error under 0.1 mean |error|');
 }
 
 # --- CNN-256 embeddings --------------------------------------------------

@@ -40,7 +40,8 @@ COMMENT ON FUNCTION quant_bench(int, int, int) IS
 'ns per distance of float32, sq8 and rabitq over n random stored vectors of dim dimensions, reps passes, for every kernel set this CPU runs';
 
 CREATE FUNCTION quant_rabitq_bias(metric text, base_sql text, query_sql text, nseeds int,
+	code_queries boolean DEFAULT false,
 	OUT mean_signed_err float8, OUT stderr float8, OUT mean_abs_err float8)
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
-COMMENT ON FUNCTION quant_rabitq_bias(text, text, text, int) IS
-'RaBitQ signed distance error over every (query, base) pair under nseeds independent rotations (centroid: the origin): its mean, the standard error of that mean (from the per-rotation means) and the mean absolute error';
+COMMENT ON FUNCTION quant_rabitq_bias(text, text, text, int, boolean) IS
+'RaBitQ signed distance error over every (query, base) pair under nseeds independent rotations (centroid: the origin): its mean, the standard error of that mean (from the per-rotation means) and the mean absolute error; with code_queries the queries are encoded too and prepared from their codes (rabitq_prepare_code), as an hnsw insert compares two stored elements';

@@ -732,7 +732,7 @@ quant_bench(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------
- * quant_rabitq_bias(metric, base_sql, query_sql, nseeds)
+ * quant_rabitq_bias(metric, base_sql, query_sql, nseeds, code_queries)
  * ---------------------------------------------------------------------
  */
 
@@ -742,7 +742,10 @@ quant_bench(PG_FUNCTION_ARGS)
  * when the data cluster.  So: the signed error of every (query, base) pair
  * under each of nseeds independent rotations (centroid: the origin); each
  * seed's mean is one independent sample, and their standard error tells
- * how far from 0 the overall mean may be by chance.
+ * how far from 0 the overall mean may be by chance.  With code_queries,
+ * each query is encoded as well and prepared from its code
+ * (rabitq_prepare_code): the distance between two stored codes that an
+ * hnsw insert or VACUUM computes.
  */
 PG_FUNCTION_INFO_V1(quant_rabitq_bias);
 Datum
@@ -750,12 +753,14 @@ quant_rabitq_bias(PG_FUNCTION_ARGS)
 {
 	VectorMetric metric = parse_metric(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	int			nseeds = PG_GETARG_INT32(3);
+	bool		code_queries = PG_GETARG_BOOL(4);
 	int			nbase,
 				nq,
 				dim = 0;
 	float	   *base,
 			   *queries;
 	double	   *seed_mean;
+	RabitqElement *eq;
 	double		sum_abs = 0.0,
 				mean = 0.0,
 				var = 0.0;
@@ -779,13 +784,23 @@ quant_rabitq_bias(PG_FUNCTION_ARGS)
 				 errmsg("quant_rabitq_bias needs base and query vectors")));
 	seed_mean = palloc0(sizeof(double) * nseeds);
 	e = palloc(RABITQ_ELEMENT_SIZE(dim));
+	eq = palloc(RABITQ_ELEMENT_SIZE(dim));
 	for (int s = 0; s < nseeds; s++)
 	{
 		RabitqRotation *rot = rabitq_rotation_init(dim, 1000 + s);
 		RabitqQuery **rq = palloc(sizeof(RabitqQuery *) * nq);
 
 		for (int qi = 0; qi < nq; qi++)
-			rq[qi] = rabitq_prepare_query(rot, metric, queries + (Size) qi * dim, NULL);
+		{
+			if (code_queries)
+			{
+				/* centroid the origin: |c|^2 = 0 */
+				rabitq_encode(rot, metric, queries + (Size) qi * dim, NULL, eq);
+				rq[qi] = rabitq_prepare_code(rot, metric, eq, 0.0);
+			}
+			else
+				rq[qi] = rabitq_prepare_query(rot, metric, queries + (Size) qi * dim, NULL);
+		}
 		for (int r = 0; r < nbase; r++)
 		{
 			const float *x = base + (Size) r * dim;
