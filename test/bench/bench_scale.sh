@@ -10,7 +10,9 @@
 # rabitq" for both): build seconds with 1 and 2 processes (and the leader's
 # CPU seconds), bytes, peak build memory, recall@10 and queries/s over a
 # sweep.  One run of the largest size in every mode takes about two hours
-# on 2 cores.
+# on 2 cores.  The JSON lines also go to $BENCH_SCALE_OUT.json (default
+# build/bench_scale.json) and test/bench/plot_ann.py draws recall against
+# q/s per index and mode from them into $BENCH_SCALE_OUT.png.
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/../../scripts/lib.sh"
@@ -20,6 +22,7 @@ vsim_data_dir || true
 psql -X -q -c "CREATE EXTENSION IF NOT EXISTS vsim"
 cnn_model_dir bench_scale || exit 0
 
+runs() {
 for rows in ${VSIM_SCALE_ROWS:-60000 250000 1000000}; do
   lists=$((rows / 1000))
   for mode in ${VSIM_SCALE_HNSW_MODES:-none sq8 rabitq}; do
@@ -42,3 +45,10 @@ for rows in ${VSIM_SCALE_ROWS:-60000 250000 1000000}; do
     fi
   done
 done
+}
+
+# the plot's curves are one per index and mode (run one size for a clean plot)
+out=${BENCH_SCALE_OUT:-$VSIM_ROOT/build/bench_scale}
+mkdir -p "$(dirname "$out")"
+runs | tee "$out.json"
+bench_plot plot_ann.py "$out.json" "$out.png" --title "Every mode at ${VSIM_SCALE_ROWS:-60000 250000 1000000} rows: recall@10 against queries/s"
