@@ -1387,11 +1387,6 @@ extern void hnsw_quant_check(VindexQuantization q, const VindexElemType *elem,
  */
 extern Size hnsw_quant_params_size(VindexQuantization q, int dims);
 
-/*
- * Bytes of a stored value of mode `q` at `dims`: raw_size (the element
- * type's stored_size) for none, SQ8_ELEMENT_SIZE or RABITQ_ELEMENT_SIZE.
- */
-extern Size hnsw_quant_value_size(VindexQuantization q, Size raw_size, int dims);
 
 /*
  * Stream position of the first element of an index of mode `q`: the blob

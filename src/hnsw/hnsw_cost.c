@@ -46,7 +46,7 @@
  * the walk alone.
  *
  * A quantized index (sq8, rabitq) computes its distances on codes of
- * hnsw_quant_value_size bytes (sq8 4 + dims, rabitq 16 + dims / 8
+ * vindex_quant_code_size bytes (sq8 4 + dims, rabitq 16 + dims / 8
  * rounded up to 64 bits) instead of the stored value's: each visit is
  * charged that share of the full distance, as ivf_cost.c does (the walk is
  * bound by the bytes it reads), and its first batch re-ranks
@@ -120,7 +120,7 @@ hnsw_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 		int			dims = TupleDescAttr(RelationGetDescr(rel), 0)->atttypmod;
 		Size		raw = vindex_elem_type(rel)->stored_size(dims);
 
-		code_share = (double) hnsw_quant_value_size(quant, raw, dims) / raw;
+		code_share = (double) vindex_quant_code_size(quant, raw, dims) / raw;
 	}
 	relation_close(rel, NoLock);
 	ef = hnsw_scan_ef(quant);

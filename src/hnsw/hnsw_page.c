@@ -352,7 +352,7 @@ hnsw_shape_elements(Relation index, HnswShape *shape, bool check)
 {
 	vindex_filter_layout(index, "hnsw", check, &shape->filters);
 	shape->raw_size = shape->elem->stored_size(shape->dims);
-	shape->vec_size = hnsw_quant_value_size(shape->quant, shape->raw_size, shape->dims);
+	shape->vec_size = vindex_quant_code_size(shape->quant, shape->raw_size, shape->dims);
 	shape->first = hnsw_quant_first(shape->quant, shape->dims);
 	shape->elem_size = shape->vec_size;
 	shape->varsize = shape->elem->value_size != NULL;

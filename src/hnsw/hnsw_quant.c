@@ -112,20 +112,6 @@ hnsw_rerank_depth(VindexQuantization q)
 		hnsw_rerank_candidates * HNSW_RABITQ_RERANK_FACTOR : hnsw_rerank_candidates;
 }
 
-Size
-hnsw_quant_value_size(VindexQuantization q, Size raw_size, int dims)
-{
-	switch (q)
-	{
-		case VINDEX_QUANT_SQ8:
-			return SQ8_ELEMENT_SIZE(dims);
-		case VINDEX_QUANT_RABITQ:
-			return RABITQ_ELEMENT_SIZE(dims);
-		default:
-			return raw_size;
-	}
-}
-
 uint64
 hnsw_quant_first(VindexQuantization q, int dims)
 {

@@ -11,6 +11,7 @@
 #include "access/stratnum.h"
 #include "commands/vacuum.h"
 #include "index/index.h"
+#include "quant/quant.h"
 
 IndexAmRoutine *
 vindex_am_routine(const VindexMethod *method)
@@ -72,4 +73,18 @@ vindex_quantization_option(const void *opts, int offset)
 		return VINDEX_QUANT_NONE;
 	q = quantization_from_name((const char *) opts + offset);
 	return q < 0 ? VINDEX_QUANT_NONE : (VindexQuantization) q;
+}
+
+Size
+vindex_quant_code_size(VindexQuantization q, Size raw_size, int dims)
+{
+	switch (q)
+	{
+		case VINDEX_QUANT_SQ8:
+			return SQ8_ELEMENT_SIZE(dims);
+		case VINDEX_QUANT_RABITQ:
+			return RABITQ_ELEMENT_SIZE(dims);
+		default:
+			return raw_size;
+	}
 }

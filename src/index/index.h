@@ -123,6 +123,14 @@ extern void vindex_quantization_validate(const char *method, const char *value);
 extern VindexQuantization vindex_quantization_option(const void *opts, int offset);
 
 /*
+ * vindex_quant_code_size: bytes of one stored vector of mode q at `dims`
+ * dimensions: SQ8_ELEMENT_SIZE or RABITQ_ELEMENT_SIZE (quant/quant.h), and
+ * raw_size (the element type's stored_size) for none.  Both methods' one
+ * rule for the code they store per row or node.
+ */
+extern Size vindex_quant_code_size(VindexQuantization q, Size raw_size, int dims);
+
+/*
  * A method's structure check, called by vsim.index_check() (index_check.c)
  * with `index` and its table `heap` locked AccessShareLock.  With
  * heapallindexed the method registers its own MVCC snapshot, at the point

@@ -41,15 +41,7 @@ ivf_quant_check(IvfQuantization q, const VindexElemType *elem, VectorMetric metr
 Size
 ivf_code_size(IvfQuantization q, const VindexElemType *elem, int dims)
 {
-	switch (q)
-	{
-		case IVF_QUANT_SQ8:
-			return SQ8_ELEMENT_SIZE(dims);
-		case IVF_QUANT_RABITQ:
-			return RABITQ_ELEMENT_SIZE(dims);
-		default:
-			return elem->stored_size(dims);
-	}
+	return vindex_quant_code_size((VindexQuantization) q, elem->stored_size(dims), dims);
 }
 
 Size
